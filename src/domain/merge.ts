@@ -1,0 +1,78 @@
+import { maxStatus, type MessageRecord, type MessageStatus, type ThreadRecord } from './records.js';
+
+/**
+ * How a stored message absorbs a second sighting of itself (history sync after realtime, a backfill
+ * overlapping a sync, a replay after a crash). Pure, so every backend merges the same way and the
+ * result does not depend on arrival order for the fields that matter:
+ * - identity and time (`createdAt`, `tsClient`, `tsServer`, `direction`, `syncSource`) keep the first value;
+ * - `status` takes the maximum; `deliveredAt`/`readAt`/`syncedAt`/`editedAt`/`revokedAt` keep the first non-null;
+ * - content fields fill in when the stored one is empty (a stub later completed), never overwrite otherwise;
+ *   edits go through `MessageEdit`, not through a second upsert.
+ */
+export function mergeMessage(stored: MessageRecord, incoming: MessageRecord): MessageRecord {
+  return {
+    ...stored,
+    body: stored.body !== '' ? stored.body : incoming.body,
+    status: maxStatus(stored.status, incoming.status),
+    messageType: stored.messageType !== 'other' ? stored.messageType : incoming.messageType,
+    contentType: stored.contentType !== '' ? stored.contentType : incoming.contentType,
+    mediaType: stored.mediaType ?? incoming.mediaType,
+    mediaUrl: stored.mediaUrl ?? incoming.mediaUrl,
+    mediaMimetype: stored.mediaMimetype ?? incoming.mediaMimetype,
+    mediaFilename: stored.mediaFilename ?? incoming.mediaFilename,
+    mediaSize: stored.mediaSize ?? incoming.mediaSize,
+    media: stored.media ?? incoming.media,
+    participant: stored.participant ?? incoming.participant,
+    pushName: stored.pushName ?? incoming.pushName,
+    syncType: stored.syncType ?? incoming.syncType,
+    syncedAt: stored.syncedAt ?? incoming.syncedAt,
+    refMessageId: stored.refMessageId ?? incoming.refMessageId,
+    deliveredAt: stored.deliveredAt ?? incoming.deliveredAt,
+    readAt: stored.readAt ?? incoming.readAt,
+    editedAt: stored.editedAt ?? incoming.editedAt,
+    revokedAt: stored.revokedAt ?? incoming.revokedAt,
+    // A successful later sighting of an outbound message means the send went through.
+    sendError: statusAfterSend(incoming.status) ? null : stored.sendError ?? incoming.sendError,
+    rawMessage: stored.rawMessage ?? incoming.rawMessage,
+  };
+}
+
+function statusAfterSend(status: MessageStatus): boolean {
+  return status !== 'queued';
+}
+
+/**
+ * Apply a receipt: status forward only, `deliveredAt`/`readAt` set once. `read` implies delivered,
+ * so a read receipt that arrives first also fills `deliveredAt` (with the read time: the best bound known).
+ */
+export function applyStatus(
+  stored: Pick<MessageRecord, 'status' | 'deliveredAt' | 'readAt' | 'sendError'>,
+  status: MessageStatus,
+  at: number,
+): Pick<MessageRecord, 'status' | 'deliveredAt' | 'readAt' | 'sendError'> {
+  const next = maxStatus(stored.status, status);
+  let deliveredAt = stored.deliveredAt;
+  let readAt = stored.readAt;
+  if ((status === 'delivered' || status === 'read') && deliveredAt === null) deliveredAt = at;
+  if (status === 'read' && readAt === null) readAt = at;
+  const sendError = status === 'queued' ? stored.sendError : null;
+  return { status: next, deliveredAt, readAt, sendError };
+}
+
+/** Preview text: the first 100 characters (code points, so an emoji is never cut in half). */
+export function previewOf(record: Pick<MessageRecord, 'body' | 'messageType'>): string {
+  const text = record.body !== '' ? record.body : `[${record.messageType}]`;
+  const chars = Array.from(text);
+  return chars.length <= 100 ? text : chars.slice(0, 100).join('');
+}
+
+/** Thread summaries move forward only: (lastMessageAt, lastMessageId) is compared as a pair. */
+export function isNewerThan(
+  at: number,
+  id: string,
+  thread: Pick<ThreadRecord, 'lastMessageAt' | 'lastMessageId'> | null | undefined,
+): boolean {
+  if (!thread || thread.lastMessageAt === null) return true;
+  if (at !== thread.lastMessageAt) return at > thread.lastMessageAt;
+  return thread.lastMessageId === null || id > thread.lastMessageId;
+}

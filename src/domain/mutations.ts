@@ -1,0 +1,93 @@
+import type { DisplayNameSource, MessageRecord, MessageStatus } from './records.js';
+
+/**
+ * What ingest produces and the batch writer hands to the store. Every mutation is idempotent and
+ * commutative where it can be (status only moves forward, `deliveredAt`/`readAt` are set once,
+ * thread summaries only move forward), so replays, duplicates and out-of-order arrivals converge.
+ */
+export type Mutation =
+  | MessageUpsert
+  | StatusUpdate
+  | MessageEdit
+  | MessageRevoke
+  | ThreadNameUpdate
+  | JidMapping;
+
+/**
+ * Insert the message, or merge into the stored one: identity and time fields keep their first value,
+ * status takes the maximum, `deliveredAt`/`readAt` keep the first non-null, empty fields are filled.
+ * The store moves the thread summary forward from the message in the same transaction.
+ */
+export interface MessageUpsert {
+  kind: 'message';
+  record: MessageRecord;
+}
+
+/**
+ * A receipt. Applied only forward; when the message is not stored yet, the store keeps the receipt
+ * and applies it when the message arrives.
+ */
+export interface StatusUpdate {
+  kind: 'status';
+  accountId: string;
+  /** Canonical chat JID, when known: Firestore needs it to find the document. */
+  clientJid: string | null;
+  messageId: string;
+  status: MessageStatus;
+  at: number;
+}
+
+export interface MessageEdit {
+  kind: 'edit';
+  accountId: string;
+  clientJid: string | null;
+  messageId: string;
+  body: string;
+  editedAt: number;
+}
+
+export interface MessageRevoke {
+  kind: 'revoke';
+  accountId: string;
+  clientJid: string | null;
+  messageId: string;
+  revokedAt: number;
+}
+
+/** Creates the thread if it does not exist; sets `displayName` when the source ranks at least as high. */
+export interface ThreadNameUpdate {
+  kind: 'thread';
+  accountId: string;
+  clientJid: string;
+  displayName: string;
+  source: DisplayNameSource;
+}
+
+/**
+ * A LID ↔ phone-number pairing. The store records it and merges an existing `{lid}` thread into the
+ * `{pn}` thread (messages move, summaries combine, the LID stays on the thread as `lidJid`).
+ */
+export interface JidMapping {
+  kind: 'jid-mapping';
+  accountId: string;
+  lid: string;
+  pn: string;
+}
+
+/** Identity of a mutation for in-batch coalescing: the same key never reaches the store twice. */
+export function mutationKey(m: Mutation): string {
+  switch (m.kind) {
+    case 'message':
+      return `m:${m.record.id}`;
+    case 'status':
+      return `s:${m.messageId}`;
+    case 'edit':
+      return `e:${m.messageId}`;
+    case 'revoke':
+      return `r:${m.messageId}`;
+    case 'thread':
+      return `t:${m.clientJid}`;
+    case 'jid-mapping':
+      return `j:${m.lid}`;
+  }
+}

@@ -1,0 +1,127 @@
+import type {
+  AccountPatch,
+  AccountRecord,
+  HistorySyncResult,
+  MessageRecord,
+  ThreadRecord,
+} from '../domain/records.js';
+import type { Mutation } from '../domain/mutations.js';
+
+/**
+ * The storage port: everything above it (ingest, actors, HTTP, backfill) is backend-agnostic.
+ * SQLite (embedded default) and Firestore (several instances) implement it; `test/store/contract.ts`
+ * is the executable definition and runs against both.
+ */
+
+export type SortOrder = 'asc' | 'desc';
+
+export interface ListOptions {
+  /** 1..500 */
+  limit: number;
+  /** Opaque keyset cursor from a previous page's `nextCursor`. */
+  cursor?: string | null;
+  /** Threads default to `desc` (newest first), messages too. */
+  order?: SortOrder;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Present when more rows may follow; pass back as `cursor`. */
+  nextCursor: string | null;
+}
+
+export interface ApplyResult {
+  /** Message upserts that inserted a new row. */
+  inserted: number;
+  /** Message upserts that merged into an existing row. */
+  merged: number;
+  /** Receipts applied to a stored message. */
+  statusesApplied: number;
+  /** Receipts kept for a message not stored yet (applied when it arrives). */
+  statusesDeferred: number;
+  edits: number;
+  revokes: number;
+  /** LID threads merged into their phone-number thread. */
+  threadsMerged: number;
+}
+
+export function emptyApplyResult(): ApplyResult {
+  return { inserted: 0, merged: 0, statusesApplied: 0, statusesDeferred: 0, edits: 0, revokes: 0, threadsMerged: 0 };
+}
+
+export type LeaseName = 'autoBackfill' | 'recentSync' | 'owner';
+
+export interface Lease {
+  accountId: string;
+  name: LeaseName;
+  holder: string;
+  acquiredAt: number;
+  until: number;
+}
+
+export interface StoreHealth {
+  status: 'ok' | 'error';
+  backend: 'sqlite' | 'firestore';
+  latencyMs: number;
+  detail?: string;
+}
+
+export type AuthKeyWrite = { type: string; id: string; value: Uint8Array | null };
+
+export interface Store {
+  readonly backend: 'sqlite' | 'firestore';
+
+  /** Runs migrations / checks connectivity. Idempotent. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  health(): Promise<StoreHealth>;
+
+  /**
+   * Applies mutations as one unit (SQLite: one `BEGIN IMMEDIATE` transaction; Firestore: batched
+   * commits of ≤500 operations). Order inside the unit: thread names, messages, receipts, edits,
+   * revokes, JID mappings; thread summaries move forward from the messages, once per thread.
+   * Throws `TransientStoreError` for failures worth retrying, `StoreError` otherwise.
+   */
+  applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult>;
+
+  getMessage(accountId: string, messageId: string): Promise<MessageRecord | null>;
+  /** Messages of a thread by (`createdAt`, `id`). Unknown thread: empty page. */
+  listMessages(accountId: string, threadId: string, opts: ListOptions): Promise<Page<MessageRecord>>;
+  countMessages(accountId: string): Promise<number>;
+
+  getThread(accountId: string, threadId: string): Promise<ThreadRecord | null>;
+  /** Threads that hold at least one message, by (`lastMessageAt`, `id`). */
+  listThreads(accountId: string, opts: ListOptions): Promise<Page<ThreadRecord>>;
+  setThreadBackfilledAt(accountId: string, threadId: string, at: number): Promise<void>;
+  /** Every LID ↔ phone-number pairing recorded for the account. */
+  listJidMappings(accountId: string): Promise<Array<{ lid: string; pn: string }>>;
+
+  /** Throws `ConflictError` when the id exists. */
+  createAccount(account: AccountRecord): Promise<AccountRecord>;
+  getAccount(accountId: string): Promise<AccountRecord | null>;
+  listAccounts(): Promise<AccountRecord[]>;
+  /** Field-level merge; `NotFoundError` when the account does not exist. */
+  patchAccount(accountId: string, patch: AccountPatch): Promise<void>;
+  /** Atomically: `historySyncCount += result.saved`, `lastHistorySyncAt = at`, `lastHistorySyncResult = result`. */
+  recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void>;
+  /** Removes the account record and its auth state; with `purge`, its threads and messages too. */
+  deleteAccount(accountId: string, opts: { purge: boolean }): Promise<void>;
+
+  /** Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). */
+  readAuthCreds(accountId: string): Promise<Uint8Array | null>;
+  writeAuthCreds(accountId: string, data: Uint8Array): Promise<void>;
+  readAuthKeys(accountId: string, type: string, ids: readonly string[]): Promise<Map<string, Uint8Array>>;
+  /** All-or-nothing; a `null` value deletes the key. */
+  writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void>;
+  clearAuthState(accountId: string): Promise<void>;
+
+  /**
+   * Leases live on the account (`{name}LeaseUntil`, `{name}LeaseHolder`, `{name}LeaseAcquiredAt`, as the
+   * auto-backfill summary names them). Acquire succeeds when the lease is free, expired, or already ours.
+   */
+  acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null>;
+  /** Extends a lease we hold; null when it was lost (expired and taken by another holder). */
+  renewLease(lease: Lease, ttlMs: number, now: number): Promise<Lease | null>;
+  /** Releases only if we still hold it. */
+  releaseLease(lease: Lease): Promise<void>;
+}
