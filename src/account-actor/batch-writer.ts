@@ -1,0 +1,253 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { mergeMessage } from '../domain/merge.js';
+import { DISPLAY_NAME_RANK } from '../domain/records.js';
+import { mutationKey, type Mutation } from '../domain/mutations.js';
+import { TransientStoreError, WasyncError, serializeError } from '../domain/errors.js';
+import { emptyApplyResult, type ApplyResult, type Store } from '../store/port.js';
+import type { Logger } from '../logging/logger.js';
+
+export interface BatchWriterOptions {
+  store: Store;
+  accountId: string;
+  /** Flush when this many operations are buffered (runbook: 500, Firestore's batch limit). */
+  maxOps: number;
+  /** Flush a partial batch after this delay. */
+  flushMs: number;
+  /** `WHATSAPP_HISTORY_SYNC_DRY_RUN`: history submissions are counted, never written. */
+  dryRun: boolean;
+  retry?: { attempts: number; baseMs: number; maxMs: number };
+  logger?: Logger;
+  /** Called after every committed batch (metrics). */
+  onFlush?: (stats: FlushStats) => void;
+}
+
+export interface FlushStats {
+  ops: number;
+  durationMs: number;
+  attempts: number;
+  result: ApplyResult;
+  failed: boolean;
+}
+
+/** What happened to one submission's mutations, once every one of them is settled. */
+export interface SubmitOutcome {
+  /** Message upserts committed (or, in a dry run, that would have been). */
+  saved: number;
+  /** Mutations folded into an identical pending one (same message twice in a batch window). */
+  duplicates: number;
+  /** Mutations that could not be written after retries. */
+  errors: number;
+  /** Everything committed for this submission (or nothing, in a dry run). */
+  committed: Mutation[];
+  dryRun: boolean;
+  firstError?: string;
+}
+
+interface Submission {
+  remaining: number;
+  outcome: SubmitOutcome;
+  resolve: (o: SubmitOutcome) => void;
+}
+
+interface Entry {
+  mutation: Mutation;
+  owner: Submission;
+}
+
+const DEFAULT_RETRY = { attempts: 6, baseMs: 50, maxMs: 2_000 };
+
+/**
+ * One per account: coalesces mutations, writes them in batches of at most `maxOps`, one batch in
+ * flight at a time (so a receipt never overtakes the message it is about across batches), retries
+ * transient failures with exponential backoff and full jitter, isolates a poison mutation by
+ * bisecting a batch that fails for a non-transient reason, and tells each submitter what became of
+ * its mutations once they are committed — the actor emits data events only after that.
+ */
+export class BatchWriter {
+  private readonly opts: BatchWriterOptions;
+  private readonly retry: { attempts: number; baseMs: number; maxMs: number };
+  /** Buffered entries in arrival order; coalescible ones are indexed by key until they are taken. */
+  private queue: Entry[] = [];
+  private readonly index = new Map<string, Entry>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(opts: BatchWriterOptions) {
+    this.opts = opts;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+  }
+
+  /** Operations buffered and not yet committed. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Queues mutations. The promise settles when all of them are committed or failed — never rejects,
+   * so a caller can always report counts.
+   */
+  submit(mutations: readonly Mutation[], opts: { history: boolean }): Promise<SubmitOutcome> {
+    const outcome: SubmitOutcome = { saved: 0, duplicates: 0, errors: 0, committed: [], dryRun: false };
+    if (this.closed) {
+      outcome.errors = mutations.length;
+      outcome.firstError = 'batch writer is closed';
+      return Promise.resolve(outcome);
+    }
+    if (opts.history && this.opts.dryRun) {
+      outcome.dryRun = true;
+      outcome.saved = countDistinctMessages(mutations);
+      outcome.duplicates = mutations.filter((m) => m.kind === 'message').length - outcome.saved;
+      return Promise.resolve(outcome);
+    }
+    if (mutations.length === 0) return Promise.resolve(outcome);
+    return new Promise<SubmitOutcome>((resolve) => {
+      const sub: Submission = { remaining: mutations.length, outcome, resolve };
+      for (const m of mutations) this.enqueue(m, sub);
+      if (sub.remaining === 0) resolve(outcome);
+      this.schedule();
+    });
+  }
+
+  /** Writes everything buffered now. */
+  async flush(): Promise<void> {
+    this.clearTimer();
+    while (this.queue.length > 0 || this.flushing) {
+      if (this.flushing) {
+        await this.flushing;
+        continue;
+      }
+      this.flushing = this.flushOnce().finally(() => {
+        this.flushing = null;
+      });
+    }
+  }
+
+  /** Flushes what it holds, bounded by `timeoutMs`; refuses new work. */
+  async close(timeoutMs: number): Promise<{ flushed: boolean; pending: number }> {
+    this.closed = true;
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timeout = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const res = await Promise.race([this.flush().then(() => 'done' as const), timedOut]);
+    clearTimeout(timeout);
+    return { flushed: res === 'done', pending: this.queue.length };
+  }
+
+  private enqueue(m: Mutation, owner: Submission): void {
+    if (m.kind === 'message' || m.kind === 'thread' || m.kind === 'jid-mapping') {
+      const key = mutationKey(m);
+      const existing = this.index.get(key);
+      if (existing) {
+        existing.mutation = coalesce(existing.mutation, m);
+        owner.outcome.duplicates += 1;
+        owner.remaining -= 1;
+        return;
+      }
+      const entry: Entry = { mutation: m, owner };
+      this.index.set(key, entry);
+      this.queue.push(entry);
+      return;
+    }
+    this.queue.push({ mutation: m, owner });
+  }
+
+  private schedule(): void {
+    if (this.flushing) return; // the running flush loop picks up what is queued
+    if (this.queue.length >= this.opts.maxOps) {
+      this.clearTimer();
+      void this.flush();
+      return;
+    }
+    if (this.queue.length > 0 && this.timer === null) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, this.opts.flushMs);
+      this.timer.unref?.();
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const batch = this.queue.splice(0, this.opts.maxOps);
+    for (const e of batch) {
+      if (e.mutation.kind === 'message' || e.mutation.kind === 'thread' || e.mutation.kind === 'jid-mapping') {
+        this.index.delete(mutationKey(e.mutation));
+      }
+    }
+    if (batch.length === 0) return;
+    await this.writeEntries(batch);
+  }
+
+  private async writeEntries(batch: Entry[]): Promise<void> {
+    const started = performance.now();
+    const mutations = batch.map((e) => e.mutation);
+    let attempts = 0;
+    for (;;) {
+      attempts += 1;
+      try {
+        const result = await this.opts.store.applyMutations(this.opts.accountId, mutations);
+        this.settle(batch, null);
+        this.opts.onFlush?.({ ops: batch.length, durationMs: performance.now() - started, attempts, result, failed: false });
+        return;
+      } catch (err) {
+        const transient = err instanceof TransientStoreError;
+        if (transient && attempts < this.retry.attempts) {
+          const cap = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempts - 1));
+          this.opts.logger?.warn({ err: serializeError(err), attempts, ops: batch.length }, 'batch write failed, retrying');
+          await sleep(Math.random() * cap);
+          continue;
+        }
+        if (!transient && batch.length > 1) {
+          // A data-dependent failure: split to find the mutation that causes it and keep the rest.
+          const mid = Math.ceil(batch.length / 2);
+          await this.writeEntries(batch.slice(0, mid));
+          await this.writeEntries(batch.slice(mid));
+          return;
+        }
+        this.opts.logger?.error({ err: serializeError(err), attempts, ops: batch.length }, 'batch write failed');
+        this.settle(batch, err);
+        this.opts.onFlush?.({ ops: batch.length, durationMs: performance.now() - started, attempts, result: emptyApplyResult(), failed: true });
+        return;
+      }
+    }
+  }
+
+  private settle(batch: Entry[], err: unknown): void {
+    for (const e of batch) {
+      const o = e.owner.outcome;
+      if (err === null) {
+        o.committed.push(e.mutation);
+        if (e.mutation.kind === 'message') o.saved += 1;
+      } else {
+        o.errors += 1;
+        o.firstError ??= err instanceof WasyncError || err instanceof Error ? err.message : String(err);
+      }
+      e.owner.remaining -= 1;
+      if (e.owner.remaining === 0) e.owner.resolve(o);
+    }
+  }
+}
+
+function coalesce(a: Mutation, b: Mutation): Mutation {
+  if (a.kind === 'message' && b.kind === 'message') return { kind: 'message', record: mergeMessage(a.record, b.record) };
+  if (a.kind === 'thread' && b.kind === 'thread') {
+    // Keep the higher-ranked name; at equal rank the later one (a rename).
+    return DISPLAY_NAME_RANK[b.source] >= DISPLAY_NAME_RANK[a.source] ? b : a;
+  }
+  return b;
+}
+
+function countDistinctMessages(mutations: readonly Mutation[]): number {
+  const ids = new Set<string>();
+  for (const m of mutations) if (m.kind === 'message') ids.add(m.record.id);
+  return ids.size;
+}

@@ -1,0 +1,2 @@
+export { loadConfig } from './load.js';
+export { ENV_SPEC, type Config, type EnvName } from './spec.js';

@@ -1,0 +1,75 @@
+/**
+ * Parsers for environment values. Each returns the typed value or throws a plain message naming the
+ * expected form; `loadConfig` prefixes the variable name, so every start-up error says which variable
+ * is wrong and what it should look like.
+ */
+export type Parser<T> = { parse: (raw: string) => T; form: string };
+
+export const bool: Parser<boolean> = {
+  form: 'true or false',
+  parse(raw) {
+    const v = raw.trim().toLowerCase();
+    if (v === 'true' || v === '1' || v === 'yes') return true;
+    if (v === 'false' || v === '0' || v === 'no') return false;
+    throw new Error(`expected true or false, got "${raw}"`);
+  },
+};
+
+export function int(min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> {
+  const form = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
+  return {
+    form,
+    parse(raw) {
+      const v = raw.trim();
+      if (!/^-?\d+$/.test(v)) throw new Error(`expected ${form}, got "${raw}"`);
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`expected ${form}, got "${raw}"`);
+      return n;
+    },
+  };
+}
+
+export function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
+  const form = `one of ${values.join(', ')}`;
+  return {
+    form,
+    parse(raw) {
+      const v = raw.trim() as T;
+      if (!values.includes(v)) throw new Error(`expected ${form}, got "${raw}"`);
+      return v;
+    },
+  };
+}
+
+export const text: Parser<string> = {
+  form: 'a non-empty string',
+  parse(raw) {
+    if (raw.trim() === '') throw new Error('expected a non-empty string');
+    return raw.trim();
+  },
+};
+
+/** An id that is safe as a path segment and in Firestore document ids. */
+export const identifier: Parser<string> = {
+  form: 'letters, digits, dot, dash or underscore (1-100 chars)',
+  parse(raw) {
+    const v = raw.trim();
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(v)) {
+      throw new Error(`expected letters, digits, dot, dash or underscore (1-100 chars), got "${raw}"`);
+    }
+    return v;
+  },
+};
+
+/** 32 bytes, base64: the AES-256-GCM key for auth state at rest. */
+export const key32: Parser<Buffer> = {
+  form: '32 bytes encoded as base64',
+  parse(raw) {
+    const v = raw.trim();
+    const buf = Buffer.from(v, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(v) || buf.length !== 32) {
+      throw new Error(`expected 32 bytes encoded as base64 (e.g. \`openssl rand -base64 32\`), got ${buf.length} bytes`);
+    }
+    return buf;
+  },
+};

@@ -1,0 +1,77 @@
+import os from 'node:os';
+import { bool, identifier, int, key32, oneOf, text, type Parser } from './parsers.js';
+
+/**
+ * Every environment variable wasync reads. Names and defaults of the seeds' variables are a public
+ * contract (operator runbook, auto-backfill summary): keep them exactly. The README's configuration
+ * table is checked against this list by a test.
+ */
+export interface VarSpec<T> {
+  parser: Parser<T>;
+  /** Raw default, or a function for computed defaults; undefined = optional, no default. */
+  default?: string | (() => string);
+  doc: string;
+  /** Never echoed back in errors or logs. */
+  secret?: boolean;
+}
+
+const MS = int(1);
+
+export const ENV_SPEC = {
+  // Operator runbook (seed 000)
+  WHATSAPP_SYNC_FULL_HISTORY: { parser: bool, default: 'true', doc: 'Ask the phone for the full history at pairing (`syncFullHistory`).' },
+  WHATSAPP_BACKFILL_COUNT: { parser: int(1, 10_000), default: '100', doc: 'Maximum messages to backfill per thread.' },
+  WHATSAPP_BACKFILL_THREADS: { parser: int(1, 100_000), default: '50', doc: 'Maximum threads to process during a backfill.' },
+  WHATSAPP_HISTORY_SYNC_DRY_RUN: { parser: bool, default: 'false', doc: 'Count history-sync messages but write none of them.' },
+
+  // Auto-backfill summary (seed 003)
+  AUTO_BACKFILL_ENABLED: { parser: bool, default: 'true', doc: 'Backfill on connect and periodically.' },
+  AUTO_BACKFILL_INTERVAL_MS: { parser: MS, default: '720000', doc: 'Auto-backfill tick interval (12 min).' },
+  AUTO_BACKFILL_COOLDOWN_SUCCESS_MS: { parser: int(0), default: '21600000', doc: 'Skip an account whose last success is this recent (6 h).' },
+  AUTO_BACKFILL_ATTEMPT_BACKOFF_MS: { parser: int(0), default: '600000', doc: 'Wait this long to retry after a failed attempt (10 min).' },
+  AUTO_BACKFILL_LEASE_MS: { parser: MS, default: '900000', doc: 'Per-account backfill lease duration (15 min).' },
+  AUTO_BACKFILL_MAX_ACCOUNTS_PER_TICK: { parser: int(1), default: '3', doc: 'Accounts started per tick.' },
+  AUTO_BACKFILL_MAX_CONCURRENCY: { parser: int(1), default: '1', doc: 'Concurrent backfills per instance.' },
+  INSTANCE_ID: { parser: identifier, default: () => `${os.hostname()}-${process.pid}`, doc: 'Instance id used as lease holder and in logs (`hostname-pid`).' },
+  RECENT_SYNC_ENABLED: { parser: bool, default: 'true', doc: 'Run the recent-sync gap filler.' },
+  RECENT_SYNC_INTERVAL_MS: { parser: MS, default: '120000', doc: 'Gap-filler interval (2 min).' },
+  RECENT_SYNC_MAX_THREADS: { parser: int(1), default: '30', doc: 'Threads per gap-filler tick.' },
+  RECENT_SYNC_MAX_MESSAGES_PER_THREAD: { parser: int(1), default: '20', doc: 'Messages per thread per gap-filler tick.' },
+  RECENT_SYNC_LEASE_MS: { parser: MS, default: '300000', doc: 'Per-account gap-filler lease (5 min).' },
+  FIREBASE_SERVICE_ACCOUNT_JSON: { parser: text, doc: 'Firestore credentials: the service-account JSON itself or a path to it (else application default credentials).', secret: true },
+
+  // wasync
+  PORT: { parser: int(0, 65535), default: '8080', doc: 'HTTP port (API, websocket feed, /metrics).' },
+  HOST: { parser: text, default: '0.0.0.0', doc: 'Address to listen on.' },
+  DATA_DIR: { parser: text, default: './data', doc: 'Where the SQLite file (`wasync.db`) and the generated API token live.' },
+  STORE: { parser: oneOf(['sqlite', 'firestore'] as const), default: 'sqlite', doc: 'Storage backend.' },
+  API_TOKEN: { parser: text, doc: 'Bearer token for `/api/*`. Unset: a random one is generated once and kept in `DATA_DIR/api-token` (mode 0600).', secret: true },
+  WASYNC_ENV: { parser: identifier, default: 'prod', doc: 'The `{env}` part of generated account ids (`account_{env}_{random}`).' },
+  LOG_LEVEL: { parser: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), default: 'info', doc: 'pino log level.' },
+  WA_CONNECTOR: { parser: oneOf(['baileys', 'sim'] as const), default: 'baileys', doc: '`baileys` (real WhatsApp) or `sim` (the simulated phone).' },
+  WA_SIM_CHATS: { parser: int(0, 100_000), default: '20', doc: 'Simulated phone: chats in the generated history.' },
+  WA_SIM_MESSAGES_PER_CHAT: { parser: int(0, 1_000_000), default: '50', doc: 'Simulated phone: messages per chat in the generated history.' },
+  WA_SIM_RATE: { parser: int(0, 100_000), default: '0', doc: 'Simulated phone: live inbound messages per second (0 = none).' },
+  WA_SIM_SCENARIO: { parser: text, doc: 'Simulated phone: replay this scenario file (JSON lines) instead of generating.' },
+  WA_DEMO: { parser: bool, default: 'false', doc: 'Create a `demo` account at start-up if it does not exist.' },
+  WA_RECORD_DIR: { parser: text, doc: 'Append every event the real socket emits to a scenario file here (secrets left out).' },
+  AUTH_STATE_KEY: { parser: key32, doc: 'Encrypt Baileys creds and keys at rest with AES-256-GCM (32 bytes, base64).', secret: true },
+  BATCH_MAX_OPS: { parser: int(1, 500), default: '500', doc: 'Batch writer: flush at this many operations (500 = Firestore batch limit).' },
+  BATCH_FLUSH_MS: { parser: int(0, 60_000), default: '50', doc: 'Batch writer: flush a partial batch after this delay.' },
+  SHUTDOWN_TIMEOUT_MS: { parser: int(0), default: '30000', doc: 'Graceful shutdown bound for flushing pending writes (runbook: 30 s).' },
+  ACTOR_MAX_RESTARTS: { parser: int(0), default: '5', doc: 'Restart intensity: more restarts than this within ACTOR_RESTART_WINDOW_MS marks the account failed.' },
+  ACTOR_RESTART_WINDOW_MS: { parser: MS, default: '60000', doc: 'Restart intensity window.' },
+  ACTOR_BACKOFF_BASE_MS: { parser: int(0), default: '500', doc: 'First restart delay; doubles per restart, with jitter.' },
+  ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
+} satisfies Record<string, VarSpec<unknown>>;
+
+export type EnvName = keyof typeof ENV_SPEC;
+type SpecValue<S> = S extends VarSpec<infer T> ? T : never;
+type HasDefault<S> = S extends { default: string | (() => string) } ? true : false;
+
+/** The parsed configuration: variables with a default are always present, the others optional. */
+export type Config = {
+  readonly [K in EnvName]: HasDefault<(typeof ENV_SPEC)[K]> extends true
+    ? SpecValue<(typeof ENV_SPEC)[K]>
+    : SpecValue<(typeof ENV_SPEC)[K]> | undefined;
+};
