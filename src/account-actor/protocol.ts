@@ -1,0 +1,80 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { SerializedError } from '../domain/errors.js';
+import type {
+  BackfillResult,
+  ConnectionStatus,
+  HistorySyncResult,
+  MessageRecord,
+  MessageStatus,
+} from '../domain/records.js';
+
+/**
+ * The contract between the supervisor (main thread) and an account actor (worker thread).
+ * Commands go over comlink; events go the other way as plain structured-clone messages.
+ */
+
+export interface ActorInit {
+  accountId: string;
+  /** The environment the actor parses its configuration from (same variables as the server). */
+  env: Record<string, string>;
+  /** comlink endpoint for commands (a transferred MessagePort). */
+  commandPort: MessagePort;
+}
+
+/** comlink drops error classes and codes: every command answers with a result value instead. */
+export type ActorResult<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
+
+export interface ActorStatus {
+  accountId: string;
+  connection: ConnectionStatus;
+  reason: string | null;
+  qr: string | null;
+  me: string | null;
+  pendingWrites: number;
+  reconnectAttempts: number;
+}
+
+export interface SendCommand {
+  to: string;
+  text: string;
+  messageId?: string;
+}
+
+export interface SendOutcome {
+  messageId: string;
+  threadId: string;
+  clientJid: string;
+  status: MessageStatus;
+}
+
+export interface ActorApi {
+  start(): Promise<ActorResult<ActorStatus>>;
+  /** Flushes pending writes (bounded), closes the socket; with `logout`, ends the WhatsApp session too. */
+  stop(opts: { logout: boolean; timeoutMs: number }): Promise<ActorResult<{ flushed: boolean }>>;
+  status(): Promise<ActorResult<ActorStatus>>;
+  send(cmd: SendCommand): Promise<ActorResult<SendOutcome>>;
+  backfill(opts: { threads: number; count: number; reason: 'manual' | 'auto' | 'recent' }): Promise<ActorResult<BackfillResult>>;
+  regenerateQr(): Promise<ActorResult<ActorStatus>>;
+  requestPairingCode(phoneNumber: string): Promise<ActorResult<string>>;
+  /** Test hook for the crash test and chaos drills: throws on the worker's event loop. */
+  crash(reason: string): Promise<ActorResult<void>>;
+}
+
+/** A message as events carry it: everything but the raw proto bytes. */
+export type MessageEventRecord = Omit<MessageRecord, 'rawMessage'>;
+
+export type ActorEvent =
+  | { type: 'ready'; accountId: string }
+  | { type: 'connection'; accountId: string; status: ActorStatus }
+  | { type: 'qr'; accountId: string; qr: string }
+  /** Emitted only after the write that holds these rows has committed. */
+  | { type: 'messages'; accountId: string; source: 'history_sync' | 'realtime' | 'backfill' | 'outbound_api'; messages: MessageEventRecord[] }
+  | {
+      type: 'statuses';
+      accountId: string;
+      updates: Array<{ messageId: string; clientJid: string | null; status: MessageStatus; at: number }>;
+    }
+  | { type: 'history-sync'; accountId: string; syncType: string | null; progress: number | null; result: HistorySyncResult }
+  | { type: 'backfill'; accountId: string; result: BackfillResult }
+  | { type: 'error'; accountId: string; error: SerializedError; context: string }
+  | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean };

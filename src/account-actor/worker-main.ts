@@ -1,0 +1,67 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+// comlink's Node adapter turns a worker MessagePort into the Endpoint comlink speaks; comlink gives
+// us typed RPC proxies for the actor's commands without a hand-written request/response protocol.
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { loadConfig } from '../config/index.js';
+import { serializeError } from '../domain/errors.js';
+import { accountLogger, createLogger } from '../logging/logger.js';
+import { openStore } from '../store/open.js';
+import { createConnector } from '../connectors/index.js';
+import { AccountActor } from './account-actor.js';
+import type { ActorApi, ActorEvent, ActorInit, ActorResult } from './protocol.js';
+
+/**
+ * Entry point of an account's worker thread. Anything thrown outside a command (an event handler, a
+ * timer) is left uncaught on purpose: the worker dies and the supervisor restarts it, Erlang-style,
+ * from what the store holds.
+ */
+async function main(): Promise<void> {
+  if (!parentPort) throw new Error('worker-main must run in a worker thread');
+  const port = parentPort;
+  const init = workerData as ActorInit;
+  const config = loadConfig(init.env);
+  const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, name: 'wasync-actor' }), init.accountId);
+  const store = await openStore(config, logger);
+  const connector = await createConnector(config);
+  const emit = (event: ActorEvent): void => port.postMessage(event);
+  const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit });
+
+  const api: ActorApi = {
+    start: () => settle(() => actor.start()),
+    stop: (opts) =>
+      settle(async () => {
+        const res = await actor.stop(opts);
+        await store.close();
+        return res;
+      }),
+    status: () => settle(async () => actor.status()),
+    send: (cmd) => settle(() => actor.send(cmd)),
+    backfill: (opts) => settle(() => actor.backfill(opts)),
+    regenerateQr: () => settle(() => actor.regenerateQr()),
+    requestPairingCode: (phone) => settle(() => actor.requestPairingCode(phone)),
+    crash: (reason) =>
+      settle(async () => {
+        setImmediate(() => {
+          throw new Error(`crash requested: ${reason}`);
+        });
+      }),
+  };
+  Comlink.expose(api, nodeEndpoint(init.commandPort));
+  emit({ type: 'ready', accountId: init.accountId });
+}
+
+async function settle<T>(fn: () => Promise<T>): Promise<ActorResult<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    return { ok: false, error: serializeError(err) };
+  }
+}
+
+void main().catch((err: unknown) => {
+  // Start-up failed (store unreachable, bad config): let the supervisor see an exit with a reason.
+  setImmediate(() => {
+    throw err instanceof Error ? err : new Error(String(err));
+  });
+});

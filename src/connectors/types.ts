@@ -1,0 +1,26 @@
+import type { WASocket } from '@whiskeysockets/baileys';
+import type { Logger } from '../logging/logger.js';
+import type { Store } from '../store/port.js';
+
+/**
+ * The seam to WhatsApp: the subset of Baileys' socket an account actor uses, typed with Baileys' own
+ * declarations so the real socket satisfies it as is. The simulated phone implements the same subset
+ * and emits exactly what Baileys 7 emits on `ev`.
+ */
+export type WaSocket = Pick<WASocket, 'ev' | 'sendMessage' | 'fetchMessageHistory' | 'logout' | 'end' | 'user'> & {
+  /** Pairing by phone number instead of QR (Baileys' `requestPairingCode`). */
+  requestPairingCode: WASocket['requestPairingCode'];
+};
+
+export interface ConnectorContext {
+  accountId: string;
+  /** The account's store connection (auth state for the real connector, `getMessage` for retries). */
+  store: Store;
+  logger: Logger;
+}
+
+/** Creates one socket per connection attempt; the actor owns reconnects. */
+export interface Connector {
+  readonly kind: 'baileys' | 'sim';
+  connect(ctx: ConnectorContext): Promise<WaSocket>;
+}

@@ -1,0 +1,65 @@
+import type { AccountRecord, ConnectionStatus, MessageStatus } from '../domain/records.js';
+
+/**
+ * What the HTTP layer may ask of the running system about accounts. The supervisor implements it;
+ * reads of threads and messages go straight to the store port instead (no actor hop on the read path).
+ */
+
+/** Live, in-memory state of an account's actor, next to its stored record. */
+export interface AccountRuntime {
+  /** `running`: actor alive; `restarting`: crashed, waiting for backoff; `failed`: gave up (see reason). */
+  actor: 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
+  connection: ConnectionStatus;
+  reason: string | null;
+  restarts: number;
+  /** A QR is waiting to be scanned. */
+  qrAvailable: boolean;
+  pendingWrites: number;
+  me: string | null;
+}
+
+export interface AccountView {
+  account: AccountRecord;
+  runtime: AccountRuntime;
+}
+
+export interface QrView {
+  accountId: string;
+  connection: ConnectionStatus;
+  /** The raw QR string, or null when none is pending (already paired, or not yet issued). */
+  qr: string | null;
+  /** `data:image/png;base64,…` of the same QR. */
+  qrDataUrl: string | null;
+}
+
+export interface SendInput {
+  accountId: string;
+  /** A JID or a phone number (digits, optional leading +). */
+  to: string;
+  text: string;
+  /** Retry a failed send idempotently by passing the id it was given. */
+  messageId?: string;
+}
+
+export interface SendResult {
+  messageId: string;
+  threadId: string;
+  clientJid: string;
+  status: MessageStatus;
+}
+
+export interface AccountsService {
+  list(): Promise<AccountView[]>;
+  /** `NotFoundError` when unknown. */
+  get(accountId: string): Promise<AccountView>;
+  /** Creates `account_{env}_{random}` or the given id and starts its actor; `ConflictError` if it exists. */
+  create(input: { accountId?: string }): Promise<AccountView>;
+  /** Stops the actor, logs the session out, and keeps or purges the threads and messages. */
+  remove(accountId: string, opts: { purge: boolean }): Promise<void>;
+  regenerateQr(accountId: string): Promise<QrView>;
+  getQr(accountId: string): Promise<QrView>;
+  requestPairingCode(accountId: string, phoneNumber: string): Promise<{ code: string }>;
+  send(input: SendInput): Promise<SendResult>;
+  /** Starts a backfill; resolves once it has started (it runs asynchronously). */
+  startBackfill(accountId: string): Promise<void>;
+}
