@@ -84,7 +84,11 @@ export interface Store {
    */
   applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult>;
 
-  getMessage(accountId: string, messageId: string): Promise<MessageRecord | null>;
+  /**
+   * `clientJid` is a hint for backends that address messages by thread (Firestore): pass it when known
+   * (receipts, retries and edits carry the chat JID). Backends must still find the message without it.
+   */
+  getMessage(accountId: string, messageId: string, clientJid?: string | null): Promise<MessageRecord | null>;
   /** Messages of a thread by (`createdAt`, `id`). Unknown thread: empty page. */
   listMessages(accountId: string, threadId: string, opts: ListOptions): Promise<Page<MessageRecord>>;
   countMessages(accountId: string): Promise<number>;
