@@ -1,0 +1,325 @@
+import { StoreError } from '../../domain/errors.js';
+import { applyStatus, isNewerThan, mergeMessage, previewOf } from '../../domain/merge.js';
+import type {
+  JidMapping,
+  MessageEdit,
+  MessageRevoke,
+  Mutation,
+  StatusUpdate,
+  ThreadNameUpdate,
+} from '../../domain/mutations.js';
+import {
+  DISPLAY_NAME_RANK,
+  statusRank,
+  threadIdOf,
+  type MessageRecord,
+  type MessageStatus,
+  type ThreadRecord,
+} from '../../domain/records.js';
+import { emptyApplyResult, type ApplyResult } from '../port.js';
+import {
+  messageValues,
+  parseMessageType,
+  rowToMessage,
+  rowToThread,
+  statusFromRank,
+  threadValues,
+} from './row-mapping.js';
+import type { Statements } from './statements.js';
+
+type ReceiptState = Parameters<typeof applyStatus>[0];
+
+interface Partitioned {
+  names: ThreadNameUpdate[];
+  messages: MessageRecord[];
+  statuses: StatusUpdate[];
+  edits: MessageEdit[];
+  revokes: MessageRevoke[];
+  mappings: JidMapping[];
+}
+
+/**
+ * The body of `applyMutations`. Runs inside the caller's `BEGIN IMMEDIATE` transaction and only
+ * touches rows of `accountId`. The order (names, messages, receipts, edits, revokes, mappings) is the
+ * port's: a receipt in the same batch as its message finds the message, an edit finds the thread
+ * summary already moved, and a mapping sees every message of the batch before it moves a LID thread.
+ */
+export function applyMutationsInTxn(
+  s: Statements,
+  accountId: string,
+  mutations: readonly Mutation[],
+  now: number,
+): ApplyResult {
+  const result = emptyApplyResult();
+  const p = partition(accountId, mutations);
+  for (const m of p.names) applyThreadName(s, accountId, m, now);
+  if (p.messages.length > 0) applyMessages(s, accountId, p.messages, now, result);
+  for (const m of p.statuses) applyReceipt(s, accountId, m, result);
+  for (const m of p.edits) applyEdit(s, accountId, m, now, result);
+  for (const m of p.revokes) {
+    if (s.revokeMessage.run(m.revokedAt, accountId, m.messageId).changes > 0) result.revokes++;
+  }
+  for (const m of p.mappings) applyJidMapping(s, accountId, m, now, result);
+  return result;
+}
+
+function partition(accountId: string, mutations: readonly Mutation[]): Partitioned {
+  const p: Partitioned = { names: [], messages: [], statuses: [], edits: [], revokes: [], mappings: [] };
+  for (const m of mutations) {
+    const owner = m.kind === 'message' ? m.record.accountId : m.accountId;
+    // A mutation for another account would land in this account's rows (thread ids embed the
+    // account): refuse the whole batch rather than mix accounts.
+    if (owner !== accountId) {
+      throw new StoreError(`mutation ${m.kind} belongs to account ${owner}, not to ${accountId}`);
+    }
+    switch (m.kind) {
+      case 'thread':
+        p.names.push(m);
+        break;
+      case 'message':
+        p.messages.push(m.record);
+        break;
+      case 'status':
+        p.statuses.push(m);
+        break;
+      case 'edit':
+        p.edits.push(m);
+        break;
+      case 'revoke':
+        p.revokes.push(m);
+        break;
+      case 'jid-mapping':
+        p.mappings.push(m);
+        break;
+    }
+  }
+  return p;
+}
+
+function newThread(accountId: string, clientJid: string, now: number): ThreadRecord {
+  return {
+    id: threadIdOf(accountId, clientJid),
+    accountId,
+    clientJid,
+    displayName: null,
+    lastMessageAt: null,
+    lastMessagePreview: null,
+    lastBackfillAt: null,
+    lastMessageId: null,
+    lidJid: null,
+    displayNameSource: null,
+    isGroup: clientJid.endsWith('@g.us'),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, now: number): void {
+  const threadId = threadIdOf(accountId, m.clientJid);
+  const row = s.getThread.get(threadId);
+  if (!row) {
+    s.insertThread.run(
+      ...threadValues({ ...newThread(accountId, m.clientJid, now), displayName: m.displayName, displayNameSource: m.source }),
+    );
+    return;
+  }
+  const storedRank = row.display_name_source === null ? 0 : rankOf(row.display_name_source);
+  if (DISPLAY_NAME_RANK[m.source] < storedRank) return;
+  if (row.display_name === m.displayName && row.display_name_source === m.source) return;
+  s.updateThreadName.run(m.displayName, m.source, now, threadId);
+}
+
+/** Rank of a stored source; an unknown value (hand-edited row) ranks below every real source. */
+function rankOf(source: string): number {
+  return Object.prototype.hasOwnProperty.call(DISPLAY_NAME_RANK, source)
+    ? DISPLAY_NAME_RANK[source as keyof typeof DISPLAY_NAME_RANK]
+    : 0;
+}
+
+function applyMessages(
+  s: Statements,
+  accountId: string,
+  records: readonly MessageRecord[],
+  now: number,
+  result: ApplyResult,
+): void {
+  // One cheap probe per batch: almost always no receipt is waiting, and then no message pays for a lookup.
+  const receiptsWaiting = s.hasPendingReceipts.get(accountId) === 1;
+  /** Newest message of the batch per thread: each thread summary is written at most once. */
+  const newestByThread = new Map<string, MessageRecord>();
+
+  for (const incoming of records) {
+    let record = incoming;
+    let hadPending = false;
+    if (receiptsWaiting) {
+      const pending = s.getPendingReceipt.get(accountId, incoming.id);
+      if (pending) {
+        record = foldPendingReceipt(incoming, pending);
+        hadPending = true;
+      }
+    }
+
+    let stored: MessageRecord;
+    const values = messageValues(record, threadIdOf(accountId, record.clientJid));
+    if (s.insertMessage.run(...values).changes === 1) {
+      result.inserted++;
+      stored = record;
+    } else {
+      const row = s.getMessage.get(accountId, record.id);
+      if (!row) throw new StoreError(`message ${record.id} conflicted on insert but cannot be read`);
+      const existing = rowToMessage(row);
+      stored = mergeMessage(existing, record);
+      result.merged++;
+      // Replays are the common case for a conflict (history sync after realtime, crash recovery):
+      // skip the write when the merge changed nothing.
+      if (!shallowEqual(existing, stored)) {
+        const merged = messageValues(stored, threadIdOf(accountId, stored.clientJid));
+        s.updateMessage.run(...merged.slice(2), accountId, stored.id);
+      }
+    }
+    if (hadPending) s.deletePendingReceipt.run(accountId, incoming.id);
+
+    const threadId = threadIdOf(accountId, stored.clientJid);
+    const best = newestByThread.get(threadId);
+    if (!best || isNewerThan(stored.createdAt, stored.id, { lastMessageAt: best.createdAt, lastMessageId: best.id })) {
+      newestByThread.set(threadId, stored);
+    }
+  }
+
+  for (const [threadId, newest] of newestByThread) moveThreadSummary(s, accountId, threadId, newest, now);
+}
+
+/**
+ * Folds a receipt kept for a message that had not arrived yet. Replays the receipt through
+ * `applyStatus` (times first, so each is set once with its own instant) rather than copying fields,
+ * so the receipt rule stays in domain/merge.ts.
+ */
+function foldPendingReceipt(
+  record: MessageRecord,
+  pending: { status: number; delivered_at: number | null; read_at: number | null },
+): MessageRecord {
+  let state: ReceiptState = record;
+  if (pending.delivered_at !== null) state = applyStatus(state, 'delivered', pending.delivered_at);
+  if (pending.read_at !== null) state = applyStatus(state, 'read', pending.read_at);
+  const status = statusFromRank(pending.status);
+  state = applyStatus(state, status, pending.read_at ?? pending.delivered_at ?? record.createdAt);
+  return { ...record, ...state };
+}
+
+function moveThreadSummary(s: Statements, accountId: string, threadId: string, newest: MessageRecord, now: number): void {
+  const preview = previewOf(newest);
+  const row = s.getThread.get(threadId);
+  if (!row) {
+    s.insertThread.run(
+      ...threadValues({
+        ...newThread(accountId, newest.clientJid, now),
+        lastMessageAt: newest.createdAt,
+        lastMessagePreview: preview,
+        lastMessageId: newest.id,
+      }),
+    );
+    return;
+  }
+  const summary = { lastMessageAt: row.last_message_at, lastMessageId: row.last_message_id };
+  if (isNewerThan(newest.createdAt, newest.id, summary)) {
+    s.updateThreadSummary.run(newest.createdAt, preview, newest.id, now, threadId);
+  } else if (row.last_message_id === newest.id && row.last_message_preview !== preview) {
+    // The summary's own message seen again with content filled in (a stub completed by a later sync).
+    s.updateThreadSummary.run(newest.createdAt, preview, newest.id, now, threadId);
+  }
+}
+
+function applyReceipt(s: Statements, accountId: string, m: StatusUpdate, result: ApplyResult): void {
+  const row = s.getMessageStatus.get(accountId, m.messageId);
+  if (row) {
+    const current: ReceiptState = {
+      status: statusFromRank(row.status),
+      deliveredAt: row.delivered_at,
+      readAt: row.read_at,
+      sendError: row.send_error,
+    };
+    const next = applyStatus(current, m.status, m.at);
+    if (
+      next.status !== current.status ||
+      next.deliveredAt !== current.deliveredAt ||
+      next.readAt !== current.readAt ||
+      next.sendError !== current.sendError
+    ) {
+      s.updateMessageStatus.run(statusRank(next.status), next.deliveredAt, next.readAt, next.sendError, accountId, m.messageId);
+    }
+    result.statusesApplied++;
+    return;
+  }
+
+  // The message is not stored yet: keep the receipt (status max, first times) until it arrives.
+  const pending = s.getPendingReceipt.get(accountId, m.messageId);
+  const base: ReceiptState = pending
+    ? { status: statusFromRank(pending.status), deliveredAt: pending.delivered_at, readAt: pending.read_at, sendError: null }
+    : { status: 'queued' satisfies MessageStatus, deliveredAt: null, readAt: null, sendError: null };
+  const next = applyStatus(base, m.status, m.at);
+  s.upsertPendingReceipt.run(accountId, m.messageId, statusRank(next.status), next.deliveredAt, next.readAt);
+  result.statusesDeferred++;
+}
+
+function applyEdit(s: Statements, accountId: string, m: MessageEdit, now: number, result: ApplyResult): void {
+  const row = s.getMessageForEdit.get(accountId, m.messageId);
+  if (!row) return;
+  // Edits can be replayed out of order (history sync after realtime): the latest edit wins.
+  if (row.edited_at !== null && m.editedAt < row.edited_at) return;
+  s.editMessage.run(m.body, m.editedAt, accountId, m.messageId);
+  const preview = previewOf({ body: m.body, messageType: parseMessageType(row.message_type) });
+  s.refreshThreadPreview.run(preview, now, row.thread_id, m.messageId);
+  result.edits++;
+}
+
+/**
+ * Records the pairing and folds the LID thread into the phone-number thread. Messages keep their
+ * primary key (account, id) while only their thread columns change, so the move can neither lose
+ * nor duplicate a message; a repeated mapping finds no LID thread and changes nothing.
+ */
+function applyJidMapping(s: Statements, accountId: string, m: JidMapping, now: number, result: ApplyResult): void {
+  s.upsertJidMapping.run(accountId, m.lid, m.pn);
+  if (m.lid === m.pn) return;
+  const lidId = threadIdOf(accountId, m.lid);
+  const pnId = threadIdOf(accountId, m.pn);
+  const lidRow = s.getThread.get(lidId);
+  const pnRow = s.getThread.get(pnId);
+
+  if (!lidRow) {
+    if (pnRow && pnRow.lid_jid !== m.lid) s.setThreadLidJid.run(m.lid, now, pnId);
+    return;
+  }
+
+  s.moveThreadMessages.run(pnId, m.pn, accountId, lidId);
+  const lid = rowToThread(lidRow);
+  const base = pnRow ? rowToThread(pnRow) : { ...newThread(accountId, m.pn, now), createdAt: lid.createdAt };
+  const lidIsNewer =
+    lid.lastMessageAt !== null && isNewerThan(lid.lastMessageAt, lid.lastMessageId ?? '', base);
+  const lidNameWins =
+    lid.displayNameSource !== null &&
+    (base.displayNameSource === null || DISPLAY_NAME_RANK[lid.displayNameSource] > DISPLAY_NAME_RANK[base.displayNameSource]);
+  const combined: ThreadRecord = {
+    ...base,
+    lastMessageAt: lidIsNewer ? lid.lastMessageAt : base.lastMessageAt,
+    lastMessagePreview: lidIsNewer ? lid.lastMessagePreview : base.lastMessagePreview,
+    lastMessageId: lidIsNewer ? lid.lastMessageId : base.lastMessageId,
+    displayName: lidNameWins ? lid.displayName : base.displayName,
+    displayNameSource: lidNameWins ? lid.displayNameSource : base.displayNameSource,
+    lastBackfillAt: base.lastBackfillAt ?? lid.lastBackfillAt,
+    lidJid: m.lid,
+    createdAt: Math.min(base.createdAt, lid.createdAt),
+    updatedAt: now,
+  };
+  s.deleteThread.run(lidId);
+  const values = threadValues(combined);
+  if (pnRow) s.updateThread.run(...values.slice(1), pnId);
+  else s.insertThread.run(...values);
+  result.threadsMerged++;
+}
+
+function shallowEqual(a: MessageRecord, b: MessageRecord): boolean {
+  for (const key of Object.keys(b) as Array<keyof MessageRecord>) {
+    if (a[key] !== b[key]) return false;
+  }
+  return true;
+}

@@ -1,0 +1,376 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import { BadRequestError, ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
+import type { Mutation } from '../../domain/mutations.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  HistorySyncResult,
+  MessageRecord,
+  ThreadRecord,
+} from '../../domain/records.js';
+import { decodeCursor, encodeCursor, type CursorKey } from '../cursor.js';
+import type {
+  ApplyResult,
+  AuthKeyWrite,
+  Lease,
+  LeaseName,
+  ListOptions,
+  Page,
+  SortOrder,
+  Store,
+  StoreHealth,
+} from '../port.js';
+import { applyMutationsInTxn } from './apply-mutations.js';
+import { storeClosedError, toStoreError } from './errors.js';
+import { canAcquire, canRenew, leasePatch, readLease } from './leases.js';
+import { parseAccount, rowToMessage, rowToThread, toUint8Array } from './row-mapping.js';
+import { migrate } from './schema.js';
+import { prepareStatements, type Statements } from './statements.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; its directory is created if missing. */
+  file: string;
+  /** How long a connection waits for another connection's write lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+  /** Clock for thread/account bookkeeping timestamps (tests pin it). */
+  now?: () => number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const MAX_PAGE = 500;
+
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}
+
+/**
+ * The embedded backend of the store port: one SQLite file in WAL mode, one connection per store
+ * instance (each account worker thread opens its own).
+ *
+ * better-sqlite3 is synchronous; the port is async so Firestore fits behind it. Calls run to
+ * completion on the calling thread, which is the account's worker, so blocking is per account.
+ *
+ * Every write goes through `write()`, i.e. `BEGIN IMMEDIATE`: the write lock is taken before the
+ * first read, so a read-modify-write never finds its snapshot stale at commit time. With a deferred
+ * BEGIN, two connections that both read and then write fail with SQLITE_BUSY (busy_timeout cannot
+ * help: the snapshot is already outdated), which `test/store/sqlite-concurrency.test.ts` demonstrates.
+ */
+export class SqliteStore implements Store {
+  readonly backend = 'sqlite' as const;
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private stmts: Statements | null = null;
+  private closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    this.file = options.file;
+    this.now = options.now ?? Date.now;
+    try {
+      mkdirSync(dirname(options.file), { recursive: true });
+      this.db = new Database(options.file);
+      // busy_timeout first: switching to WAL needs a lock that another thread may hold at start-up.
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
+      const mode = this.db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new StoreError(`could not switch ${options.file} to WAL (journal_mode=${String(mode)})`);
+      // NORMAL in WAL: a power loss may drop the last commits but never corrupts; ingest replays them.
+      this.db.pragma('synchronous = NORMAL');
+      // No foreign keys today; ON so that any a later migration declares are enforced.
+      this.db.pragma('foreign_keys = ON');
+    } catch (err) {
+      throw toStoreError(err, 'open');
+    }
+  }
+
+  async init(): Promise<void> {
+    this.guard('init', () => {
+      migrate(this.db, undefined, this.now());
+      this.stmts ??= prepareStatements(this.db);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stmts = null;
+    this.db.close();
+  }
+
+  async health(): Promise<StoreHealth> {
+    const started = performance.now();
+    try {
+      this.guard('health', () => this.s().ping.get());
+      return { status: 'ok', backend: 'sqlite', latencyMs: performance.now() - started };
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      return { status: 'error', backend: 'sqlite', latencyMs: performance.now() - started, detail };
+    }
+  }
+
+  // ------------------------------------------------------------------ mutations
+
+  async applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult> {
+    return this.write('applyMutations', (s) => applyMutationsInTxn(s, accountId, mutations, this.now()));
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /** The chat JID hint is not needed here: the primary key (account_id, id) finds the row directly. */
+  async getMessage(accountId: string, messageId: string, _clientJid?: string | null): Promise<MessageRecord | null> {
+    return this.guard('getMessage', () => {
+      const row = this.s().getMessage.get(accountId, messageId);
+      return row ? rowToMessage(row) : null;
+    });
+  }
+
+  async listMessages(accountId: string, threadId: string, opts: ListOptions): Promise<Page<MessageRecord>> {
+    return this.guard('listMessages', () => {
+      const { limit, order, after } = pageRequest(opts);
+      // A thread id embeds its account: another account's thread is simply not there for this one.
+      if (!threadId.startsWith(`${accountId}__`)) return { items: [], nextCursor: null };
+      const s = this.s();
+      const fetch = limit + 1;
+      const rows =
+        order === 'desc'
+          ? after
+            ? s.listMessagesDescAfter.all(threadId, accountId, after.ts, after.id, fetch)
+            : s.listMessagesDescFirst.all(threadId, accountId, fetch)
+          : after
+            ? s.listMessagesAscAfter.all(threadId, accountId, after.ts, after.id, fetch)
+            : s.listMessagesAscFirst.all(threadId, accountId, fetch);
+      return toPage(rows.map(rowToMessage), limit, (m) => ({ ts: m.createdAt, id: m.id }));
+    });
+  }
+
+  async countMessages(accountId: string): Promise<number> {
+    return this.guard('countMessages', () => this.s().countMessages.get(accountId) ?? 0);
+  }
+
+  // ------------------------------------------------------------------ threads
+
+  async getThread(accountId: string, threadId: string): Promise<ThreadRecord | null> {
+    return this.guard('getThread', () => {
+      const row = this.s().getAccountThread.get(threadId, accountId);
+      return row ? rowToThread(row) : null;
+    });
+  }
+
+  async listThreads(accountId: string, opts: ListOptions): Promise<Page<ThreadRecord>> {
+    return this.guard('listThreads', () => {
+      const { limit, order, after } = pageRequest(opts);
+      const s = this.s();
+      const fetch = limit + 1;
+      const rows =
+        order === 'desc'
+          ? after
+            ? s.listThreadsDescAfter.all(accountId, after.ts, after.id, fetch)
+            : s.listThreadsDescFirst.all(accountId, fetch)
+          : after
+            ? s.listThreadsAscAfter.all(accountId, after.ts, after.id, fetch)
+            : s.listThreadsAscFirst.all(accountId, fetch);
+      // The query excludes NULL last_message_at, so the fallback never produces a cursor.
+      return toPage(rows.map(rowToThread), limit, (t) => ({ ts: t.lastMessageAt ?? 0, id: t.id }));
+    });
+  }
+
+  async setThreadBackfilledAt(accountId: string, threadId: string, at: number): Promise<void> {
+    await this.write('setThreadBackfilledAt', (s) => {
+      s.setThreadBackfilledAt.run(at, this.now(), threadId, accountId);
+    });
+  }
+
+  async listJidMappings(accountId: string): Promise<Array<{ lid: string; pn: string }>> {
+    return this.guard('listJidMappings', () => this.s().listJidMappings.all(accountId));
+  }
+
+  // ------------------------------------------------------------------ accounts
+
+  async createAccount(account: AccountRecord): Promise<AccountRecord> {
+    return this.write('createAccount', (s) => {
+      const now = this.now();
+      const record: AccountRecord = { ...account, createdAt: account.createdAt ?? now, updatedAt: account.updatedAt ?? now };
+      if (s.insertAccount.run(record.id, JSON.stringify(record)).changes === 0) {
+        throw new ConflictError(`account ${account.id} already exists`);
+      }
+      return record;
+    });
+  }
+
+  async getAccount(accountId: string): Promise<AccountRecord | null> {
+    return this.guard('getAccount', () => {
+      const data = this.s().getAccount.get(accountId);
+      return data === undefined ? null : parseAccount(data);
+    });
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    return this.guard('listAccounts', () => this.s().listAccounts.all().map(parseAccount));
+  }
+
+  async patchAccount(accountId: string, patch: AccountPatch): Promise<void> {
+    await this.write('patchAccount', (s) => {
+      this.updateAccountIn(s, accountId, () => patch);
+    });
+  }
+
+  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void> {
+    await this.write('recordHistorySync', (s) => {
+      this.updateAccountIn(s, accountId, (current) => ({
+        historySyncCount: (current.historySyncCount ?? 0) + result.saved,
+        lastHistorySyncAt: at,
+        lastHistorySyncResult: result,
+      }));
+    });
+  }
+
+  async deleteAccount(accountId: string, opts: { purge: boolean }): Promise<void> {
+    await this.write('deleteAccount', (s) => {
+      s.deleteAccount.run(accountId);
+      s.deleteAuthCreds.run(accountId);
+      s.deleteAccountAuthKeys.run(accountId);
+      s.deleteAccountPendingReceipts.run(accountId);
+      s.deleteAccountJidMappings.run(accountId);
+      if (opts.purge) {
+        s.deleteAccountMessages.run(accountId);
+        s.deleteAccountThreads.run(accountId);
+      }
+    });
+  }
+
+  /**
+   * Read-modify-write of the account document in JS rather than `json_patch`: JSON merge patch
+   * deletes a key whose patch value is null, but for us `null` is a value ("no lease holder").
+   * An `undefined` value means "not patched" and must not clear the stored field.
+   */
+  private updateAccountIn(s: Statements, accountId: string, makePatch: (current: AccountRecord) => AccountPatch): AccountRecord {
+    const data = s.getAccount.get(accountId);
+    if (data === undefined) throw new NotFoundError(`account ${accountId} not found`);
+    const current = parseAccount(data);
+    const patch = makePatch(current);
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+    const next: AccountRecord = { ...current, ...defined, id: current.id, updatedAt: patch.updatedAt ?? this.now() };
+    s.updateAccount.run(JSON.stringify(next), accountId);
+    return next;
+  }
+
+  // ------------------------------------------------------------------ auth state
+
+  async readAuthCreds(accountId: string): Promise<Uint8Array | null> {
+    return this.guard('readAuthCreds', () => toUint8Array(this.s().getAuthCreds.get(accountId) ?? null));
+  }
+
+  async writeAuthCreds(accountId: string, data: Uint8Array): Promise<void> {
+    await this.write('writeAuthCreds', (s) => {
+      s.putAuthCreds.run(accountId, data);
+    });
+  }
+
+  async readAuthKeys(accountId: string, type: string, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
+    return this.guard('readAuthKeys', () => {
+      const s = this.s();
+      const out = new Map<string, Uint8Array>();
+      // Point lookups on the primary key: Baileys asks for a handful of ids at a time.
+      for (const id of ids) {
+        const value = toUint8Array(s.getAuthKey.get(accountId, type, id) ?? null);
+        if (value !== null) out.set(id, value);
+      }
+      return out;
+    });
+  }
+
+  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void> {
+    await this.write('writeAuthKeys', (s) => {
+      for (const w of writes) {
+        if (w.value === null) s.deleteAuthKey.run(accountId, w.type, w.id);
+        else s.putAuthKey.run(accountId, w.type, w.id, w.value);
+      }
+    });
+  }
+
+  async clearAuthState(accountId: string): Promise<void> {
+    await this.write('clearAuthState', (s) => {
+      s.deleteAuthCreds.run(accountId);
+      s.deleteAccountAuthKeys.run(accountId);
+    });
+  }
+
+  // ------------------------------------------------------------------ leases
+
+  async acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null> {
+    return this.write('acquireLease', (s) => {
+      const data = s.getAccount.get(accountId);
+      if (data === undefined) throw new NotFoundError(`account ${accountId} not found`);
+      if (!canAcquire(readLease(parseAccount(data), name), holder, now)) return null;
+      const lease: Lease = { accountId, name, holder, acquiredAt: now, until: now + ttlMs };
+      this.updateAccountIn(s, accountId, () => leasePatch(name, lease));
+      return lease;
+    });
+  }
+
+  async renewLease(lease: Lease, ttlMs: number, now: number): Promise<Lease | null> {
+    return this.write('renewLease', (s) => {
+      const data = s.getAccount.get(lease.accountId);
+      if (data === undefined) return null;
+      const current = readLease(parseAccount(data), lease.name);
+      if (!canRenew(current, lease)) return null;
+      const renewed: Lease = { ...lease, acquiredAt: current.acquiredAt ?? lease.acquiredAt, until: now + ttlMs };
+      this.updateAccountIn(s, lease.accountId, () => leasePatch(lease.name, renewed));
+      return renewed;
+    });
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.write('releaseLease', (s) => {
+      const data = s.getAccount.get(lease.accountId);
+      if (data === undefined) return;
+      if (readLease(parseAccount(data), lease.name).holder !== lease.holder) return;
+      this.updateAccountIn(s, lease.accountId, () =>
+        leasePatch(lease.name, { holder: null, until: null, acquiredAt: null }),
+      );
+    });
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  private s(): Statements {
+    if (this.closed) throw storeClosedError();
+    if (this.stmts === null) throw new StoreError('sqlite store used before init()');
+    return this.stmts;
+  }
+
+  private guard<T>(operation: string, fn: () => T): T {
+    if (this.closed) throw storeClosedError();
+    try {
+      return fn();
+    } catch (err) {
+      throw toStoreError(err, operation);
+    }
+  }
+
+  /** One `BEGIN IMMEDIATE` transaction; better-sqlite3 rolls back if `fn` throws. */
+  private write<T>(operation: string, fn: (s: Statements) => T): T {
+    return this.guard(operation, () => {
+      const s = this.s();
+      return this.db.transaction(() => fn(s)).immediate();
+    });
+  }
+}
+
+function pageRequest(opts: ListOptions): { limit: number; order: SortOrder; after: CursorKey | null } {
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE) {
+    throw new BadRequestError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  }
+  const order = opts.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw new BadRequestError(`order must be asc or desc`);
+  return { limit: opts.limit, order, after: opts.cursor ? decodeCursor(opts.cursor) : null };
+}
+
+/** Rows were fetched with `limit + 1`: the extra row only tells whether another page exists. */
+function toPage<T>(items: T[], limit: number, keyOf: (item: T) => CursorKey): Page<T> {
+  if (items.length <= limit) return { items, nextCursor: null };
+  const page = items.slice(0, limit);
+  return { items: page, nextCursor: encodeCursor(keyOf(page[page.length - 1]!)) };
+}
