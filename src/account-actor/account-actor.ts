@@ -69,6 +69,8 @@ export class AccountActor {
   private reason: string | null = null;
   private qr: string | null = null;
   private me: string | null = null;
+  /** Our own PN and LID: ingest refuses LID pairings that would link someone else to them. */
+  private ownJids: ReadonlySet<string> = new Set();
   private reconnectAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -284,6 +286,7 @@ export class AccountActor {
       source,
       syncType: syncType ?? null,
       resolver: { pnForLid: (lid: string) => this.lidToPn.get(lid) },
+      ownJids: this.ownJids,
     };
   }
 
@@ -383,6 +386,7 @@ export class AccountActor {
       this.qr = null;
       this.reconnectAttempts = 0;
       this.me = sock.user?.id ? jidNormalizedUser(sock.user.id) : null;
+      this.ownJids = new Set([this.me, sock.user?.lid ? jidNormalizedUser(sock.user.lid) : null].filter((j): j is string => j !== null));
       void this.setConnection('open', null, { lastConnectedAt: this.now(), phoneNumber: this.me, reconnectAttempts: 0 });
     }
     if (u.receivedPendingNotifications) {
