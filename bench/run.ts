@@ -1,0 +1,28 @@
+import os from 'node:os';
+import { benchIngest } from './ingest.js';
+
+/**
+ * `npm run bench`: every figure is a ratio against a baseline measured in the same run on the same
+ * machine, so the numbers travel between machines; absolute rates are printed for context only.
+ * Select sections with BENCH=ingest,api,firestore (default: all).
+ */
+const sections = new Set((process.env.BENCH ?? 'ingest,api,firestore').split(','));
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  console.log(`# wasync benchmarks\n\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}\n`);
+  if (sections.has('ingest')) {
+    const r = await benchIngest({ chats: 500, messagesPerChat: 200, trials: 3 });
+    console.log('## History ingest into SQLite (best of %d trials)', r.trials);
+    console.log(`- ${fmt(r.messages)} messages over ${r.chats} chats`);
+    console.log(`- pipeline (mapping + batch writer + store): ${fmt(r.pipelineRate)} msg/s`);
+    console.log(`- mapping alone: ${fmt(r.mappingRate)} msg/s`);
+    console.log(`- bare prepared-statement insert, same rows and table: ${fmt(r.bareRate)} msg/s`);
+    console.log(`- **ratio pipeline / bare: ${r.ratio.toFixed(2)}** (aim ≥ 0.50)\n`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
