@@ -1,0 +1,32 @@
+import type { Logger } from '../logging/logger.js';
+import type { Store } from '../store/port.js';
+import type { AccountsService } from '../supervisor/service.js';
+
+/** What the HTTP layer needs from the rest of the process; everything is injected so tests can run it alone. */
+export interface HttpDeps {
+  /** Reads of threads and messages go straight to the store (no actor hop on the read path). */
+  store: Store;
+  accounts: AccountsService;
+  /** Bearer token for every route but `/health`, `/ready` and `/metrics`. */
+  apiToken: string;
+  logger: Logger;
+  instanceId: string;
+  /** Whether this instance runs the periodic jobs (`/ready` reports it; seed 003). */
+  mode: () => 'active' | 'passive';
+  /** Prometheus exposition; `/metrics` answers 404 when absent. */
+  metrics?: HttpMetrics;
+  /** Largest request body accepted; defaults to 64 KiB. */
+  maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+export interface HttpMetrics {
+  contentType: string;
+  render: () => Promise<string>;
+  /**
+   * Called once per request with the route template (`GET /api/whatsapp/threads/:accountId`, or
+   * `unmatched`), never the raw path, so label values stay bounded. Aborted requests report 499.
+   */
+  observeHttp?: (route: string, method: string, status: number, seconds: number) => void;
+}

@@ -1,0 +1,77 @@
+import { NotFoundError } from '../../domain/errors.js';
+import type { StoreHealth } from '../../store/port.js';
+import type { HttpDeps } from '../deps.js';
+import { jsonReply } from '../respond.js';
+import { route, type Route } from '../router.js';
+import { serializeDashboardAccount, serializeRealtimeDiag } from '../serialize.js';
+
+/** Operational endpoints: probes, diagnostics, the dashboard summary and Prometheus metrics. */
+
+/** A hung store must not hang the health probe too: past this, the store counts as down. */
+const HEALTH_TIMEOUT_MS = 5_000;
+
+async function storeHealth(deps: HttpDeps): Promise<StoreHealth> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      deps.store.health(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`store health check timed out after ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (err) {
+    deps.logger.warn({ err }, 'store health check failed');
+    return { status: 'error', backend: deps.store.backend, latencyMs: Math.round(performance.now() - started) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `GET /diag` lists at most this many connected accounts (seed 003). */
+const DIAG_ACCOUNTS = 3;
+
+export const statusRoutes: readonly Route[] = [
+  route('get', '/health', { open: true }, async ({ deps }) => {
+    const h = await storeHealth(deps);
+    // `detail` stays in the log: this route is unauthenticated and it may name files or hosts.
+    if (h.status !== 'ok' && h.detail) deps.logger.warn({ detail: h.detail }, 'store unhealthy');
+    return jsonReply(h.status === 'ok' ? 200 : 503, {
+      status: h.status,
+      store: { backend: h.backend, status: h.status, latencyMs: Math.round(h.latencyMs * 100) / 100 },
+      // The runbook's check is `curl …/health | jq .firestore.status`.
+      ...(h.backend === 'firestore' ? { firestore: { status: h.status } } : {}),
+      uptimeSeconds: Math.floor(process.uptime()),
+    });
+  }),
+
+  route('get', '/ready', { open: true }, async ({ deps }) => {
+    return jsonReply(200, { ready: true, mode: deps.mode(), instanceId: deps.instanceId });
+  }),
+
+  route('get', '/metrics', { open: true }, async ({ deps }) => {
+    if (!deps.metrics) throw new NotFoundError('metrics are not enabled');
+    return { status: 200, text: await deps.metrics.render(), contentType: deps.metrics.contentType };
+  }),
+
+  // Seed 003 shows `/diag` without a token; it lists account ids and realtime errors, so it sits behind
+  // the same bearer token as `/api/*`.
+  route('get', '/diag', {}, async ({ deps }) => {
+    const connected = (await deps.accounts.list())
+      .filter((v) => v.runtime.connection === 'open')
+      .map((v) => v.account)
+      .sort((a, b) => (b.lastRealtimeIngestAt ?? -1) - (a.lastRealtimeIngestAt ?? -1))
+      .slice(0, DIAG_ACCOUNTS);
+    return jsonReply(200, {
+      success: true,
+      instanceId: deps.instanceId,
+      mode: deps.mode(),
+      latestRealtime: connected.map(serializeRealtimeDiag),
+    });
+  }),
+
+  route('get', '/api/status/dashboard', {}, async ({ deps }) => {
+    const views = await deps.accounts.list();
+    return jsonReply(200, { success: true, accounts: views.map(serializeDashboardAccount), count: views.length });
+  }),
+];

@@ -1,0 +1,179 @@
+import type { AccountRecord, MessageRecord, ThreadRecord } from '../domain/records.js';
+import type { AccountRuntime, AccountView } from '../supervisor/service.js';
+
+/**
+ * Records → API JSON. Field names are the seeds' (extend, never rename); every epoch-ms instant is
+ * rendered as an ISO 8601 string (the seeds' "FirestoreTimestamp"/"ISO8601" placeholders).
+ */
+
+/** Null when unset (or, defensively, not a valid instant). */
+export function iso(ms: number | null | undefined): string | null {
+  // Out-of-range values would make toISOString throw and turn a whole page into a 500.
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return null;
+  return new Date(ms).toISOString();
+}
+
+
+type ThreadTimeKey = 'lastMessageAt' | 'lastBackfillAt' | 'createdAt' | 'updatedAt';
+export type ApiThread = { [K in keyof ThreadRecord]: K extends ThreadTimeKey ? string | null : ThreadRecord[K] };
+
+export function serializeThread(t: ThreadRecord): ApiThread {
+  return {
+    id: t.id,
+    accountId: t.accountId,
+    clientJid: t.clientJid,
+    displayName: t.displayName,
+    lastMessageAt: iso(t.lastMessageAt),
+    lastMessagePreview: t.lastMessagePreview,
+    lastBackfillAt: iso(t.lastBackfillAt),
+    lastMessageId: t.lastMessageId,
+    lidJid: t.lidJid,
+    displayNameSource: t.displayNameSource,
+    isGroup: t.isGroup,
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+  };
+}
+
+type MessageTimeKey = 'tsServer' | 'createdAt' | 'syncedAt' | 'deliveredAt' | 'readAt' | 'editedAt' | 'revokedAt';
+/**
+ * `rawMessage` (the encoded proto) and `media` (it holds the media decryption key) never leave the
+ * process. The mapped type makes the literal below list every other field: a field added to
+ * `MessageRecord` fails the type check here until it is deliberately exposed or left out.
+ */
+type HiddenMessageKey = 'rawMessage' | 'media';
+export type ApiMessage = {
+  [K in Exclude<keyof MessageRecord, HiddenMessageKey>]: K extends MessageTimeKey ? string | null : MessageRecord[K];
+};
+
+export function serializeMessage(m: MessageRecord): ApiMessage {
+  return {
+    id: m.id,
+    accountId: m.accountId,
+    clientJid: m.clientJid,
+    direction: m.direction,
+    body: m.body,
+    waMessageId: m.waMessageId,
+    status: m.status,
+    messageType: m.messageType,
+    mediaType: m.mediaType,
+    mediaUrl: m.mediaUrl,
+    mediaMimetype: m.mediaMimetype,
+    mediaFilename: m.mediaFilename,
+    tsClient: m.tsClient,
+    tsServer: iso(m.tsServer),
+    createdAt: iso(m.createdAt),
+    syncedAt: iso(m.syncedAt),
+    syncSource: m.syncSource,
+    deliveredAt: iso(m.deliveredAt),
+    readAt: iso(m.readAt),
+    contentType: m.contentType,
+    fromMe: m.fromMe,
+    participant: m.participant,
+    pushName: m.pushName,
+    syncType: m.syncType,
+    mediaSize: m.mediaSize,
+    refMessageId: m.refMessageId,
+    editedAt: iso(m.editedAt),
+    revokedAt: iso(m.revokedAt),
+    sendError: m.sendError,
+  };
+}
+
+/** Every instant an account record carries. */
+const ACCOUNT_TIME_KEYS = [
+  'createdAt',
+  'updatedAt',
+  'statusAt',
+  'lastConnectedAt',
+  'lastHistorySyncAt',
+  'lastBackfillAt',
+  'lastAutoBackfillAt',
+  'lastAutoBackfillAttemptAt',
+  'lastAutoBackfillSuccessAt',
+  'autoBackfillLeaseUntil',
+  'autoBackfillLeaseAcquiredAt',
+  'recentSyncLeaseUntil',
+  'recentSyncLeaseAcquiredAt',
+  'ownerLeaseUntil',
+  'ownerLeaseAcquiredAt',
+  'lastRecentSyncAt',
+  'lastRealtimeIngestAt',
+  'lastRealtimeMessageAt',
+] as const satisfies ReadonlyArray<keyof AccountRecord>;
+type AccountTimeKey = (typeof ACCOUNT_TIME_KEYS)[number];
+
+export type ApiAccountRecord = {
+  [K in keyof AccountRecord]: K extends AccountTimeKey ? string | null : AccountRecord[K];
+};
+export type ApiAccount = ApiAccountRecord & { runtime: AccountRuntime };
+
+/**
+ * Account records are patched field by field, so most fields may be absent; the instants are always
+ * present (null when unset) so dashboards can read them without probing.
+ */
+export function serializeAccountRecord(account: AccountRecord): ApiAccountRecord {
+  const out: Record<string, unknown> = { ...account };
+  for (const key of ACCOUNT_TIME_KEYS) out[key] = iso(account[key]);
+  // Every key of AccountRecord was copied and exactly the time keys were converted: the mapped type.
+  return out as ApiAccountRecord;
+}
+
+export function serializeAccountView(view: AccountView): ApiAccount {
+  return { ...serializeAccountRecord(view.account), runtime: view.runtime };
+}
+
+/** Seed 000 "Dashboard Fields", plus the auto-backfill and realtime diagnostics of seed 003. */
+export interface DashboardAccount {
+  accountId: string;
+  /** Live connection state of the account's actor. */
+  status: AccountRuntime['connection'];
+  actor: AccountRuntime['actor'];
+  phoneNumber: string | null;
+  lastBackfillAt: string | null;
+  lastHistorySyncAt: string | null;
+  historySyncCount: number;
+  lastAutoBackfillStatus: AccountRecord['lastAutoBackfillStatus'];
+  lastAutoBackfillAt: string | null;
+  lastAutoBackfillSuccessAt: string | null;
+  lastRecentSyncAt: string | null;
+  lastRealtimeIngestAt: string | null;
+  lastRealtimeMessageAt: string | null;
+  lastRealtimeError: string | null;
+}
+
+export function serializeDashboardAccount({ account: a, runtime }: AccountView): DashboardAccount {
+  return {
+    accountId: a.id,
+    status: runtime.connection,
+    actor: runtime.actor,
+    phoneNumber: a.phoneNumber ?? null,
+    lastBackfillAt: iso(a.lastBackfillAt),
+    lastHistorySyncAt: iso(a.lastHistorySyncAt),
+    historySyncCount: a.historySyncCount ?? 0,
+    lastAutoBackfillStatus: a.lastAutoBackfillStatus ?? null,
+    lastAutoBackfillAt: iso(a.lastAutoBackfillAt),
+    lastAutoBackfillSuccessAt: iso(a.lastAutoBackfillSuccessAt),
+    lastRecentSyncAt: iso(a.lastRecentSyncAt),
+    lastRealtimeIngestAt: iso(a.lastRealtimeIngestAt),
+    lastRealtimeMessageAt: iso(a.lastRealtimeMessageAt),
+    lastRealtimeError: a.lastRealtimeError ?? null,
+  };
+}
+
+/** Seed 003: `GET /diag` → `latestRealtime`. */
+export interface RealtimeDiag {
+  accountId: string;
+  lastRealtimeIngestAt: string | null;
+  lastRealtimeMessageAt: string | null;
+  lastRealtimeError: string | null;
+}
+
+export function serializeRealtimeDiag(a: AccountRecord): RealtimeDiag {
+  return {
+    accountId: a.id,
+    lastRealtimeIngestAt: iso(a.lastRealtimeIngestAt),
+    lastRealtimeMessageAt: iso(a.lastRealtimeMessageAt),
+    lastRealtimeError: a.lastRealtimeError ?? null,
+  };
+}

@@ -1,0 +1,166 @@
+import { BadRequestError } from '../domain/errors.js';
+import type { SortOrder } from '../store/port.js';
+import { decodeCursor } from '../store/cursor.js';
+
+/**
+ * Input checks for path segments, query parameters and JSON bodies. Each throws `BadRequestError`
+ * naming what is wrong; the server maps that to 400.
+ */
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/** Longest path parameter per name; anything longer is rejected before it reaches the store. */
+const PARAM_MAX_LENGTH: Readonly<Record<string, number>> = {
+  accountId: 100,
+  // `{accountId}__{clientJid}`: a 100-char account id plus the longest JIDs WhatsApp hands out.
+  threadId: 400,
+};
+
+/**
+ * Decodes one raw path segment (uWS hands parameters over still percent-encoded) and refuses what could
+ * escape a path or a document id: `/` or `\` after decoding, `..`, control characters, over-long values.
+ */
+export function decodePathParam(name: string, raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError(`${name} is not a valid percent-encoded value`);
+  }
+  return checkSafeId(name, value);
+}
+
+/** The same rule for ids that arrive in a JSON body (e.g. `accountId` of `POST /api/whatsapp/send`). */
+export function bodyId(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  if (typeof value !== 'string') throw new BadRequestError(`${name} must be a string`);
+  return checkSafeId(name, value);
+}
+
+function checkSafeId(name: string, value: string): string {
+  const max = PARAM_MAX_LENGTH[name] ?? 100;
+  if (value.length === 0) throw new BadRequestError(`${name} is empty`);
+  if (value.length > max) throw new BadRequestError(`${name} is longer than ${max} characters`);
+  if (CONTROL_CHARS.test(value)) throw new BadRequestError(`${name} contains control characters`);
+  if (value.includes('/') || value.includes('\\') || value.includes('..')) {
+    throw new BadRequestError(`${name} contains a path separator or ".."`);
+  }
+  return value;
+}
+
+/**
+ * Ids for new accounts: safe as a path segment and a Firestore document id. `__` is the separator in
+ * thread ids (`{accountId}__{clientJid}`), so an id may not contain it nor end in `_` (which would make
+ * the split point ambiguous); `..` and a leading dot are refused as path tricks.
+ */
+export function validateNewAccountId(value: unknown): string {
+  if (typeof value !== 'string') throw new BadRequestError('accountId must be a string');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
+    throw new BadRequestError('accountId must be 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+  }
+  if (value.includes('__') || value.endsWith('_')) {
+    throw new BadRequestError('accountId may not contain "__" or end with "_" (thread ids use "__" as separator)');
+  }
+  if (value.includes('..')) throw new BadRequestError('accountId may not contain ".."');
+  return value;
+}
+
+/** One value per query parameter: a repeated one is ambiguous and refused. */
+function single(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
+  if (values.length > 1) throw new BadRequestError(`query parameter ${name} is given more than once`);
+  return values[0];
+}
+
+export const MAX_PAGE_LIMIT = 500;
+
+export interface PageQuery {
+  limit: number;
+  order: SortOrder;
+  cursor: string | null;
+}
+
+/**
+ * `limit` (1..500, default 50), `orderBy` (only the one key the store orders by), `order`
+ * (asc|desc, default desc) and `cursor` (validated here so a bad one is a 400 on every backend).
+ */
+export function parsePageQuery(query: URLSearchParams, orderByKey: string): PageQuery {
+  const rawLimit = single(query, 'limit');
+  let limit = 50;
+  if (rawLimit !== undefined) {
+    if (!/^\d{1,4}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > MAX_PAGE_LIMIT) {
+      throw new BadRequestError(`limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+    }
+    limit = Number(rawLimit);
+  }
+  const orderBy = single(query, 'orderBy');
+  if (orderBy !== undefined && orderBy !== orderByKey) {
+    throw new BadRequestError(`orderBy must be ${orderByKey}`);
+  }
+  const rawOrder = single(query, 'order');
+  if (rawOrder !== undefined && rawOrder !== 'asc' && rawOrder !== 'desc') {
+    throw new BadRequestError('order must be asc or desc');
+  }
+  const rawCursor = single(query, 'cursor');
+  let cursor: string | null = null;
+  if (rawCursor !== undefined && rawCursor !== '') {
+    decodeCursor(rawCursor);
+    cursor = rawCursor;
+  }
+  return { limit, order: rawOrder ?? 'desc', cursor };
+}
+
+export function parseBooleanQuery(query: URLSearchParams, name: string, fallback: boolean): boolean {
+  const raw = single(query, name);
+  if (raw === undefined) return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new BadRequestError(`${name} must be true or false`);
+}
+
+/** A JSON body that must be an object; an empty body counts as `{}` only where the caller allows it. */
+export function objectBody(body: unknown, emptyAllowed: boolean): Record<string, unknown> {
+  if (body === undefined) {
+    if (emptyAllowed) return {};
+    throw new BadRequestError('request body is required (a JSON object)');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestError('request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+export function requiredString(body: Record<string, unknown>, name: string, opts: { max: number; trimNonEmpty?: boolean }): string {
+  const value = body[name];
+  if (typeof value !== 'string') throw new BadRequestError(`${name} must be a string`);
+  if (value.length === 0 || (opts.trimNonEmpty && value.trim() === '')) throw new BadRequestError(`${name} must not be empty`);
+  if (value.length > opts.max) throw new BadRequestError(`${name} is longer than ${opts.max} characters`);
+  return value;
+}
+
+/** Pairing by phone number: digits only (a leading `+` is dropped), 6 to 15 of them (E.164). */
+export function validatePhoneNumber(value: unknown): string {
+  if (typeof value !== 'string') throw new BadRequestError('phoneNumber must be a string');
+  const digits = value.startsWith('+') ? value.slice(1) : value;
+  if (!/^\d{6,15}$/.test(digits)) throw new BadRequestError('phoneNumber must be 6-15 digits, optionally after a +');
+  return digits;
+}
+
+/** Where to send: a JID or a phone number; the accounts service resolves it, this only refuses junk. */
+export function validateRecipient(value: unknown): string {
+  if (typeof value !== 'string') throw new BadRequestError('to must be a string');
+  const to = value.trim();
+  if (to.length === 0) throw new BadRequestError('to must not be empty');
+  if (to.length > 320) throw new BadRequestError('to is longer than 320 characters');
+  if (CONTROL_CHARS.test(to) || /\s/.test(to)) throw new BadRequestError('to contains whitespace or control characters');
+  return to;
+}
+
+/** Ids a client may choose for an outgoing message (to retry a failed send idempotently). */
+export function validateMessageId(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(value)) {
+    throw new BadRequestError('messageId must be 1-128 letters, digits, dots, dashes, colons or underscores');
+  }
+  return value;
+}
