@@ -73,3 +73,15 @@ export const key32: Parser<Buffer> = {
     return buf;
   },
 };
+
+/** The `{env}` of `account_{env}_{random}`: no underscores, so the id never contains the thread separator `__`. */
+export const envTag: Parser<string> = {
+  form: 'letters, digits and single dashes (1-32 chars)',
+  parse(raw) {
+    const v = raw.trim();
+    if (!/^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/.test(v) || v.length > 32) {
+      throw new Error(`expected letters, digits and single dashes (1-32 chars), got "${raw}"`);
+    }
+    return v;
+  },
+};

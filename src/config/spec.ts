@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { bool, identifier, int, key32, oneOf, text, type Parser } from './parsers.js';
+import { bool, envTag, identifier, int, key32, oneOf, text, type Parser } from './parsers.js';
 
 /**
  * Every environment variable wasync reads. Names and defaults of the seeds' variables are a public
@@ -46,7 +46,7 @@ export const ENV_SPEC = {
   DATA_DIR: { parser: text, default: './data', doc: 'Where the SQLite file (`wasync.db`) and the generated API token live.' },
   STORE: { parser: oneOf(['sqlite', 'firestore'] as const), default: 'sqlite', doc: 'Storage backend.' },
   API_TOKEN: { parser: text, doc: 'Bearer token for `/api/*`. Unset: a random one is generated once and kept in `DATA_DIR/api-token` (mode 0600).', secret: true },
-  WASYNC_ENV: { parser: identifier, default: 'prod', doc: 'The `{env}` part of generated account ids (`account_{env}_{random}`).' },
+  WASYNC_ENV: { parser: envTag, default: 'prod', doc: 'The `{env}` part of generated account ids (`account_{env}_{random}`).' },
   LOG_LEVEL: { parser: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), default: 'info', doc: 'pino log level.' },
   WA_CONNECTOR: { parser: oneOf(['baileys', 'sim'] as const), default: 'baileys', doc: '`baileys` (real WhatsApp) or `sim` (the simulated phone).' },
   WA_SIM_CHATS: { parser: int(0, 100_000), default: '20', doc: 'Simulated phone: chats in the generated history.' },
