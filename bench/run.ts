@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { benchIngest } from './ingest.js';
+import { benchApi } from './api.js';
 
 /**
  * `npm run bench`: every figure is a ratio against a baseline measured in the same run on the same
@@ -19,6 +20,16 @@ async function main(): Promise<void> {
     console.log(`- mapping alone: ${fmt(r.mappingRate)} msg/s`);
     console.log(`- bare prepared-statement insert, same rows and table: ${fmt(r.bareRate)} msg/s`);
     console.log(`- **ratio pipeline / bare: ${r.ratio.toFixed(2)}** (aim ≥ 0.50)\n`);
+  }
+  if (sections.has('api')) {
+    const r = await benchApi({ connections: 64, durationSec: 10, rate: 1000 });
+    console.log('## GET /api/whatsapp/messages (limit 50), %d connections, %d s, simulated phone streaming 1,000 msg/s', r.connections, r.durationSec);
+    console.log('| server | req/s | p50 ms | p99 ms | errors | non-2xx | live msg/s stored |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const x of [r.uws, r.node]) {
+      console.log(`| ${x.engine === 'uws' ? 'uWebSockets.js' : 'node:http (same handlers)'} | ${fmt(x.requestsPerSec)} | ${x.p50Ms} | ${x.p99Ms} | ${x.errors} | ${x.non2xx} | ${fmt(x.liveMessagesPerSec)} |`);
+    }
+    console.log(`\n- **ratio uWS / node:http: ${r.ratio.toFixed(2)}**\n`);
   }
 }
 

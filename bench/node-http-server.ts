@@ -1,0 +1,61 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTokenCheck } from '../src/http/auth.js';
+import type { HttpDeps } from '../src/http/deps.js';
+import { errorReply, replyForError, type Reply } from '../src/http/respond.js';
+import { createRouter, decodeParams } from '../src/http/router.js';
+import { ROUTES, type HttpServer } from '../src/http/server.js';
+
+/**
+ * The API benchmark's baseline: the same routes, router, auth and handlers as the uWS server, served
+ * by node:http. Only GET routes are needed for the benchmark, so bodies are not read.
+ */
+export function createNodeHttpServer(deps: HttpDeps): HttpServer {
+  const match = createRouter(ROUTES);
+  const tokenOk = createTokenCheck(deps.apiToken);
+  let draining = false;
+  const write = (res: http.ServerResponse, reply: Reply): void => {
+    if ('json' in reply) {
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      res.end(JSON.stringify(reply.json));
+    } else {
+      res.writeHead(reply.status, { 'content-type': reply.contentType });
+      res.end(reply.text);
+    }
+  };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const found = match((req.method ?? 'GET').toLowerCase(), url.pathname);
+    if (found.kind !== 'found') return write(res, errorReply(404, 'NOT_FOUND', 'no such route'));
+    if (!found.route.open && !tokenOk(req.headers.authorization ?? '')) return write(res, errorReply(401, 'UNAUTHORIZED', 'missing or invalid bearer token'));
+    let pending: Promise<Reply>;
+    try {
+      pending = found.route.handler({ deps, params: decodeParams(found.rawParams), query: url.searchParams, body: undefined });
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (reply) => write(res, reply),
+      (err: unknown) => write(res, replyForError(err, deps.logger, found.route.pattern)),
+    );
+  });
+  server.keepAliveTimeout = 60_000;
+  return {
+    listen(host, port) {
+      return new Promise((resolve) => server.listen(port, host, () => resolve((server.address() as AddressInfo).port)));
+    },
+    close() {
+      draining = true;
+      server.close();
+    },
+    drain() {
+      draining = true;
+    },
+    get draining() {
+      return draining;
+    },
+    terminate() {
+      server.closeAllConnections();
+    },
+  };
+}
