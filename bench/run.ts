@@ -1,13 +1,14 @@
 import os from 'node:os';
 import { benchIngest } from './ingest.js';
 import { benchApi } from './api.js';
+import { benchReadOffload } from './read-offload.js';
 
 /**
  * `npm run bench`: every figure is a ratio against a baseline measured in the same run on the same
  * machine, so the numbers travel between machines; absolute rates are printed for context only.
  * Select sections with BENCH=ingest,api,firestore (default: all).
  */
-const sections = new Set((process.env.BENCH ?? 'ingest,api,firestore').split(','));
+const sections = new Set((process.env.BENCH ?? 'ingest,offload,api,firestore').split(','));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
@@ -20,6 +21,15 @@ async function main(): Promise<void> {
     console.log(`- mapping alone: ${fmt(r.mappingRate)} msg/s`);
     console.log(`- bare prepared-statement insert, same rows and table: ${fmt(r.bareRate)} msg/s`);
     console.log(`- **ratio pipeline / bare: ${r.ratio.toFixed(2)}** (aim ≥ 0.50)\n`);
+  }
+  if (sections.has('offload')) {
+    console.log('## Read offload to a piscina pool (one page read + JSON, 10,000-message thread)');
+    console.log('| limit | inline on main thread, ms | through piscina, round trip ms | main-thread time per pooled read, ms |');
+    console.log('|---|---|---|---|');
+    for (const r of await benchReadOffload()) {
+      console.log(`| ${r.limit} | ${r.inlineMs.toFixed(3)} | ${r.pooledMs.toFixed(3)} | ${r.pooledMainThreadMs.toFixed(3)} |`);
+    }
+    console.log('');
   }
   if (sections.has('api')) {
     const r = await benchApi({ connections: 64, durationSec: 10, rate: 1000 });

@@ -7,6 +7,9 @@ import { ensureApiToken } from './supervisor/api-token.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import type { HttpDeps } from './http/deps.js';
+import { inlineReads } from './http/conversation-reads.js';
+import { pooledReads } from './http/read-pool.js';
+import { sqliteFile } from './store/open.js';
 
 export interface App {
   port: number;
@@ -43,8 +46,11 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     : ensureApiToken(config.DATA_DIR);
   const supervisor = new Supervisor({ config, env: opts.env, store, logger });
   const metrics = createMetrics(supervisor, () => supervisor.runtimes());
+  const reads =
+    config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(sqliteFile(config), config.READ_POOL_THREADS) : inlineReads(store);
   const http = (opts.serve ?? createHttpServer)({
     store,
+    reads,
     accounts: supervisor,
     apiToken: token.token,
     logger,
@@ -70,6 +76,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         http.close();
         await supervisor.shutdown(config.SHUTDOWN_TIMEOUT_MS);
         http.terminate();
+        await reads.close();
         await store.close();
       })();
       return closing;

@@ -56,6 +56,7 @@ export const ENV_SPEC = {
   WA_DEMO: { parser: bool, default: 'false', doc: 'Create a `demo` account at start-up if it does not exist.' },
   WA_RECORD_DIR: { parser: text, doc: 'Append every event the real socket emits to a scenario file here (secrets left out).' },
   AUTH_STATE_KEY: { parser: key32, doc: 'Encrypt Baileys creds and keys at rest with AES-256-GCM (32 bytes, base64).', secret: true },
+  READ_POOL_THREADS: { parser: int(0, 64), default: '2', doc: 'SQLite only: piscina threads serving the thread/message list reads off the HTTP thread (0 = read inline).' },
   BATCH_MAX_OPS: { parser: int(1, 500), default: '500', doc: 'Batch writer: flush at this many operations (500 = Firestore batch limit).' },
   BATCH_FLUSH_MS: { parser: int(0, 60_000), default: '50', doc: 'Batch writer: flush a partial batch after this delay.' },
   SHUTDOWN_TIMEOUT_MS: { parser: int(0), default: '30000', doc: 'Graceful shutdown bound for flushing pending writes (runbook: 30 s).' },

@@ -1,11 +1,14 @@
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import type { AccountsService } from '../supervisor/service.js';
+import type { ConversationReads } from './conversation-reads.js';
 
 /** What the HTTP layer needs from the rest of the process; everything is injected so tests can run it alone. */
 export interface HttpDeps {
   /** Reads of threads and messages go straight to the store (no actor hop on the read path). */
   store: Store;
+  /** The two list endpoints' read path: inline (`inlineReads(store)`) or through the piscina read pool. */
+  reads: ConversationReads;
   accounts: AccountsService;
   /** Bearer token for every route but `/health`, `/ready` and `/metrics`. */
   apiToken: string;

@@ -6,6 +6,8 @@ import { ConflictError, NotFoundError, WasyncError } from '../../src/domain/erro
 import type { AccountRecord } from '../../src/domain/records.js';
 import { threadIdOf } from '../../src/domain/records.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
+import { inlineReads } from '../../src/http/conversation-reads.js';
+import { pooledReads } from '../../src/http/read-pool.js';
 import type { HttpDeps, HttpMetrics } from '../../src/http/deps.js';
 import type { Store } from '../../src/store/port.js';
 import { pino } from 'pino';
@@ -164,6 +166,8 @@ export interface HarnessOptions extends Partial<Omit<HttpDeps, 'store'>> {
   withMetrics?: boolean;
   /** Serve through a wrapper of the harness's own store (health-report tests). */
   wrapStore?: (store: SqliteStore) => Store;
+  /** Serve the list endpoints through the piscina read pool instead of inline. */
+  pooled?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -179,9 +183,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const logs: Harness['logs'] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
-  const { withMetrics = true, wrapStore, ...rest } = options;
+  const { withMetrics = true, wrapStore, pooled = false, ...rest } = options;
+  const served = wrapStore ? wrapStore(store) : store;
+  const reads = pooled ? pooledReads(join(dir, 'wasync.db'), 2) : inlineReads(served);
   const server = createHttpServer({
-    store: wrapStore ? wrapStore(store) : store,
+    store: served,
+    reads,
     accounts,
     apiToken: TOKEN,
     logger,
@@ -203,6 +210,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async stop() {
       server.close();
       server.terminate();
+      await reads.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -7,12 +7,14 @@ const ACC = 'account_prod_read1';
 const JID = '40712345678@s.whatsapp.net';
 const THREAD = threadIdOf(ACC, JID);
 
+// The same suite inline and through the piscina read pool: both paths must answer identically.
+describe.each([{ pooled: false }, { pooled: true }])('read routes (pooled: $pooled)', ({ pooled }) => {
 let h: Harness;
 /** Every message of THREAD, in the store's order (createdAt, id). */
 let threadMessages: MessageRecord[];
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ pooled });
   await h.store.createAccount({ id: ACC, status: 'open', lastBackfillAt: BASE_TIME + 5_000, lastHistorySyncAt: BASE_TIME + 6_000 });
   // 23 messages where every group of 5 shares one createdAt: page boundaries fall inside equal timestamps.
   threadMessages = Array.from({ length: 23 }, (_, i) =>
@@ -264,4 +266,6 @@ describe('status routes', () => {
     expect(a.lastHistorySyncAt).toBe(new Date(BASE_TIME + 6_000).toISOString());
     expect(a.status).toBe('open');
   });
+});
+
 });

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { serializeMessage } from '../src/http/serialize.js';
+import { threadIdOf, type MessageRecord } from '../src/domain/records.js';
+
+export interface ReadOffloadResult {
+  limit: number;
+  inlineMs: number;
+  pooledMs: number;
+  /** Main-thread event-loop time per read when offloaded (dispatch + receive): what uWS would still be blocked for. */
+  pooledMainThreadMs: number;
+}
+
+/**
+ * Does moving the HTTP read path (SQLite page read + JSON) to a piscina pool free the uWS thread?
+ * Measures, for one page read, the time inline on the main thread versus the round trip through a
+ * pool and the part of it the main thread still spends.
+ */
+export async function benchReadOffload(): Promise<ReadOffloadResult[]> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-read-'));
+  const file = path.join(dir, 'wasync.db');
+  const store = openSqliteStore({ file });
+  await store.init();
+  await store.createAccount({ id: 'a' });
+  const jid = '40712345678@s.whatsapp.net';
+  const now = Date.now();
+  const base: Omit<MessageRecord, 'id' | 'waMessageId' | 'createdAt' | 'tsClient'> = {
+    accountId: 'a', clientJid: jid, direction: 'inbound', body: 'a message body of a realistic length, say sixty characters.', status: 'delivered',
+    messageType: 'text', mediaType: null, mediaUrl: null, mediaMimetype: null, mediaFilename: null, tsServer: now, syncedAt: null,
+    syncSource: 'realtime', deliveredAt: null, readAt: null, contentType: 'conversation', fromMe: false, participant: null, pushName: 'Ana',
+    syncType: null, mediaSize: null, media: null, refMessageId: null, editedAt: null, revokedAt: null, sendError: null, rawMessage: null,
+  };
+  for (let b = 0; b < 20; b++) {
+    await store.applyMutations('a', Array.from({ length: 500 }, (_, i) => {
+      const n = b * 500 + i;
+      const createdAt = now - n * 1000;
+      return { kind: 'message' as const, record: { ...base, id: `M${n}`, waMessageId: `M${n}`, createdAt, tsClient: new Date(createdAt).toISOString() } };
+    }));
+  }
+  const threadId = threadIdOf('a', jid);
+  const pool = new Piscina({ filename: new URL('./read-worker.js', import.meta.url).href, maxThreads: 2, minThreads: 2 });
+  const results: ReadOffloadResult[] = [];
+  try {
+    for (const limit of [50, 500]) {
+      const N = limit === 50 ? 2000 : 300;
+      const inline = async (): Promise<string> => {
+        const page = await store.listMessages('a', threadId, { limit });
+        return JSON.stringify({ success: true, messages: page.items.map(serializeMessage), count: page.items.length, nextCursor: page.nextCursor });
+      };
+      for (let i = 0; i < 50; i++) await inline();
+      let t = performance.now();
+      for (let i = 0; i < N; i++) await inline();
+      const inlineMs = (performance.now() - t) / N;
+
+      const task = { file, accountId: 'a', threadId, limit };
+      for (let i = 0; i < 50; i++) await pool.run(task);
+      t = performance.now();
+      for (let i = 0; i < N; i++) await pool.run(task);
+      const pooledMs = (performance.now() - t) / N;
+      // Main-thread share: how busy this event loop is while reads run in the pool.
+      const elu0 = performance.eventLoopUtilization();
+      t = performance.now();
+      await Promise.all(Array.from({ length: N }, () => pool.run(task)));
+      const elu = performance.eventLoopUtilization(elu0);
+      const pooledMainThreadMs = elu.active / N;
+      results.push({ limit, inlineMs, pooledMs, pooledMainThreadMs });
+    }
+  } finally {
+    await pool.destroy();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}

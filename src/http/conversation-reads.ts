@@ -1,0 +1,51 @@
+import { NotFoundError } from '../domain/errors.js';
+import type { Store } from '../store/port.js';
+import { jsonReply, type Reply } from './respond.js';
+import { serializeMessage, serializeThread } from './serialize.js';
+import { parsePageQuery } from './validate.js';
+
+/**
+ * The read path of the seeds' two list endpoints, independent of where it runs: inline on the HTTP
+ * thread, or in a piscina pool thread with its own store connection (see read-pool.ts). Query strings
+ * travel as text so a pooled call clones only strings.
+ */
+export interface ConversationReads {
+  threads(accountId: string, query: string): Promise<Reply>;
+  messages(accountId: string, threadId: string, query: string): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+async function requireAccount(store: Store, accountId: string): Promise<void> {
+  if (!(await store.getAccount(accountId))) throw new NotFoundError(`account ${accountId} not found`);
+}
+
+export async function threadsReply(store: Store, accountId: string, query: string): Promise<Reply> {
+  const page = parsePageQuery(new URLSearchParams(query), 'lastMessageAt');
+  await requireAccount(store, accountId);
+  const { items, nextCursor } = await store.listThreads(accountId, page);
+  return jsonReply(200, { success: true, threads: items.map(serializeThread), count: items.length, nextCursor });
+}
+
+export async function messagesReply(store: Store, accountId: string, threadId: string, query: string): Promise<Reply> {
+  const page = parsePageQuery(new URLSearchParams(query), 'createdAt');
+  await requireAccount(store, accountId);
+  // Thread ids are `{accountId}__{clientJid}`: another account's thread is not found, not forbidden.
+  const thread = threadId.startsWith(`${accountId}__`) ? await store.getThread(accountId, threadId) : null;
+  if (!thread || thread.accountId !== accountId) throw new NotFoundError(`thread ${threadId} not found`);
+  const { items, nextCursor } = await store.listMessages(accountId, threadId, page);
+  return jsonReply(200, {
+    success: true,
+    thread: serializeThread(thread),
+    messages: items.map(serializeMessage),
+    count: items.length,
+    nextCursor,
+  });
+}
+
+export function inlineReads(store: Store): ConversationReads {
+  return {
+    threads: (accountId, query) => threadsReply(store, accountId, query),
+    messages: (accountId, threadId, query) => messagesReply(store, accountId, threadId, query),
+    close: async () => undefined,
+  };
+}

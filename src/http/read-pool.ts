@@ -1,0 +1,26 @@
+import { Piscina } from 'piscina';
+import type { ConversationReads } from './conversation-reads.js';
+import type { ReadTask } from './read-pool-worker.js';
+import type { Reply } from './respond.js';
+
+// Pool threads run compiled JS: under vitest this module is loaded from source, so use the build.
+const WORKER = import.meta.url.endsWith('.ts')
+  ? new URL('../../dist/src/http/read-pool-worker.js', import.meta.url)
+  : new URL('./read-pool-worker.js', import.meta.url);
+
+/**
+ * piscina earns its place here, and only here: better-sqlite3 reads are synchronous, so a page read
+ * plus its JSON on the uWS thread blocks every other request for its duration (0.6 ms for 50
+ * messages, 13 ms for 500, see docs/benchmarks.md). Through the pool the uWS thread spends about a
+ * sixth of that per read at limit 50 and a twenty-fifth at 500. Firestore reads are network I/O and
+ * stay inline. Mapping history chunks is *not* pooled: cloning a chunk to another thread costs more
+ * than mapping it (also in docs/benchmarks.md).
+ */
+export function pooledReads(file: string, threads: number): ConversationReads {
+  const pool = new Piscina<ReadTask, Reply>({ filename: WORKER.href, minThreads: 1, maxThreads: threads, idleTimeout: 60_000 });
+  return {
+    threads: (accountId, query) => pool.run({ file, kind: 'threads', accountId, query }),
+    messages: (accountId, threadId, query) => pool.run({ file, kind: 'messages', accountId, threadId, query }),
+    close: () => pool.destroy(),
+  };
+}
