@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Piscina } from 'piscina';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { serializeMessage } from '../src/http/serialize.js';
+import { inlineReads } from '../src/http/conversation-reads.js';
+import { pooledReads } from '../src/http/read-pool.js';
 import { threadIdOf, type MessageRecord } from '../src/domain/records.js';
 
 export interface ReadOffloadResult {
@@ -41,35 +41,37 @@ export async function benchReadOffload(): Promise<ReadOffloadResult[]> {
     }));
   }
   const threadId = threadIdOf('a', jid);
-  const pool = new Piscina({ filename: new URL('./read-worker.js', import.meta.url).href, maxThreads: 2, minThreads: 2 });
+  const pool = pooledReads(file, 2);
+  const direct = inlineReads(store);
   const results: ReadOffloadResult[] = [];
   try {
     for (const limit of [50, 500]) {
       const N = limit === 50 ? 2000 : 300;
+      const query = `limit=${limit}`;
+      // Inline: the read plus the JSON text the server writes, both on this thread.
       const inline = async (): Promise<string> => {
-        const page = await store.listMessages('a', threadId, { limit });
-        return JSON.stringify({ success: true, messages: page.items.map(serializeMessage), count: page.items.length, nextCursor: page.nextCursor });
+        const reply = await direct.messages('a', threadId, query);
+        return 'json' in reply ? JSON.stringify(reply.json) : reply.text;
       };
       for (let i = 0; i < 50; i++) await inline();
       let t = performance.now();
       for (let i = 0; i < N; i++) await inline();
       const inlineMs = (performance.now() - t) / N;
 
-      const task = { file, accountId: 'a', threadId, limit };
-      for (let i = 0; i < 50; i++) await pool.run(task);
+      for (let i = 0; i < 50; i++) await pool.messages('a', threadId, query);
       t = performance.now();
-      for (let i = 0; i < N; i++) await pool.run(task);
+      for (let i = 0; i < N; i++) await pool.messages('a', threadId, query);
       const pooledMs = (performance.now() - t) / N;
       // Main-thread share: how busy this event loop is while reads run in the pool.
       const elu0 = performance.eventLoopUtilization();
       t = performance.now();
-      await Promise.all(Array.from({ length: N }, () => pool.run(task)));
+      await Promise.all(Array.from({ length: N }, () => pool.messages('a', threadId, query)));
       const elu = performance.eventLoopUtilization(elu0);
       const pooledMainThreadMs = elu.active / N;
       results.push({ limit, inlineMs, pooledMs, pooledMainThreadMs });
     }
   } finally {
-    await pool.destroy();
+    await pool.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

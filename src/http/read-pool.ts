@@ -10,9 +10,9 @@ const WORKER = import.meta.url.endsWith('.ts')
 
 /**
  * piscina earns its place here, and only here: better-sqlite3 reads are synchronous, so a page read
- * plus its JSON on the uWS thread blocks every other request for its duration (0.6 ms for 50
- * messages, 13 ms for 500, see docs/benchmarks.md). Through the pool the uWS thread spends about a
- * sixth of that per read at limit 50 and a twenty-fifth at 500. Firestore reads are network I/O and
+ * plus its JSON on the uWS thread blocks every other request for its duration (about 0.7 ms for 50
+ * messages, 5 ms or more for 500); through the pool the uWS thread spends a tenth of that or less per
+ * read (docs/benchmarks.md has the figures of one run). Firestore reads are network I/O and
  * stay inline. Mapping history chunks is *not* pooled: cloning a chunk to another thread costs more
  * than mapping it (also in docs/benchmarks.md).
  */
