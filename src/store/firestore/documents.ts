@@ -1,0 +1,439 @@
+import { Timestamp, type DocumentData } from 'firebase-admin/firestore';
+import {
+  DISPLAY_NAME_RANK,
+  MESSAGE_STATUS_ORDER,
+  MESSAGE_TYPES,
+  threadIdOf,
+  type AccountPatch,
+  type AccountRecord,
+  type Direction,
+  type DisplayNameSource,
+  type MediaRef,
+  type MessageRecord,
+  type MessageStatus,
+  type MessageType,
+  type SyncSource,
+  type ThreadRecord,
+} from '../../domain/records.js';
+
+/**
+ * Record ↔ document mapping. Field names are the record field names (the seeds' contract); instants
+ * are held as epoch milliseconds in the process and as Firestore `Timestamp`s in documents, except
+ * `tsClient`, which the seeds define as an ISO 8601 string.
+ *
+ * Readers are tolerant: documents written by an earlier writer (the app this one replaces) may hold
+ * a number or an ISO string where we write a Timestamp, or miss an extension field, and such a
+ * document must still read as a complete record rather than fail the whole page.
+ */
+
+// ------------------------------------------------------------------ instants
+
+export function toTimestamp(ms: number): Timestamp {
+  return Timestamp.fromMillis(ms);
+}
+
+export function toTimestampOrNull(ms: number | null): Timestamp | null {
+  return ms === null ? null : Timestamp.fromMillis(ms);
+}
+
+/** Timestamp, number, Date or ISO string → epoch ms; anything else → null. */
+export function millisOf(value: unknown): number | null {
+  if (value instanceof Timestamp) return value.toMillis();
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? null : parsed;
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ sort keys
+
+const SORT_KEY_DIGITS = 16;
+const NEGATIVE_OFFSET = 10 ** SORT_KEY_DIGITS;
+
+/**
+ * A string that orders like the pair (ts, id): fixed-width decimal time, then the id. One range
+ * filter on it replaces Firestore's `startAfter(ts, id)` cursor, which the in-process emulator
+ * ignores, and a single-field index serves it, so keyset pages work the same on both.
+ *
+ * Negative times (never produced by ingest, but a cursor may carry one) get a `-` prefix, which sorts
+ * before every digit, and an offset so that they still order among themselves.
+ */
+export function sortKey(ts: number, id: string): string {
+  const t = Math.trunc(ts);
+  const digits = t >= 0 ? String(t).padStart(SORT_KEY_DIGITS, '0') : `-${String(NEGATIVE_OFFSET + t).padStart(SORT_KEY_DIGITS, '0')}`;
+  return `${digits}|${id}`;
+}
+
+// ------------------------------------------------------------------ messages
+
+/** What a message document holds: the record minus its id (the document id), plus `sortKey`. */
+export interface MessageDoc extends DocumentData {
+  accountId: string;
+  clientJid: string;
+  direction: Direction;
+  body: string;
+  waMessageId: string;
+  status: MessageStatus;
+  messageType: MessageType;
+  mediaType: string | null;
+  mediaUrl: string | null;
+  mediaMimetype: string | null;
+  mediaFilename: string | null;
+  tsClient: string;
+  tsServer: Timestamp;
+  createdAt: Timestamp;
+  syncedAt: Timestamp | null;
+  syncSource: SyncSource;
+  deliveredAt: Timestamp | null;
+  readAt: Timestamp | null;
+  contentType: string;
+  fromMe: boolean;
+  participant: string | null;
+  pushName: string | null;
+  syncType: string | null;
+  mediaSize: number | null;
+  media: MediaRef | null;
+  refMessageId: string | null;
+  editedAt: Timestamp | null;
+  revokedAt: Timestamp | null;
+  sendError: string | null;
+  rawMessage: Uint8Array | null;
+  /** Extension: `sortKey(createdAt, id)`, the keyset pagination key of a thread's messages. */
+  sortKey: string;
+}
+
+export function messageToDoc(m: MessageRecord): MessageDoc {
+  return {
+    accountId: m.accountId,
+    clientJid: m.clientJid,
+    direction: m.direction,
+    body: m.body,
+    waMessageId: m.waMessageId,
+    status: m.status,
+    messageType: m.messageType,
+    mediaType: m.mediaType,
+    mediaUrl: m.mediaUrl,
+    mediaMimetype: m.mediaMimetype,
+    mediaFilename: m.mediaFilename,
+    tsClient: m.tsClient,
+    tsServer: toTimestamp(m.tsServer),
+    createdAt: toTimestamp(m.createdAt),
+    syncedAt: toTimestampOrNull(m.syncedAt),
+    syncSource: m.syncSource,
+    deliveredAt: toTimestampOrNull(m.deliveredAt),
+    readAt: toTimestampOrNull(m.readAt),
+    contentType: m.contentType,
+    fromMe: m.fromMe,
+    participant: m.participant,
+    pushName: m.pushName,
+    syncType: m.syncType,
+    mediaSize: m.mediaSize,
+    media: m.media === null ? null : { ...m.media },
+    refMessageId: m.refMessageId,
+    editedAt: toTimestampOrNull(m.editedAt),
+    revokedAt: toTimestampOrNull(m.revokedAt),
+    sendError: m.sendError,
+    rawMessage: m.rawMessage,
+    sortKey: sortKey(m.createdAt, m.id),
+  };
+}
+
+export function docToMessage(id: string, d: DocumentData): MessageRecord {
+  const createdAt = millisOf(d.createdAt) ?? millisOf(d.tsClient) ?? 0;
+  const direction: Direction = d.direction === 'outbound' ? 'outbound' : 'inbound';
+  return {
+    id,
+    accountId: str(d.accountId),
+    clientJid: str(d.clientJid),
+    direction,
+    body: str(d.body),
+    waMessageId: strOr(d.waMessageId, id),
+    status: oneOf(d.status, MESSAGE_STATUS_ORDER, direction === 'outbound' ? 'sent' : 'delivered'),
+    messageType: oneOf(d.messageType, MESSAGE_TYPES, 'other'),
+    mediaType: strOrNull(d.mediaType),
+    mediaUrl: strOrNull(d.mediaUrl),
+    mediaMimetype: strOrNull(d.mediaMimetype),
+    mediaFilename: strOrNull(d.mediaFilename),
+    tsClient: typeof d.tsClient === 'string' ? d.tsClient : new Date(createdAt).toISOString(),
+    tsServer: millisOf(d.tsServer) ?? createdAt,
+    createdAt,
+    syncedAt: millisOf(d.syncedAt),
+    syncSource: oneOf(d.syncSource, SYNC_SOURCES, 'realtime'),
+    deliveredAt: millisOf(d.deliveredAt),
+    readAt: millisOf(d.readAt),
+    contentType: str(d.contentType),
+    fromMe: typeof d.fromMe === 'boolean' ? d.fromMe : direction === 'outbound',
+    participant: strOrNull(d.participant),
+    pushName: strOrNull(d.pushName),
+    syncType: strOrNull(d.syncType),
+    mediaSize: numOrNull(d.mediaSize),
+    media: mediaOf(d.media),
+    refMessageId: strOrNull(d.refMessageId),
+    editedAt: millisOf(d.editedAt),
+    revokedAt: millisOf(d.revokedAt),
+    sendError: strOrNull(d.sendError),
+    rawMessage: bytesOrNull(d.rawMessage),
+  };
+}
+
+const SYNC_SOURCES: readonly SyncSource[] = ['history_sync', 'realtime', 'backfill', 'outbound_api'];
+
+function mediaOf(value: unknown): MediaRef | null {
+  if (value === null || typeof value !== 'object') return null;
+  const m = value as Record<string, unknown>;
+  return {
+    directPath: strOrNull(m.directPath),
+    url: strOrNull(m.url),
+    mediaKey: strOrNull(m.mediaKey),
+    fileEncSha256: strOrNull(m.fileEncSha256),
+    fileSha256: strOrNull(m.fileSha256),
+    fileLength: numOrNull(m.fileLength),
+  };
+}
+
+/** Field-by-field equality of two records; bytes by content (documents come back as fresh Buffers). */
+export function sameMessage(a: MessageRecord, b: MessageRecord): boolean {
+  for (const key of Object.keys(a) as Array<keyof MessageRecord>) {
+    const x = a[key];
+    const y = b[key];
+    if (x === y) continue;
+    if (x instanceof Uint8Array && y instanceof Uint8Array) {
+      if (!Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength))) return false;
+      continue;
+    }
+    if (x !== null && y !== null && typeof x === 'object' && typeof y === 'object') {
+      if (JSON.stringify(x) !== JSON.stringify(y)) return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------ index entries
+
+/**
+ * `inboundDedupe/{accountId}__{messageId}` (seed 000) and its twin `outboundIndex/…`: one entry per
+ * stored message, by direction. They make a message findable by id alone (receipts, edits, the
+ * actor's lookups) without a collection-group query, and they are what `countMessages` counts.
+ */
+export interface MessageIndexDoc extends DocumentData {
+  accountId: string;
+  messageId: string;
+  threadId: string;
+  /** When the entry was first written (store clock). */
+  createdAt: Timestamp;
+}
+
+// ------------------------------------------------------------------ threads
+
+export interface ThreadDoc extends DocumentData {
+  accountId: string;
+  clientJid: string;
+  displayName: string | null;
+  displayNameSource: DisplayNameSource | null;
+  /** Absent (not null) until the thread holds a message: such threads drop out of ordered queries. */
+  lastMessageAt?: Timestamp;
+  lastMessagePreview: string | null;
+  lastMessageId: string | null;
+  /** Extension: `sortKey(lastMessageAt, threadId)`, absent with `lastMessageAt`. */
+  lastMessageSortKey?: string;
+  lastBackfillAt: Timestamp | null;
+  lidJid: string | null;
+  isGroup: boolean;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+}
+
+export function threadToDoc(t: ThreadRecord): ThreadDoc {
+  const doc: ThreadDoc = {
+    accountId: t.accountId,
+    clientJid: t.clientJid,
+    displayName: t.displayName,
+    displayNameSource: t.displayNameSource,
+    lastMessagePreview: t.lastMessagePreview,
+    lastMessageId: t.lastMessageId,
+    lastBackfillAt: toTimestampOrNull(t.lastBackfillAt),
+    lidJid: t.lidJid,
+    isGroup: t.isGroup,
+    createdAt: toTimestamp(t.createdAt),
+    updatedAt: toTimestamp(t.updatedAt),
+  };
+  if (t.lastMessageAt !== null) {
+    doc.lastMessageAt = toTimestamp(t.lastMessageAt);
+    doc.lastMessageSortKey = sortKey(t.lastMessageAt, t.id);
+  }
+  return doc;
+}
+
+export function docToThread(id: string, d: DocumentData): ThreadRecord {
+  const clientJid = str(d.clientJid);
+  const createdAt = millisOf(d.createdAt) ?? 0;
+  return {
+    id,
+    accountId: str(d.accountId),
+    clientJid,
+    displayName: strOrNull(d.displayName),
+    lastMessageAt: millisOf(d.lastMessageAt),
+    lastMessagePreview: strOrNull(d.lastMessagePreview),
+    lastBackfillAt: millisOf(d.lastBackfillAt),
+    lastMessageId: strOrNull(d.lastMessageId),
+    lidJid: strOrNull(d.lidJid),
+    displayNameSource: typeof d.displayNameSource === 'string' && d.displayNameSource in DISPLAY_NAME_RANK ? (d.displayNameSource as DisplayNameSource) : null,
+    isGroup: typeof d.isGroup === 'boolean' ? d.isGroup : clientJid.endsWith('@g.us'),
+    createdAt,
+    updatedAt: millisOf(d.updatedAt) ?? createdAt,
+  };
+}
+
+export function newThread(accountId: string, clientJid: string, now: number): ThreadRecord {
+  return {
+    id: threadIdOf(accountId, clientJid),
+    accountId,
+    clientJid,
+    displayName: null,
+    lastMessageAt: null,
+    lastMessagePreview: null,
+    lastBackfillAt: null,
+    lastMessageId: null,
+    lidJid: null,
+    displayNameSource: null,
+    isGroup: clientJid.endsWith('@g.us'),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+// ------------------------------------------------------------------ pending receipts
+
+/** `wasyncPrivate/{accountId}/pendingReceipts/{messageId}`: a receipt that arrived before its message. */
+export interface PendingReceipt {
+  status: MessageStatus;
+  deliveredAt: number | null;
+  readAt: number | null;
+}
+
+export function pendingToDoc(accountId: string, messageId: string, p: PendingReceipt, now: number): DocumentData {
+  return {
+    accountId,
+    messageId,
+    status: p.status,
+    deliveredAt: toTimestampOrNull(p.deliveredAt),
+    readAt: toTimestampOrNull(p.readAt),
+    updatedAt: toTimestamp(now),
+  };
+}
+
+export function docToPending(d: DocumentData): PendingReceipt {
+  return {
+    status: oneOf(d.status, MESSAGE_STATUS_ORDER, 'queued'),
+    deliveredAt: millisOf(d.deliveredAt),
+    readAt: millisOf(d.readAt),
+  };
+}
+
+// ------------------------------------------------------------------ accounts
+
+/**
+ * Account fields that are instants: stored as Timestamps so that the runbook's console checks
+ * (`lastHistorySyncAt`, `lastBackfillAt`, the lease fields…) show dates, read back as milliseconds.
+ */
+export const ACCOUNT_TIMESTAMP_FIELDS = [
+  'createdAt',
+  'updatedAt',
+  'statusAt',
+  'lastConnectedAt',
+  'lastHistorySyncAt',
+  'lastBackfillAt',
+  'lastAutoBackfillAt',
+  'lastAutoBackfillAttemptAt',
+  'lastAutoBackfillSuccessAt',
+  'autoBackfillLeaseUntil',
+  'autoBackfillLeaseAcquiredAt',
+  'recentSyncLeaseUntil',
+  'recentSyncLeaseAcquiredAt',
+  'ownerLeaseUntil',
+  'ownerLeaseAcquiredAt',
+  'lastRecentSyncAt',
+  'lastRealtimeIngestAt',
+  'lastRealtimeMessageAt',
+] as const satisfies ReadonlyArray<keyof AccountRecord>;
+
+// A new `…At`/`…Until` field on AccountRecord fails to compile here until it is listed above.
+type InstantKeys = Extract<keyof AccountRecord, `${string}At` | `${string}Until`>;
+type Unlisted = Exclude<InstantKeys, (typeof ACCOUNT_TIMESTAMP_FIELDS)[number]>;
+const allInstantsListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void allInstantsListed;
+
+const ACCOUNT_TIMESTAMPS: ReadonlySet<string> = new Set(ACCOUNT_TIMESTAMP_FIELDS);
+
+/**
+ * Patch → document fields. `undefined` means "not patched" and is left out (Firestore rejects it);
+ * `null` is a value and is written. Nested results are plain maps.
+ */
+export function accountFieldsToDoc(patch: AccountPatch | Omit<AccountRecord, 'id'>): DocumentData {
+  const out: DocumentData = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined || key === 'id') continue;
+    out[key] = ACCOUNT_TIMESTAMPS.has(key) && typeof value === 'number' ? toTimestamp(value) : plainValue(value);
+  }
+  return out;
+}
+
+export function docToAccount(id: string, d: DocumentData): AccountRecord {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(d)) out[key] = fromFirestoreValue(value);
+  return { ...(out as Omit<AccountRecord, 'id'>), id };
+}
+
+/** Drops `undefined` inside objects (as JSON does) so nested results never trip Firestore. */
+function plainValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array || value instanceof Timestamp) return value;
+  if (Array.isArray(value)) return value.map((v) => plainValue(v));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = plainValue(v);
+  return out;
+}
+
+function fromFirestoreValue(value: unknown): unknown {
+  if (value instanceof Timestamp) return value.toMillis();
+  if (value instanceof Uint8Array) return Uint8Array.from(value);
+  if (Array.isArray(value)) return value.map((v) => fromFirestoreValue(v));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = fromFirestoreValue(v);
+    return out;
+  }
+  return value;
+}
+
+// ------------------------------------------------------------------ small readers
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function strOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
+function strOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function numOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+export function bytesOrNull(value: unknown): Uint8Array | null {
+  // A copy, not a view: firebase-admin hands out Buffers that may share a pooled ArrayBuffer.
+  return value instanceof Uint8Array ? Uint8Array.from(value) : null;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
+}

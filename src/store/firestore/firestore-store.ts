@@ -1,0 +1,480 @@
+import { performance } from 'node:perf_hooks';
+import { FieldValue, type DocumentReference, type Firestore, type Query, type QueryDocumentSnapshot, type QuerySnapshot } from 'firebase-admin/firestore';
+import { BadRequestError, ConflictError, NotFoundError } from '../../domain/errors.js';
+import type { Mutation } from '../../domain/mutations.js';
+import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
+import { threadIdOf } from '../../domain/records.js';
+import type { Logger } from '../../logging/logger.js';
+import { decodeCursor, encodeCursor, type CursorKey } from '../cursor.js';
+import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
+import { applyMutationsFirestore } from './apply-mutations.js';
+import { Committer, type CommitterOptions, type WriteGroup } from './batching.js';
+import { accountFieldsToDoc, bytesOrNull, docToAccount, docToMessage, docToThread, sortKey, toTimestamp } from './documents.js';
+import { GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, grpcCodeOf, storeClosedError, toStoreError } from './errors.js';
+import { canAcquire, canRenew, leaseFields, readLease } from './leases.js';
+import { COLLECTIONS, isValidDocId } from './paths.js';
+import { Refs, getAllByPath } from './refs.js';
+
+export interface FirestoreStoreOptions {
+  firestore: Firestore;
+  logger?: Logger;
+  /** Clock for bookkeeping timestamps (`updatedAt`, thread `createdAt`…); tests pin it. */
+  now?: () => number;
+  /** Batch cutting, pacing and retry; every part has a production default. */
+  batching?: Partial<CommitterOptions>;
+  /** Runs once on `close()`: `openFirestoreStore` deletes the firebase-admin App it created. */
+  onClose?: () => Promise<void>;
+}
+
+const MAX_PAGE = 500;
+/** Purges and auth-state clears read documents to delete in pages of this size. */
+const DELETE_PAGE = 500;
+
+/**
+ * The Cloud Firestore backend of the store port, on the seeds' collections (see docs/firestore.md):
+ * `accounts/{accountId}`, `threads/{accountId}__{clientJid}`, `threads/{threadId}/messages/{messageId}`,
+ * `inboundDedupe/{accountId}__{messageId}`, plus server-only `outboundIndex`, `wasyncAuth` and
+ * `wasyncPrivate`.
+ */
+export class FirestoreStore implements Store {
+  readonly backend = 'firestore' as const;
+  readonly db: Firestore;
+  private readonly refs: Refs;
+  private readonly committer: Committer;
+  private readonly now: () => number;
+  private readonly logger: Logger | undefined;
+  private readonly onClose: (() => Promise<void>) | undefined;
+  private closed = false;
+
+  constructor(options: FirestoreStoreOptions) {
+    this.db = options.firestore;
+    this.refs = new Refs(this.db);
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger;
+    this.onClose = options.onClose;
+    this.committer = new Committer(this.db, { now: this.now, ...(options.logger ? { logger: options.logger } : {}), ...options.batching });
+  }
+
+  /** Nothing to migrate: a read proves the project is reachable and the credentials work. */
+  async init(): Promise<void> {
+    await this.guard('init', () => this.refs.healthProbe().get());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.onClose?.();
+  }
+
+  async health(): Promise<StoreHealth> {
+    const started = performance.now();
+    try {
+      await this.guard('health', () => this.refs.healthProbe().get());
+      return { status: 'ok', backend: 'firestore', latencyMs: performance.now() - started };
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      return { status: 'error', backend: 'firestore', latencyMs: performance.now() - started, detail };
+    }
+  }
+
+  // ------------------------------------------------------------------ mutations
+
+  async applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult> {
+    return this.guard('applyMutations', () =>
+      applyMutationsFirestore(
+        { db: this.db, refs: this.refs, committer: this.committer, now: this.now(), ...(this.logger ? { logger: this.logger } : {}) },
+        accountId,
+        mutations,
+      ),
+    );
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /**
+   * Messages live under their thread, so the id alone does not address one. Lookup order: the chat
+   * JID hint, then the index entry (`inboundDedupe` / `outboundIndex`) every message we write has,
+   * then a collection-group query for documents written by another writer without an index entry.
+   * The hint and both index entries are read in one round trip.
+   */
+  async getMessage(accountId: string, messageId: string, clientJid?: string | null): Promise<MessageRecord | null> {
+    return this.guard('getMessage', async () => {
+      if (!isValidDocId(accountId) || !isValidDocId(messageId)) return null;
+      const hinted = clientJid && isValidDocId(threadIdOf(accountId, clientJid)) ? this.refs.message(threadIdOf(accountId, clientJid), messageId) : null;
+      const inbound = this.refs.inboundDedupe(accountId, messageId);
+      const outbound = this.refs.outboundIndex(accountId, messageId);
+      const snaps = await getAllByPath(this.db, hinted ? [hinted, inbound, outbound] : [inbound, outbound]);
+      const hit = hinted ? snaps.get(hinted.path) : undefined;
+      if (hit?.exists) return docToMessage(messageId, hit.data() ?? {});
+
+      for (const index of [snaps.get(inbound.path), snaps.get(outbound.path)]) {
+        const threadId = index?.exists ? index.get('threadId') : undefined;
+        if (typeof threadId !== 'string' || !isValidDocId(threadId) || threadId === hinted?.parent.parent?.id) continue;
+        const snap = await this.refs.message(threadId, messageId).get();
+        if (snap.exists) return docToMessage(messageId, snap.data() ?? {});
+      }
+
+      // Needs the collection-group index in firestore.indexes.json. The in-process emulator answers
+      // collection-group queries with nothing, so this path is exercised on real Firestore only.
+      const group = await this.db
+        .collectionGroup(COLLECTIONS.messages)
+        .where('accountId', '==', accountId)
+        .where('waMessageId', '==', messageId)
+        .limit(10)
+        .get();
+      const doc = group.docs.find((d) => d.id === messageId);
+      return doc ? docToMessage(doc.id, doc.data()) : null;
+    });
+  }
+
+  async listMessages(accountId: string, threadId: string, opts: ListOptions): Promise<Page<MessageRecord>> {
+    return this.guard('listMessages', async () => {
+      const { limit, order, after } = pageRequest(opts);
+      // A thread id embeds its account: another account's thread is simply not there for this one.
+      if (!threadId.startsWith(`${accountId}__`) || !isValidDocId(threadId)) return { items: [], nextCursor: null };
+      const query = keysetQuery(this.refs.messages(threadId), 'sortKey', order, after, limit + 1);
+      const snap = await query.get();
+      const items = snap.docs.map((d) => docToMessage(d.id, d.data())).filter((m) => m.accountId === accountId);
+      return toPage(items, limit, (m) => ({ ts: m.createdAt, id: m.id }));
+    });
+  }
+
+  /**
+   * Every message we write has exactly one index entry (`inboundDedupe` for inbound, `outboundIndex`
+   * for outbound), written in the same commit: two count aggregations instead of a collection-group
+   * count, which the in-process emulator cannot answer.
+   */
+  async countMessages(accountId: string): Promise<number> {
+    return this.guard('countMessages', async () => {
+      const [inbound, outbound] = await Promise.all([
+        this.db.collection(COLLECTIONS.inboundDedupe).where('accountId', '==', accountId).count().get(),
+        this.db.collection(COLLECTIONS.outboundIndex).where('accountId', '==', accountId).count().get(),
+      ]);
+      return inbound.data().count + outbound.data().count;
+    });
+  }
+
+  // ------------------------------------------------------------------ threads
+
+  async getThread(accountId: string, threadId: string): Promise<ThreadRecord | null> {
+    return this.guard('getThread', async () => {
+      if (!isValidDocId(threadId)) return null;
+      const snap = await this.refs.thread(threadId).get();
+      if (!snap.exists) return null;
+      const thread = docToThread(threadId, snap.data() ?? {});
+      return thread.accountId === accountId ? thread : null;
+    });
+  }
+
+  async listThreads(accountId: string, opts: ListOptions): Promise<Page<ThreadRecord>> {
+    return this.guard('listThreads', async () => {
+      const { limit, order, after } = pageRequest(opts);
+      const base = this.refs.threads().where('accountId', '==', accountId);
+      const snap = await keysetQuery(base, 'lastMessageSortKey', order, after, limit + 1).get();
+      const items = snap.docs.map((d) => docToThread(d.id, d.data()));
+      return toPage(items, limit, (t) => ({ ts: t.lastMessageAt ?? 0, id: t.id }));
+    });
+  }
+
+  async setThreadBackfilledAt(accountId: string, threadId: string, at: number): Promise<void> {
+    await this.guard('setThreadBackfilledAt', async () => {
+      if (!threadId.startsWith(`${accountId}__`) || !isValidDocId(threadId)) return;
+      try {
+        await this.refs.thread(threadId).update({ lastBackfillAt: toTimestamp(at), updatedAt: toTimestamp(this.now()) });
+      } catch (err) {
+        if (grpcCodeOf(err) !== GRPC_NOT_FOUND) throw err;
+      }
+    });
+  }
+
+  async listJidMappings(accountId: string): Promise<Array<{ lid: string; pn: string }>> {
+    return this.guard('listJidMappings', async () => {
+      if (!isValidDocId(accountId)) return [];
+      const snap = await this.refs.lidMappings(accountId).get();
+      return snap.docs
+        .map((d) => ({ lid: String(d.get('lid') ?? d.id), pn: String(d.get('pn') ?? '') }))
+        .sort((a, b) => (a.lid < b.lid ? -1 : a.lid > b.lid ? 1 : 0));
+    });
+  }
+
+  // ------------------------------------------------------------------ accounts
+
+  async createAccount(account: AccountRecord): Promise<AccountRecord> {
+    return this.guard('createAccount', async () => {
+      assertAccountId(account.id);
+      const now = this.now();
+      const record: AccountRecord = { ...stripUndefined(account), createdAt: account.createdAt ?? now, updatedAt: account.updatedAt ?? now };
+      try {
+        await this.refs.account(account.id).create(accountFieldsToDoc(record));
+      } catch (err) {
+        if (grpcCodeOf(err) === GRPC_ALREADY_EXISTS) throw new ConflictError(`account ${account.id} already exists`);
+        throw err;
+      }
+      return record;
+    });
+  }
+
+  async getAccount(accountId: string): Promise<AccountRecord | null> {
+    return this.guard('getAccount', async () => {
+      if (!isValidDocId(accountId)) return null;
+      const snap = await this.refs.account(accountId).get();
+      return snap.exists ? docToAccount(accountId, snap.data() ?? {}) : null;
+    });
+  }
+
+  /** All accounts (a deployment has dozens), ordered as SQLite orders them: createdAt, then id. */
+  async listAccounts(): Promise<AccountRecord[]> {
+    return this.guard('listAccounts', async () => {
+      const snap = await this.refs.accounts().get();
+      return snap.docs
+        .map((d) => docToAccount(d.id, d.data()))
+        .sort((a, b) => {
+          const at = a.createdAt ?? Number.NEGATIVE_INFINITY;
+          const bt = b.createdAt ?? Number.NEGATIVE_INFINITY;
+          if (at !== bt) return at < bt ? -1 : 1;
+          return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+        });
+    });
+  }
+
+  /** `update()` rather than a merge: it fails on a missing document, which is the NotFoundError. */
+  async patchAccount(accountId: string, patch: AccountPatch): Promise<void> {
+    await this.guard('patchAccount', async () => {
+      assertAccountId(accountId);
+      const fields = accountFieldsToDoc(patch);
+      fields.updatedAt = toTimestamp(patch.updatedAt ?? this.now());
+      await this.updateAccount(accountId, fields);
+    });
+  }
+
+  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void> {
+    await this.guard('recordHistorySync', async () => {
+      assertAccountId(accountId);
+      await this.updateAccount(accountId, {
+        historySyncCount: FieldValue.increment(result.saved),
+        lastHistorySyncAt: toTimestamp(at),
+        lastHistorySyncResult: { ...result },
+        updatedAt: toTimestamp(this.now()),
+      });
+    });
+  }
+
+  private async updateAccount(accountId: string, fields: Record<string, unknown>): Promise<void> {
+    try {
+      await this.refs.account(accountId).update(fields);
+    } catch (err) {
+      if (grpcCodeOf(err) === GRPC_NOT_FOUND) throw new NotFoundError(`account ${accountId} not found`);
+      throw err;
+    }
+  }
+
+  /**
+   * Removes the account document, its auth state and its private data (JID mappings, kept
+   * receipts); with `purge`, its threads, their messages and the messages' index entries too.
+   * Deletes go through the batching committer (≤500 per commit, paced).
+   */
+  async deleteAccount(accountId: string, opts: { purge: boolean }): Promise<void> {
+    await this.guard('deleteAccount', async () => {
+      if (!isValidDocId(accountId)) return;
+      await this.deleteAll('deleteAccount', this.refs.lidMappings(accountId));
+      await this.deleteAll('deleteAccount', this.refs.pendingReceipts(accountId));
+      await this.clearAuth(accountId);
+      if (opts.purge) {
+        const threads = await this.refs.threads().where('accountId', '==', accountId).get();
+        for (const thread of threads.docs) {
+          await this.deleteAll('deleteAccount', this.refs.messages(thread.id));
+        }
+        await this.deleteDocs('deleteAccount', threads);
+        // Index entries last, each with the message it names: that also reaches a message whose
+        // thread document is gone (a LID merge interrupted between its commits).
+        for (const index of [COLLECTIONS.inboundDedupe, COLLECTIONS.outboundIndex]) {
+          await this.deleteAll('deleteAccount', this.db.collection(index).where('accountId', '==', accountId), (d) => {
+            const threadId = d.get('threadId');
+            const messageId = d.get('messageId');
+            return typeof threadId === 'string' && typeof messageId === 'string' && isValidDocId(threadId) && isValidDocId(messageId)
+              ? [this.refs.message(threadId, messageId)]
+              : [];
+          });
+        }
+      }
+      await this.refs.account(accountId).delete();
+    });
+  }
+
+  // ------------------------------------------------------------------ auth state
+
+  async readAuthCreds(accountId: string): Promise<Uint8Array | null> {
+    return this.guard('readAuthCreds', async () => {
+      if (!isValidDocId(accountId)) return null;
+      const snap = await this.refs.authCreds(accountId).get();
+      return snap.exists ? bytesOrNull(snap.get('creds')) : null;
+    });
+  }
+
+  async writeAuthCreds(accountId: string, data: Uint8Array): Promise<void> {
+    await this.guard('writeAuthCreds', async () => {
+      assertAccountId(accountId);
+      await this.refs.authCreds(accountId).set({ accountId, creds: data, updatedAt: toTimestamp(this.now()) });
+    });
+  }
+
+  async readAuthKeys(accountId: string, type: string, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
+    return this.guard('readAuthKeys', async () => {
+      const out = new Map<string, Uint8Array>();
+      if (ids.length === 0 || !isValidDocId(accountId)) return out;
+      const snaps = await getAllByPath(this.db, ids.map((id) => this.refs.authKey(accountId, type, id)));
+      for (const id of ids) {
+        const snap = snaps.get(this.refs.authKey(accountId, type, id).path);
+        const value = snap?.exists ? bytesOrNull(snap.get('value')) : null;
+        if (value !== null) out.set(id, value);
+      }
+      return out;
+    });
+  }
+
+  /**
+   * All-or-nothing up to 500 keys (one commit). Baileys writes more only when it generates its
+   * initial pre-keys; those go in several commits, and a failure part-way is retried whole.
+   */
+  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void> {
+    await this.guard('writeAuthKeys', async () => {
+      assertAccountId(accountId);
+      const groups: WriteGroup[] = writes.map((w) => {
+        const ref = this.refs.authKey(accountId, w.type, w.id);
+        return [w.value === null ? { type: 'delete', ref } : { type: 'set', ref, data: { type: w.type, id: w.id, value: w.value }, merge: false }];
+      });
+      await this.committer.commit('writeAuthKeys', groups);
+    });
+  }
+
+  async clearAuthState(accountId: string): Promise<void> {
+    await this.guard('clearAuthState', async () => {
+      if (!isValidDocId(accountId)) return;
+      await this.clearAuth(accountId);
+    });
+  }
+
+  private async clearAuth(accountId: string): Promise<void> {
+    await this.deleteAll('clearAuthState', this.refs.authKeys(accountId));
+    await this.refs.authCreds(accountId).delete();
+  }
+
+  // ------------------------------------------------------------------ leases
+
+  /**
+   * Read-check-write in a transaction on the account document. On real Firestore the transaction
+   * makes concurrent acquires mutually exclusive (one commits, the other retries and sees the
+   * holder); the in-process emulator does not isolate transactions, see docs/firestore.md.
+   */
+  async acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null> {
+    return this.guard('acquireLease', async () => {
+      if (!isValidDocId(accountId)) throw new NotFoundError(`account ${accountId} not found`);
+      const ref = this.refs.account(accountId);
+      return this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        if (!snap.exists) throw new NotFoundError(`account ${accountId} not found`);
+        if (!canAcquire(readLease(snap.data() ?? {}, name), holder, now)) return null;
+        const lease: Lease = { accountId, name, holder, acquiredAt: now, until: now + ttlMs };
+        tx.update(ref, { ...leaseFields(name, lease), updatedAt: toTimestamp(this.now()) });
+        return lease;
+      });
+    });
+  }
+
+  async renewLease(lease: Lease, ttlMs: number, now: number): Promise<Lease | null> {
+    return this.guard('renewLease', async () => {
+      if (!isValidDocId(lease.accountId)) return null;
+      const ref = this.refs.account(lease.accountId);
+      return this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        if (!snap.exists) return null;
+        const current = readLease(snap.data() ?? {}, lease.name);
+        if (!canRenew(current, lease)) return null;
+        const renewed: Lease = { ...lease, acquiredAt: current.acquiredAt ?? lease.acquiredAt, until: now + ttlMs };
+        tx.update(ref, { ...leaseFields(lease.name, renewed), updatedAt: toTimestamp(this.now()) });
+        return renewed;
+      });
+    });
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.guard('releaseLease', async () => {
+      if (!isValidDocId(lease.accountId)) return;
+      const ref = this.refs.account(lease.accountId);
+      await this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        if (!snap.exists || readLease(snap.data() ?? {}, lease.name).holder !== lease.holder) return;
+        tx.update(ref, { ...leaseFields(lease.name, { holder: null, until: null, acquiredAt: null }), updatedAt: toTimestamp(this.now()) });
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  /**
+   * Deletes every document a query returns, a page at a time, through the committer; `alsoDelete`
+   * names documents that go in the same commit as each one.
+   */
+  private async deleteAll(operation: string, query: Query, alsoDelete?: (doc: QueryDocumentSnapshot) => DocumentReference[]): Promise<void> {
+    for (;;) {
+      const snap = await query.limit(DELETE_PAGE).get();
+      if (snap.empty) return;
+      await this.deleteDocs(operation, snap, alsoDelete);
+      if (snap.size < DELETE_PAGE) return;
+    }
+  }
+
+  private async deleteDocs(operation: string, snap: QuerySnapshot, alsoDelete?: (doc: QueryDocumentSnapshot) => DocumentReference[]): Promise<void> {
+    const groups: WriteGroup[] = snap.docs.map((d) => [
+      ...(alsoDelete?.(d) ?? []).map((ref) => ({ type: 'delete' as const, ref })),
+      { type: 'delete' as const, ref: d.ref },
+    ]);
+    await this.committer.commit(operation, groups);
+  }
+
+  private async guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw storeClosedError();
+    try {
+      return await fn();
+    } catch (err) {
+      throw toStoreError(err, operation);
+    }
+  }
+}
+
+function assertAccountId(accountId: string): void {
+  if (!isValidDocId(accountId)) throw new BadRequestError(`account id ${JSON.stringify(accountId.slice(0, 80))} cannot be a Firestore document id`);
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function pageRequest(opts: ListOptions): { limit: number; order: SortOrder; after: CursorKey | null } {
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE) {
+    throw new BadRequestError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  }
+  const order = opts.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw new BadRequestError(`order must be asc or desc`);
+  return { limit: opts.limit, order, after: opts.cursor ? decodeCursor(opts.cursor) : null };
+}
+
+/**
+ * Keyset page on a sort-key field: one range filter and one order on the same field. The first
+ * page filters `> ''` so that documents without the field (threads with no message yet) are left
+ * out on the emulator too, where an order alone would keep them.
+ */
+function keysetQuery(base: Query, field: string, order: SortOrder, after: CursorKey | null, fetch: number): Query {
+  let q = base;
+  if (after === null) q = q.where(field, '>', '');
+  else q = q.where(field, order === 'asc' ? '>' : '<', sortKey(after.ts, after.id));
+  return q.orderBy(field, order).limit(fetch);
+}
+
+/** Rows were fetched with `limit + 1`: the extra row only tells whether another page exists. */
+function toPage<T>(items: T[], limit: number, keyOf: (item: T) => CursorKey): Page<T> {
+  if (items.length <= limit) return { items, nextCursor: null };
+  const page = items.slice(0, limit);
+  return { items: page, nextCursor: encodeCursor(keyOf(page[page.length - 1]!)) };
+}
+
