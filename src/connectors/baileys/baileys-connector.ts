@@ -1,0 +1,196 @@
+import makeWASocket, {
+  DEFAULT_CONNECTION_CONFIG,
+  type BaileysEventMap,
+  type UserFacingSocketConfig,
+  type WASocket,
+} from '@whiskeysockets/baileys';
+import type { Config } from '../../config/index.js';
+import type { Connector, ConnectorContext, WaSocket } from '../types.js';
+import type { Logger } from '../../logging/logger.js';
+import { useStoreAuthState } from './auth-state.js';
+import { HistoryJournal } from './history-journal.js';
+import { HistoryTap, type HistoryDownload } from './history-tap.js';
+import { renderQrToTerminal, shouldPrintQr } from './qr.js';
+import type { SessionRecorder } from './recorder.js';
+import { baileysLogLevel, buildSocketConfig, storeMessageLookup } from './socket-config.js';
+
+export interface BaileysConnectorOptions {
+  /** WHATSAPP_SYNC_FULL_HISTORY */
+  syncFullHistory: boolean;
+  /** LOG_LEVEL: Baileys' own logs stay at warn unless this is debug or trace. */
+  logLevel: Config['LOG_LEVEL'];
+  /** AUTH_STATE_KEY */
+  authStateKey?: Buffer;
+  /** WA_RECORD_DIR */
+  recordDir?: string;
+  /**
+   * Journal history-sync notifications before Baileys acks them and replay the uncommitted ones on
+   * the next connection (docs/history-durability.md). Needs the actor to call `onHistoryCommitted`;
+   * without it every journaled chunk is replayed MAX_REPLAY_ATTEMPTS times, then dropped.
+   */
+  durableHistory?: boolean;
+  /** Tests inject a socket double here; default Baileys' `makeWASocket`. */
+  makeSocket?: (config: UserFacingSocketConfig) => WASocket;
+  /** Tests replace the history download (replays). */
+  historyDownload?: HistoryDownload;
+  /** Tests replace the QR printer; default: the terminal when `shouldPrintQr()`. */
+  printQr?: ((qr: string) => void) | null;
+  now?: () => number;
+}
+
+interface HistoryTag {
+  journal: HistoryJournal;
+  ids: string[];
+}
+
+/**
+ * The real WhatsApp connector. One socket per `connect()`; the actor owns the reconnect policy
+ * (src/account-actor/disconnect-policy.ts). Between sockets of one account the connector keeps only
+ * what must outlive a socket: the pending auth-state writes, so that the socket created after the
+ * pairing restart (515) reads the creds the pairing wrote and does not show a second QR.
+ */
+export class BaileysConnector implements Connector {
+  readonly kind = 'baileys' as const;
+  private readonly o: BaileysConnectorOptions;
+  private readonly now: () => number;
+  /** Per account: resolves once every auth-state and journal write issued so far has settled. */
+  private readonly writes = new Map<string, () => Promise<void>>();
+  private readonly historyTags = new WeakMap<object, HistoryTag>();
+
+  constructor(opts: BaileysConnectorOptions) {
+    this.o = opts;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async connect(ctx: ConnectorContext): Promise<WaSocket> {
+    // The previous socket's last creds.update (pairing success, just before the 515) may still be in flight.
+    await this.settled(ctx.accountId);
+
+    const logger: Logger = ctx.logger.child({ class: 'baileys' }, { level: baileysLogLevel(this.o.logLevel) });
+    const authOpts: { key?: Buffer; logger: Logger } = { logger };
+    if (this.o.authStateKey) authOpts.key = this.o.authStateKey;
+    const auth = await useStoreAuthState(ctx.store, ctx.accountId, authOpts);
+
+    let tap: HistoryTap | null = null;
+    let journal: HistoryJournal | null = null;
+    if (this.o.durableHistory ?? true) {
+      journal = await HistoryJournal.open(ctx.store, auth.codec, ctx.logger);
+      const tapDeps: ConstructorParameters<typeof HistoryTap>[0] = { journal, creds: auth.state.creds, logger: ctx.logger, now: this.now };
+      if (this.o.historyDownload) tapDeps.download = this.o.historyDownload;
+      tap = new HistoryTap(tapDeps);
+    }
+    const openJournal = journal;
+    this.writes.set(ctx.accountId, async () => {
+      await auth.settled();
+      await openJournal?.idle();
+    });
+
+    const config = buildSocketConfig({
+      auth: auth.state,
+      logger,
+      syncFullHistory: this.o.syncFullHistory,
+      getMessage: storeMessageLookup(ctx.store, ctx.accountId, ctx.logger),
+      makeSignalRepository: tap?.wrapSignalRepository(DEFAULT_CONNECTION_CONFIG.makeSignalRepository),
+    });
+    // Loaded only in record mode: it pulls in the simulated phone's scenario writer.
+    const recording = this.o.recordDir ? await import('./recorder.js') : null;
+    const sock = (this.o.makeSocket ?? makeWASocket)(config);
+
+    if (tap) tapEmit(sock.ev, tap, ctx.logger);
+    let closed = false;
+    let replayStarted = false;
+    let recorder: SessionRecorder | null = null;
+    if (recording && this.o.recordDir) {
+      recorder = recording.startRecording(sock.ev, { dir: this.o.recordDir, accountId: ctx.accountId, logger: ctx.logger, now: this.now });
+    }
+
+    sock.ev.on('creds.update', () => {
+      auth.saveCreds().catch((err: unknown) =>
+        ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not save the WhatsApp session (creds)'),
+      );
+    });
+
+    if (tap && journal) {
+      const t = tap;
+      const j = journal;
+      sock.ev.on('messaging-history.set', (data) => {
+        const ids = t.claim();
+        if (ids.length > 0) this.historyTags.set(data, { journal: j, ids });
+      });
+    }
+
+    const printQr = this.o.printQr === undefined ? defaultQrPrinter(ctx.logger) : this.o.printQr;
+    sock.ev.on('connection.update', (u) => {
+      if (u.qr && printQr) printQr(u.qr);
+      if (u.receivedPendingNotifications && tap && !replayStarted && !closed) {
+        replayStarted = true;
+        tap.replay(sock, DEFAULT_CONNECTION_CONFIG.options, () => closed).catch((err: unknown) =>
+          ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'history replay stopped'),
+        );
+      }
+      if (u.connection === 'close') {
+        closed = true;
+        void recorder?.close();
+        auth.settled().catch(() => undefined);
+      }
+    });
+
+    return sock;
+  }
+
+  /**
+   * The actor calls this with a `messaging-history.set` event object once everything it carried is
+   * committed (or deliberately skipped, e.g. a dry run): the chunks it contained leave the journal and
+   * are not replayed. Events without journaled chunks are ignored.
+   */
+  async onHistoryCommitted(event: BaileysEventMap['messaging-history.set']): Promise<void> {
+    const tag = this.historyTags.get(event);
+    if (!tag) return;
+    this.historyTags.delete(event);
+    await tag.journal.commit(tag.ids);
+  }
+
+  /**
+   * Resolves once the account's auth-state and journal writes issued so far have landed. The actor
+   * should await it before wiping the session after a 401 (a late creds write could otherwise land
+   * after the wipe and resurrect a dead session).
+   */
+  async settled(accountId: string): Promise<void> {
+    await this.writes.get(accountId)?.();
+  }
+}
+
+/** Observes every event Baileys emits before its event buffer, for the history tap. */
+function tapEmit(ev: WASocket['ev'], tap: HistoryTap, logger: Logger): void {
+  const emit = ev.emit.bind(ev);
+  // Baileys' layers share this one `ev` object and call `ev.emit` through it, so replacing the
+  // property is seen by chats.js and process-message.js alike.
+  ev.emit = <T extends keyof BaileysEventMap>(event: T, arg: BaileysEventMap[T]): boolean => {
+    try {
+      tap.observe(event, arg);
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err), event }, 'history tap failed on an event');
+    }
+    return emit(event, arg);
+  };
+}
+
+function defaultQrPrinter(logger: Logger): ((qr: string) => void) | null {
+  if (!shouldPrintQr()) return null;
+  return (qr) => {
+    renderQrToTerminal(qr)
+      .then((art) => process.stdout.write(`\nScan with WhatsApp (Settings → Linked devices → Link a device):\n${art}\n`))
+      .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not render the QR'));
+  };
+}
+
+export function baileysConnectorFromConfig(config: Config): BaileysConnector {
+  const opts: BaileysConnectorOptions = {
+    syncFullHistory: config.WHATSAPP_SYNC_FULL_HISTORY,
+    logLevel: config.LOG_LEVEL,
+    durableHistory: true,
+  };
+  if (config.AUTH_STATE_KEY) opts.authStateKey = config.AUTH_STATE_KEY;
+  if (config.WA_RECORD_DIR) opts.recordDir = config.WA_RECORD_DIR;
+  return new BaileysConnector(opts);
+}
