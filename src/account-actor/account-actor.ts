@@ -1,6 +1,6 @@
 import { proto, generateMessageIDV2, jidNormalizedUser, type BaileysEventMap, type WAMessageKey } from '@whiskeysockets/baileys';
 import type { Config } from '../config/index.js';
-import { WasyncError, serializeError } from '../domain/errors.js';
+import { WasyncError, isErrorCode, serializeError } from '../domain/errors.js';
 import type { Mutation } from '../domain/mutations.js';
 import {
   threadIdOf,
@@ -112,7 +112,7 @@ export class AccountActor {
   async start(): Promise<ActorStatus> {
     for (const { lid, pn } of await this.d.store.listJidMappings(this.d.accountId)) this.lidToPn.set(lid, pn);
     this.stopped = false;
-    await this.connect();
+    await this.connectOrRetry();
     return this.status();
   }
 
@@ -129,7 +129,7 @@ export class AccountActor {
     }
     const res = await this.writer.close(opts.timeoutMs);
     await this.realtimeDiag.flush();
-    if (opts.logout) await this.d.store.clearAuthState(this.d.accountId);
+    if (opts.logout) await this.wipeSession();
     await this.setConnection(opts.logout ? 'logged_out' : 'stopped', opts.logout ? 'logged out by the operator' : null);
     if (!res.flushed) this.log.error({ pending: res.pending }, 'shutdown flush timed out; unflushed writes are lost');
     return { flushed: res.flushed };
@@ -139,10 +139,10 @@ export class AccountActor {
     // A fresh socket without creds asks WhatsApp for a new pairing reference, hence a new QR.
     if (this.socket) await Promise.resolve(this.socket.end(undefined)).catch(() => undefined);
     this.socket = null;
-    await this.d.store.clearAuthState(this.d.accountId);
+    await this.wipeSession();
     this.qr = null;
     this.stopped = false;
-    await this.connect();
+    await this.connectOrRetry();
     return this.status();
   }
 
@@ -243,6 +243,12 @@ export class AccountActor {
     });
   }
 
+  /** A creds write still in flight must not land after the wipe and bring a dead session back. */
+  private async wipeSession(): Promise<void> {
+    await this.d.connector.settled?.(this.d.accountId);
+    await this.d.store.clearAuthState(this.d.accountId);
+  }
+
   private requireSocket(): WaSocket {
     if (!this.socket) throw new WasyncError('NOT_CONNECTED', `account is ${this.connection}, not connected`);
     return this.socket;
@@ -253,6 +259,24 @@ export class AccountActor {
     const sock = await this.d.connector.connect({ accountId: this.d.accountId, store: this.d.store, logger: this.log });
     this.socket = sock;
     this.wire(sock);
+  }
+
+  /** A failed connection attempt goes through the same policy as a closed socket. */
+  private async connectOrRetry(): Promise<void> {
+    try {
+      await this.connect();
+    } catch (err) {
+      this.reportError(err, 'connect');
+      if (!this.failOnFatal(err)) this.onClose(err);
+    }
+  }
+
+  /** A wrong AUTH_STATE_KEY cannot heal by retrying: stop and say so instead of looping. */
+  private failOnFatal(err: unknown): boolean {
+    if (!isErrorCode(err, 'AUTH_STATE_KEY_INVALID')) return false;
+    this.stopped = true;
+    void this.setConnection('failed', err instanceof Error ? err.message : String(err));
+    return true;
   }
 
   private wire(sock: WaSocket): void {
@@ -332,6 +356,9 @@ export class AccountActor {
         dryRun: outcome.dryRun,
       };
       this.emitMessages(source, outcome);
+      if (outcome.errors === 0) {
+        this.d.connector.onHistoryCommitted?.(data).catch((err: unknown) => this.reportError(err, 'history journal'));
+      }
       if (onDemand) {
         this.settleBackfillWaiter(data, outcome.saved);
         return;
@@ -407,7 +434,7 @@ export class AccountActor {
       this.stopped = true;
       this.log.warn({ accountId: this.d.accountId, code, status: decision.status }, 'connection closed for good');
       void (async () => {
-        if (decision.wipeSession) await this.d.store.clearAuthState(this.d.accountId).catch((err: unknown) => this.reportError(err, 'wipe session'));
+        if (decision.wipeSession) await this.wipeSession().catch((err: unknown) => this.reportError(err, 'wipe session'));
         await this.setConnection(decision.status, why);
       })();
       return;
@@ -418,10 +445,7 @@ export class AccountActor {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.stopped) return;
-      this.connect().catch((err: unknown) => {
-        this.reportError(err, 'reconnect');
-        this.onClose(err);
-      });
+      void this.connectOrRetry();
     }, decision.delayMs);
   }
 

@@ -1,4 +1,4 @@
-import type { WASocket } from '@whiskeysockets/baileys';
+import type { BaileysEventMap, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 
@@ -23,4 +23,12 @@ export interface ConnectorContext {
 export interface Connector {
   readonly kind: 'baileys' | 'sim';
   connect(ctx: ConnectorContext): Promise<WaSocket>;
+  /**
+   * Called once a history chunk's messages are committed (or counted, in a dry run), with the very
+   * event object the socket emitted: the real connector then drops the chunk from its journal instead
+   * of replaying it on the next connection (docs/history-durability.md).
+   */
+  onHistoryCommitted?(event: BaileysEventMap['messaging-history.set']): Promise<void>;
+  /** Resolves once every auth-state write issued so far has settled: wipe the session only after it. */
+  settled?(accountId: string): Promise<void>;
 }

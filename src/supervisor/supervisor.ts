@@ -9,6 +9,7 @@ import type { Store } from '../store/port.js';
 import type { ActorEvent } from '../account-actor/protocol.js';
 import { ActorHandle } from './actor-handle.js';
 import { RestartIntensity } from './restart-policy.js';
+import { renderQrToTerminal, shouldPrintQr } from '../connectors/baileys/qr.js';
 import type { AccountRuntime, AccountView, AccountsService, QrView, SendInput, SendResult } from './service.js';
 
 /** Connection states that mean "a person must act": the supervisor does not start these by itself. */
@@ -266,6 +267,12 @@ export class Supervisor extends EventEmitter implements AccountsService {
     } else if (event.type === 'qr') {
       slot.qr = event.qr;
       slot.runtime.qrAvailable = true;
+      if (shouldPrintQr()) {
+        renderQrToTerminal(event.qr).then(
+          (art) => process.stdout.write(`\nScan to pair account ${slot.accountId}:\n${art}\n`),
+          () => undefined,
+        );
+      }
     }
     this.emit('actor-event', event);
   }
