@@ -203,7 +203,7 @@ export class AccountActor {
 
   private async runBackfill(opts: { threads: number; count: number; reason: string }): Promise<BackfillResult> {
     const sock = this.requireSocket();
-    this.log.info({ accountId: this.d.accountId, reason: opts.reason }, 'Starting backfill for recent threads');
+    this.log.info({ reason: opts.reason }, 'Starting backfill for recent threads');
     const result: BackfillResult = { threads: 0, messages: 0, errors: 0, threadResults: [] };
     const page = await this.d.store.listThreads(this.d.accountId, { limit: opts.threads, order: 'desc' });
     for (const thread of page.items) {
@@ -226,7 +226,7 @@ export class AccountActor {
       }
     }
     await this.d.store.patchAccount(this.d.accountId, { lastBackfillAt: this.now(), lastBackfillResult: result });
-    this.log.info({ accountId: this.d.accountId, threads: result.threads, messages: result.messages }, 'Backfill complete');
+    this.log.info({ threads: result.threads, messages: result.messages }, 'Backfill complete');
     this.d.emit({ type: 'backfill', accountId: this.d.accountId, result });
     return result;
   }
@@ -340,7 +340,7 @@ export class AccountActor {
     const onDemand = syncType === ON_DEMAND;
     const source: SyncSource = onDemand ? 'backfill' : 'history_sync';
     this.log.info(
-      { accountId: this.d.accountId, messages: data.messages.length, chats: data.chats.length, syncType, progress: data.progress ?? null },
+      { messages: data.messages.length, chats: data.chats.length, syncType, progress: data.progress ?? null },
       'messaging-history.set event received',
     );
     const batch = mapHistorySet(data, this.ctx(source, syncType));
@@ -372,7 +372,7 @@ export class AccountActor {
       } catch (err) {
         this.reportError(err, 'history sync result');
       }
-      this.log.info({ accountId: this.d.accountId, ...result }, `History sync complete: ${result.saved} saved`);
+      this.log.info({ ...result }, `History sync complete: ${result.saved} saved`);
       this.d.emit({
         type: 'history-sync',
         accountId: this.d.accountId,
@@ -417,7 +417,7 @@ export class AccountActor {
       void this.setConnection('open', null, { lastConnectedAt: this.now(), phoneNumber: this.me, reconnectAttempts: 0 });
     }
     if (u.receivedPendingNotifications) {
-      this.log.info({ accountId: this.d.accountId }, 'caught up with pending notifications');
+      this.log.info('caught up with pending notifications');
     }
     if (u.connection === 'close') {
       this.onClose(u.lastDisconnect?.error);
@@ -432,7 +432,7 @@ export class AccountActor {
     const why = `${code ?? 'network'}: ${error instanceof Error ? error.message : 'connection closed'}`;
     if (decision.action === 'stop') {
       this.stopped = true;
-      this.log.warn({ accountId: this.d.accountId, code, status: decision.status }, 'connection closed for good');
+      this.log.warn({ code, status: decision.status }, 'connection closed for good');
       void (async () => {
         if (decision.wipeSession) await this.wipeSession().catch((err: unknown) => this.reportError(err, 'wipe session'));
         await this.setConnection(decision.status, why);
@@ -440,7 +440,7 @@ export class AccountActor {
       return;
     }
     this.reconnectAttempts += 1;
-    this.log.warn({ accountId: this.d.accountId, code, attempt: this.reconnectAttempts, delayMs: decision.delayMs }, 'connection closed, reconnecting');
+    this.log.warn({ code, attempt: this.reconnectAttempts, delayMs: decision.delayMs }, 'connection closed, reconnecting');
     void this.setConnection('reconnecting', why, { reconnectAttempts: this.reconnectAttempts });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -479,7 +479,8 @@ export class AccountActor {
   }
 
   private reportError(err: unknown, context: string): void {
-    this.log.error({ accountId: this.d.accountId, err: serializeError(err), context }, 'actor error');
+    // The raw error for the log (pino keeps its stack); the serialized one for the supervisor.
+    this.log.error({ err, context }, 'actor error');
     this.d.emit({ type: 'error', accountId: this.d.accountId, error: serializeError(err), context });
   }
 }

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const config = loadConfig(init.env);
   const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, name: 'wasync-actor' }), init.accountId);
   const store = await openStore(config, logger);
+  await store.init();
   const connector = await createConnector(config);
   const emit = (event: ActorEvent): void => port.postMessage(event);
   const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit });
