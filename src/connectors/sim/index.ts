@@ -1,0 +1,30 @@
+import type { Config } from '../../config/index.js';
+import { SimConnector } from './sim-connector.js';
+
+export { SimConnector, type SimConnectorOptions } from './sim-connector.js';
+export { SimPhone, DEFAULT_DELAYS, type SimDelays, type PairingMode, type PhoneScript } from './sim-phone.js';
+export {
+  parseScenario,
+  encodeScenarioEvent,
+  encodeScenarioArchive,
+  encodeScenarioMeta,
+  writeScenarioLine,
+  ScenarioError,
+  type Scenario,
+  type ScenarioEvent,
+  type ScenarioMeta,
+} from './scenario.js';
+export { generateHistory, type GenerateHistoryOptions, type GeneratedHistory } from './history-generator.js';
+export { SimWorld, type SimIdentity, type WorldOptions } from './world.js';
+export { SimDisconnectError } from './errors.js';
+
+/** The sim connector the environment asks for (`WA_SIM_*`, plus `WHATSAPP_SYNC_FULL_HISTORY`). */
+export function simConnectorFromConfig(config: Config): SimConnector {
+  return new SimConnector({
+    chats: config.WA_SIM_CHATS,
+    messagesPerChat: config.WA_SIM_MESSAGES_PER_CHAT,
+    rate: config.WA_SIM_RATE,
+    ...(config.WA_SIM_SCENARIO ? { scenarioFile: config.WA_SIM_SCENARIO } : {}),
+    fullHistory: config.WHATSAPP_SYNC_FULL_HISTORY,
+  });
+}
