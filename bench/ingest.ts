@@ -8,7 +8,10 @@ import { applyJidMappings, mapHistorySet, mapResolver, type IngestContext } from
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { MIGRATIONS } from '../src/store/sqlite/schema.js';
 import { MESSAGE_COLUMNS, messageValues } from '../src/store/sqlite/row-mapping.js';
-import { generateHistory, type HistoryChunk } from './generate-history.js';
+import type { BaileysEventMap } from '@whiskeysockets/baileys';
+import { generateHistory } from '../src/connectors/sim/history-generator.js';
+
+type HistoryChunk = BaileysEventMap['messaging-history.set'];
 
 export interface IngestBenchResult {
   messages: number;
@@ -84,7 +87,8 @@ function runBare(records: MessageRecord[], dir: string): number {
 }
 
 export async function benchIngest(opts: { chats: number; messagesPerChat: number; trials: number }): Promise<IngestBenchResult> {
-  const chunks = generateHistory({ chats: opts.chats, messagesPerChat: opts.messagesPerChat, seed: 7 });
+  // The simulated phone's own generator: the same payloads a demo account receives.
+  const { chunks } = generateHistory({ chats: opts.chats, messagesPerChat: opts.messagesPerChat, seed: 'bench' });
   const { records } = mapAll(chunks);
   let pipelineRate = 0;
   let bareRate = 0;
