@@ -31,7 +31,7 @@ export async function startTestApp(overrides: Record<string, string>): Promise<T
     STORE: 'sqlite',
     API_TOKEN: E2E_TOKEN,
     WA_CONNECTOR: 'sim',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'error',
     AUTO_BACKFILL_ENABLED: 'false',
     RECENT_SYNC_ENABLED: 'false',
     BATCH_FLUSH_MS: '10',

@@ -18,13 +18,26 @@ export interface FirestoreEmulator {
   readonly host: string;
   /** `in-process`: the npm emulator, with the gaps listed in docs/firestore.md. */
   readonly kind: 'in-process' | 'external';
-  connect(): Connection;
+  /** A new App and Firestore client; on a fresh project unless `projectId` names one to share. */
+  connect(projectId?: string): Connection;
   /**
    * Every document path that holds fields in a project, from the emulator's own state (in-process
    * only; null for an external emulator): proof of what was written, independent of any query.
    */
   documentPaths(projectId: string): string[] | null;
+  /**
+   * Records every document write (create, update, delete) the emulator applies in a project, in
+   * order (in-process only; null for an external emulator). How tests count writes per document.
+   */
+  recordWrites(projectId: string): WriteRecorder | null;
   stop(): Promise<void>;
+}
+
+export interface WriteRecorder {
+  /** `kind path` per write, oldest first, paths relative to the database root. */
+  readonly writes: ReadonlyArray<{ kind: 'create' | 'update' | 'delete'; path: string }>;
+  clear(): void;
+  stop(): void;
 }
 
 export interface Connection {
@@ -55,9 +68,9 @@ export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
   return {
     host,
     kind: server ? 'in-process' : 'external',
-    connect() {
-      const projectId = `wasync-test-${randomUUID().slice(0, 8)}`;
-      const app = initializeApp({ projectId }, `test-${projectId}`);
+    connect(shared?: string) {
+      const projectId = shared ?? `wasync-test-${randomUUID().slice(0, 8)}`;
+      const app = initializeApp({ projectId }, `test-${projectId}-${randomUUID().slice(0, 8)}`);
       apps.add(app);
       let closed = false;
       return {
@@ -78,6 +91,27 @@ export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
       const paths: string[] = [];
       collectDocumentPaths(state.projects[projectId], paths);
       return paths.map((p) => p.replace(/^projects\/[^/]+\/databases\/[^/]+\/documents\//, '')).sort();
+    },
+    recordWrites(projectId) {
+      if (!server) return null;
+      const emitter = server.state.emitter;
+      const prefix = `projects/${projectId}/databases/`;
+      const writes: Array<{ kind: 'create' | 'update' | 'delete'; path: string }> = [];
+      const listeners = (['create', 'update', 'delete'] as const).map((kind) => {
+        const listener = ({ document }: { document: { getPath(): string } }) => {
+          const path = document.getPath();
+          if (path.startsWith(prefix)) writes.push({ kind, path: path.replace(/^projects\/[^/]+\/databases\/[^/]+\/documents\//, '') });
+        };
+        emitter.on(`${kind}-document`, listener);
+        return () => emitter.off(`${kind}-document`, listener);
+      });
+      return {
+        writes,
+        clear: () => {
+          writes.length = 0;
+        },
+        stop: () => listeners.forEach((off) => off()),
+      };
     },
     async stop() {
       await Promise.all([...apps].map((app) => deleteApp(app)));
