@@ -10,7 +10,7 @@ import {
 } from 'firebase-admin/firestore';
 import type { Logger } from '../../logging/logger.js';
 import { StoreError } from '../../domain/errors.js';
-import { GRPC_RESOURCE_EXHAUSTED, grpcCodeOf, isTransientFirestoreError, toStoreError } from './errors.js';
+import { GRPC_DEADLINE_EXCEEDED, GRPC_RESOURCE_EXHAUSTED, grpcCodeOf, isTransientFirestoreError, toStoreError } from './errors.js';
 
 /**
  * How writes reach Firestore: grouped, cut into commits that respect both of Firestore's commit
@@ -276,6 +276,12 @@ export interface CommitterOptions {
   timing: Timing;
   /** The commit itself; tests wrap it to inject failures. */
   commit: (batch: WriteBatch) => Promise<unknown>;
+  /**
+   * A commit that has not answered by then counts as DEADLINE_EXCEEDED and is retried. The client
+   * can wait on a broken channel for minutes; the retried writes are idempotent, so a late success
+   * of the first attempt does no harm.
+   */
+  commitTimeoutMs: number;
   logger?: Logger;
 }
 
@@ -301,6 +307,7 @@ export class Committer {
       now: opts.now ?? Date.now,
       timing: opts.timing ?? realTiming,
       commit: opts.commit ?? ((batch) => batch.commit()),
+      commitTimeoutMs: opts.commitTimeoutMs ?? 60_000,
       ...(opts.logger ? { logger: opts.logger } : {}),
     };
     this.bucket = new RampingTokenBucket(this.opts.ramp, this.opts.now);
@@ -320,7 +327,7 @@ export class Committer {
       }
       await withRetry(
         operation,
-        () => this.opts.commit(this.toBatch(ops)),
+        () => withDeadline(this.opts.commit(this.toBatch(ops)), this.opts.commitTimeoutMs),
         this.opts.retry,
         timing,
         (err, attempt) => {
@@ -345,4 +352,16 @@ export class Committer {
     }
     return batch;
   }
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  if (!(ms > 0) || !Number.isFinite(ms)) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`commit did not answer within ${ms} ms`), { code: GRPC_DEADLINE_EXCEEDED })), ms);
+    timer.unref();
+  });
+  // The abandoned attempt may still settle later; its rejection must not surface as unhandled.
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

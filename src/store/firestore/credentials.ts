@@ -48,8 +48,15 @@ export function resolveFirestoreApp(env: CredentialEnv, readFile: (path: string)
 
   if (raw !== undefined && raw.trim() !== '') {
     const account = parseServiceAccount(raw, readFile);
+    let credential: Credential;
+    try {
+      // cert() parses the PEM key at once: a broken key fails here, not at the first write.
+      credential = cert(account);
+    } catch {
+      throw new ConfigError(`${VAR}: its private_key cannot be parsed as a PEM private key`);
+    }
     return {
-      options: { credential: cert(account), projectId: account.projectId },
+      options: { credential, projectId: account.projectId },
       source: 'service-account',
       projectId: account.projectId,
       emulatorHost,

@@ -1,15 +1,22 @@
 import { StoreError, TransientStoreError, WasyncError } from '../../domain/errors.js';
 
 /**
- * gRPC status codes Google documents as retryable for Firestore writes: DEADLINE_EXCEEDED (4),
- * RESOURCE_EXHAUSTED (8, quota or the 500/50/5 ramp), ABORTED (10, contention) and UNAVAILABLE (14).
+ * gRPC status codes worth retrying: DEADLINE_EXCEEDED (4), RESOURCE_EXHAUSTED (8, quota or the
+ * 500/50/5 ramp), ABORTED (10, contention) and UNAVAILABLE (14), which Google documents as transient
+ * for Firestore; plus CANCELLED (1) and INTERNAL (13), which the Firestore client itself retries in
+ * transactions and which a dropped connection produces. Every write the store sends is idempotent
+ * (sets and deletes of whole known states), so a retry after an ambiguous failure is safe.
  */
 export const TRANSIENT_GRPC_CODES: ReadonlyMap<number, string> = new Map([
+  [1, 'CANCELLED'],
   [4, 'DEADLINE_EXCEEDED'],
   [8, 'RESOURCE_EXHAUSTED'],
   [10, 'ABORTED'],
+  [13, 'INTERNAL'],
   [14, 'UNAVAILABLE'],
 ]);
+
+export const GRPC_DEADLINE_EXCEEDED = 4;
 
 export const GRPC_ALREADY_EXISTS = 6;
 export const GRPC_NOT_FOUND = 5;
