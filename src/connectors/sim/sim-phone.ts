@@ -106,7 +106,7 @@ type PhoneState = 'idle' | 'connecting' | 'open' | 'closed';
  * so a caller that subscribes to `ev` right after `await connector.connect()` sees every event from
  * the first `connection.update` on. Each step below runs in its own macrotask.
  *
- * Generated mode emits, in order (see README.md next to this file):
+ * Generated mode emits, in order (see docs/simulated-phone.md):
  *   connection.update {connection:'connecting', receivedPendingNotifications:false, qr:undefined}
  *   connection.update {qr}
  *   connection.update {connection:'open', isNewLogin:true}          (`user` is set just before)
