@@ -7,6 +7,9 @@ import Database from 'better-sqlite3';
 
 export interface ApiRun {
   engine: 'uws' | 'node';
+  label: string;
+  path: string;
+  readPoolThreads: number;
   requestsPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -17,16 +20,20 @@ export interface ApiRun {
 }
 
 export interface ApiBenchResult {
-  uws: ApiRun;
-  node: ApiRun;
+  runs: ApiRun[];
+  /** uWS / node:http on GET …/messages, the issue's figure. */
   ratio: number;
+  /** uWS / node:http on GET /ready: the HTTP layer alone, without a store read. */
+  readyRatio: number;
+  /** uWS with the read pool / uWS reading inline, on GET …/messages. */
+  poolRatio: number;
   connections: number;
   durationSec: number;
 }
 
 const TOKEN = 'bench-token-0123456789abcdef';
 
-async function startServer(engine: 'uws' | 'node', dataDir: string, rate: number): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(engine: 'uws' | 'node', dataDir: string, rate: number, readPoolThreads: number): Promise<{ child: ChildProcess; url: string }> {
   const entry = new URL('./api-server.js', import.meta.url).pathname;
   const child = spawn(process.execPath, [entry, engine], {
     env: {
@@ -40,6 +47,7 @@ async function startServer(engine: 'uws' | 'node', dataDir: string, rate: number
       WA_SIM_CHATS: '50',
       WA_SIM_MESSAGES_PER_CHAT: '200',
       WA_SIM_RATE: String(rate),
+      READ_POOL_THREADS: String(readPoolThreads),
       LOG_LEVEL: 'error',
       AUTO_BACKFILL_ENABLED: 'false',
       RECENT_SYNC_ENABLED: 'false',
@@ -72,9 +80,17 @@ function countRows(dataDir: string): number {
   }
 }
 
-async function runOne(engine: 'uws' | 'node', connections: number, durationSec: number, rate: number): Promise<ApiRun> {
+interface RunSpec {
+  label: string;
+  engine: 'uws' | 'node';
+  route: 'messages' | 'ready';
+  readPoolThreads: number;
+}
+
+async function runOne(spec: RunSpec, connections: number, durationSec: number, rate: number): Promise<ApiRun> {
+  const { engine } = spec;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `wasync-api-${engine}-`));
-  const { child, url } = await startServer(engine, dataDir, rate);
+  const { child, url } = await startServer(engine, dataDir, rate, spec.readPoolThreads);
   try {
     // Let the history sync land (10,000 messages) before measuring.
     let threadId = '';
@@ -87,7 +103,8 @@ async function runOne(engine: 'uws' | 'node', connections: number, durationSec: 
       await new Promise((r) => setTimeout(r, 100));
     }
     if (!threadId) throw new Error('history sync did not land');
-    const target = `${url}/api/whatsapp/messages/demo/${encodeURIComponent(threadId)}?limit=50`;
+    const routePath = spec.route === 'ready' ? '/ready' : `/api/whatsapp/messages/demo/${encodeURIComponent(threadId)}?limit=50`;
+    const target = `${url}${routePath}`;
     await autocannon({ url: target, connections: 8, duration: 1, headers: { authorization: `Bearer ${TOKEN}` } }); // warm-up
     const before = countRows(dataDir);
     const started = Date.now();
@@ -95,6 +112,9 @@ async function runOne(engine: 'uws' | 'node', connections: number, durationSec: 
     const liveMessagesPerSec = (countRows(dataDir) - before) / ((Date.now() - started) / 1000);
     return {
       engine,
+      label: spec.label,
+      path: spec.route === 'ready' ? 'GET /ready' : 'GET …/messages?limit=50',
+      readPoolThreads: spec.readPoolThreads,
       requestsPerSec: result.requests.average,
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
@@ -110,7 +130,22 @@ async function runOne(engine: 'uws' | 'node', connections: number, durationSec: 
 }
 
 export async function benchApi(opts: { connections: number; durationSec: number; rate: number }): Promise<ApiBenchResult> {
-  const uws = await runOne('uws', opts.connections, opts.durationSec, opts.rate);
-  const node = await runOne('node', opts.connections, opts.durationSec, opts.rate);
-  return { uws, node, ratio: uws.requestsPerSec / node.requestsPerSec, connections: opts.connections, durationSec: opts.durationSec };
+  const specs: RunSpec[] = [
+    { label: 'uWebSockets.js, read pool 2', engine: 'uws', route: 'messages', readPoolThreads: 2 },
+    { label: 'node:http (same handlers), read pool 2', engine: 'node', route: 'messages', readPoolThreads: 2 },
+    { label: 'uWebSockets.js, reads inline', engine: 'uws', route: 'messages', readPoolThreads: 0 },
+    { label: 'uWebSockets.js', engine: 'uws', route: 'ready', readPoolThreads: 2 },
+    { label: 'node:http (same handlers)', engine: 'node', route: 'ready', readPoolThreads: 2 },
+  ];
+  const runs: ApiRun[] = [];
+  for (const spec of specs) runs.push(await runOne(spec, opts.connections, opts.durationSec, opts.rate));
+  const rps = (i: number): number => runs[i]!.requestsPerSec;
+  return {
+    runs,
+    ratio: rps(0) / rps(1),
+    readyRatio: rps(3) / rps(4),
+    poolRatio: rps(0) / rps(2),
+    connections: opts.connections,
+    durationSec: opts.durationSec,
+  };
 }
