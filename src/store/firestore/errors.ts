@@ -60,7 +60,8 @@ export function storeClosedError(): WasyncError {
   return new WasyncError('STORE_CLOSED', 'the firestore store is closed');
 }
 
+/** Long enough to keep the index-creation link of a FAILED_PRECONDITION, short enough for a log line. */
 function firstLine(message: string): string {
   const line = message.split('\n', 1)[0] ?? '';
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+  return line.length > 1000 ? `${line.slice(0, 1000)}…` : line;
 }
