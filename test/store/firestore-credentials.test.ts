@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getApps } from 'firebase-admin/app';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/domain/errors.js';
@@ -145,8 +146,10 @@ describe('start-up', () => {
 
   it('a malformed FIREBASE_SERVICE_ACCOUNT_JSON fails start-up before any App is created', async () => {
     const config = loadConfig({ STORE: 'firestore', [VAR]: '{"type":"service_account",' });
+    const apps = getApps().length;
     const err = await openFirestoreStore(config, createLogger({ level: 'silent' }), {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(VAR);
+    expect(getApps().length).toBe(apps);
   });
 });
