@@ -2,6 +2,7 @@ import os from 'node:os';
 import { benchIngest } from './ingest.js';
 import { benchApi } from './api.js';
 import { benchReadOffload } from './read-offload.js';
+import { benchMappingOffload } from './mapping-offload.js';
 
 /**
  * `npm run bench`: every figure is a ratio against a baseline measured in the same run on the same
@@ -30,6 +31,10 @@ async function main(): Promise<void> {
       console.log(`| ${r.limit} | ${r.inlineMs.toFixed(3)} | ${r.pooledMs.toFixed(3)} | ${r.pooledMainThreadMs.toFixed(3)} |`);
     }
     console.log('');
+    const m = benchMappingOffload();
+    console.log('## Mapping a history chunk: in the actor vs shipping it to a pool thread');
+    console.log(`- chunk of ${fmt(m.messages)} messages: mapping ${fmt(m.mapMs)} ms; structured clone of the chunk ${fmt(m.cloneInMs)} ms, of the mutations back ${fmt(m.cloneOutMs)} ms`);
+    console.log(`- **ratio (clone in + out) / mapping: ${((m.cloneInMs + m.cloneOutMs) / m.mapMs).toFixed(1)}**: a pool would cost the actor more than it saves\n`);
   }
   if (sections.has('api')) {
     const r = await benchApi({ connections: 64, durationSec: 10, rate: 1000 });
