@@ -10,10 +10,12 @@ import type { ActorEvent } from '../account-actor/protocol.js';
 import { ActorHandle } from './actor-handle.js';
 import { RestartIntensity } from './restart-policy.js';
 import { renderQrToTerminal, shouldPrintQr } from '../connectors/baileys/qr.js';
-import type { AccountRuntime, AccountView, AccountsService, QrView, SendInput, SendResult } from './service.js';
+import { withMediaRef } from '../connectors/baileys/media.js';
+import { openStoredMedia } from './media.js';
+import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
 
-/** Connection states that mean "a person must act": the supervisor does not start these by itself. */
-const PARKED: ReadonlySet<ConnectionStatus | undefined> = new Set(['logged_out', 'forbidden', 'replaced', 'stopped']);
+/** Sessions that need a new pairing: starting them would only churn QR codes until a person acts. */
+const PARKED: ReadonlySet<ConnectionStatus | undefined> = new Set(['logged_out', 'forbidden']);
 
 interface Slot {
   accountId: string;
@@ -160,6 +162,25 @@ export class Supervisor extends EventEmitter implements AccountsService {
       reason: 'manual',
     });
     run.catch((err: unknown) => this.o.logger.warn({ accountId, err: serializeError(err) }, 'backfill failed'));
+  }
+
+  /**
+   * Runs the download here, on the HTTP thread, straight from the CDN to the response; only the
+   * re-upload request needs the account's live socket, so only it goes to the actor (which must then
+   * be running: ACCOUNT_NOT_RUNNING otherwise). Media still on the CDN downloads without the actor.
+   */
+  async openMedia(accountId: string, messageId: string, range?: MediaRange): Promise<MediaStream> {
+    return openStoredMedia({
+      store: this.o.store,
+      logger: this.o.logger,
+      accountId,
+      messageId,
+      range,
+      defaultConnector: this.o.config.WA_CONNECTOR,
+      socket: {
+        updateMediaMessage: async (msg) => withMediaRef(msg, await this.runningHandle(accountId).call('updateMediaMessage', messageId)),
+      },
+    });
   }
 
   /** Test and chaos-drill hook: makes the actor throw on its own event loop. */

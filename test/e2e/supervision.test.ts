@@ -95,6 +95,23 @@ describe('supervision', () => {
     }
   }, 60_000);
 
+  it('a restart resumes every account that was running (a graceful stop is not a logout)', async () => {
+    const first = await startTestApp({ WA_SIM_CHATS: '3', WA_SIM_MESSAGES_PER_CHAT: '5' });
+    await first.api('POST', '/api/whatsapp/accounts', { accountId: 'resumes' });
+    await waitFor('the first connection', async () => (first.app.supervisor.runtimeOf('resumes')?.connection === 'open' ? true : undefined));
+    await first.app.shutdown();
+    const second = await startTestApp({ DATA_DIR: first.dataDir, WA_SIM_CHATS: '3', WA_SIM_MESSAGES_PER_CHAT: '5' });
+    try {
+      const json = await waitFor('the account to come back', async () => {
+        const r = await second.api<AccountJson>('GET', '/api/whatsapp/accounts/resumes');
+        return r.json.account.runtime?.connection === 'open' ? r.json : undefined;
+      });
+      expect(json.account.runtime?.actor).toBe('running');
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
   it('SIGTERM drains: the real entry point flushes, exits 0, and what it acknowledged is stored', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-sigterm-'));
     const entry = new URL('../../dist/src/main.js', import.meta.url).pathname;
