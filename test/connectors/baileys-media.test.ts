@@ -3,13 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { encryptedStream, proto, type WAMessage } from '@whiskeysockets/baileys';
 import {
   downloadStoredMedia,
+  hasDownloadableMedia,
   isMediaCapable,
+  mediaRefOf,
   storedMediaMessage,
+  withMediaRef,
   type MediaCapableSocket,
 } from '../../src/connectors/baileys/media.js';
 import { isExpiredMediaError } from '../../src/connectors/baileys/media.js';
@@ -28,7 +31,8 @@ async function collect(stream: Readable): Promise<Buffer> {
 
 /**
  * A stand-in for WhatsApp's media CDN on localhost: `/live` serves the encrypted file, `/gone` answers
- * 410 as the CDN does for expired media. (Baileys downloads `url` as is when there is no directPath.)
+ * 410 as the CDN does for expired media, `/cut` drops the connection halfway through the body, `/hold`
+ * sends a little and then nothing. (The download takes `url` as is when there is no directPath.)
  */
 describe('downloadStoredMedia', () => {
   const plaintext = randomBytes(70_000);
@@ -36,6 +40,8 @@ describe('downloadStoredMedia', () => {
   let base: string;
   let enc: Awaited<ReturnType<typeof encryptedStream>>;
   const requests: string[] = [];
+  /** Requests whose connection closed before the answer was complete. */
+  const closedEarly: string[] = [];
 
   beforeAll(async () => {
     enc = await encryptedStream(plaintext, 'image');
@@ -54,6 +60,13 @@ describe('downloadStoredMedia', () => {
         }
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         res.end(encrypted);
+      } else if (req.url === '/cut' || req.url === '/hold') {
+        res.on('close', () => {
+          if (!res.writableFinished) closedEarly.push(req.url ?? '');
+        });
+        res.writeHead(200, { 'content-length': String(encrypted.length) });
+        res.write(encrypted.subarray(0, req.url === '/cut' ? encrypted.length / 2 : 16_384));
+        if (req.url === '/cut') setTimeout(() => req.socket.destroy(), 50);
       } else {
         res.writeHead(410);
         res.end();
@@ -64,6 +77,8 @@ describe('downloadStoredMedia', () => {
   });
   afterAll(async () => {
     rmSync(enc.encFilePath, { force: true });
+    // fetch keeps connections alive: without this, close waits for them to time out.
+    server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
 
@@ -130,6 +145,82 @@ describe('downloadStoredMedia', () => {
   it('serves a byte range', async () => {
     const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/live`, 'raw'), logger, { startByte: 100, endByte: 200 });
     expect((await collect(out.stream)).equals(plaintext.subarray(100, 200))).toBe(true);
+  });
+
+  it('serves ranges at block edges and at random offsets byte for byte', async () => {
+    const ranges: Array<[number, number]> = [
+      [0, 1],
+      [15, 17],
+      [16, 32],
+      [17, 33],
+      [69_999, 70_000],
+      [69_984, 70_000],
+      [0, 70_000],
+    ];
+    for (let i = 0; i < 20; i++) {
+      const a = Math.floor(Math.random() * 70_000);
+      ranges.push([a, a + 1 + Math.floor(Math.random() * (70_000 - a))]);
+    }
+    for (const [startByte, endByte] of ranges) {
+      const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/live`, 'raw'), logger, { startByte, endByte });
+      expect((await collect(out.stream)).equals(plaintext.subarray(startByte, endByte)), `${startByte}..${endByte}`).toBe(true);
+    }
+  });
+
+  it('reads from startByte to the end of the file (Baileys rc14 returns nothing for this)', async () => {
+    const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/live`, 'raw'), logger, { startByte: 12_345 });
+    expect((await collect(out.stream)).equals(plaintext.subarray(12_345))).toBe(true);
+  });
+
+  it('downloads media inside an ephemeral wrapper', async () => {
+    const record = imageRecord(`${base}/live`, 'raw');
+    const image = proto.Message.decode(record.rawMessage!).imageMessage;
+    record.rawMessage = proto.Message.encode({ ephemeralMessage: { message: { imageMessage: image } } }).finish();
+    const out = await downloadStoredMedia(socket((m) => m), record, logger);
+    expect((await collect(out.stream)).equals(plaintext)).toBe(true);
+  });
+
+  it('a CDN connection cut mid-body errors the stream instead of taking the process down', async () => {
+    // Baileys rc14's downloadEncryptedContent uses .pipe(): the same cut raises an unhandled 'error'.
+    const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/cut`, 'raw'), logger);
+    await expect(collect(out.stream)).rejects.toThrow();
+  });
+
+  it('destroying the stream cancels the CDN request', async () => {
+    const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/hold`, 'raw'), logger);
+    await new Promise((resolve) => out.stream.once('data', resolve));
+    out.stream.destroy();
+    await vi.waitFor(() => expect(closedEarly).toContain('/hold'), { timeout: 5_000, interval: 20 });
+  });
+
+  it('refuses an empty or inverted range', async () => {
+    const sock = socket((m) => m);
+    await expect(downloadStoredMedia(sock, imageRecord(`${base}/live`, 'raw'), logger, { startByte: 10, endByte: 10 })).rejects.toThrow(RangeError);
+    await expect(downloadStoredMedia(sock, imageRecord(`${base}/live`, 'raw'), logger, { startByte: -1 })).rejects.toThrow(RangeError);
+  });
+
+  it('carries a media reference across a thread boundary as plain data and back', () => {
+    const msg = storedMediaMessage(imageRecord(`${base}/live`, 'raw'));
+    const ref = mediaRefOf(msg);
+    expect(ref).toEqual({
+      directPath: null,
+      url: `${base}/live`,
+      mediaKey: enc.mediaKey.toString('base64'),
+      fileEncSha256: enc.fileEncSha256.toString('base64'),
+      fileSha256: enc.fileSha256.toString('base64'),
+      fileLength: 70_000,
+    });
+    expect(structuredClone(ref)).toEqual(ref);
+    const updated = withMediaRef(msg, { ...ref, directPath: '/v/t62.7118-24/new.enc', url: 'https://mmg.whatsapp.net/v/t62.7118-24/new.enc' });
+    expect(updated.message?.imageMessage?.directPath).toBe('/v/t62.7118-24/new.enc');
+    expect(updated.message?.imageMessage?.url).toBe('https://mmg.whatsapp.net/v/t62.7118-24/new.enc');
+  });
+
+  it('knows which records can be downloaded', () => {
+    expect(hasDownloadableMedia(imageRecord(`${base}/live`, 'raw'))).toBe(true);
+    expect(hasDownloadableMedia(imageRecord(`${base}/live`, 'ref'))).toBe(true);
+    expect(hasDownloadableMedia(makeMessage({ rawMessage: proto.Message.encode({ conversation: 'hi' }).finish() }))).toBe(false);
+    expect(hasDownloadableMedia(makeMessage({ contentType: 'imageMessage', media: { directPath: null, url: null, mediaKey: 'a2V5', fileEncSha256: null, fileSha256: null, fileLength: null } }))).toBe(false);
   });
 });
 
