@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
 import { createTokenCheck } from '../src/http/auth.js';
 import type { HttpDeps } from '../src/http/deps.js';
 import { errorReply, replyForError, type Reply } from '../src/http/respond.js';
@@ -18,6 +19,9 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
     if ('json' in reply) {
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       res.end(JSON.stringify(reply.json));
+    } else if ('stream' in reply) {
+      res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
+      pipeline(reply.stream, res, () => undefined);
     } else {
       res.writeHead(reply.status, { 'content-type': reply.contentType });
       res.end(reply.text);
@@ -30,7 +34,13 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
     if (!found.route.open && !tokenOk(req.headers.authorization ?? '')) return write(res, errorReply(401, 'UNAUTHORIZED', 'missing or invalid bearer token'));
     let pending: Promise<Reply>;
     try {
-      pending = found.route.handler({ deps, params: decodeParams(found.rawParams), query: url.searchParams, body: undefined });
+      pending = found.route.handler({
+        deps,
+        params: decodeParams(found.rawParams),
+        query: url.searchParams,
+        body: undefined,
+        headers: { range: req.headers.range ?? '' },
+      });
     } catch (err) {
       pending = Promise.reject(err);
     }

@@ -4,6 +4,7 @@ import type {
   BackfillResult,
   ConnectionStatus,
   HistorySyncResult,
+  MediaRef,
   MessageRecord,
   MessageStatus,
 } from '../domain/records.js';
@@ -56,6 +57,12 @@ export interface ActorApi {
   backfill(opts: { threads: number; count: number; reason: 'manual' | 'auto' | 'recent' }): Promise<ActorResult<BackfillResult>>;
   regenerateQr(): Promise<ActorResult<ActorStatus>>;
   requestPairingCode(phoneNumber: string): Promise<ActorResult<string>>;
+  /**
+   * Asks the phone to re-upload a stored message's media that expired on WhatsApp's CDN, and answers
+   * with the new reference. Only this step needs the account's socket: the download itself runs on
+   * the HTTP side (`AccountsService.openMedia`). Nothing is stored.
+   */
+  updateMediaMessage(messageId: string): Promise<ActorResult<MediaRef>>;
   /** Test hook for the crash test and chaos drills: throws on the worker's event loop. */
   crash(reason: string): Promise<ActorResult<void>>;
 }

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     backfill: (opts) => settle(() => actor.backfill(opts)),
     regenerateQr: () => settle(() => actor.regenerateQr()),
     requestPairingCode: (phone) => settle(() => actor.requestPairingCode(phone)),
+    updateMediaMessage: (messageId) => settle(() => actor.updateMediaMessage(messageId)),
     crash: (reason) =>
       settle(async () => {
         setImmediate(() => {

@@ -20,6 +20,12 @@ export type ErrorCode =
   | 'ACCOUNT_FAILED'
   | 'NOT_CONNECTED'
   | 'SEND_FAILED'
+  /** The message has no media to download, or no copy of it can be had (simulated phone, phone lost it). */
+  | 'MEDIA_UNAVAILABLE'
+  /** WhatsApp's media server failed or could not be reached. */
+  | 'MEDIA_DOWNLOAD_FAILED'
+  /** A `Range` header that is malformed, asks for several ranges, or lies outside the file. */
+  | 'RANGE_NOT_SATISFIABLE'
   | 'SHUTTING_DOWN'
   | 'INTERNAL';
 
@@ -56,6 +62,15 @@ export class BadRequestError extends WasyncError {
 export class ConflictError extends WasyncError {
   constructor(message: string) {
     super('CONFLICT', message);
+  }
+}
+
+/** 416. Carries the file size when known, so the answer can name it in `Content-Range` as HTTP asks. */
+export class RangeNotSatisfiableError extends WasyncError {
+  readonly size: number | null;
+  constructor(message: string, size: number | null = null) {
+    super('RANGE_NOT_SATISFIABLE', message);
+    this.size = size;
   }
 }
 

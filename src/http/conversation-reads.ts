@@ -1,6 +1,6 @@
 import { NotFoundError } from '../domain/errors.js';
 import type { Store } from '../store/port.js';
-import { jsonReply, type Reply } from './respond.js';
+import { jsonReply, type BufferedReply } from './respond.js';
 import { serializeMessage, serializeThread } from './serialize.js';
 import { parsePageQuery } from './validate.js';
 
@@ -10,8 +10,8 @@ import { parsePageQuery } from './validate.js';
  * travel as text so a pooled call clones only strings.
  */
 export interface ConversationReads {
-  threads(accountId: string, query: string): Promise<Reply>;
-  messages(accountId: string, threadId: string, query: string): Promise<Reply>;
+  threads(accountId: string, query: string): Promise<BufferedReply>;
+  messages(accountId: string, threadId: string, query: string): Promise<BufferedReply>;
   close(): Promise<void>;
 }
 
@@ -19,14 +19,14 @@ async function requireAccount(store: Store, accountId: string): Promise<void> {
   if (!(await store.getAccount(accountId))) throw new NotFoundError(`account ${accountId} not found`);
 }
 
-export async function threadsReply(store: Store, accountId: string, query: string): Promise<Reply> {
+export async function threadsReply(store: Store, accountId: string, query: string): Promise<BufferedReply> {
   const page = parsePageQuery(new URLSearchParams(query), 'lastMessageAt');
   await requireAccount(store, accountId);
   const { items, nextCursor } = await store.listThreads(accountId, page);
   return jsonReply(200, { success: true, threads: items.map(serializeThread), count: items.length, nextCursor });
 }
 
-export async function messagesReply(store: Store, accountId: string, threadId: string, query: string): Promise<Reply> {
+export async function messagesReply(store: Store, accountId: string, threadId: string, query: string): Promise<BufferedReply> {
   const page = parsePageQuery(new URLSearchParams(query), 'createdAt');
   await requireAccount(store, accountId);
   // Thread ids are `{accountId}__{clientJid}`: another account's thread is not found, not forbidden.

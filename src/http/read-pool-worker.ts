@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
 import { messagesReply, threadsReply } from './conversation-reads.js';
-import { replyForError, type Reply } from './respond.js';
+import { replyForError, type BufferedReply } from './respond.js';
 
 /**
  * A piscina task: one list endpoint's work on this pool thread's own SQLite connection. The reply is
@@ -29,7 +29,7 @@ function storeFor(file: string): Promise<SqliteStore> {
 }
 const logger = pino({ level: 'warn', name: 'wasync-read-pool' });
 
-export default async function run(task: ReadTask): Promise<Reply> {
+export default async function run(task: ReadTask): Promise<BufferedReply> {
   try {
     const store = await storeFor(task.file);
     const reply =
@@ -42,7 +42,7 @@ export default async function run(task: ReadTask): Promise<Reply> {
   }
 }
 
-function asText(reply: Reply): Reply {
+function asText(reply: BufferedReply): BufferedReply {
   if ('text' in reply) return reply;
   return { status: reply.status, text: JSON.stringify(reply.json), contentType: 'application/json' };
 }

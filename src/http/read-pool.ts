@@ -1,7 +1,7 @@
 import { Piscina } from 'piscina';
 import type { ConversationReads } from './conversation-reads.js';
 import type { ReadTask } from './read-pool-worker.js';
-import type { Reply } from './respond.js';
+import type { BufferedReply } from './respond.js';
 
 // Pool threads run compiled JS: under vitest this module is loaded from source, so use the build.
 const WORKER = import.meta.url.endsWith('.ts')
@@ -17,7 +17,7 @@ const WORKER = import.meta.url.endsWith('.ts')
  * than mapping it (also in docs/benchmarks.md).
  */
 export function pooledReads(file: string, threads: number): ConversationReads {
-  const pool = new Piscina<ReadTask, Reply>({ filename: WORKER.href, minThreads: 1, maxThreads: threads, idleTimeout: 60_000 });
+  const pool = new Piscina<ReadTask, BufferedReply>({ filename: WORKER.href, minThreads: 1, maxThreads: threads, idleTimeout: 60_000 });
   return {
     threads: (accountId, query) => pool.run({ file, kind: 'threads', accountId, query }),
     messages: (accountId, threadId, query) => pool.run({ file, kind: 'messages', accountId, threadId, query }),

@@ -15,6 +15,8 @@ export interface RequestSnapshot {
   query: string;
   authorization: string;
   contentLength: string;
+  /** `Range` (media downloads); empty when absent. */
+  range: string;
 }
 
 export function snapshotRequest(req: HttpRequest): RequestSnapshot {
@@ -25,6 +27,7 @@ export function snapshotRequest(req: HttpRequest): RequestSnapshot {
     query: req.getQuery() ?? '',
     authorization: req.getHeader('authorization'),
     contentLength: req.getHeader('content-length'),
+    range: req.getHeader('range'),
   };
 }
 

@@ -1,12 +1,27 @@
 import { STATUS_CODES } from 'node:http';
+import { finished, type Readable } from 'node:stream';
 import type { HttpResponse } from 'uWebSockets.js';
 import { WasyncError, type ErrorCode } from '../domain/errors.js';
 import type { Logger } from '../logging/logger.js';
 
 /** What a route hands back; the server writes it. */
-export type Reply =
+export type Reply = BufferedReply | StreamReply;
+
+/** A reply whose body is complete in memory: plain data, so it can also come back from a read-pool thread. */
+export type BufferedReply =
   | { status: number; json: unknown; headers?: Readonly<Record<string, string>> }
   | { status: number; text: string; contentType: string };
+
+/**
+ * A body written as it is produced (media downloads), at the pace the client reads it. The Responder
+ * owns the stream from then on: it is consumed to the end, or destroyed (client gone, reply dropped).
+ */
+export interface StreamReply {
+  status: number;
+  stream: Readable;
+  contentType: string;
+  headers?: Readonly<Record<string, string>>;
+}
 
 /** Error codes the API may answer with: the domain's, plus routing's own. */
 export type ApiErrorCode = ErrorCode | 'METHOD_NOT_ALLOWED';
@@ -24,9 +39,12 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  MEDIA_UNAVAILABLE: 404,
+  RANGE_NOT_SATISFIABLE: 416,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   SEND_FAILED: 502,
+  MEDIA_DOWNLOAD_FAILED: 502,
   SHUTTING_DOWN: 503,
   ACCOUNT_NOT_RUNNING: 503,
   ACCOUNT_FAILED: 503,
@@ -46,11 +64,11 @@ const CLIENT_CLOSED_REQUEST = 499;
 
 const GENERIC_500 = 'Internal server error';
 
-export function jsonReply(status: number, json: unknown, headers?: Readonly<Record<string, string>>): Reply {
+export function jsonReply(status: number, json: unknown, headers?: Readonly<Record<string, string>>): BufferedReply {
   return headers ? { status, json, headers } : { status, json };
 }
 
-export function errorReply(status: number, code: ApiErrorCode, message: string, headers?: Readonly<Record<string, string>>): Reply {
+export function errorReply(status: number, code: ApiErrorCode, message: string, headers?: Readonly<Record<string, string>>): BufferedReply {
   const body: ApiErrorBody = { success: false, error: { code, message } };
   return jsonReply(status, body, headers);
 }
@@ -68,7 +86,7 @@ function codeOf(err: unknown): ErrorCode | null {
  * Maps any thrown value to a reply. A 500 never carries the error's message (it may hold paths, SQL or
  * stack details): the full error goes to the log instead. Other statuses pass the message on.
  */
-export function replyForError(err: unknown, logger: Logger, route: string): Reply {
+export function replyForError(err: unknown, logger: Logger, route: string): BufferedReply {
   const code = codeOf(err);
   const status = code ? STATUS_BY_CODE[code] : 500;
   if (status === 500) {
@@ -95,6 +113,8 @@ function statusLine(status: number): string {
 export class Responder {
   private aborted = false;
   private done = false;
+  /** A stream reply is being written: no other reply may start, but the stream still writes. */
+  private streaming = false;
   private readonly abortListeners: Array<() => void> = [];
 
   /** `onFinish` runs once: with the status written, or with 499 when the client went away first. */
@@ -119,9 +139,9 @@ export class Responder {
     }
   }
 
-  /** False once the client went away or a response was written: nothing may touch `res` then. */
+  /** False once the client went away or a response was started: no other reply may touch `res` then. */
   get open(): boolean {
-    return !this.aborted && !this.done;
+    return !this.aborted && !this.done && !this.streaming;
   }
 
   onAbort(listener: () => void): void {
@@ -138,7 +158,15 @@ export class Responder {
    * end (413): the rest of the body is not worth receiving, and the connection cannot be reused.
    */
   send(reply: Reply, closeConnection = false): void {
-    if (!this.open) return;
+    if (!this.open) {
+      // Nobody will read it: let it release what it holds (a CDN download, for media).
+      if ('stream' in reply) reply.stream.destroy();
+      return;
+    }
+    if ('stream' in reply) {
+      this.pipe(reply);
+      return;
+    }
     let body: string;
     let contentType: string;
     if ('json' in reply) {
@@ -152,13 +180,7 @@ export class Responder {
     const res = this.res;
     try {
       res.cork(() => {
-        res.writeStatus(statusLine(reply.status));
-        res.writeHeader('content-type', contentType);
-        res.writeHeader('cache-control', 'no-store');
-        res.writeHeader('x-content-type-options', 'nosniff');
-        if ('headers' in reply && reply.headers) {
-          for (const [name, value] of Object.entries(reply.headers)) res.writeHeader(name, value);
-        }
+        this.writeHead(reply.status, contentType, 'headers' in reply ? reply.headers : undefined);
         res.end(body, closeConnection);
       });
     } catch (err) {
@@ -174,5 +196,95 @@ export class Responder {
     if (!this.open) return;
     const code = codeOf(err);
     this.send(replyForError(err, this.logger, route), code === 'PAYLOAD_TOO_LARGE');
+  }
+
+  /** Status line and headers; only ever called inside a cork. */
+  private writeHead(status: number, contentType: string, headers: Readonly<Record<string, string>> | undefined): void {
+    const res = this.res;
+    res.writeStatus(statusLine(status));
+    res.writeHeader('content-type', contentType);
+    res.writeHeader('cache-control', 'no-store');
+    res.writeHeader('x-content-type-options', 'nosniff');
+    if (headers) {
+      for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    }
+  }
+
+  /**
+   * Writes a stream reply with uWS backpressure: every chunk goes out through `res.write` (chunked
+   * encoding) inside a cork; when uWS reports backpressure (it keeps the chunk, but the socket is
+   * full) the source is paused until `onWritable` says the socket drained. So a slow client holds at
+   * most about one chunk in memory here, and the pause reaches the producer (for media, the CDN).
+   *
+   * The head goes out with the first chunk, so a source that fails before producing anything still
+   * gets a proper JSON error. Once bytes are out, a failure can only close the connection: the client
+   * sees a truncated transfer (chunked encoding without its last chunk), never a second status line.
+   * A client that goes away destroys the source.
+   */
+  private pipe(reply: StreamReply): void {
+    const res = this.res;
+    const source = reply.stream;
+    this.streaming = true;
+    let headSent = false;
+    let paused = false;
+    const writeHead = (): void => {
+      this.writeHead(reply.status, reply.contentType, reply.headers);
+      headSent = true;
+    };
+    const live = (): boolean => !this.aborted && !this.done;
+
+    this.onAbort(() => source.destroy());
+    res.onWritable(() => {
+      if (paused && live()) {
+        paused = false;
+        source.resume();
+      }
+      return true;
+    });
+    source.on('data', (chunk: Buffer | string) => {
+      if (!live()) return;
+      let ok = true;
+      try {
+        res.cork(() => {
+          if (!headSent) writeHead();
+          ok = res.write(chunk);
+        });
+      } catch (err) {
+        // Only a bookkeeping bug gets here (uWS throws when a dead response is touched).
+        this.logger.error({ err }, 'response write failed');
+        this.done = true;
+        source.destroy();
+        return;
+      }
+      if (!ok && !paused) {
+        paused = true;
+        source.pause();
+      }
+    });
+    // `finished` also reports a source that ended or failed before these listeners were attached.
+    finished(source, { writable: false }, (err) => {
+      if (!live()) return;
+      if (err && !headSent) {
+        this.streaming = false;
+        this.send(replyForError(err, this.logger, 'stream'));
+        return;
+      }
+      this.done = true;
+      if (err) {
+        this.logger.warn({ err: { name: err.name, message: err.message } }, 'stream failed after the response started; closing the connection');
+        this.finish(reply.status);
+        res.close();
+        return;
+      }
+      try {
+        res.cork(() => {
+          if (!headSent) writeHead();
+          res.end();
+        });
+      } catch (failure) {
+        this.logger.error({ err: failure }, 'response write failed');
+      }
+      this.finish(reply.status);
+    });
   }
 }

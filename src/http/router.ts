@@ -18,6 +18,13 @@ export interface RouteContext<P extends string = string> {
   query: URLSearchParams;
   /** Parsed JSON body (`undefined` when empty); only for routes declared with `body: true`. */
   body: unknown;
+  /** The request headers routes read, copied before the route runs (uWS's request dies at the first await). */
+  headers: RequestHeaders;
+}
+
+/** Empty string when the header is absent, as uWS reports it. */
+export interface RequestHeaders {
+  range: string;
 }
 
 export interface Route {

@@ -15,6 +15,7 @@ import { errorReply, Responder, type Reply } from './respond.js';
 import { createRouter, decodeParams, type Route } from './router.js';
 import { accountRoutes } from './routes/accounts.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { mediaRoutes } from './routes/media.js';
 import { statusRoutes } from './routes/status.js';
 
 export interface HttpServer {
@@ -32,7 +33,7 @@ export interface HttpServer {
   terminate(): void;
 }
 
-export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...accountRoutes];
+export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...mediaRoutes, ...accountRoutes];
 
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const app = App();
@@ -77,14 +78,15 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       routeName = `${route.method.toUpperCase()} ${route.pattern}`;
       const params = decodeParams(found.rawParams);
       const query = new URLSearchParams(snap.query);
+      const headers = { range: snap.range };
       let pending: Promise<Reply>;
       if (route.body) {
         checkContentLength(snap.contentLength, maxBodyBytes);
         pending = readBody(responder, maxBodyBytes).then((raw) =>
-          route.handler({ deps, params, query, body: parseJsonBody(raw) }),
+          route.handler({ deps, params, query, body: parseJsonBody(raw), headers }),
         );
       } else {
-        pending = route.handler({ deps, params, query, body: undefined });
+        pending = route.handler({ deps, params, query, body: undefined, headers });
       }
       pending
         .then(

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { AccountRecord, ConnectionStatus, MessageStatus } from '../domain/records.js';
 
 /**
@@ -48,6 +49,23 @@ export interface SendResult {
   status: MessageStatus;
 }
 
+/**
+ * A byte range as a client asks for it (HTTP semantics): `start`..`end` inclusive, `end` absent for
+ * "to the end of the file", or the last `suffix` bytes.
+ */
+export type MediaRange = { start: number; end?: number } | { suffix: number };
+
+/** A stored message's media, decrypted as it streams from WhatsApp's CDN. */
+export interface MediaStream {
+  stream: Readable;
+  mimetype: string | null;
+  fileName: string | null;
+  /** Size of the whole decrypted file as WhatsApp declared it (`fileLength`), null when unknown. */
+  size: number | null;
+  /** The bytes the stream holds (`end` inclusive), or null when it holds the whole file. */
+  range: { start: number; end: number } | null;
+}
+
 export interface AccountsService {
   list(): Promise<AccountView[]>;
   /** `NotFoundError` when unknown. */
@@ -62,4 +80,10 @@ export interface AccountsService {
   send(input: SendInput): Promise<SendResult>;
   /** Starts a backfill; resolves once it has started (it runs asynchronously). */
   startBackfill(accountId: string): Promise<void>;
+  /**
+   * Opens the decrypted media of a stored message, re-requesting it from the phone when it expired on
+   * the CDN. `NotFoundError` for an unknown account or message; `MEDIA_UNAVAILABLE` when there is no
+   * media to get; `RangeNotSatisfiableError` for a range outside the file.
+   */
+  openMedia(accountId: string, messageId: string, range?: MediaRange): Promise<MediaStream>;
 }

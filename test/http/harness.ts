@@ -1,5 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { WASocket } from '@whiskeysockets/baileys';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, NotFoundError, WasyncError } from '../../src/domain/errors.js';
@@ -12,10 +14,13 @@ import type { HttpDeps, HttpMetrics } from '../../src/http/deps.js';
 import type { Store } from '../../src/store/port.js';
 import { pino } from 'pino';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
+import { openStoredMedia } from '../../src/supervisor/media.js';
 import type {
   AccountRuntime,
   AccountsService,
   AccountView,
+  MediaRange,
+  MediaStream,
   QrView,
   SendInput,
   SendResult,
@@ -37,6 +42,13 @@ export class StoreBackedAccounts implements AccountsService {
   failNext: Error | null = null;
   /** When set, `send` waits for it (abort-while-pending tests). */
   sendGate: Promise<void> | null = null;
+  /**
+   * What `openMedia` asks for a re-upload of expired media: the supervisor proxies this to the actor's
+   * socket; media tests put a double here. Unset, a re-upload fails as with a disconnected account.
+   */
+  mediaSocket: Pick<WASocket, 'updateMediaMessage'> | null = null;
+  /** The stream the last `openMedia` handed out (abort tests check it was destroyed). */
+  lastMediaStream: Readable | null = null;
 
   constructor(private readonly store: SqliteStore) {}
 
@@ -145,6 +157,27 @@ export class StoreBackedAccounts implements AccountsService {
   async startBackfill(accountId: string): Promise<void> {
     this.enter('startBackfill', accountId);
     await this.account(accountId);
+  }
+
+  /** The supervisor's own media path (`openStoredMedia`), with `mediaSocket` in place of the actor. */
+  async openMedia(accountId: string, messageId: string, range?: MediaRange): Promise<MediaStream> {
+    this.enter('openMedia', accountId, messageId, range);
+    const disconnected: Pick<WASocket, 'updateMediaMessage'> = {
+      updateMediaMessage: async () => {
+        throw new WasyncError('NOT_CONNECTED', 'account is not connected');
+      },
+    };
+    const media = await openStoredMedia({
+      store: this.store,
+      logger: pino({ level: 'silent' }),
+      accountId,
+      messageId,
+      range,
+      defaultConnector: 'baileys',
+      socket: this.mediaSocket ?? disconnected,
+    });
+    this.lastMediaStream = media.stream;
+    return media;
   }
 }
 
