@@ -85,6 +85,7 @@ export class AccountActor {
   private stopped = false;
   private readonly backfillWaiters = new Map<string, BackfillWaiter>();
   private backfillRunning: Promise<BackfillResult> | null = null;
+  private accountWrites: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
     this.d = deps;
@@ -460,10 +461,12 @@ export class AccountActor {
       this.reconnectAttempts = 0;
       this.me = sock.user?.id ? jidNormalizedUser(sock.user.id) : null;
       this.ownJids = new Set([this.me, sock.user?.lid ? jidNormalizedUser(sock.user.lid) : null].filter((j): j is string => j !== null));
-      void this.setConnection('open', null, { lastConnectedAt: this.now(), phoneNumber: this.me, reconnectAttempts: 0 });
+      void this.setConnection('open', null, { lastConnectedAt: this.now(), phoneNumber: this.me, reconnectAttempts: 0, caughtUp: false });
     }
     if (u.receivedPendingNotifications) {
+      // Everything WhatsApp queued for this device while it was away has been delivered.
       this.log.info('caught up with pending notifications');
+      void this.patchAccountInOrder({ caughtUp: true, caughtUpAt: this.now() }, 'caught-up flag');
     }
     if (u.connection === 'close') {
       this.onClose(u.lastDisconnect?.error);
@@ -499,11 +502,15 @@ export class AccountActor {
     this.connection = status;
     this.reason = reason;
     this.d.emit({ type: 'connection', accountId: this.d.accountId, status: this.status() });
-    try {
-      await this.d.store.patchAccount(this.d.accountId, { status, statusReason: reason, statusAt: this.now(), ...extra });
-    } catch (err) {
-      this.reportError(err, 'account status');
-    }
+    await this.patchAccountInOrder({ status, statusReason: reason, statusAt: this.now(), ...extra }, 'account status');
+  }
+
+  /** Status patches are written one after another, so a later state never lands before an earlier one. */
+  private patchAccountInOrder(patch: AccountPatch, context: string): Promise<void> {
+    this.accountWrites = this.accountWrites
+      .then(() => this.d.store.patchAccount(this.d.accountId, patch))
+      .catch((err: unknown) => this.reportError(err, context));
+    return this.accountWrites;
   }
 
   private emitMessages(source: SyncSource, outcome: SubmitOutcome): void {

@@ -214,6 +214,45 @@ export interface AccountRecord {
   lastRealtimeIngestAt?: number | null;
   lastRealtimeMessageAt?: number | null;
   lastRealtimeError?: string | null;
+
+  /**
+   * WhatsApp delivered everything it held for the device while it was offline
+   * (`receivedPendingNotifications`); reset to false on every new connection.
+   */
+  caughtUp?: boolean;
+  caughtUpAt?: number | null;
 }
+
+/**
+ * Every account field that holds an instant: Firestore stores them as Timestamps, the API renders
+ * them as ISO 8601. A new `…At`/`…Until` field fails to compile until it is listed here.
+ */
+export const ACCOUNT_INSTANT_FIELDS = [
+  'createdAt',
+  'updatedAt',
+  'statusAt',
+  'lastConnectedAt',
+  'caughtUpAt',
+  'lastHistorySyncAt',
+  'lastBackfillAt',
+  'lastAutoBackfillAt',
+  'lastAutoBackfillAttemptAt',
+  'lastAutoBackfillSuccessAt',
+  'autoBackfillLeaseUntil',
+  'autoBackfillLeaseAcquiredAt',
+  'recentSyncLeaseUntil',
+  'recentSyncLeaseAcquiredAt',
+  'ownerLeaseUntil',
+  'ownerLeaseAcquiredAt',
+  'lastRecentSyncAt',
+  'lastRealtimeIngestAt',
+  'lastRealtimeMessageAt',
+] as const satisfies ReadonlyArray<keyof AccountRecord>;
+export type AccountInstantField = (typeof ACCOUNT_INSTANT_FIELDS)[number];
+
+type InstantKeys = Extract<keyof AccountRecord, `${string}At` | `${string}Until`>;
+type Unlisted = Exclude<InstantKeys, AccountInstantField>;
+const allInstantsListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void allInstantsListed;
 
 export type AccountPatch = Partial<Omit<AccountRecord, 'id'>>;

@@ -1,4 +1,4 @@
-import type { AccountRecord, MessageRecord, ThreadRecord } from '../domain/records.js';
+import { ACCOUNT_INSTANT_FIELDS, type AccountInstantField, type AccountRecord, type MessageRecord, type ThreadRecord } from '../domain/records.js';
 import type { AccountRuntime, AccountView } from '../supervisor/service.js';
 
 /**
@@ -80,28 +80,7 @@ export function serializeMessage(m: MessageRecord): ApiMessage {
   };
 }
 
-/** Every instant an account record carries. */
-const ACCOUNT_TIME_KEYS = [
-  'createdAt',
-  'updatedAt',
-  'statusAt',
-  'lastConnectedAt',
-  'lastHistorySyncAt',
-  'lastBackfillAt',
-  'lastAutoBackfillAt',
-  'lastAutoBackfillAttemptAt',
-  'lastAutoBackfillSuccessAt',
-  'autoBackfillLeaseUntil',
-  'autoBackfillLeaseAcquiredAt',
-  'recentSyncLeaseUntil',
-  'recentSyncLeaseAcquiredAt',
-  'ownerLeaseUntil',
-  'ownerLeaseAcquiredAt',
-  'lastRecentSyncAt',
-  'lastRealtimeIngestAt',
-  'lastRealtimeMessageAt',
-] as const satisfies ReadonlyArray<keyof AccountRecord>;
-type AccountTimeKey = (typeof ACCOUNT_TIME_KEYS)[number];
+type AccountTimeKey = AccountInstantField;
 
 export type ApiAccountRecord = {
   [K in keyof AccountRecord]: K extends AccountTimeKey ? string | null : AccountRecord[K];
@@ -114,7 +93,7 @@ export type ApiAccount = ApiAccountRecord & { runtime: AccountRuntime };
  */
 export function serializeAccountRecord(account: AccountRecord): ApiAccountRecord {
   const out: Record<string, unknown> = { ...account };
-  for (const key of ACCOUNT_TIME_KEYS) out[key] = iso(account[key]);
+  for (const key of ACCOUNT_INSTANT_FIELDS) out[key] = iso(account[key]);
   // Every key of AccountRecord was copied and exactly the time keys were converted: the mapped type.
   return out as ApiAccountRecord;
 }

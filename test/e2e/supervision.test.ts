@@ -107,6 +107,12 @@ describe('supervision', () => {
         return r.json.account.runtime?.connection === 'open' ? r.json : undefined;
       });
       expect(json.account.runtime?.actor).toBe('running');
+      // The phone reported that everything queued for the device was delivered.
+      const caughtUp = await waitFor('caughtUp', async () => {
+        const a = await second.app.store.getAccount('resumes');
+        return a?.caughtUp ? a : undefined;
+      });
+      expect(caughtUp.caughtUpAt).toBeGreaterThan(0);
     } finally {
       await second.close();
     }

@@ -2,6 +2,7 @@ import { Timestamp, type DocumentData } from 'firebase-admin/firestore';
 import {
   DISPLAY_NAME_RANK,
   MESSAGE_STATUS_ORDER,
+  ACCOUNT_INSTANT_FIELDS,
   MESSAGE_TYPES,
   threadIdOf,
   type AccountPatch,
@@ -338,37 +339,10 @@ export function docToPending(d: DocumentData): PendingReceipt {
 // ------------------------------------------------------------------ accounts
 
 /**
- * Account fields that are instants: stored as Timestamps so that the runbook's console checks
- * (`lastHistorySyncAt`, `lastBackfillAt`, the lease fields…) show dates, read back as milliseconds.
+ * Account fields that are instants are stored as Timestamps, so that the runbook's console checks
+ * (`lastHistorySyncAt`, `lastBackfillAt`, the lease fields…) show dates; read back as milliseconds.
  */
-export const ACCOUNT_TIMESTAMP_FIELDS = [
-  'createdAt',
-  'updatedAt',
-  'statusAt',
-  'lastConnectedAt',
-  'lastHistorySyncAt',
-  'lastBackfillAt',
-  'lastAutoBackfillAt',
-  'lastAutoBackfillAttemptAt',
-  'lastAutoBackfillSuccessAt',
-  'autoBackfillLeaseUntil',
-  'autoBackfillLeaseAcquiredAt',
-  'recentSyncLeaseUntil',
-  'recentSyncLeaseAcquiredAt',
-  'ownerLeaseUntil',
-  'ownerLeaseAcquiredAt',
-  'lastRecentSyncAt',
-  'lastRealtimeIngestAt',
-  'lastRealtimeMessageAt',
-] as const satisfies ReadonlyArray<keyof AccountRecord>;
-
-// A new `…At`/`…Until` field on AccountRecord fails to compile here until it is listed above.
-type InstantKeys = Extract<keyof AccountRecord, `${string}At` | `${string}Until`>;
-type Unlisted = Exclude<InstantKeys, (typeof ACCOUNT_TIMESTAMP_FIELDS)[number]>;
-const allInstantsListed: [Unlisted] extends [never] ? true : Unlisted = true;
-void allInstantsListed;
-
-const ACCOUNT_TIMESTAMPS: ReadonlySet<string> = new Set(ACCOUNT_TIMESTAMP_FIELDS);
+const ACCOUNT_TIMESTAMPS: ReadonlySet<string> = new Set(ACCOUNT_INSTANT_FIELDS);
 
 /**
  * Patch → document fields. `undefined` means "not patched" and is left out (Firestore rejects it);
