@@ -1,4 +1,4 @@
-import { maxStatus, type MessageRecord, type MessageStatus, type ThreadRecord } from './records.js';
+import { DISPLAY_NAME_RANK, maxStatus, threadIdOf, type MessageRecord, type MessageStatus, type ThreadRecord } from './records.js';
 
 /**
  * How a stored message absorbs a second sighting of itself (history sync after realtime, a backfill
@@ -75,4 +75,48 @@ export function isNewerThan(
   if (!thread || thread.lastMessageAt === null) return true;
   if (at !== thread.lastMessageAt) return at > thread.lastMessageAt;
   return thread.lastMessageId === null || id > thread.lastMessageId;
+}
+
+/** A thread as it is first created: no messages yet, so no summary. */
+export function newThread(accountId: string, clientJid: string, now: number): ThreadRecord {
+  return {
+    id: threadIdOf(accountId, clientJid),
+    accountId,
+    clientJid,
+    displayName: null,
+    lastMessageAt: null,
+    lastMessagePreview: null,
+    lastBackfillAt: null,
+    lastMessageId: null,
+    lidJid: null,
+    displayNameSource: null,
+    isGroup: clientJid.endsWith('@g.us'),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * The phone-number thread after a person's LID thread is folded into it (both backends): the newer
+ * summary wins, the higher-ranked name wins (the phone-number thread's on a tie), the LID stays on the
+ * thread as `lidJid`. `pn` is null when the person had no phone-number thread yet.
+ */
+export function mergeLidThread(pn: ThreadRecord | null, lid: ThreadRecord, pnJid: string, lidJid: string, now: number): ThreadRecord {
+  const base = pn ?? { ...newThread(lid.accountId, pnJid, now), createdAt: lid.createdAt };
+  const lidIsNewer = lid.lastMessageAt !== null && isNewerThan(lid.lastMessageAt, lid.lastMessageId ?? '', base);
+  const lidNameWins =
+    lid.displayNameSource !== null &&
+    (base.displayNameSource === null || DISPLAY_NAME_RANK[lid.displayNameSource] > DISPLAY_NAME_RANK[base.displayNameSource]);
+  return {
+    ...base,
+    lastMessageAt: lidIsNewer ? lid.lastMessageAt : base.lastMessageAt,
+    lastMessagePreview: lidIsNewer ? lid.lastMessagePreview : base.lastMessagePreview,
+    lastMessageId: lidIsNewer ? lid.lastMessageId : base.lastMessageId,
+    displayName: lidNameWins ? lid.displayName : base.displayName,
+    displayNameSource: lidNameWins ? lid.displayNameSource : base.displayNameSource,
+    lastBackfillAt: base.lastBackfillAt ?? lid.lastBackfillAt,
+    lidJid,
+    createdAt: Math.min(base.createdAt, lid.createdAt),
+    updatedAt: now,
+  };
 }

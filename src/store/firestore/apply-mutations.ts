@@ -1,6 +1,6 @@
 import type { DocumentSnapshot, Firestore } from 'firebase-admin/firestore';
 import { StoreError } from '../../domain/errors.js';
-import { applyStatus, isNewerThan, mergeMessage, previewOf } from '../../domain/merge.js';
+import { applyStatus, isNewerThan, mergeLidThread, mergeMessage, newThread, previewOf } from '../../domain/merge.js';
 import type { JidMapping, MessageEdit, MessageRevoke, Mutation, StatusUpdate, ThreadNameUpdate } from '../../domain/mutations.js';
 import { DISPLAY_NAME_RANK, threadIdOf, type MessageRecord, type ThreadRecord } from '../../domain/records.js';
 import type { Logger } from '../../logging/logger.js';
@@ -11,7 +11,6 @@ import {
   docToPending,
   docToThread,
   messageToDoc,
-  newThread,
   pendingToDoc,
   sameMessage,
   threadToDoc,
@@ -405,24 +404,8 @@ class Workspace {
       slot.current = { record: { ...slot.current.record, clientJid: m.pn }, threadId: pnId };
     }
 
-    const base = pn ?? { ...newThread(this.accountId, m.pn, now), createdAt: lid.createdAt };
-    const lidIsNewer = lid.lastMessageAt !== null && isNewerThan(lid.lastMessageAt, lid.lastMessageId ?? '', base);
-    const lidNameWins =
-      lid.displayNameSource !== null &&
-      (base.displayNameSource === null || DISPLAY_NAME_RANK[lid.displayNameSource] > DISPLAY_NAME_RANK[base.displayNameSource]);
     this.setThread(lidId, null);
-    this.setThread(pnId, {
-      ...base,
-      lastMessageAt: lidIsNewer ? lid.lastMessageAt : base.lastMessageAt,
-      lastMessagePreview: lidIsNewer ? lid.lastMessagePreview : base.lastMessagePreview,
-      lastMessageId: lidIsNewer ? lid.lastMessageId : base.lastMessageId,
-      displayName: lidNameWins ? lid.displayName : base.displayName,
-      displayNameSource: lidNameWins ? lid.displayNameSource : base.displayNameSource,
-      lastBackfillAt: base.lastBackfillAt ?? lid.lastBackfillAt,
-      lidJid: m.lid,
-      createdAt: Math.min(base.createdAt, lid.createdAt),
-      updatedAt: now,
-    });
+    this.setThread(pnId, mergeLidThread(pn, lid, m.pn, m.lid, now));
     result.threadsMerged++;
   }
 

@@ -290,23 +290,6 @@ export function docToThread(id: string, d: DocumentData): ThreadRecord {
   };
 }
 
-export function newThread(accountId: string, clientJid: string, now: number): ThreadRecord {
-  return {
-    id: threadIdOf(accountId, clientJid),
-    accountId,
-    clientJid,
-    displayName: null,
-    lastMessageAt: null,
-    lastMessagePreview: null,
-    lastBackfillAt: null,
-    lastMessageId: null,
-    lidJid: null,
-    displayNameSource: null,
-    isGroup: clientJid.endsWith('@g.us'),
-    createdAt: now,
-    updatedAt: now,
-  };
-}
 
 // ------------------------------------------------------------------ pending receipts
 

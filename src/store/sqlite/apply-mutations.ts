@@ -1,5 +1,5 @@
 import { StoreError } from '../../domain/errors.js';
-import { applyStatus, isNewerThan, mergeMessage, previewOf } from '../../domain/merge.js';
+import { applyStatus, isNewerThan, mergeLidThread, mergeMessage, newThread, previewOf } from '../../domain/merge.js';
 import type {
   JidMapping,
   MessageEdit,
@@ -96,23 +96,6 @@ function partition(accountId: string, mutations: readonly Mutation[]): Partition
   return p;
 }
 
-function newThread(accountId: string, clientJid: string, now: number): ThreadRecord {
-  return {
-    id: threadIdOf(accountId, clientJid),
-    accountId,
-    clientJid,
-    displayName: null,
-    lastMessageAt: null,
-    lastMessagePreview: null,
-    lastBackfillAt: null,
-    lastMessageId: null,
-    lidJid: null,
-    displayNameSource: null,
-    isGroup: clientJid.endsWith('@g.us'),
-    createdAt: now,
-    updatedAt: now,
-  };
-}
 
 function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, now: number): void {
   const threadId = threadIdOf(accountId, m.clientJid);
@@ -292,24 +275,7 @@ function applyJidMapping(s: Statements, accountId: string, m: JidMapping, now: n
 
   s.moveThreadMessages.run(pnId, m.pn, accountId, lidId);
   const lid = rowToThread(lidRow);
-  const base = pnRow ? rowToThread(pnRow) : { ...newThread(accountId, m.pn, now), createdAt: lid.createdAt };
-  const lidIsNewer =
-    lid.lastMessageAt !== null && isNewerThan(lid.lastMessageAt, lid.lastMessageId ?? '', base);
-  const lidNameWins =
-    lid.displayNameSource !== null &&
-    (base.displayNameSource === null || DISPLAY_NAME_RANK[lid.displayNameSource] > DISPLAY_NAME_RANK[base.displayNameSource]);
-  const combined: ThreadRecord = {
-    ...base,
-    lastMessageAt: lidIsNewer ? lid.lastMessageAt : base.lastMessageAt,
-    lastMessagePreview: lidIsNewer ? lid.lastMessagePreview : base.lastMessagePreview,
-    lastMessageId: lidIsNewer ? lid.lastMessageId : base.lastMessageId,
-    displayName: lidNameWins ? lid.displayName : base.displayName,
-    displayNameSource: lidNameWins ? lid.displayNameSource : base.displayNameSource,
-    lastBackfillAt: base.lastBackfillAt ?? lid.lastBackfillAt,
-    lidJid: m.lid,
-    createdAt: Math.min(base.createdAt, lid.createdAt),
-    updatedAt: now,
-  };
+  const combined: ThreadRecord = mergeLidThread(pnRow ? rowToThread(pnRow) : null, lid, m.pn, m.lid, now);
   s.deleteThread.run(lidId);
   const values = threadValues(combined);
   if (pnRow) s.updateThread.run(...values.slice(1), pnId);
