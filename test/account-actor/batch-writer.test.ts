@@ -1,13 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { BatchWriter } from '../../src/account-actor/batch-writer.js';
 import { StoreError, TransientStoreError } from '../../src/domain/errors.js';
 import type { Mutation } from '../../src/domain/mutations.js';
 import type { Store } from '../../src/store/port.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { makeMessage } from '../support/records.js';
+import { openTempStore, type TempStore } from '../support/temp-store.js';
 
 const ACCOUNT = 'acc-1';
 
@@ -29,19 +26,14 @@ function msg(id: string, extra: Partial<Parameters<typeof makeMessage>[0]> = {})
 }
 
 describe('BatchWriter', () => {
-  let dir: string;
   let store: Store;
 
+  let temp: TempStore;
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-bw-'));
-    store = openSqliteStore({ file: path.join(dir, 'wasync.db') });
-    await store.init();
-    await store.createAccount({ id: ACCOUNT });
+    temp = await openTempStore('bw', ACCOUNT);
+    store = temp.store;
   });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => temp.cleanup());
 
   const writer = (s: Store, extra: Partial<ConstructorParameters<typeof BatchWriter>[0]> = {}) =>
     new BatchWriter({ store: s, accountId: ACCOUNT, maxOps: 500, flushMs: 20, dryRun: false, retry: { attempts: 4, baseMs: 1, maxMs: 5 }, ...extra });

@@ -18,6 +18,7 @@ import { isSealed } from '../../src/connectors/baileys/crypto.js';
 import { WasyncError } from '../../src/domain/errors.js';
 import type { Store } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { openTempStore, type TempStore } from '../support/temp-store.js';
 
 const ACCOUNT = 'account_test_auth';
 const logger = pino({ level: 'silent' });
@@ -201,16 +202,13 @@ describe('auth state encryption', () => {
   const keyA = randomBytes(32);
   const keyB = randomBytes(32);
 
+  let temp: TempStore;
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-auth-enc-'));
-    store = openSqliteStore({ file: path.join(dir, 'wasync.db') });
-    await store.init();
-    await store.createAccount({ id: ACCOUNT });
+    temp = await openTempStore('auth-enc', ACCOUNT);
+    store = temp.store;
+    dir = temp.dir;
   });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => temp.cleanup());
 
   async function seed(key: Buffer | undefined): Promise<{ creds: Uint8Array; session: Uint8Array }> {
     const auth = await useStoreAuthState(store, ACCOUNT, key ? { key, logger } : { logger });

@@ -27,6 +27,7 @@ import { WasyncError } from '../../src/domain/errors.js';
 import type { Store } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { makeMessage } from '../support/records.js';
+import { openTempStore, type TempStore } from '../support/temp-store.js';
 
 const ACCOUNT = 'account_test_conn';
 const logger = pino({ level: 'silent' });
@@ -170,16 +171,13 @@ describe('storeMessageLookup (getMessage)', () => {
   let dir: string;
   let store: Store;
 
+  let temp: TempStore;
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-getmsg-'));
-    store = openSqliteStore({ file: path.join(dir, 'wasync.db') });
-    await store.init();
-    await store.createAccount({ id: ACCOUNT });
+    temp = await openTempStore('getmsg', ACCOUNT);
+    store = temp.store;
+    dir = temp.dir;
   });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => temp.cleanup());
 
   it('answers from rawMessage, and undefined for unknown messages or messages without content kept', async () => {
     const raw = proto.Message.encode({ extendedTextMessage: { text: 'sent by us' } }).finish();

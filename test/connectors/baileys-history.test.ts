@@ -22,6 +22,7 @@ import { HistoryTap } from '../../src/connectors/baileys/history-tap.js';
 import type { Store } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { PEER_PN, SELF_PN } from '../support/wa-fixtures.js';
+import { openTempStore, type TempStore } from '../support/temp-store.js';
 
 const ACCOUNT = 'account_test_hist';
 const ME = '40700000001:12@s.whatsapp.net';
@@ -262,16 +263,13 @@ describe('HistoryTap pre-ack hook (wrapped Signal repository)', () => {
   let dir: string;
   let store: Store;
 
+  let temp: TempStore;
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-tap-'));
-    store = openSqliteStore({ file: path.join(dir, 'wasync.db') });
-    await store.init();
-    await store.createAccount({ id: ACCOUNT });
+    temp = await openTempStore('tap', ACCOUNT);
+    store = temp.store;
+    dir = temp.dir;
   });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => temp.cleanup());
 
   /** A Signal repository whose decryptMessage yields the given message, padded as WhatsApp pads it. */
   function fakeRepositoryFactory(message: proto.IMessage): SocketConfig['makeSignalRepository'] {
