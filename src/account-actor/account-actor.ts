@@ -29,7 +29,15 @@ import type { Connector, WaSocket } from '../connectors/types.js';
 import { hasDownloadableMedia, isMediaCapable, mediaRefOf, storedMediaMessage } from '../connectors/baileys/media.js';
 import { BatchWriter, type SubmitOutcome } from './batch-writer.js';
 import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
-import type { ActorEvent, ActorStatus, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
+import type {
+  ActorEvent,
+  ActorStatus,
+  BackfillAnchor,
+  BackfillCommand,
+  MessageEventRecord,
+  SendCommand,
+  SendOutcome,
+} from './protocol.js';
 import { ThrottledPatch } from './throttled-patch.js';
 import { resolveRecipient } from './recipient.js';
 
@@ -84,7 +92,9 @@ export class AccountActor {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly backfillWaiters = new Map<string, BackfillWaiter>();
-  private backfillRunning: Promise<BackfillResult> | null = null;
+  /** Backfill runs waiting or running, by kind (`anchor/record`). */
+  private readonly backfills = new Map<string, Promise<BackfillResult>>();
+  private backfillTail: Promise<void> = Promise.resolve();
   private accountWrites: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
@@ -237,33 +247,47 @@ export class AccountActor {
   }
 
   /**
-   * Best-effort deepening of recent threads: asks the phone for `count` messages older than the oldest
-   * one stored, thread by thread (one at a time: the phone answers slowly and Firestore likes it calm).
+   * Best-effort backfill of recent threads, one thread at a time (the phone answers slowly and
+   * Firestore likes it calm). Anchored at each thread's oldest stored message it deepens the history
+   * (manual and auto backfill); at its newest it re-fetches the recent window (recent sync).
+   *
+   * Runs never overlap: the phone's answers are matched to requests by chat when WhatsApp does not
+   * echo the request id, so two runs asking about the same chat at once could swap answers. A request
+   * of the kind already waiting or running shares that run instead of queueing a copy.
    */
-  backfill(opts: { threads: number; count: number; reason: string }): Promise<BackfillResult> {
-    if (this.backfillRunning) return this.backfillRunning;
-    this.backfillRunning = this.runBackfill(opts).finally(() => {
-      this.backfillRunning = null;
+  backfill(cmd: BackfillCommand): Promise<BackfillResult> {
+    const anchor = cmd.anchor ?? 'oldest';
+    const record = cmd.record ?? 'backfill';
+    const kind = `${anchor}/${record}`;
+    const pending = this.backfills.get(kind);
+    if (pending) return pending;
+    const run = this.backfillTail.then(() => this.runBackfill({ ...cmd, anchor, record }));
+    const tracked = run.finally(() => {
+      if (this.backfills.get(kind) === tracked) this.backfills.delete(kind);
     });
-    return this.backfillRunning;
+    this.backfills.set(kind, tracked);
+    this.backfillTail = tracked.then(
+      () => undefined,
+      () => undefined,
+    );
+    return tracked;
   }
 
-  private async runBackfill(opts: { threads: number; count: number; reason: string }): Promise<BackfillResult> {
+  private async runBackfill(cmd: Required<BackfillCommand>): Promise<BackfillResult> {
     const sock = this.requireSocket();
-    this.log.info({ reason: opts.reason }, 'Starting backfill for recent threads');
+    this.log.info({ reason: cmd.reason, anchor: cmd.anchor }, 'Starting backfill for recent threads');
     const result: BackfillResult = { threads: 0, messages: 0, errors: 0, threadResults: [] };
-    const page = await this.d.store.listThreads(this.d.accountId, { limit: opts.threads, order: 'desc' });
+    const page = await this.d.store.listThreads(this.d.accountId, { limit: cmd.threads, order: 'desc' });
     for (const thread of page.items) {
       try {
-        const oldest = await this.d.store.listMessages(this.d.accountId, thread.id, { limit: 1, order: 'asc' });
-        const anchor = oldest.items[0];
+        const anchor = await this.anchorOf(thread.id, cmd.anchor);
         if (!anchor) continue;
         const key: WAMessageKey = { remoteJid: thread.clientJid, id: anchor.id, fromMe: anchor.fromMe };
         if (thread.lidJid) key.remoteJidAlt = thread.lidJid;
         const saved = await this.awaitOnDemand(thread.clientJid, () =>
-          sock.fetchMessageHistory(opts.count, key, Math.floor(anchor.createdAt / 1000)),
+          sock.fetchMessageHistory(cmd.count, key, Math.floor(anchor.createdAt / 1000)),
         );
-        await this.d.store.setThreadBackfilledAt(this.d.accountId, thread.id, this.now());
+        if (cmd.record === 'backfill') await this.d.store.setThreadBackfilledAt(this.d.accountId, thread.id, this.now());
         result.threads += 1;
         result.messages += saved;
         result.threadResults.push({ threadId: thread.id, messages: saved });
@@ -272,10 +296,24 @@ export class AccountActor {
         result.threadResults.push({ threadId: thread.id, messages: 0, error: err instanceof Error ? err.message : String(err) });
       }
     }
-    await this.d.store.patchAccount(this.d.accountId, { lastBackfillAt: this.now(), lastBackfillResult: result });
-    this.log.info({ threads: result.threads, messages: result.messages }, 'Backfill complete');
-    this.d.emit({ type: 'backfill', accountId: this.d.accountId, result });
+    const at = this.now();
+    await this.d.store.patchAccount(
+      this.d.accountId,
+      cmd.record === 'backfill' ? { lastBackfillAt: at, lastBackfillResult: result } : { lastRecentSyncAt: at, lastRecentSyncResult: result },
+    );
+    this.log.info({ reason: cmd.reason, threads: result.threads, messages: result.messages, errors: result.errors }, 'Backfill complete');
+    this.d.emit({ type: 'backfill', accountId: this.d.accountId, reason: cmd.reason, record: cmd.record, result });
     return result;
+  }
+
+  /**
+   * The newest end skips our own sends still queued or failed: the phone may never have seen them,
+   * and an id it does not know is a poor anchor for its history.
+   */
+  private async anchorOf(threadId: string, end: BackfillAnchor): Promise<MessageRecord | undefined> {
+    if (end === 'oldest') return (await this.d.store.listMessages(this.d.accountId, threadId, { limit: 1, order: 'asc' })).items[0];
+    const newest = await this.d.store.listMessages(this.d.accountId, threadId, { limit: 10, order: 'desc' });
+    return newest.items.find((m) => !(m.syncSource === 'outbound_api' && (m.status === 'queued' || m.sendError !== null))) ?? newest.items[0];
   }
 
   private async awaitOnDemand(chatJid: string, request: () => Promise<string>): Promise<number> {
@@ -467,6 +505,7 @@ export class AccountActor {
       // Everything WhatsApp queued for this device while it was away has been delivered.
       this.log.info('caught up with pending notifications');
       void this.patchAccountInOrder({ caughtUp: true, caughtUpAt: this.now() }, 'caught-up flag');
+      this.d.emit({ type: 'caught-up', accountId: this.d.accountId });
     }
     if (u.connection === 'close') {
       this.onClose(u.lastDisconnect?.error);

@@ -48,13 +48,38 @@ export interface SendOutcome {
   status: MessageStatus;
 }
 
+/**
+ * Which end of each thread a backfill asks the phone from. `fetchMessageHistory` answers with messages
+ * older than the anchor: `oldest` deepens the stored history (manual and auto backfill); `newest`
+ * re-fetches the recent window, filling gaps a disconnect left below the latest stored message
+ * (recent sync).
+ */
+export type BackfillAnchor = 'oldest' | 'newest';
+
+/**
+ * Which account fields a run reports into. The recent sync keeps its own (`lastRecentSyncAt`,
+ * `lastRecentSyncResult`) so that a gap filler every two minutes does not hide when the account and
+ * its threads were last backfilled (`lastBackfillAt`, the runbook's field).
+ */
+export type BackfillRecord = 'backfill' | 'recentSync';
+
+export interface BackfillCommand {
+  threads: number;
+  count: number;
+  reason: 'manual' | 'auto' | 'recent';
+  /** Default `oldest`. */
+  anchor?: BackfillAnchor;
+  /** Default `backfill`. */
+  record?: BackfillRecord;
+}
+
 export interface ActorApi {
   start(): Promise<ActorResult<ActorStatus>>;
   /** Flushes pending writes (bounded), closes the socket; with `logout`, ends the WhatsApp session too. */
   stop(opts: { logout: boolean; timeoutMs: number }): Promise<ActorResult<{ flushed: boolean }>>;
   status(): Promise<ActorResult<ActorStatus>>;
   send(cmd: SendCommand): Promise<ActorResult<SendOutcome>>;
-  backfill(opts: { threads: number; count: number; reason: 'manual' | 'auto' | 'recent' }): Promise<ActorResult<BackfillResult>>;
+  backfill(cmd: BackfillCommand): Promise<ActorResult<BackfillResult>>;
   regenerateQr(): Promise<ActorResult<ActorStatus>>;
   requestPairingCode(phoneNumber: string): Promise<ActorResult<string>>;
   /**
@@ -74,6 +99,8 @@ export type ActorEvent =
   | { type: 'ready'; accountId: string }
   | { type: 'connection'; accountId: string; status: ActorStatus }
   | { type: 'qr'; accountId: string; qr: string }
+  /** WhatsApp delivered what it queued while the device was away (`receivedPendingNotifications`). */
+  | { type: 'caught-up'; accountId: string }
   /** Emitted only after the write that holds these rows has committed. */
   | { type: 'messages'; accountId: string; source: 'history_sync' | 'realtime' | 'backfill' | 'outbound_api'; messages: MessageEventRecord[] }
   | {
@@ -82,6 +109,6 @@ export type ActorEvent =
       updates: Array<{ messageId: string; clientJid: string | null; status: MessageStatus; at: number }>;
     }
   | { type: 'history-sync'; accountId: string; syncType: string | null; progress: number | null; result: HistorySyncResult }
-  | { type: 'backfill'; accountId: string; result: BackfillResult }
+  | { type: 'backfill'; accountId: string; reason: BackfillCommand['reason']; record: BackfillRecord; result: BackfillResult }
   | { type: 'error'; accountId: string; error: SerializedError; context: string }
   | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean };
