@@ -55,7 +55,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     apiToken: token.token,
     logger,
     instanceId: config.INSTANCE_ID,
-    mode: () => (supervisor.draining ? 'passive' : 'active'),
+    mode: () => supervisor.mode,
     metrics,
   });
   const port = await http.listen(config.HOST, config.PORT);

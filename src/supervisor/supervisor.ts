@@ -12,6 +12,7 @@ import { RestartIntensity } from './restart-policy.js';
 import { renderQrToTerminal, shouldPrintQr } from '../connectors/baileys/qr.js';
 import { withMediaRef } from '../connectors/baileys/media.js';
 import { openStoredMedia } from './media.js';
+import { BackfillScheduler, backfillSchedulerSettings } from './auto-backfill.js';
 import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
 
 /** Sessions that need a new pairing: starting them would only churn QR codes until a person acts. */
@@ -46,10 +47,24 @@ export class Supervisor extends EventEmitter implements AccountsService {
   private readonly o: SupervisorOptions;
   private readonly slots = new Map<string, Slot>();
   private shuttingDown = false;
+  /** Auto backfill and recent sync: one per process, fed by the actors' connection events. */
+  private readonly scheduler: BackfillScheduler | null;
 
   constructor(opts: SupervisorOptions) {
     super();
     this.o = opts;
+    const settings = backfillSchedulerSettings(opts.config);
+    this.scheduler =
+      settings.autoBackfill || settings.recentSync
+        ? new BackfillScheduler({
+            ...settings,
+            store: opts.store,
+            logger: opts.logger,
+            connectedAccounts: () => [...this.slots.values()].filter((s) => s.handle?.alive && s.runtime.connection === 'open').map((s) => s.accountId),
+            mode: () => this.mode,
+            run: (accountId, cmd) => this.runningHandle(accountId).call('backfill', cmd),
+          })
+        : null;
   }
 
   /** Starts an actor for every stored account that is not waiting for a person (logged out, replaced…). */
@@ -62,15 +77,26 @@ export class Supervisor extends EventEmitter implements AccountsService {
       const slot = this.slotFor(account.id, account.status ?? 'created');
       if (!PARKED.has(account.status)) this.spawn(slot);
     }
+    this.scheduler?.start();
   }
 
   get draining(): boolean {
     return this.shuttingDown;
   }
 
-  /** Asks every actor to flush and stop, bounded by `timeoutMs`; stragglers are terminated. */
+  /** `passive` while draining: the periodic jobs start nothing (`/ready` reports it, seed 003). */
+  get mode(): 'active' | 'passive' {
+    return this.shuttingDown ? 'passive' : 'active';
+  }
+
+  /**
+   * Asks every actor to flush and stop, bounded by `timeoutMs`; stragglers are terminated. Backfills
+   * in flight end with their actor; their outcome and lease release are written before this returns,
+   * while the store is still open.
+   */
   async shutdown(timeoutMs: number): Promise<void> {
     this.shuttingDown = true;
+    this.scheduler?.stop();
     const deadline = Date.now() + timeoutMs;
     await Promise.all(
       [...this.slots.values()].map(async (slot) => {
@@ -78,6 +104,9 @@ export class Supervisor extends EventEmitter implements AccountsService {
         await this.stopSlot(slot, { logout: false, deadline });
       }),
     );
+    if (this.scheduler && !(await this.scheduler.settled(Math.max(1_000, deadline - Date.now())))) {
+      this.o.logger.warn('backfill runs still recording their outcome at shutdown; their leases will expire');
+    }
   }
 
   runtimes(): AccountRuntime[] {
@@ -117,6 +146,7 @@ export class Supervisor extends EventEmitter implements AccountsService {
       await this.stopSlot(slot, { logout: true, deadline: Date.now() + this.o.config.SHUTDOWN_TIMEOUT_MS });
       this.slots.delete(accountId);
     }
+    this.scheduler?.onActorGone(accountId);
     await this.o.store.deleteAccount(accountId, opts);
   }
 
@@ -244,6 +274,7 @@ export class Supervisor extends EventEmitter implements AccountsService {
   private onExit(slot: Slot, handle: ActorHandle, reason: string): void {
     if (slot.handle !== handle) return;
     slot.handle = null;
+    this.scheduler?.onActorGone(slot.accountId);
     slot.qr = null;
     slot.runtime.qrAvailable = false;
     if (slot.stopping || this.shuttingDown) {
@@ -285,6 +316,9 @@ export class Supervisor extends EventEmitter implements AccountsService {
         slot.runtime.qrAvailable = false;
       }
       if (event.status.connection === 'open') slot.intensity.reset();
+      this.scheduler?.onConnection(slot.accountId, event.status.connection);
+    } else if (event.type === 'caught-up') {
+      this.scheduler?.onCaughtUp(slot.accountId);
     } else if (event.type === 'qr') {
       slot.qr = event.qr;
       slot.runtime.qrAvailable = true;
