@@ -39,7 +39,8 @@ export interface AppOptions {
  */
 export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, base: { instanceId: config.INSTANCE_ID } });
-  const store = await openStore(config, logger);
+  // The env the actor threads get: the HTTP layer's store must reach the same project/emulator.
+  const store = await openStore(config, logger, opts.env);
   await store.init();
   const token = config.API_TOKEN
     ? { token: config.API_TOKEN, file: null, created: false }

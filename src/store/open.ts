@@ -12,11 +12,16 @@ export function sqliteFile(config: Config): string {
 /**
  * Opens the configured backend. Backends are imported lazily: a SQLite deployment never loads
  * firebase-admin (about a second of start-up per thread), a Firestore one never opens a file.
+ *
+ * `env` is the environment `config` was loaded from. Firestore reads its project and emulator host
+ * from it (they are not configuration variables of wasync): the main thread passes the env it hands
+ * to the actor threads, so both end up on the same project and emulator even when that env differs
+ * from `process.env` (tests). In a worker thread `process.env` is that env already.
  */
-export async function openStore(config: Config, logger: Logger): Promise<Store> {
+export async function openStore(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
   if (config.STORE === 'firestore') {
     const { openFirestoreStore } = await import('./firestore/index.js');
-    return openFirestoreStore(config, logger);
+    return openFirestoreStore(config, logger, env);
   }
   mkdirSync(config.DATA_DIR, { recursive: true });
   const { openSqliteStore } = await import('./sqlite/index.js');
