@@ -1,84 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { BufferJSON, proto } from '@whiskeysockets/baileys';
 import { startTestApp, waitFor, type TestApp } from '../support/e2e.js';
+import { GROUP, PEER_LID, PEER_PN, SCENARIO_ACCOUNT, T, writeScenarioFile } from '../support/scenario-fixture.js';
 
-const ACCOUNT = 'acc_e2e';
-const PEER_PN = '40712345678@s.whatsapp.net';
-const PEER_LID = '123456789012345@lid';
-const GROUP = '120363000000000001@g.us';
-const T = (s: number): number => 1_760_000_000 + s; // seconds, like WhatsApp
-
-const line = (obj: unknown): string => JSON.stringify(obj, BufferJSON.replacer);
+const ACCOUNT = SCENARIO_ACCOUNT;
 
 /**
- * A recorded-session style scenario in the simulated phone's file format: a history sync, a live
- * message addressed by LID (with the phone number in `remoteJidAlt`), receipts, an edit, a revoke, a
- * protocol message that must be skipped, and a group message with a participant receipt.
+ * The scenario (test/support/scenario-fixture.ts) is a recorded-session style file in the simulated
+ * phone's format: a history sync, a live message addressed by LID (with the phone number in
+ * `remoteJidAlt`), receipts, an edit, a revoke, a protocol message that must be skipped, and a group
+ * message with a participant receipt. test/e2e/firestore-scenario.test.ts replays it on Firestore.
  */
-function scenario(): string {
-  const history = {
-    chats: [{ id: PEER_PN, name: 'Chat Name', conversationTimestamp: T(20) }],
-    contacts: [{ id: PEER_PN, name: 'John Doe', lid: PEER_LID, phoneNumber: PEER_PN }],
-    messages: [
-      { key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_IN_1' }, messageTimestamp: T(10), pushName: 'Johnny', message: { conversation: 'Hello from history' } },
-      {
-        key: { remoteJid: PEER_PN, fromMe: true, id: 'HIST_OUT_1' },
-        messageTimestamp: T(20),
-        status: proto.WebMessageInfo.Status.READ,
-        message: { imageMessage: { caption: 'a photo', mimetype: 'image/jpeg', url: 'https://mmg.whatsapp.net/x', fileLength: 1234, mediaKey: Buffer.from('k'.repeat(32)) } },
-      },
-      // Key distribution only: skipped, never an error.
-      { key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_SKD' }, messageTimestamp: T(21), message: { senderKeyDistributionMessage: { groupId: GROUP } } },
-    ],
-    syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
-    progress: 100,
-    isLatest: true,
-  };
-  const live = {
-    type: 'notify',
-    messages: [
-      {
-        key: { remoteJid: PEER_LID, remoteJidAlt: PEER_PN, fromMe: false, id: 'LIVE_IN_1' },
-        messageTimestamp: T(30),
-        pushName: 'Johnny',
-        message: { extendedTextMessage: { text: 'live hello' } },
-      },
-    ],
-  };
-  const groupMsg = {
-    type: 'notify',
-    messages: [
-      {
-        key: { remoteJid: GROUP, fromMe: true, id: 'GROUP_OUT_1' },
-        messageTimestamp: T(31),
-        status: proto.WebMessageInfo.Status.SERVER_ACK,
-        message: { conversation: 'hi group' },
-      },
-    ],
-  };
-  return [
-    line({ type: 'event', at: 0, event: 'messaging-history.set', data: history }),
-    line({ type: 'event', at: 40, event: 'messages.upsert', data: live }),
-    line({ type: 'event', at: 60, event: 'messages.upsert', data: groupMsg }),
-    // Receipts out of order: read arrives before delivered; the late delivered must not win.
-    line({ type: 'event', at: 80, event: 'message-receipt.update', data: [{ key: { remoteJid: GROUP, fromMe: true, id: 'GROUP_OUT_1' }, receipt: { userJid: '40799999999@s.whatsapp.net', readTimestamp: T(40) } }] }),
-    line({ type: 'event', at: 100, event: 'message-receipt.update', data: [{ key: { remoteJid: GROUP, fromMe: true, id: 'GROUP_OUT_1' }, receipt: { userJid: '40799999999@s.whatsapp.net', receiptTimestamp: T(35) } }] }),
-    // The person edits the live message, then revokes the history one.
-    line({ type: 'event', at: 120, event: 'messages.update', data: [{ key: { remoteJid: PEER_LID, fromMe: false, id: 'LIVE_IN_1' }, update: { message: { editedMessage: { message: { conversation: 'live hello (edited)' } } }, messageTimestamp: T(50) } }] }),
-    line({ type: 'event', at: 140, event: 'messages.update', data: [{ key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_IN_1' }, update: { message: null, messageStubType: proto.WebMessageInfo.StubType.REVOKE } }] }),
-  ].join('\n');
-}
 
 describe('end to end: a scenario through the real server', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    const dir = (await import('node:os')).tmpdir();
-    const file = path.join(dir, `wasync-scenario-${process.pid}.jsonl`);
-    writeFileSync(file, scenario());
-    t = await startTestApp({ WA_SIM_SCENARIO: file });
+    t = await startTestApp({ WA_SIM_SCENARIO: writeScenarioFile('sqlite') });
     const created = await t.api('POST', '/api/whatsapp/accounts', { accountId: ACCOUNT });
     expect(created.status).toBe(201);
     await waitFor('the revoke to land', async () => {
