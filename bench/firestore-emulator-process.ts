@@ -1,0 +1,44 @@
+import net from 'node:net';
+import { FirestoreServer } from '@firestore-emulator/server';
+
+/**
+ * The npm Firestore emulator (`@firestore-emulator/server`, the one the test suite runs in-process)
+ * in a process of its own, for bench/firestore.ts: the emulator's work then runs on another core
+ * than the client under test, as a real Firestore would, instead of sharing its event loop. Reports
+ * `{ host }` to the parent over IPC; stops when the parent disconnects.
+ */
+async function main(): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const server = new FirestoreServer();
+    try {
+      await server.start(port);
+      process.send?.({ host: `127.0.0.1:${port}` });
+      process.on('disconnect', () => {
+        server.stop();
+        process.exit(0);
+      });
+      return;
+    } catch (err) {
+      server.stop();
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
