@@ -1,5 +1,5 @@
-import net from 'node:net';
 import { FirestoreServer } from '@firestore-emulator/server';
+import { freePort } from '../test/support/free-port.js';
 
 /**
  * The npm Firestore emulator (`@firestore-emulator/server`, the one the test suite runs in-process)
@@ -26,17 +26,6 @@ async function main(): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 main().catch((err: unknown) => {
   console.error(err);

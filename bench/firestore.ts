@@ -13,6 +13,7 @@ import { applyJidMappings, mapHistorySet, mapResolver, type IngestContext } from
 import { createFirestoreStore, type CommitterOptions } from '../src/store/firestore/index.js';
 import { messageToDoc, toTimestamp } from '../src/store/firestore/documents.js';
 import { startFirestoreEmulator, type Connection, type FirestoreEmulator } from '../test/support/firestore-emulator.js';
+import { freePort } from '../test/support/free-port.js';
 
 /**
  * History sync into Firestore: our pipeline (mapping → BatchWriter → FirestoreStore: one read round
@@ -316,17 +317,6 @@ async function startGoogleEmulator(jar: string): Promise<{ host: string; stop: (
   return { host: `127.0.0.1:${port}`, stop };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Milliseconds for one commit of 500 new small documents into `collection`. */
 async function commit500(db: Firestore, collection: string, tag: string): Promise<number> {
