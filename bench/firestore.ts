@@ -3,17 +3,15 @@ import { existsSync, realpathSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BaileysEventMap } from '@whiskeysockets/baileys';
 import { Timestamp, type Firestore, type WriteBatch } from 'firebase-admin/firestore';
-import { BatchWriter, type SubmitOutcome } from '../src/account-actor/batch-writer.js';
 import { generateHistory } from '../src/connectors/sim/history-generator.js';
 import { previewOf } from '../src/domain/merge.js';
 import { threadIdOf, type MessageRecord } from '../src/domain/records.js';
-import { applyJidMappings, mapHistorySet, mapResolver, type IngestContext } from '../src/ingest/index.js';
 import { createFirestoreStore, type CommitterOptions } from '../src/store/firestore/index.js';
 import { messageToDoc, toTimestamp } from '../src/store/firestore/documents.js';
 import { startFirestoreEmulator, type Connection, type FirestoreEmulator } from '../test/support/firestore-emulator.js';
 import { freePort } from '../test/support/free-port.js';
+import { ingestHistory, mapHistory, type HistoryChunk } from './pipeline.js';
 
 /**
  * History sync into Firestore: our pipeline (mapping → BatchWriter → FirestoreStore: one read round
@@ -38,7 +36,6 @@ import { freePort } from '../test/support/free-port.js';
  * The baseline has no pacing (the runbook's code had none) and pays one round trip per write.
  */
 
-type HistoryChunk = BaileysEventMap['messaging-history.set'];
 
 const ACCOUNT = 'account_bench_fs';
 
@@ -78,21 +75,6 @@ export interface FirestoreBenchResult {
   googleSkipped: string | null;
 }
 
-function ctxFor(lidToPn: Map<string, string>, chunk: HistoryChunk): IngestContext {
-  return { accountId: ACCOUNT, now: Date.now(), source: 'history_sync', syncType: chunk.syncType ?? null, resolver: mapResolver(lidToPn) };
-}
-
-function mapAll(chunks: HistoryChunk[]): MessageRecord[] {
-  const lidToPn = new Map<string, string>();
-  const records: MessageRecord[] = [];
-  for (const chunk of chunks) {
-    const batch = mapHistorySet(chunk, ctxFor(lidToPn, chunk));
-    applyJidMappings(lidToPn, batch.mutations);
-    for (const m of batch.mutations) if (m.kind === 'message') records.push(m.record);
-  }
-  return records;
-}
-
 /** Messages stored in the given threads, by count aggregations (the emulator has no collection groups). */
 async function countStored(db: Firestore, threadIds: Iterable<string>): Promise<number> {
   let n = 0;
@@ -126,20 +108,7 @@ async function runPipeline(label: string, db: Firestore, chunks: HistoryChunk[],
   reads = 0;
   commits = 0;
   writes = 0;
-  const writer = new BatchWriter({ store, accountId: ACCOUNT, maxOps: 500, flushMs: 5, dryRun: false });
-  const lidToPn = new Map<string, string>();
-  const started = performance.now();
-  const pending: Promise<SubmitOutcome>[] = [];
-  for (const chunk of chunks) {
-    const batch = mapHistorySet(chunk, ctxFor(lidToPn, chunk));
-    applyJidMappings(lidToPn, batch.mutations);
-    pending.push(writer.submit(batch.mutations, { history: true }));
-  }
-  const outcomes = await Promise.all(pending);
-  const seconds = (performance.now() - started) / 1000;
-  await writer.close(10_000);
-  const errors = outcomes.reduce((n, o) => n + o.errors, 0);
-  if (errors > 0) throw new Error(`${label}: the pipeline reported ${errors} errors (${outcomes.find((o) => o.firstError)?.firstError ?? ''})`);
+  const { seconds } = await ingestHistory(store, ACCOUNT, chunks, label);
   const stored = await store.countMessages(ACCOUNT);
   const inThreads = await countStored(db, threadIds);
   await store.close();
@@ -247,7 +216,7 @@ async function onEmulator<T>(host: string, fn: (fresh: () => Firestore) => Promi
 
 function history(chats: number, messagesPerChat: number): { chunks: HistoryChunk[]; records: MessageRecord[]; threadIds: Set<string>; expected: number } {
   const { chunks } = generateHistory({ chats, messagesPerChat, seed: 'bench-firestore' });
-  const records = mapAll(chunks);
+  const { records } = mapHistory(ACCOUNT, chunks);
   return { chunks, records, threadIds: new Set(records.map((r) => threadIdOf(r.accountId, r.clientJid))), expected: new Set(records.map((r) => r.id)).size };
 }
 

@@ -2,16 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { BatchWriter, type SubmitOutcome } from '../src/account-actor/batch-writer.js';
 import { threadIdOf, type MessageRecord } from '../src/domain/records.js';
-import { applyJidMappings, mapHistorySet, mapResolver, type IngestContext } from '../src/ingest/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { MIGRATIONS } from '../src/store/sqlite/schema.js';
 import { MESSAGE_COLUMNS, messageValues } from '../src/store/sqlite/row-mapping.js';
-import type { BaileysEventMap } from '@whiskeysockets/baileys';
 import { generateHistory } from '../src/connectors/sim/history-generator.js';
 
-type HistoryChunk = BaileysEventMap['messaging-history.set'];
+import { ingestHistory, mapHistory, type HistoryChunk } from './pipeline.js';
 
 export interface IngestBenchResult {
   messages: number;
@@ -28,42 +25,14 @@ export interface IngestBenchResult {
 
 const ACCOUNT = 'account_bench';
 
-function ctxFor(lidToPn: Map<string, string>, chunk: HistoryChunk): IngestContext {
-  return { accountId: ACCOUNT, now: Date.now(), source: 'history_sync', syncType: chunk.syncType ?? null, resolver: mapResolver(lidToPn) };
-}
-
 async function runPipeline(chunks: HistoryChunk[], dir: string): Promise<number> {
   const store = openSqliteStore({ file: path.join(dir, 'pipeline.db') });
   await store.init();
   await store.createAccount({ id: ACCOUNT });
-  const writer = new BatchWriter({ store, accountId: ACCOUNT, maxOps: 500, flushMs: 5, dryRun: false });
-  const lidToPn = new Map<string, string>();
-  const started = performance.now();
-  const pending: Promise<SubmitOutcome>[] = [];
-  for (const chunk of chunks) {
-    const batch = mapHistorySet(chunk, ctxFor(lidToPn, chunk));
-    applyJidMappings(lidToPn, batch.mutations);
-    pending.push(writer.submit(batch.mutations, { history: true }));
-  }
-  const outcomes = await Promise.all(pending);
-  const seconds = (performance.now() - started) / 1000;
-  const errors = outcomes.reduce((n, o) => n + o.errors, 0);
+  const { seconds } = await ingestHistory(store, ACCOUNT, chunks, 'sqlite pipeline');
   const stored = await store.countMessages(ACCOUNT);
   await store.close();
-  if (errors > 0) throw new Error(`pipeline reported ${errors} errors`);
   return stored / seconds;
-}
-
-function mapAll(chunks: HistoryChunk[]): { records: MessageRecord[]; seconds: number } {
-  const lidToPn = new Map<string, string>();
-  const records: MessageRecord[] = [];
-  const started = performance.now();
-  for (const chunk of chunks) {
-    const batch = mapHistorySet(chunk, ctxFor(lidToPn, chunk));
-    applyJidMappings(lidToPn, batch.mutations);
-    for (const m of batch.mutations) if (m.kind === 'message') records.push(m.record);
-  }
-  return { records, seconds: (performance.now() - started) / 1000 };
 }
 
 /** The practical limit: the same rows, one prepared statement, same table, same pragmas, no logic. */
@@ -89,7 +58,7 @@ function runBare(records: MessageRecord[], dir: string): number {
 export async function benchIngest(opts: { chats: number; messagesPerChat: number; trials: number }): Promise<IngestBenchResult> {
   // The simulated phone's own generator: the same payloads a demo account receives.
   const { chunks } = generateHistory({ chats: opts.chats, messagesPerChat: opts.messagesPerChat, seed: 'bench' });
-  const { records } = mapAll(chunks);
+  const { records } = mapHistory(ACCOUNT, chunks);
   let pipelineRate = 0;
   let bareRate = 0;
   let mappingRate = 0;
@@ -97,7 +66,7 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
   for (let t = 0; t < opts.trials; t++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-bench-'));
     try {
-      mappingRate = Math.max(mappingRate, records.length / mapAll(chunks).seconds);
+      mappingRate = Math.max(mappingRate, records.length / mapHistory(ACCOUNT, chunks).seconds);
       pipelineRate = Math.max(pipelineRate, await runPipeline(chunks, dir));
       bareRate = Math.max(bareRate, runBare(records, dir));
     } finally {
