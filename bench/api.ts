@@ -33,7 +33,12 @@ export interface ApiBenchResult {
 
 const TOKEN = 'bench-token-0123456789abcdef';
 
-async function startServer(engine: 'uws' | 'node', dataDir: string, rate: number, readPoolThreads: number): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(
+  engine: 'uws' | 'node',
+  dataDir: string,
+  rate: number,
+  readPoolThreads: number,
+): Promise<{ child: ChildProcess; url: string }> {
   const entry = new URL('./api-server.js', import.meta.url).pathname;
   const child = spawn(process.execPath, [entry, engine], {
     env: {

@@ -26,7 +26,6 @@ async function main(): Promise<void> {
   }
 }
 
-
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);

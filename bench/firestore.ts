@@ -36,7 +36,6 @@ import { ingestHistory, mapHistory, type HistoryChunk } from './pipeline.js';
  * The baseline has no pacing (the runbook's code had none) and pays one round trip per write.
  */
 
-
 const ACCOUNT = 'account_bench_fs';
 
 export interface FirestoreVariantResult {
@@ -82,7 +81,13 @@ async function countStored(db: Firestore, threadIds: Iterable<string>): Promise<
   return n;
 }
 
-async function runPipeline(label: string, db: Firestore, chunks: HistoryChunk[], threadIds: Set<string>, batching: Partial<CommitterOptions>): Promise<FirestoreVariantResult> {
+async function runPipeline(
+  label: string,
+  db: Firestore,
+  chunks: HistoryChunk[],
+  threadIds: Set<string>,
+  batching: Partial<CommitterOptions>,
+): Promise<FirestoreVariantResult> {
   let commits = 0;
   let writes = 0;
   let reads = 0;
@@ -136,12 +141,21 @@ async function runOneByOne(db: Firestore, records: MessageRecord[], threadIds: S
   }
   const seconds = (performance.now() - started) / 1000;
   const stored = await countStored(db, threadIds);
-  return { label: 'one set per message + thread update, awaited', seconds, rate: stored / seconds, stored, writes: records.length * 2, roundTrips: records.length * 2 };
+  return {
+    label: 'one set per message + thread update, awaited',
+    seconds,
+    rate: stored / seconds,
+    stored,
+    writes: records.length * 2,
+    roundTrips: records.length * 2,
+  };
 }
 
 /** The npm emulator in a child process; resolves with its host. */
 async function startEmulatorProcess(): Promise<{ host: string; stop: () => void }> {
-  const child = fork(fileURLToPath(new URL('./firestore-emulator-process.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./firestore-emulator-process.js', import.meta.url)), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const host = await new Promise<string>((resolve, reject) => {
     child.once('message', (m: { host?: string }) => (m.host ? resolve(m.host) : reject(new Error('emulator process: no host'))));
     child.once('exit', (code) => reject(new Error(`emulator process exited with ${code}`)));
@@ -214,10 +228,18 @@ async function onEmulator<T>(host: string, fn: (fresh: () => Firestore) => Promi
   }
 }
 
-function history(chats: number, messagesPerChat: number): { chunks: HistoryChunk[]; records: MessageRecord[]; threadIds: Set<string>; expected: number } {
+function history(
+  chats: number,
+  messagesPerChat: number,
+): { chunks: HistoryChunk[]; records: MessageRecord[]; threadIds: Set<string>; expected: number } {
   const { chunks } = generateHistory({ chats, messagesPerChat, seed: 'bench-firestore' });
   const { records } = mapHistory(ACCOUNT, chunks);
-  return { chunks, records, threadIds: new Set(records.map((r) => threadIdOf(r.accountId, r.clientJid))), expected: new Set(records.map((r) => r.id)).size };
+  return {
+    chunks,
+    records,
+    threadIds: new Set(records.map((r) => threadIdOf(r.accountId, r.clientJid))),
+    expected: new Set(records.map((r) => r.id)).size,
+  };
 }
 
 function check(expected: number, ...results: FirestoreVariantResult[]): void {
@@ -226,7 +248,7 @@ function check(expected: number, ...results: FirestoreVariantResult[]): void {
 
 const UNPACED: Partial<CommitterOptions> = { ramp: { initialRate: Number.POSITIVE_INFINITY }, jitterMs: 0 };
 
-const NPM_EMULATOR = '@firestore-emulator/server (npm; the test suite\'s)';
+const NPM_EMULATOR = "@firestore-emulator/server (npm; the test suite's)";
 const GOOGLE_EMULATOR = 'Google Cloud Firestore emulator (gcloud SDK)';
 
 /** Google's emulator from the Google Cloud SDK next to `gcloud` on the PATH, if installed. */
@@ -249,16 +271,28 @@ async function startGoogleEmulator(jar: string): Promise<{ host: string; stop: (
   const port = await freePort();
   // What the SDK's `cloud_firestore_emulator` script runs, without the shell in between (so that
   // stopping the child stops the JVM).
-  const child = spawn(process.env.JAVA ?? 'java', ['-Duser.language=en', '-cp', jar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start', '--host=127.0.0.1', `--port=${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.env.JAVA ?? 'java',
+    [
+      '-Duser.language=en',
+      '-cp',
+      jar,
+      'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
+      'start',
+      '--host=127.0.0.1',
+      `--port=${port}`,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const stop = (): void => {
     if (child.exitCode === null) child.kill();
   };
   try {
     await new Promise<void>((resolve, reject) => {
       let seen = '';
-      const timer = setTimeout(() => reject(new Error('Google\'s emulator did not start within 60 s')), 60_000);
+      const timer = setTimeout(() => reject(new Error("Google's emulator did not start within 60 s")), 60_000);
       const onData = (chunk: Buffer): void => {
         seen = (seen + chunk.toString()).slice(-4096);
         if (seen.includes('Dev App Server is now running')) {
@@ -286,12 +320,16 @@ async function startGoogleEmulator(jar: string): Promise<{ host: string; stop: (
   return { host: `127.0.0.1:${port}`, stop };
 }
 
-
 /** Milliseconds for one commit of 500 new small documents into `collection`. */
 async function commit500(db: Firestore, collection: string, tag: string): Promise<number> {
   const batch = db.batch();
   for (let i = 0; i < 500; i++) {
-    batch.set(db.collection(collection).doc(`${tag}_${i}`), { accountId: ACCOUNT, messageId: `${tag}_${i}`, threadId: 't', createdAt: Timestamp.now() });
+    batch.set(db.collection(collection).doc(`${tag}_${i}`), {
+      accountId: ACCOUNT,
+      messageId: `${tag}_${i}`,
+      threadId: 't',
+      createdAt: Timestamp.now(),
+    });
   }
   const started = performance.now();
   await batch.commit();

@@ -17,7 +17,13 @@ export interface MappingOffloadResult {
 export function benchMappingOffload(messages = 50_000): MappingOffloadResult {
   const { chunks } = generateHistory({ chats: 250, messagesPerChat: messages / 250, seed: 'offload', chunkSize: messages });
   const chunk = chunks.reduce((a, b) => (b.messages.length > a.messages.length ? b : a));
-  const ctx = { accountId: 'a', now: Date.now(), source: 'history_sync' as const, syncType: chunk.syncType ?? null, resolver: mapResolver(new Map()) };
+  const ctx = {
+    accountId: 'a',
+    now: Date.now(),
+    source: 'history_sync' as const,
+    syncType: chunk.syncType ?? null,
+    resolver: mapResolver(new Map()),
+  };
   let mapMs = Infinity;
   let cloneInMs = Infinity;
   let cloneOutMs = Infinity;

@@ -31,7 +31,8 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const found = match((req.method ?? 'GET').toLowerCase(), url.pathname);
     if (found.kind !== 'found') return write(res, errorReply(404, 'NOT_FOUND', 'no such route'));
-    if (!found.route.open && !tokenOk(req.headers.authorization ?? '')) return write(res, errorReply(401, 'UNAUTHORIZED', 'missing or invalid bearer token'));
+    if (!found.route.open && !tokenOk(req.headers.authorization ?? ''))
+      return write(res, errorReply(401, 'UNAUTHORIZED', 'missing or invalid bearer token'));
     let pending: Promise<Reply>;
     try {
       pending = found.route.handler({

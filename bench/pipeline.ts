@@ -28,7 +28,12 @@ export function mapHistory(accountId: string, chunks: readonly HistoryChunk[]): 
  * Mapping + the batch writer + `store`, the way the actor feeds them: every chunk submitted as it is
  * mapped, timed until the last submission has committed. Throws when any write failed.
  */
-export async function ingestHistory(store: Store, accountId: string, chunks: readonly HistoryChunk[], label: string): Promise<{ seconds: number }> {
+export async function ingestHistory(
+  store: Store,
+  accountId: string,
+  chunks: readonly HistoryChunk[],
+  label: string,
+): Promise<{ seconds: number }> {
   const writer = new BatchWriter({ store, accountId, maxOps: 500, flushMs: 5, dryRun: false });
   const lidToPn = new Map<string, string>();
   const started = performance.now();
@@ -41,6 +46,7 @@ export async function ingestHistory(store: Store, accountId: string, chunks: rea
   const seconds = (performance.now() - started) / 1000;
   await writer.close(10_000);
   const errors = outcomes.reduce((n, o) => n + o.errors, 0);
-  if (errors > 0) throw new Error(`${label}: the pipeline reported ${errors} errors (${outcomes.find((o) => o.firstError)?.firstError ?? ''})`);
+  if (errors > 0)
+    throw new Error(`${label}: the pipeline reported ${errors} errors (${outcomes.find((o) => o.firstError)?.firstError ?? ''})`);
   return { seconds };
 }

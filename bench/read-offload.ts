@@ -28,17 +28,46 @@ export async function benchReadOffload(): Promise<ReadOffloadResult[]> {
   const jid = '40712345678@s.whatsapp.net';
   const now = Date.now();
   const base: Omit<MessageRecord, 'id' | 'waMessageId' | 'createdAt' | 'tsClient'> = {
-    accountId: 'a', clientJid: jid, direction: 'inbound', body: 'a message body of a realistic length, say sixty characters.', status: 'delivered',
-    messageType: 'text', mediaType: null, mediaUrl: null, mediaMimetype: null, mediaFilename: null, tsServer: now, syncedAt: null,
-    syncSource: 'realtime', deliveredAt: null, readAt: null, contentType: 'conversation', fromMe: false, participant: null, pushName: 'Ana',
-    syncType: null, mediaSize: null, media: null, refMessageId: null, editedAt: null, revokedAt: null, sendError: null, rawMessage: null,
+    accountId: 'a',
+    clientJid: jid,
+    direction: 'inbound',
+    body: 'a message body of a realistic length, say sixty characters.',
+    status: 'delivered',
+    messageType: 'text',
+    mediaType: null,
+    mediaUrl: null,
+    mediaMimetype: null,
+    mediaFilename: null,
+    tsServer: now,
+    syncedAt: null,
+    syncSource: 'realtime',
+    deliveredAt: null,
+    readAt: null,
+    contentType: 'conversation',
+    fromMe: false,
+    participant: null,
+    pushName: 'Ana',
+    syncType: null,
+    mediaSize: null,
+    media: null,
+    refMessageId: null,
+    editedAt: null,
+    revokedAt: null,
+    sendError: null,
+    rawMessage: null,
   };
   for (let b = 0; b < 20; b++) {
-    await store.applyMutations('a', Array.from({ length: 500 }, (_, i) => {
-      const n = b * 500 + i;
-      const createdAt = now - n * 1000;
-      return { kind: 'message' as const, record: { ...base, id: `M${n}`, waMessageId: `M${n}`, createdAt, tsClient: new Date(createdAt).toISOString() } };
-    }));
+    await store.applyMutations(
+      'a',
+      Array.from({ length: 500 }, (_, i) => {
+        const n = b * 500 + i;
+        const createdAt = now - n * 1000;
+        return {
+          kind: 'message' as const,
+          record: { ...base, id: `M${n}`, waMessageId: `M${n}`, createdAt, tsClient: new Date(createdAt).toISOString() },
+        };
+      }),
+    );
   }
   const threadId = threadIdOf('a', jid);
   const pool = pooledReads(file, 2);

@@ -41,7 +41,12 @@ function event<E extends keyof BaileysEventMap>(name: E, data: BaileysEventMap[E
 }
 
 /** A message as the history upload carries it. */
-function stored(key: proto.IMessageKey, ts: number, message: proto.Message | null, extra: Partial<proto.IWebMessageInfo> = {}): proto.WebMessageInfo {
+function stored(
+  key: proto.IMessageKey,
+  ts: number,
+  message: proto.Message | null,
+  extra: Partial<proto.IWebMessageInfo> = {},
+): proto.WebMessageInfo {
   return new proto.WebMessageInfo({
     key: new proto.MessageKey(key),
     ...(message ? { message } : {}),
@@ -78,7 +83,8 @@ function live(key: WAMessageKey, ts: number, message: proto.Message, pushName?: 
 const text = (t: string) => new M({ conversation: t });
 const rng = Rng.fromString('sample-scenario');
 function image(caption: string, ts: number): proto.Message {
-  const directPath = '/v/t62.7118-24/29311412_1180237456841234_4460871539402251234_n.enc?ccb=11-4&oh=01_Q5AaIExample&oe=68A1B2C3&_nc_sid=5e03e0';
+  const directPath =
+    '/v/t62.7118-24/29311412_1180237456841234_4460871539402251234_n.enc?ccb=11-4&oh=01_Q5AaIExample&oe=68A1B2C3&_nc_sid=5e03e0';
   return new M({
     imageMessage: new M.ImageMessage({
       url: `https://mmg.whatsapp.net${directPath}&mms3=true`,
@@ -122,7 +128,13 @@ const history = new proto.HistorySync({
       conversationTimestamp: uint64(T0 - 600),
       unreadCount: 1,
       messages: [
-        new proto.HistorySyncMsg({ message: stored({ remoteJid: ANA.lid, fromMe: false, id: 'A1B2C3D4E5F60718293A4B5C6D7E8F90' }, T0 - 600, text('are we still on for tomorrow?')) }),
+        new proto.HistorySyncMsg({
+          message: stored(
+            { remoteJid: ANA.lid, fromMe: false, id: 'A1B2C3D4E5F60718293A4B5C6D7E8F90' },
+            T0 - 600,
+            text('are we still on for tomorrow?'),
+          ),
+        }),
         new proto.HistorySyncMsg({
           message: stored({ remoteJid: ANA.lid, fromMe: true, id: '3A1F00000000000000B2' }, T0 - 1800, text('yes, 10:00 at the station'), {
             status: proto.WebMessageInfo.Status.READ,
@@ -142,9 +154,14 @@ const history = new proto.HistorySync({
       ],
       messages: [
         new proto.HistorySyncMsg({
-          message: stored({ remoteJid: GROUP, fromMe: false, id: '3EB0AA00000000000000C3', participant: BEN.lid }, T0 - 2400, text('chapter 4 was wild'), {
-            pushName: BEN.push,
-          }),
+          message: stored(
+            { remoteJid: GROUP, fromMe: false, id: '3EB0AA00000000000000C3', participant: BEN.lid },
+            T0 - 2400,
+            text('chapter 4 was wild'),
+            {
+              pushName: BEN.push,
+            },
+          ),
         }),
         new proto.HistorySyncMsg({ message: ownGroupMsg }),
       ],
@@ -162,14 +179,26 @@ event('messaging-history.set', toHistorySetEvent(history, { isLatest: true }));
 
 // --- live traffic -----------------------------------------------------------------------------
 at = 300;
-const anaLive = live({ remoteJid: ANA.lid, remoteJidAlt: ANA.pn, fromMe: false, id: 'B7C8D9E0F1A2B3C4D5E6F708192A3B4C', addressingMode: 'lid' }, T0 + 5, text('running 10 minutes late, sorry'), ANA.push);
+const anaLive = live(
+  { remoteJid: ANA.lid, remoteJidAlt: ANA.pn, fromMe: false, id: 'B7C8D9E0F1A2B3C4D5E6F708192A3B4C', addressingMode: 'lid' },
+  T0 + 5,
+  text('running 10 minutes late, sorry'),
+  ANA.push,
+);
 emitUpsert(record, anaLive, 'notify');
 
 at = 600;
 emitUpsert(
   record,
   live(
-    { remoteJid: GROUP, fromMe: false, id: '3A2B3C4D5E6F7A8B9C0D', participant: CARLA.lid, participantAlt: CARLA.pn, addressingMode: 'lid' },
+    {
+      remoteJid: GROUP,
+      fromMe: false,
+      id: '3A2B3C4D5E6F7A8B9C0D',
+      participant: CARLA.lid,
+      participantAlt: CARLA.pn,
+      addressingMode: 'lid',
+    },
     T0 + 12,
     image('view from the hotel', T0 + 12),
     CARLA.push,
@@ -179,19 +208,39 @@ emitUpsert(
 
 // A message typed on the phone itself reaches the companion as an append of our own message.
 at = 900;
-const outbound = live({ remoteJid: ANA.lid, remoteJidAlt: ANA.pn, fromMe: true, id: '3A9E8D7C6B5A49382716', addressingMode: 'lid' }, T0 + 20, text('no worries, see you there'));
+const outbound = live(
+  { remoteJid: ANA.lid, remoteJidAlt: ANA.pn, fromMe: true, id: '3A9E8D7C6B5A49382716', addressingMode: 'lid' },
+  T0 + 20,
+  text('no worries, see you there'),
+);
 emitUpsert(record, outbound, 'append');
 
 at = 1200;
-event('messages.update', [{ key: { remoteJid: ANA.lid, id: outbound.key.id, fromMe: true, participant: undefined }, update: { status: proto.WebMessageInfo.Status.DELIVERY_ACK, messageTimestamp: T0 + 21 } }]);
+event('messages.update', [
+  {
+    key: { remoteJid: ANA.lid, id: outbound.key.id, fromMe: true, participant: undefined },
+    update: { status: proto.WebMessageInfo.Status.DELIVERY_ACK, messageTimestamp: T0 + 21 },
+  },
+]);
 at = 1400;
-event('messages.update', [{ key: { remoteJid: ANA.lid, id: outbound.key.id, fromMe: true, participant: undefined }, update: { status: proto.WebMessageInfo.Status.READ, messageTimestamp: T0 + 40 } }]);
+event('messages.update', [
+  {
+    key: { remoteJid: ANA.lid, id: outbound.key.id, fromMe: true, participant: undefined },
+    update: { status: proto.WebMessageInfo.Status.READ, messageTimestamp: T0 + 40 },
+  },
+]);
 
 // Group receipts arrive per member, never as a status change.
 at = 1500;
 event('message-receipt.update', [
-  { key: { remoteJid: GROUP, id: OWN_GROUP_MSG_ID, fromMe: true, participant: BEN.lid }, receipt: { userJid: BEN.lid, readTimestamp: T0 + 45 } },
-  { key: { remoteJid: GROUP, id: OWN_GROUP_MSG_ID, fromMe: true, participant: CARLA.lid }, receipt: { userJid: CARLA.lid, receiptTimestamp: T0 + 46 } },
+  {
+    key: { remoteJid: GROUP, id: OWN_GROUP_MSG_ID, fromMe: true, participant: BEN.lid },
+    receipt: { userJid: BEN.lid, readTimestamp: T0 + 45 },
+  },
+  {
+    key: { remoteJid: GROUP, id: OWN_GROUP_MSG_ID, fromMe: true, participant: CARLA.lid },
+    receipt: { userJid: CARLA.lid, receiptTimestamp: T0 + 46 },
+  },
 ]);
 
 // Ana edits her live message: the protocol message is upserted, Baileys derives the update.
@@ -248,8 +297,22 @@ for (let k = 0; k < 4; k++) {
     ),
   );
 }
-archive.push(stored({ remoteJid: GROUP, fromMe: false, id: '3EB0CC00000000000000E5', participant: CARLA.lid }, T0 - 7 * 86_400, text('welcome to the club!'), { pushName: CARLA.push }));
-archive.push(stored({ remoteJid: GROUP, fromMe: false, id: '3EB0CC00000000000000E6', participant: BEN.lid }, T0 - 8 * 86_400, image('the first book', T0 - 8 * 86_400), { pushName: BEN.push }));
+archive.push(
+  stored(
+    { remoteJid: GROUP, fromMe: false, id: '3EB0CC00000000000000E5', participant: CARLA.lid },
+    T0 - 7 * 86_400,
+    text('welcome to the club!'),
+    { pushName: CARLA.push },
+  ),
+);
+archive.push(
+  stored(
+    { remoteJid: GROUP, fromMe: false, id: '3EB0CC00000000000000E6', participant: BEN.lid },
+    T0 - 8 * 86_400,
+    image('the first book', T0 - 8 * 86_400),
+    { pushName: BEN.push },
+  ),
+);
 lines.push(encodeScenarioArchive(archive as WAMessage[]));
 
 const out = process.argv[2] ?? 'examples/scenarios/basic.jsonl';

@@ -42,13 +42,13 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   // The env the actor threads get: the HTTP layer's store must reach the same project/emulator.
   const store = await openStore(config, logger, opts.env);
   await store.init();
-  const token = config.API_TOKEN
-    ? { token: config.API_TOKEN, file: null, created: false }
-    : ensureApiToken(config.DATA_DIR);
+  const token = config.API_TOKEN ? { token: config.API_TOKEN, file: null, created: false } : ensureApiToken(config.DATA_DIR);
   const supervisor = new Supervisor({ config, env: opts.env, store, logger });
   const metrics = createMetrics(supervisor, () => supervisor.runtimes());
   const reads =
-    config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(sqliteFile(config), config.READ_POOL_THREADS) : inlineReads(store);
+    config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0
+      ? pooledReads(sqliteFile(config), config.READ_POOL_THREADS)
+      : inlineReads(store);
   const http = (opts.serve ?? createHttpServer)({
     store,
     reads,

@@ -29,15 +29,7 @@ import type { Connector, WaSocket } from '../connectors/types.js';
 import { hasDownloadableMedia, isMediaCapable, mediaRefOf, storedMediaMessage } from '../connectors/baileys/media.js';
 import { BatchWriter, type SubmitOutcome } from './batch-writer.js';
 import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
-import type {
-  ActorEvent,
-  ActorStatus,
-  BackfillAnchor,
-  BackfillCommand,
-  MessageEventRecord,
-  SendCommand,
-  SendOutcome,
-} from './protocol.js';
+import type { ActorEvent, ActorStatus, BackfillAnchor, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
 import { ThrottledPatch } from './throttled-patch.js';
 import { resolveRecipient } from './recipient.js';
 
@@ -201,7 +193,8 @@ export class AccountActor {
       const message = err instanceof Error ? err.message : String(err);
       // Baileys' wording for a phone that answered "no" (file deleted there, decryption error, …).
       if (/re-upload/i.test(message)) throw new WasyncError('MEDIA_UNAVAILABLE', `the phone could not re-upload the media: ${message}`);
-      if (this.connection !== 'open') throw new WasyncError('NOT_CONNECTED', `the connection closed during the media re-upload request: ${message}`);
+      if (this.connection !== 'open')
+        throw new WasyncError('NOT_CONNECTED', `the connection closed during the media re-upload request: ${message}`);
       throw err;
     } finally {
       clearTimeout(timer);
@@ -299,7 +292,9 @@ export class AccountActor {
     const at = this.now();
     await this.d.store.patchAccount(
       this.d.accountId,
-      cmd.record === 'backfill' ? { lastBackfillAt: at, lastBackfillResult: result } : { lastRecentSyncAt: at, lastRecentSyncResult: result },
+      cmd.record === 'backfill'
+        ? { lastBackfillAt: at, lastBackfillResult: result }
+        : { lastRecentSyncAt: at, lastRecentSyncResult: result },
     );
     this.log.info({ reason: cmd.reason, threads: result.threads, messages: result.messages, errors: result.errors }, 'Backfill complete');
     this.d.emit({ type: 'backfill', accountId: this.d.accountId, reason: cmd.reason, record: cmd.record, result });
@@ -313,7 +308,9 @@ export class AccountActor {
   private async anchorOf(threadId: string, end: BackfillAnchor): Promise<MessageRecord | undefined> {
     if (end === 'oldest') return (await this.d.store.listMessages(this.d.accountId, threadId, { limit: 1, order: 'asc' })).items[0];
     const newest = await this.d.store.listMessages(this.d.accountId, threadId, { limit: 10, order: 'desc' });
-    return newest.items.find((m) => !(m.syncSource === 'outbound_api' && (m.status === 'queued' || m.sendError !== null))) ?? newest.items[0];
+    return (
+      newest.items.find((m) => !(m.syncSource === 'outbound_api' && (m.status === 'queued' || m.sendError !== null))) ?? newest.items[0]
+    );
   }
 
   private async awaitOnDemand(chatJid: string, request: () => Promise<string>): Promise<number> {
@@ -376,16 +373,46 @@ export class AccountActor {
           this.reportError(err, name);
         }
       };
-    ev.on('connection.update', guard('connection.update', (u) => this.onConnectionUpdate(sock, u)));
-    ev.on('messaging-history.set', guard('messaging-history.set', (d) => this.onHistorySet(d)));
-    ev.on('messages.upsert', guard('messages.upsert', (d) => this.ingest(mapMessagesUpsert(d, this.ctx('realtime')), 'realtime')));
-    ev.on('messages.update', guard('messages.update', (d) => this.ingest(mapMessagesUpdate(d, this.ctx('realtime')), 'realtime')));
-    ev.on('message-receipt.update', guard('message-receipt.update', (d) => this.ingest(mapReceipts(d, this.ctx('realtime')), 'realtime')));
-    ev.on('contacts.upsert', guard('contacts.upsert', (d) => this.ingest(mapContacts(d, this.ctx('realtime')), 'meta')));
-    ev.on('contacts.update', guard('contacts.update', (d) => this.ingest(mapContacts(d, this.ctx('realtime')), 'meta')));
-    ev.on('chats.upsert', guard('chats.upsert', (d) => this.ingest(mapChats(d, this.ctx('realtime')), 'meta')));
-    ev.on('chats.update', guard('chats.update', (d) => this.ingest(mapChats(d, this.ctx('realtime')), 'meta')));
-    ev.on('lid-mapping.update', guard('lid-mapping.update', (d) => this.ingest(mapLidMapping(d, this.ctx('realtime')), 'meta')));
+    ev.on(
+      'connection.update',
+      guard('connection.update', (u) => this.onConnectionUpdate(sock, u)),
+    );
+    ev.on(
+      'messaging-history.set',
+      guard('messaging-history.set', (d) => this.onHistorySet(d)),
+    );
+    ev.on(
+      'messages.upsert',
+      guard('messages.upsert', (d) => this.ingest(mapMessagesUpsert(d, this.ctx('realtime')), 'realtime')),
+    );
+    ev.on(
+      'messages.update',
+      guard('messages.update', (d) => this.ingest(mapMessagesUpdate(d, this.ctx('realtime')), 'realtime')),
+    );
+    ev.on(
+      'message-receipt.update',
+      guard('message-receipt.update', (d) => this.ingest(mapReceipts(d, this.ctx('realtime')), 'realtime')),
+    );
+    ev.on(
+      'contacts.upsert',
+      guard('contacts.upsert', (d) => this.ingest(mapContacts(d, this.ctx('realtime')), 'meta')),
+    );
+    ev.on(
+      'contacts.update',
+      guard('contacts.update', (d) => this.ingest(mapContacts(d, this.ctx('realtime')), 'meta')),
+    );
+    ev.on(
+      'chats.upsert',
+      guard('chats.upsert', (d) => this.ingest(mapChats(d, this.ctx('realtime')), 'meta')),
+    );
+    ev.on(
+      'chats.update',
+      guard('chats.update', (d) => this.ingest(mapChats(d, this.ctx('realtime')), 'meta')),
+    );
+    ev.on(
+      'lid-mapping.update',
+      guard('lid-mapping.update', (d) => this.ingest(mapLidMapping(d, this.ctx('realtime')), 'meta')),
+    );
   }
 
   private ctx(source: SyncSource, syncType?: number | null): IngestContext {
@@ -415,7 +442,7 @@ export class AccountActor {
       const patch: AccountPatch = { lastRealtimeIngestAt: this.now() };
       const newest = newestMessageAt(outcome.committed);
       if (newest !== null) patch.lastRealtimeMessageAt = newest;
-      patch.lastRealtimeError = outcome.errors > 0 ? outcome.firstError ?? 'write failed' : null;
+      patch.lastRealtimeError = outcome.errors > 0 ? (outcome.firstError ?? 'write failed') : null;
       this.realtimeDiag.patch(patch);
     });
   }
@@ -461,7 +488,7 @@ export class AccountActor {
       this.d.emit({
         type: 'history-sync',
         accountId: this.d.accountId,
-        syncType: syncType === null ? null : proto.HistorySync.HistorySyncType[syncType] ?? String(syncType),
+        syncType: syncType === null ? null : (proto.HistorySync.HistorySyncType[syncType] ?? String(syncType)),
         progress: data.progress ?? null,
         result,
       });

@@ -215,7 +215,13 @@ export class BatchWriter {
         }
         this.opts.logger?.error({ err: serializeError(err), attempts, ops: batch.length }, 'batch write failed');
         this.settle(batch, err);
-        this.opts.onFlush?.({ ops: batch.length, durationMs: performance.now() - started, attempts, result: emptyApplyResult(), failed: true });
+        this.opts.onFlush?.({
+          ops: batch.length,
+          durationMs: performance.now() - started,
+          attempts,
+          result: emptyApplyResult(),
+          failed: true,
+        });
         return;
       }
     }

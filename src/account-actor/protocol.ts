@@ -1,13 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../domain/errors.js';
-import type {
-  BackfillResult,
-  ConnectionStatus,
-  HistorySyncResult,
-  MediaRef,
-  MessageRecord,
-  MessageStatus,
-} from '../domain/records.js';
+import type { BackfillResult, ConnectionStatus, HistorySyncResult, MediaRef, MessageRecord, MessageStatus } from '../domain/records.js';
 
 /**
  * The contract between the supervisor (main thread) and an account actor (worker thread).
@@ -102,7 +95,12 @@ export type ActorEvent =
   /** WhatsApp delivered what it queued while the device was away (`receivedPendingNotifications`). */
   | { type: 'caught-up'; accountId: string }
   /** Emitted only after the write that holds these rows has committed. */
-  | { type: 'messages'; accountId: string; source: 'history_sync' | 'realtime' | 'backfill' | 'outbound_api'; messages: MessageEventRecord[] }
+  | {
+      type: 'messages';
+      accountId: string;
+      source: 'history_sync' | 'realtime' | 'backfill' | 'outbound_api';
+      messages: MessageEventRecord[];
+    }
   | {
       type: 'statuses';
       accountId: string;

@@ -11,12 +11,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const name of Object.keys(ENV_SPEC) as EnvName[]) {
     const spec: VarSpec<unknown> = ENV_SPEC[name];
     const given = env[name];
-    const raw =
-      given !== undefined && given !== ''
-        ? given
-        : typeof spec.default === 'function'
-          ? spec.default()
-          : spec.default;
+    const raw = given !== undefined && given !== '' ? given : typeof spec.default === 'function' ? spec.default() : spec.default;
     if (raw === undefined) {
       out[name] = undefined;
       continue;

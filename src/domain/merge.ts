@@ -32,7 +32,7 @@ export function mergeMessage(stored: MessageRecord, incoming: MessageRecord): Me
     editedAt: stored.editedAt ?? incoming.editedAt,
     revokedAt: stored.revokedAt ?? incoming.revokedAt,
     // A successful later sighting of an outbound message means the send went through.
-    sendError: statusAfterSend(incoming.status) ? null : stored.sendError ?? incoming.sendError,
+    sendError: statusAfterSend(incoming.status) ? null : (stored.sendError ?? incoming.sendError),
     rawMessage: stored.rawMessage ?? incoming.rawMessage,
   };
 }

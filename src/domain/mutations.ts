@@ -5,13 +5,7 @@ import type { DisplayNameSource, MessageRecord, MessageStatus } from './records.
  * commutative where it can be (status only moves forward, `deliveredAt`/`readAt` are set once,
  * thread summaries only move forward), so replays, duplicates and out-of-order arrivals converge.
  */
-export type Mutation =
-  | MessageUpsert
-  | StatusUpdate
-  | MessageEdit
-  | MessageRevoke
-  | ThreadNameUpdate
-  | JidMapping;
+export type Mutation = MessageUpsert | StatusUpdate | MessageEdit | MessageRevoke | ThreadNameUpdate | JidMapping;
 
 /**
  * Insert the message, or merge into the stored one: identity and time fields keep their first value,

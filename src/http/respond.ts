@@ -271,7 +271,10 @@ export class Responder {
       }
       this.done = true;
       if (err) {
-        this.logger.warn({ err: { name: err.name, message: err.message } }, 'stream failed after the response started; closing the connection');
+        this.logger.warn(
+          { err: { name: err.name, message: err.message } },
+          'stream failed after the response started; closing the connection',
+        );
         this.finish(reply.status);
         res.close();
         return;

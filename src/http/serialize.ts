@@ -1,4 +1,10 @@
-import { ACCOUNT_INSTANT_FIELDS, type AccountInstantField, type AccountRecord, type MessageRecord, type ThreadRecord } from '../domain/records.js';
+import {
+  ACCOUNT_INSTANT_FIELDS,
+  type AccountInstantField,
+  type AccountRecord,
+  type MessageRecord,
+  type ThreadRecord,
+} from '../domain/records.js';
 import type { AccountRuntime, AccountView } from '../supervisor/service.js';
 
 /**
@@ -12,7 +18,6 @@ export function iso(ms: number | null | undefined): string | null {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return null;
   return new Date(ms).toISOString();
 }
-
 
 type ThreadTimeKey = 'lastMessageAt' | 'lastBackfillAt' | 'createdAt' | 'updatedAt';
 export type ApiThread = { [K in keyof ThreadRecord]: K extends ThreadTimeKey ? string | null : ThreadRecord[K] };

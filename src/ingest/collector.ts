@@ -1,11 +1,4 @@
-import type {
-  MessageEdit,
-  MessageRevoke,
-  MessageUpsert,
-  Mutation,
-  StatusUpdate,
-  ThreadNameUpdate,
-} from '../domain/mutations.js';
+import type { MessageEdit, MessageRevoke, MessageUpsert, Mutation, StatusUpdate, ThreadNameUpdate } from '../domain/mutations.js';
 import { DISPLAY_NAME_RANK, statusRank } from '../domain/records.js';
 import type { SkipReason } from './content.js';
 import type { LearningResolver } from './jids.js';

@@ -215,7 +215,12 @@ function contentKeyOf(content: proto.IMessage): MessageKey | undefined {
   const key = getContentType(content);
   if (key !== undefined && key !== FAST_RATCHET && content[key] != null) return key;
   for (const k of Object.keys(content) as MessageKey[]) {
-    if ((k === 'conversation' || k.includes('Message')) && k !== 'senderKeyDistributionMessage' && k !== FAST_RATCHET && content[k] != null) {
+    if (
+      (k === 'conversation' || k.includes('Message')) &&
+      k !== 'senderKeyDistributionMessage' &&
+      k !== FAST_RATCHET &&
+      content[k] != null
+    ) {
       return k;
     }
   }

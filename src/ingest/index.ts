@@ -1,5 +1,14 @@
 export { MutationCollector, type IngestBatch } from './collector.js';
-export { classifyContent, editOf, type ContentEdit, type ContentInfo, type ContentResult, type ContentRevoke, type ContentSkip, type SkipReason } from './content.js';
+export {
+  classifyContent,
+  editOf,
+  type ContentEdit,
+  type ContentInfo,
+  type ContentResult,
+  type ContentRevoke,
+  type ContentSkip,
+  type SkipReason,
+} from './content.js';
 export { mapChats, mapContacts, mapHistorySet, mapLidMapping, mapMessagesUpdate, mapMessagesUpsert, mapReceipts } from './events.js';
 export {
   applyJidMappings,

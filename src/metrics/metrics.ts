@@ -42,15 +42,27 @@ export function createMetrics(events: EventEmitter, runtimes: () => Iterable<Acc
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const flushFailures = new Counter({ name: 'wasync_batch_flush_failures_total', help: 'Batches that failed after retries.', registers: [registry] });
-  const flushOps = new Counter({ name: 'wasync_batch_operations_total', help: 'Operations written by batch writers.', registers: [registry] });
+  const flushFailures = new Counter({
+    name: 'wasync_batch_flush_failures_total',
+    help: 'Batches that failed after retries.',
+    registers: [registry],
+  });
+  const flushOps = new Counter({
+    name: 'wasync_batch_operations_total',
+    help: 'Operations written by batch writers.',
+    registers: [registry],
+  });
   const actorErrors = new Counter({
     name: 'wasync_actor_errors_total',
     help: 'Errors reported by account actors, by error code.',
     labelNames: ['code'] as const,
     registers: [registry],
   });
-  const restarts = new Counter({ name: 'wasync_actor_restarts_total', help: 'Account actors restarted after a crash.', registers: [registry] });
+  const restarts = new Counter({
+    name: 'wasync_actor_restarts_total',
+    help: 'Account actors restarted after a crash.',
+    registers: [registry],
+  });
   new Gauge({
     name: 'wasync_accounts',
     help: 'Accounts by connection state.',

@@ -1,10 +1,4 @@
-import type {
-  AccountPatch,
-  AccountRecord,
-  HistorySyncResult,
-  MessageRecord,
-  ThreadRecord,
-} from '../domain/records.js';
+import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../domain/records.js';
 import type { Mutation } from '../domain/mutations.js';
 
 /**

@@ -134,7 +134,11 @@ export class BackfillScheduler {
     if (autoBackfill) {
       this.every(autoBackfill.intervalMs, () => this.tickAutoBackfill());
       this.autoLog.info(
-        { intervalMs: autoBackfill.intervalMs, cooldownSuccessMs: autoBackfill.cooldownSuccessMs, maxConcurrency: autoBackfill.maxConcurrency },
+        {
+          intervalMs: autoBackfill.intervalMs,
+          cooldownSuccessMs: autoBackfill.cooldownSuccessMs,
+          maxConcurrency: autoBackfill.maxConcurrency,
+        },
         'auto backfill scheduler started',
       );
     }
@@ -302,7 +306,13 @@ export class BackfillScheduler {
               lastAutoBackfillAt: startedAt,
             });
             log.info({ accountId, trigger, threads: s.threads, count: s.count }, 'auto backfill started');
-            const result = await this.o.run(accountId, { threads: s.threads, count: s.count, reason: 'auto', anchor: 'oldest', record: 'backfill' });
+            const result = await this.o.run(accountId, {
+              threads: s.threads,
+              count: s.count,
+              reason: 'auto',
+              anchor: 'oldest',
+              record: 'backfill',
+            });
             const finishedAt = this.now();
             const durationMs = finishedAt - startedAt;
             await store.patchAccount(accountId, {
@@ -324,7 +334,9 @@ export class BackfillScheduler {
                 lastAutoBackfillStatus: 'error',
                 lastAutoBackfillResult: { threads: 0, messages: 0, errors: 1, threadResults: [], durationMs, error },
               })
-              .catch((patchErr: unknown) => log.error({ accountId, err: serializeError(patchErr) }, 'could not record the auto backfill failure'));
+              .catch((patchErr: unknown) =>
+                log.error({ accountId, err: serializeError(patchErr) }, 'could not record the auto backfill failure'),
+              );
           }
         },
       );

@@ -23,12 +23,7 @@ export type AutoBackfillFields = Pick<
 
 export type SkipReason =
   /** Not connected, or connected but WhatsApp has not delivered the offline backlog yet. */
-  | 'not_connected'
-  | 'running_here'
-  | 'cooldown'
-  | 'attempt_backoff'
-  | 'tick_limit'
-  | 'concurrency_limit';
+  'not_connected' | 'running_here' | 'cooldown' | 'attempt_backoff' | 'tick_limit' | 'concurrency_limit';
 
 export interface Skip {
   accountId: string;

@@ -28,23 +28,26 @@ export async function withLease<T>(o: LeasedRunOptions, work: (lease: Lease) => 
   if (!lease) return { acquired: false };
   let lost = false;
   let renewing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = renewing.then(async () => {
-      if (lost || !lease) return;
-      try {
-        const renewed = await o.store.renewLease(lease, o.ttlMs, o.now());
-        if (renewed) {
-          lease = renewed;
-        } else {
-          lost = true;
-          clearInterval(timer);
-          o.onLost?.();
+  const timer = setInterval(
+    () => {
+      renewing = renewing.then(async () => {
+        if (lost || !lease) return;
+        try {
+          const renewed = await o.store.renewLease(lease, o.ttlMs, o.now());
+          if (renewed) {
+            lease = renewed;
+          } else {
+            lost = true;
+            clearInterval(timer);
+            o.onLost?.();
+          }
+        } catch (err) {
+          o.onError?.(err, 'renew');
         }
-      } catch (err) {
-        o.onError?.(err, 'renew');
-      }
-    });
-  }, Math.max(1, Math.floor(o.ttlMs / 3)));
+      });
+    },
+    Math.max(1, Math.floor(o.ttlMs / 3)),
+  );
   // The HTTP server keeps the process alive; a renewal timer must not keep a stopping one alive.
   timer.unref();
   let value: T;

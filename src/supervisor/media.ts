@@ -17,7 +17,8 @@ export function resolveRange(range: MediaRange | undefined, size: number | null)
     return { start: range.start, end: range.end };
   }
   if ('suffix' in range) {
-    if (range.suffix === 0 || size === 0) throw new RangeNotSatisfiableError(`range asks for the last ${range.suffix} bytes of a ${size}-byte file`, size);
+    if (range.suffix === 0 || size === 0)
+      throw new RangeNotSatisfiableError(`range asks for the last ${range.suffix} bytes of a ${size}-byte file`, size);
     return { start: Math.max(0, size - range.suffix), end: size - 1 };
   }
   if (range.start >= size) throw new RangeNotSatisfiableError(`range starts at byte ${range.start} but the file has ${size} bytes`, size);
@@ -81,7 +82,10 @@ function asMediaError(err: unknown, o: OpenMediaOptions): unknown {
   o.logger.warn({ err, accountId: o.accountId, messageId: o.messageId }, 'media download failed');
   if (isExpiredMediaError(err)) {
     // downloadStoredMedia already asked the phone for a new copy: this is the new copy failing too.
-    return new WasyncError('MEDIA_UNAVAILABLE', `the media expired on WhatsApp's media server and its re-uploaded copy could not be fetched (HTTP ${status})`);
+    return new WasyncError(
+      'MEDIA_UNAVAILABLE',
+      `the media expired on WhatsApp's media server and its re-uploaded copy could not be fetched (HTTP ${status})`,
+    );
   }
   // Neither message includes the URL: it carries the CDN's access tokens.
   return new WasyncError(

@@ -10,7 +10,9 @@ export interface RestartPolicyOptions {
   random?: () => number;
 }
 
-export type RestartDecision = { action: 'restart'; delayMs: number; restartsInWindow: number } | { action: 'give-up'; restartsInWindow: number };
+export type RestartDecision =
+  | { action: 'restart'; delayMs: number; restartsInWindow: number }
+  | { action: 'give-up'; restartsInWindow: number };
 
 /**
  * OTP-style restart intensity for one actor: each crash is recorded; while at most `maxRestarts`

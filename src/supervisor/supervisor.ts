@@ -60,7 +60,8 @@ export class Supervisor extends EventEmitter implements AccountsService {
             ...settings,
             store: opts.store,
             logger: opts.logger,
-            connectedAccounts: () => [...this.slots.values()].filter((s) => s.handle?.alive && s.runtime.connection === 'open').map((s) => s.accountId),
+            connectedAccounts: () =>
+              [...this.slots.values()].filter((s) => s.handle?.alive && s.runtime.connection === 'open').map((s) => s.accountId),
             mode: () => this.mode,
             run: (accountId, cmd) => this.runningHandle(accountId).call('backfill', cmd),
           })
@@ -178,7 +179,8 @@ export class Supervisor extends EventEmitter implements AccountsService {
   async send(input: SendInput): Promise<SendResult> {
     this.refuseWhenDraining();
     await this.requireAccount(input.accountId);
-    const cmd = input.messageId === undefined ? { to: input.to, text: input.text } : { to: input.to, text: input.text, messageId: input.messageId };
+    const cmd =
+      input.messageId === undefined ? { to: input.to, text: input.text } : { to: input.to, text: input.text, messageId: input.messageId };
     return this.runningHandle(input.accountId).call('send', cmd);
   }
 
@@ -259,7 +261,9 @@ export class Supervisor extends EventEmitter implements AccountsService {
       onEvent: (event) => this.onActorEvent(slot, event),
     });
     slot.handle = handle;
-    void handle.exited.then((exit) => this.onExit(slot, handle, exit.error ? `${exit.error.name}: ${exit.error.message}` : `exit code ${exit.code}`));
+    void handle.exited.then((exit) =>
+      this.onExit(slot, handle, exit.error ? `${exit.error.name}: ${exit.error.message}` : `exit code ${exit.code}`),
+    );
     handle.ready
       .then(() => handle.call('start'))
       .then((status) => {
@@ -293,11 +297,19 @@ export class Supervisor extends EventEmitter implements AccountsService {
       this.o.store
         .patchAccount(slot.accountId, { status: 'failed', statusReason: why, statusAt: Date.now() })
         .catch((err: unknown) => this.o.logger.error({ accountId: slot.accountId, err: serializeError(err) }, 'could not record failure'));
-      this.emit('actor-event', { type: 'error', accountId: slot.accountId, error: { name: 'ActorFailed', code: 'ACCOUNT_FAILED', message: why }, context: 'supervisor' } satisfies ActorEvent);
+      this.emit('actor-event', {
+        type: 'error',
+        accountId: slot.accountId,
+        error: { name: 'ActorFailed', code: 'ACCOUNT_FAILED', message: why },
+        context: 'supervisor',
+      } satisfies ActorEvent);
       return;
     }
     slot.runtime.actor = 'restarting';
-    this.o.logger.warn({ accountId: slot.accountId, reason, delayMs: decision.delayMs, restarts: decision.restartsInWindow }, 'actor crashed, restarting');
+    this.o.logger.warn(
+      { accountId: slot.accountId, reason, delayMs: decision.delayMs, restarts: decision.restartsInWindow },
+      'actor crashed, restarting',
+    );
     this.emit('actor-restart', { accountId: slot.accountId, reason });
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = null;
@@ -374,7 +386,15 @@ export class Supervisor extends EventEmitter implements AccountsService {
   private runtimeView(account: AccountRecord): AccountRuntime {
     const slot = this.slots.get(account.id);
     if (slot) return { ...slot.runtime };
-    return { actor: 'stopped', connection: account.status ?? 'created', reason: account.statusReason ?? null, restarts: 0, qrAvailable: false, pendingWrites: 0, me: null };
+    return {
+      actor: 'stopped',
+      connection: account.status ?? 'created',
+      reason: account.statusReason ?? null,
+      restarts: 0,
+      qrAvailable: false,
+      pendingWrites: 0,
+      me: null,
+    };
   }
 
   private async qrView(accountId: string, slot: Slot): Promise<QrView> {
@@ -387,4 +407,3 @@ export class Supervisor extends EventEmitter implements AccountsService {
     };
   }
 }
-

@@ -83,10 +83,21 @@ describe('AccountActor backfill anchors and the fields a run reports into', () =
     await temp.store.applyMutations(ACCOUNT, [
       { kind: 'message', record: makeMessage({ accountId: ACCOUNT, clientJid: JID, id: 'M100', createdAt: 100 * S }) },
       { kind: 'message', record: makeMessage({ accountId: ACCOUNT, clientJid: JID, id: 'M200', createdAt: 200 * S }) },
-      { kind: 'message', record: makeMessage({ accountId: ACCOUNT, clientJid: JID, id: 'M300', createdAt: 300 * S, direction: 'outbound' }) },
       {
         kind: 'message',
-        record: makeMessage({ accountId: ACCOUNT, clientJid: JID, id: 'Q400', createdAt: 400 * S, direction: 'outbound', status: 'queued', syncSource: 'outbound_api' }),
+        record: makeMessage({ accountId: ACCOUNT, clientJid: JID, id: 'M300', createdAt: 300 * S, direction: 'outbound' }),
+      },
+      {
+        kind: 'message',
+        record: makeMessage({
+          accountId: ACCOUNT,
+          clientJid: JID,
+          id: 'Q400',
+          createdAt: 400 * S,
+          direction: 'outbound',
+          status: 'queued',
+          syncSource: 'outbound_api',
+        }),
       },
     ]);
     phone = new PhoneDouble();
@@ -161,7 +172,9 @@ describe('AccountActor backfill anchors and the fields a run reports into', () =
     await expect(queued).rejects.toThrow('store down');
     temp.store.listThreads = listThreads;
     await expect(actor.backfill({ threads: 10, count: 5, reason: 'auto' })).resolves.toMatchObject({ threads: 1, errors: 0 });
-    await expect(actor.backfill({ threads: 10, count: 5, reason: 'recent', anchor: 'newest', record: 'recentSync' })).resolves.toMatchObject({
+    await expect(
+      actor.backfill({ threads: 10, count: 5, reason: 'recent', anchor: 'newest', record: 'recentSync' }),
+    ).resolves.toMatchObject({
       threads: 1,
       errors: 0,
     });

@@ -36,7 +36,15 @@ describe('BatchWriter', () => {
   afterEach(() => temp.cleanup());
 
   const writer = (s: Store, extra: Partial<ConstructorParameters<typeof BatchWriter>[0]> = {}) =>
-    new BatchWriter({ store: s, accountId: ACCOUNT, maxOps: 500, flushMs: 20, dryRun: false, retry: { attempts: 4, baseMs: 1, maxMs: 5 }, ...extra });
+    new BatchWriter({
+      store: s,
+      accountId: ACCOUNT,
+      maxOps: 500,
+      flushMs: 20,
+      dryRun: false,
+      retry: { attempts: 4, baseMs: 1, maxMs: 5 },
+      ...extra,
+    });
 
   it('cuts batches at maxOps and reports what it saved', async () => {
     const f = faulty(store, () => null);
@@ -116,7 +124,11 @@ describe('BatchWriter', () => {
   it('keeps arrival order across batches: a receipt after its message is applied, not deferred', async () => {
     const w = writer(store, { maxOps: 2 });
     const outcome = await w.submit(
-      [msg('O1', { direction: 'outbound', status: 'sent' }), msg('O2'), { kind: 'status', accountId: ACCOUNT, clientJid: null, messageId: 'O1', status: 'read', at: 5 }],
+      [
+        msg('O1', { direction: 'outbound', status: 'sent' }),
+        msg('O2'),
+        { kind: 'status', accountId: ACCOUNT, clientJid: null, messageId: 'O1', status: 'read', at: 5 },
+      ],
       { history: false },
     );
     expect(outcome.errors).toBe(0);

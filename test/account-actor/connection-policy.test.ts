@@ -45,7 +45,10 @@ class SocketDouble implements WaSocket {
   }
 
   close(statusCode: number | undefined, message = 'closed'): void {
-    const error = Object.assign(new Error(message), statusCode === undefined ? {} : { output: { statusCode, payload: { statusCode, message } } });
+    const error = Object.assign(
+      new Error(message),
+      statusCode === undefined ? {} : { output: { statusCode, payload: { statusCode, message } } },
+    );
     this.emit('connection.update', { connection: 'close', lastDisconnect: { error, date: new Date() } });
   }
 

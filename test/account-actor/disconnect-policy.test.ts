@@ -35,7 +35,9 @@ describe('decideOnDisconnect', () => {
     expect(names.sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
-  for (const [name, expected] of Object.entries(EXPECTED) as Array<[keyof typeof DisconnectReason, (typeof EXPECTED)[keyof typeof DisconnectReason]]>) {
+  for (const [name, expected] of Object.entries(EXPECTED) as Array<
+    [keyof typeof DisconnectReason, (typeof EXPECTED)[keyof typeof DisconnectReason]]
+  >) {
     const code = DisconnectReason[name];
     it(`${name} (${code})`, () => {
       for (const attempt of [1, 2, 7, 50]) {

@@ -69,7 +69,10 @@ class SimLikeSocket extends SocketDouble {
 
 class ConnectorDouble implements Connector {
   sock: SocketDouble;
-  constructor(readonly kind: 'baileys' | 'sim', sock: SocketDouble) {
+  constructor(
+    readonly kind: 'baileys' | 'sim',
+    sock: SocketDouble,
+  ) {
     this.sock = sock;
   }
   async connect(): Promise<WaSocket> {
@@ -85,7 +88,14 @@ describe('AccountActor.updateMediaMessage', () => {
 
   async function startActor(kind: 'baileys' | 'sim', socket: SocketDouble, mediaReuploadTimeoutMs?: number): Promise<void> {
     sock = socket;
-    const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', WA_CONNECTOR: kind, AUTO_BACKFILL_ENABLED: 'false', RECENT_SYNC_ENABLED: 'false', BATCH_FLUSH_MS: '5' });
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      WA_CONNECTOR: kind,
+      AUTO_BACKFILL_ENABLED: 'false',
+      RECENT_SYNC_ENABLED: 'false',
+      BATCH_FLUSH_MS: '5',
+    });
     actor = new AccountActor({
       accountId: ACCOUNT,
       store,
@@ -125,7 +135,14 @@ describe('AccountActor.updateMediaMessage', () => {
           contentType: 'imageMessage',
           mediaMimetype: 'image/jpeg',
           rawMessage: proto.Message.encode({ imageMessage: image }).finish(),
-          media: { url: OLD_URL, directPath: null, mediaKey: MEDIA_KEY.toString('base64'), fileEncSha256: null, fileSha256: null, fileLength: 1234 },
+          media: {
+            url: OLD_URL,
+            directPath: null,
+            mediaKey: MEDIA_KEY.toString('base64'),
+            fileEncSha256: null,
+            fileSha256: null,
+            fileLength: 1234,
+          },
         }),
       },
       { kind: 'message', record: makeMessage({ id: 'TXT1', accountId: ACCOUNT, clientJid: PEER, body: 'words' }) },
@@ -174,7 +191,10 @@ describe('AccountActor.updateMediaMessage', () => {
   it('MEDIA_UNAVAILABLE on a socket that cannot ask for re-uploads (the simulated phone)', async () => {
     await startActor('sim', new SimLikeSocket());
     sock.open();
-    await expect(actor.updateMediaMessage('IMG1')).rejects.toMatchObject({ code: 'MEDIA_UNAVAILABLE', message: /sim connector cannot ask a phone/ });
+    await expect(actor.updateMediaMessage('IMG1')).rejects.toMatchObject({
+      code: 'MEDIA_UNAVAILABLE',
+      message: /sim connector cannot ask a phone/,
+    });
   });
 
   it('MEDIA_UNAVAILABLE when the phone cannot re-upload the file', async () => {

@@ -4,7 +4,7 @@ import { loadConfig, ENV_SPEC } from '../../src/config/index.js';
 import { withConfigTable } from '../../src/config/table.js';
 
 describe('loadConfig', () => {
-  it('applies the seeds\' defaults exactly', () => {
+  it("applies the seeds' defaults exactly", () => {
     const c = loadConfig({});
     expect(c.WHATSAPP_SYNC_FULL_HISTORY).toBe(true);
     expect(c.WHATSAPP_BACKFILL_COUNT).toBe(100);

@@ -39,13 +39,18 @@ function pairedCreds(): AuthenticationCreds {
     deviceSignature: randomBytes(64),
   });
   creds.signalIdentities = [
-    { identifier: { name: '40700000001:12@s.whatsapp.net', deviceId: 0 }, identifierKey: Buffer.concat([Buffer.from([5]), randomBytes(32)]) },
+    {
+      identifier: { name: '40700000001:12@s.whatsapp.net', deviceId: 0 },
+      identifierKey: Buffer.concat([Buffer.from([5]), randomBytes(32)]),
+    },
   ];
   creds.platform = 'android';
   creds.registered = true;
   creds.routingInfo = randomBytes(16);
   creds.myAppStateKeyId = 'AAAAAE1b';
-  creds.processedHistoryMessages = [{ key: { remoteJid: '40700000001@s.whatsapp.net', id: '3EB0AA', fromMe: true }, messageTimestamp: 1_700_000_000 }];
+  creds.processedHistoryMessages = [
+    { key: { remoteJid: '40700000001@s.whatsapp.net', id: '3EB0AA', fromMe: true }, messageTimestamp: 1_700_000_000 },
+  ];
   creds.accountSyncCounter = 1;
   creds.lastPropHash = 'h4sh';
   return creds;
@@ -66,7 +71,7 @@ function everyKeyType(): Required<{ [T in keyof SignalDataTypeMap]: { [id: strin
       }),
     },
     'app-state-sync-version': {
-      regular_high: { version: 42, hash: randomBytes(128), indexValueMap: { 'aW5kZXgx': { valueMac: randomBytes(32) } } },
+      regular_high: { version: 42, hash: randomBytes(128), indexValueMap: { aW5kZXgx: { valueMac: randomBytes(32) } } },
     },
     'lid-mapping': { '40712345678': '123456789012345', '123456789012345_reverse': '40712345678' },
     'device-list': { '40712345678': ['0', '3', '12'] },

@@ -61,7 +61,9 @@ describe('buildSocketConfig', () => {
   it('uses the given Signal repository factory (the history journal hook)', () => {
     const make = DEFAULT_CONNECTION_CONFIG.makeSignalRepository;
     const wrapped: typeof make = (...args) => make(...args);
-    expect(buildSocketConfig({ auth, logger, syncFullHistory: true, getMessage, makeSignalRepository: wrapped }).makeSignalRepository).toBe(wrapped);
+    expect(buildSocketConfig({ auth, logger, syncFullHistory: true, getMessage, makeSignalRepository: wrapped }).makeSignalRepository).toBe(
+      wrapped,
+    );
   });
 });
 
@@ -129,7 +131,13 @@ describe('BaileysConnector.connect', () => {
       await new Promise((r) => setTimeout(r, 50));
       await store.writeAuthCreds(id, data);
     };
-    const connector = new BaileysConnector({ syncFullHistory: true, logLevel: 'silent', makeSocket, printQr: null, authStateKey: randomBytes(32) });
+    const connector = new BaileysConnector({
+      syncFullHistory: true,
+      logLevel: 'silent',
+      makeSocket,
+      printQr: null,
+      authStateKey: randomBytes(32),
+    });
     await connector.connect({ accountId: ACCOUNT, store: slow, logger });
     const first = configs[0]?.auth.creds;
     // What socket.js emits on pair-success, immediately followed by the server's 515.

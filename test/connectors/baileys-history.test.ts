@@ -32,7 +32,11 @@ const { HistorySyncType } = proto.HistorySync;
 type HistorySet = BaileysEventMap['messaging-history.set'];
 
 /** A history chunk with its payload inline (as INITIAL_BOOTSTRAP chunks come), so "downloading" it needs no network. */
-function inlineNotification(chunkOrder: number, messageIds: string[], syncType = HistorySyncType.INITIAL_BOOTSTRAP): proto.Message.IHistorySyncNotification {
+function inlineNotification(
+  chunkOrder: number,
+  messageIds: string[],
+  syncType = HistorySyncType.INITIAL_BOOTSTRAP,
+): proto.Message.IHistorySyncNotification {
   const sync = proto.HistorySync.encode({
     syncType,
     chunkOrder,
@@ -41,7 +45,11 @@ function inlineNotification(chunkOrder: number, messageIds: string[], syncType =
       {
         id: PEER_PN,
         messages: messageIds.map((id, i) => ({
-          message: { key: { remoteJid: PEER_PN, id, fromMe: false }, message: { conversation: `old ${id}` }, messageTimestamp: 1_700_000_000 + i },
+          message: {
+            key: { remoteJid: PEER_PN, id, fromMe: false },
+            message: { conversation: `old ${id}` },
+            messageTimestamp: 1_700_000_000 + i,
+          },
         })),
       },
     ],
@@ -91,7 +99,12 @@ class FakeBaileysSocket {
       this.ev.emit('messages.upsert', { messages: [notificationMessage(n, opts.fromMe ?? true)], type: 'notify' });
       if (opts.fromMe === false || opts.failDownload) return;
       const data = await downloadAndProcessHistorySyncNotification(n, {});
-      this.ev.emit('messaging-history.set', { ...data, isLatest: true, chunkOrder: n.chunkOrder, peerDataRequestSessionId: n.peerDataRequestSessionId });
+      this.ev.emit('messaging-history.set', {
+        ...data,
+        isLatest: true,
+        chunkOrder: n.chunkOrder,
+        peerDataRequestSessionId: n.peerDataRequestSessionId,
+      });
     } finally {
       if (opts.flush ?? true) this.ev.flush();
     }

@@ -83,7 +83,14 @@ describe('downloadStoredMedia', () => {
   });
 
   const imageRecord = (url: string, keep: 'raw' | 'ref'): MessageRecord => {
-    const image = { url, mimetype: 'image/jpeg', mediaKey: enc.mediaKey, fileEncSha256: enc.fileEncSha256, fileSha256: enc.fileSha256, fileLength: enc.fileLength };
+    const image = {
+      url,
+      mimetype: 'image/jpeg',
+      mediaKey: enc.mediaKey,
+      fileEncSha256: enc.fileEncSha256,
+      fileSha256: enc.fileSha256,
+      fileLength: enc.fileLength,
+    };
     return makeMessage({
       id: '3EB0MEDIA',
       messageType: 'image',
@@ -122,7 +129,11 @@ describe('downloadStoredMedia', () => {
   });
 
   it('also works from the stored media reference alone', async () => {
-    const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/live`, 'ref'), logger);
+    const out = await downloadStoredMedia(
+      socket((m) => m),
+      imageRecord(`${base}/live`, 'ref'),
+      logger,
+    );
     expect((await collect(out.stream)).equals(plaintext)).toBe(true);
   });
 
@@ -143,7 +154,12 @@ describe('downloadStoredMedia', () => {
   });
 
   it('serves a byte range', async () => {
-    const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/live`, 'raw'), logger, { startByte: 100, endByte: 200 });
+    const out = await downloadStoredMedia(
+      socket((m) => m),
+      imageRecord(`${base}/live`, 'raw'),
+      logger,
+      { startByte: 100, endByte: 200 },
+    );
     expect((await collect(out.stream)).equals(plaintext.subarray(100, 200))).toBe(true);
   });
 
@@ -162,13 +178,23 @@ describe('downloadStoredMedia', () => {
       ranges.push([a, a + 1 + Math.floor(Math.random() * (70_000 - a))]);
     }
     for (const [startByte, endByte] of ranges) {
-      const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/live`, 'raw'), logger, { startByte, endByte });
+      const out = await downloadStoredMedia(
+        socket((m) => m),
+        imageRecord(`${base}/live`, 'raw'),
+        logger,
+        { startByte, endByte },
+      );
       expect((await collect(out.stream)).equals(plaintext.subarray(startByte, endByte)), `${startByte}..${endByte}`).toBe(true);
     }
   });
 
   it('reads from startByte to the end of the file (Baileys rc14 returns nothing for this)', async () => {
-    const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/live`, 'raw'), logger, { startByte: 12_345 });
+    const out = await downloadStoredMedia(
+      socket((m) => m),
+      imageRecord(`${base}/live`, 'raw'),
+      logger,
+      { startByte: 12_345 },
+    );
     expect((await collect(out.stream)).equals(plaintext.subarray(12_345))).toBe(true);
   });
 
@@ -176,18 +202,30 @@ describe('downloadStoredMedia', () => {
     const record = imageRecord(`${base}/live`, 'raw');
     const image = proto.Message.decode(record.rawMessage!).imageMessage;
     record.rawMessage = proto.Message.encode({ ephemeralMessage: { message: { imageMessage: image } } }).finish();
-    const out = await downloadStoredMedia(socket((m) => m), record, logger);
+    const out = await downloadStoredMedia(
+      socket((m) => m),
+      record,
+      logger,
+    );
     expect((await collect(out.stream)).equals(plaintext)).toBe(true);
   });
 
   it('a CDN connection cut mid-body errors the stream instead of taking the process down', async () => {
     // Baileys rc14's downloadEncryptedContent uses .pipe(): the same cut raises an unhandled 'error'.
-    const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/cut`, 'raw'), logger);
+    const out = await downloadStoredMedia(
+      socket((m) => m),
+      imageRecord(`${base}/cut`, 'raw'),
+      logger,
+    );
     await expect(collect(out.stream)).rejects.toThrow();
   });
 
   it('destroying the stream cancels the CDN request', async () => {
-    const out = await downloadStoredMedia(socket((m) => m), imageRecord(`${base}/hold`, 'raw'), logger);
+    const out = await downloadStoredMedia(
+      socket((m) => m),
+      imageRecord(`${base}/hold`, 'raw'),
+      logger,
+    );
     await new Promise((resolve) => out.stream.once('data', resolve));
     out.stream.destroy();
     await vi.waitFor(() => expect(closedEarly).toContain('/hold'), { timeout: 5_000, interval: 20 });
@@ -195,7 +233,9 @@ describe('downloadStoredMedia', () => {
 
   it('refuses an empty or inverted range', async () => {
     const sock = socket((m) => m);
-    await expect(downloadStoredMedia(sock, imageRecord(`${base}/live`, 'raw'), logger, { startByte: 10, endByte: 10 })).rejects.toThrow(RangeError);
+    await expect(downloadStoredMedia(sock, imageRecord(`${base}/live`, 'raw'), logger, { startByte: 10, endByte: 10 })).rejects.toThrow(
+      RangeError,
+    );
     await expect(downloadStoredMedia(sock, imageRecord(`${base}/live`, 'raw'), logger, { startByte: -1 })).rejects.toThrow(RangeError);
   });
 
@@ -211,7 +251,11 @@ describe('downloadStoredMedia', () => {
       fileLength: 70_000,
     });
     expect(structuredClone(ref)).toEqual(ref);
-    const updated = withMediaRef(msg, { ...ref, directPath: '/v/t62.7118-24/new.enc', url: 'https://mmg.whatsapp.net/v/t62.7118-24/new.enc' });
+    const updated = withMediaRef(msg, {
+      ...ref,
+      directPath: '/v/t62.7118-24/new.enc',
+      url: 'https://mmg.whatsapp.net/v/t62.7118-24/new.enc',
+    });
     expect(updated.message?.imageMessage?.directPath).toBe('/v/t62.7118-24/new.enc');
     expect(updated.message?.imageMessage?.url).toBe('https://mmg.whatsapp.net/v/t62.7118-24/new.enc');
   });
@@ -220,14 +264,26 @@ describe('downloadStoredMedia', () => {
     expect(hasDownloadableMedia(imageRecord(`${base}/live`, 'raw'))).toBe(true);
     expect(hasDownloadableMedia(imageRecord(`${base}/live`, 'ref'))).toBe(true);
     expect(hasDownloadableMedia(makeMessage({ rawMessage: proto.Message.encode({ conversation: 'hi' }).finish() }))).toBe(false);
-    expect(hasDownloadableMedia(makeMessage({ contentType: 'imageMessage', media: { directPath: null, url: null, mediaKey: 'a2V5', fileEncSha256: null, fileSha256: null, fileLength: null } }))).toBe(false);
+    expect(
+      hasDownloadableMedia(
+        makeMessage({
+          contentType: 'imageMessage',
+          media: { directPath: null, url: null, mediaKey: 'a2V5', fileEncSha256: null, fileSha256: null, fileLength: null },
+        }),
+      ),
+    ).toBe(false);
   });
 });
 
 describe('storedMediaMessage', () => {
   it('keeps the key Baileys needs for a re-upload request', () => {
     const msg = storedMediaMessage(
-      makeMessage({ id: 'X1', clientJid: '120363000000000001@g.us', participant: '40712345678@s.whatsapp.net', rawMessage: proto.Message.encode({ imageMessage: { url: 'u' } }).finish() }),
+      makeMessage({
+        id: 'X1',
+        clientJid: '120363000000000001@g.us',
+        participant: '40712345678@s.whatsapp.net',
+        rawMessage: proto.Message.encode({ imageMessage: { url: 'u' } }).finish(),
+      }),
     );
     expect(msg.key).toEqual({ remoteJid: '120363000000000001@g.us', id: 'X1', fromMe: false, participant: '40712345678@s.whatsapp.net' });
   });

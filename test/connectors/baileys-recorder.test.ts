@@ -49,7 +49,14 @@ describe('record mode', () => {
           messageTimestamp: 1_700_000_000,
           pushName: 'Bob',
           message: {
-            imageMessage: { mimetype: 'image/jpeg', caption: 'look', jpegThumbnail: thumbnail, mediaKey, fileLength: 12345, directPath: '/v/t62/abc' },
+            imageMessage: {
+              mimetype: 'image/jpeg',
+              caption: 'look',
+              jpegThumbnail: thumbnail,
+              mediaKey,
+              fileLength: 12345,
+              directPath: '/v/t62/abc',
+            },
             messageContextInfo: { messageSecret: randomBytes(32) },
           },
         }),
@@ -76,7 +83,10 @@ describe('record mode', () => {
       progress: 10,
       isLatest: true,
     });
-    const error = Object.assign(new Error('Stream Errored (restart required)'), { output: { statusCode: 515 }, data: { secretish: 'stanza' } });
+    const error = Object.assign(new Error('Stream Errored (restart required)'), {
+      output: { statusCode: 515 },
+      data: { secretish: 'stanza' },
+    });
     ev.emit('connection.update', { connection: 'close', lastDisconnect: { error, date: new Date(0) } });
     await recorder.close();
 
@@ -84,7 +94,10 @@ describe('record mode', () => {
     expect(path.basename(recorder.file)).toMatch(/^account_prod_x1-\d{4}-\d{2}-\d{2}T.*\.jsonl$/);
     expect(statSync(recorder.file).mode & 0o077).toBe(0);
     const text = readFileSync(recorder.file, 'utf8');
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l, BufferJSON.reviver) as Line);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l, BufferJSON.reviver) as Line);
 
     expect(lines.map((l) => l.event)).toEqual(['connection.update', 'messages.upsert', 'messaging-history.set', 'connection.update']);
     expect(lines.every((l) => l.type === 'event')).toBe(true);
@@ -100,11 +113,15 @@ describe('record mode', () => {
     expect(lines[0]?.data.qr).toBe(REDACTED_QR);
 
     // Content survives, bytes included (BufferJSON round trip).
-    const image = (lines[1]?.data.messages?.[0]?.message as { imageMessage: { jpegThumbnail: Buffer; caption: string; fileLength: unknown } }).imageMessage;
+    const image = (
+      lines[1]?.data.messages?.[0]?.message as { imageMessage: { jpegThumbnail: Buffer; caption: string; fileLength: unknown } }
+    ).imageMessage;
     expect(Buffer.isBuffer(image.jpegThumbnail)).toBe(true);
     expect(image.jpegThumbnail.equals(thumbnail)).toBe(true);
     expect(image.caption).toBe('look');
-    expect(lines[3]?.data.lastDisconnect).toMatchObject({ error: { message: 'Stream Errored (restart required)', output: { statusCode: 515 } } });
+    expect(lines[3]?.data.lastDisconnect).toMatchObject({
+      error: { message: 'Stream Errored (restart required)', output: { statusCode: 515 } },
+    });
     expect(JSON.stringify(lines[3]?.data)).not.toContain('secretish');
 
     // And the simulated phone reads the recording back as a scenario.

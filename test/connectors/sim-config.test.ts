@@ -11,14 +11,25 @@ afterEach(async () => {
 
 describe('simConnectorFromConfig', () => {
   it('builds the phone the WA_SIM_* variables describe', async () => {
-    const config = loadConfig({ WA_CONNECTOR: 'sim', WA_SIM_CHATS: '3', WA_SIM_MESSAGES_PER_CHAT: '4', WA_SIM_RATE: '0', WHATSAPP_SYNC_FULL_HISTORY: 'false' });
+    const config = loadConfig({
+      WA_CONNECTOR: 'sim',
+      WA_SIM_CHATS: '3',
+      WA_SIM_MESSAGES_PER_CHAT: '4',
+      WA_SIM_RATE: '0',
+      WHATSAPP_SYNC_FULL_HISTORY: 'false',
+    });
     const connector = simConnectorFromConfig(config);
     expect(connector).toBeInstanceOf(SimConnector);
     expect(connector.kind).toBe('sim');
     const phone = (await connector.connect(simContext('acc_config'))) as SimPhone;
     phones.push(phone);
     const events = recordEvents(phone);
-    await waitFor(() => ofType(events, 'messaging-history.set').some((s) => s.syncType === proto.HistorySync.HistorySyncType.RECENT && s.progress === 100), 3000, 'history');
+    await waitFor(
+      () =>
+        ofType(events, 'messaging-history.set').some((s) => s.syncType === proto.HistorySync.HistorySyncType.RECENT && s.progress === 100),
+      3000,
+      'history',
+    );
     await new Promise((r) => setTimeout(r, 100));
     const sets = ofType(events, 'messaging-history.set');
     expect(new Set(sets.flatMap((s) => s.chats.map((c) => c.id))).size).toBe(3);

@@ -87,7 +87,8 @@ describe('generateHistory', () => {
     // Within a chunk, a chat's messages come newest first.
     for (const chunk of h.chunks) {
       const byChat = new Map<string, number[]>();
-      for (const m of chunk.messages) byChat.set(m.key.remoteJid as string, [...(byChat.get(m.key.remoteJid as string) ?? []), toNumber(m.messageTimestamp)]);
+      for (const m of chunk.messages)
+        byChat.set(m.key.remoteJid as string, [...(byChat.get(m.key.remoteJid as string) ?? []), toNumber(m.messageTimestamp)]);
       for (const ts of byChat.values()) expect(ts).toEqual([...ts].sort((a, b) => b - a));
     }
   });

@@ -13,7 +13,10 @@ afterEach(async () => {
   for (const p of phones.splice(0)) await p.end(undefined);
 });
 
-async function connect(opts: Partial<SimConnectorOptions> = {}, accountId = 'acc_phone'): Promise<{ phone: SimPhone; events: Recorded[]; connector: SimConnector }> {
+async function connect(
+  opts: Partial<SimConnectorOptions> = {},
+  accountId = 'acc_phone',
+): Promise<{ phone: SimPhone; events: Recorded[]; connector: SimConnector }> {
   const connector = new SimConnector({ chats: 6, messagesPerChat: 12, rate: 0, seed: 'phone-test', now: NOW, delays: FAST, ...opts });
   const phone = (await connector.connect(simContext(accountId))) as SimPhone;
   phones.push(phone);
@@ -38,12 +41,20 @@ describe('SimPhone lifecycle', () => {
 
     expect(seen.map((s) => s.update)).toEqual([
       { connection: 'connecting', receivedPendingNotifications: false, qr: undefined },
-      { qr: expect.stringMatching(/^https:\/\/wa\.me\/settings\/linked_devices#2@[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]{44},[A-Za-z0-9+/=]{44},[A-Za-z0-9+/=]{44},\d+$/) },
+      {
+        qr: expect.stringMatching(
+          /^https:\/\/wa\.me\/settings\/linked_devices#2@[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]{44},[A-Za-z0-9+/=]{44},[A-Za-z0-9+/=]{44},\d+$/,
+        ),
+      },
       { connection: 'open', isNewLogin: true },
       { receivedPendingNotifications: true },
     ]);
     expect(seen[1]?.user).toBeUndefined();
-    expect(seen[2]?.user).toMatchObject({ id: expect.stringMatching(/^\d+:\d+@s\.whatsapp\.net$/), name: expect.any(String), lid: expect.stringMatching(/@lid$/) });
+    expect(seen[2]?.user).toMatchObject({
+      id: expect.stringMatching(/^\d+:\d+@s\.whatsapp\.net$/),
+      name: expect.any(String),
+      lid: expect.stringMatching(/@lid$/),
+    });
   });
 
   it('sends its history after opening: notification upsert, milestones, then the chunk', async () => {
@@ -80,7 +91,11 @@ describe('SimPhone lifecycle', () => {
       phones.push(phone);
       const events = recordEvents(phone);
       await waitFor(historyDone(events, 20), 2000, 'history');
-      ids.push(ofType(events, 'messaging-history.set').flatMap((s) => s.messages.map((m) => m.key.id as string)).sort());
+      ids.push(
+        ofType(events, 'messaging-history.set')
+          .flatMap((s) => s.messages.map((m) => m.key.id as string))
+          .sort(),
+      );
       await phone.end(undefined);
     }
     expect(ids[1]).toEqual(ids[0]);
@@ -89,7 +104,10 @@ describe('SimPhone lifecycle', () => {
   it('emits live inbound messages at the configured rate, shaped like decoded stanzas', async () => {
     const { events } = await connect({ chats: 5, messagesPerChat: 2, rate: 100 });
     await waitFor(historyDone(events, 10), 2000, 'history');
-    const live = () => ofType(events, 'messages.upsert').flatMap((u) => (u.type === 'notify' ? u.messages : [])).filter((m) => !m.message?.protocolMessage);
+    const live = () =>
+      ofType(events, 'messages.upsert')
+        .flatMap((u) => (u.type === 'notify' ? u.messages : []))
+        .filter((m) => !m.message?.protocolMessage);
     await waitFor(() => live().length >= 10, 3000, 'live messages');
     for (const m of live()) {
       expect(typeof m.messageTimestamp).toBe('number');
@@ -121,7 +139,15 @@ describe('SimPhone lifecycle', () => {
   });
 
   it('in restart pairing mode, closes with 515 after pairing and resumes without a QR', async () => {
-    const connector = new SimConnector({ chats: 1, messagesPerChat: 1, rate: 0, seed: 'restart', now: NOW, delays: FAST, pairing: 'restart' });
+    const connector = new SimConnector({
+      chats: 1,
+      messagesPerChat: 1,
+      rate: 0,
+      seed: 'restart',
+      now: NOW,
+      delays: FAST,
+      pairing: 'restart',
+    });
     const first = (await connector.connect(simContext('acc_restart'))) as SimPhone;
     phones.push(first);
     const e1 = recordEvents(first);
@@ -129,7 +155,9 @@ describe('SimPhone lifecycle', () => {
     const u1 = connectionUpdates(e1);
     expect(u1.some((u) => typeof u.qr === 'string')).toBe(true);
     expect(u1).toContainEqual({ isNewLogin: true, qr: undefined });
-    expect((u1.at(-1)?.lastDisconnect?.error as { output?: { statusCode?: number } }).output?.statusCode).toBe(DisconnectReason.restartRequired);
+    expect((u1.at(-1)?.lastDisconnect?.error as { output?: { statusCode?: number } }).output?.statusCode).toBe(
+      DisconnectReason.restartRequired,
+    );
 
     const second = (await connector.connect(simContext('acc_restart'))) as SimPhone;
     phones.push(second);
@@ -156,15 +184,22 @@ describe('SimPhone.sendMessage', () => {
     expect(isLongValue(sent.messageTimestamp)).toBe(true);
     expect(Math.abs(toNumber(sent.messageTimestamp) - Date.now() / 1000)).toBeLessThan(5);
 
-    const updates = () => ofType(events, 'messages.update').flat().filter((u) => u.key.id === 'MY-OWN-ID-1');
+    const updates = () =>
+      ofType(events, 'messages.update')
+        .flat()
+        .filter((u) => u.key.id === 'MY-OWN-ID-1');
     await waitFor(() => updates().length >= 3, 2000, 'receipts');
-    const appendAt = events.findIndex((e) => e.event === 'messages.upsert' && (e.data as BaileysEventMap['messages.upsert']).type === 'append');
+    const appendAt = events.findIndex(
+      (e) => e.event === 'messages.upsert' && (e.data as BaileysEventMap['messages.upsert']).type === 'append',
+    );
     const append = events[appendAt]?.data as BaileysEventMap['messages.upsert'];
     expect(append.messages[0]).toBe(sent);
     const firstUpdateAt = events.findIndex((e) => e.event === 'messages.update');
     expect(firstUpdateAt).toBeGreaterThan(appendAt);
     expect(updates().map((u) => u.update.status)).toEqual([Status.SERVER_ACK, Status.DELIVERY_ACK, Status.READ]);
-    expect(updates().every((u) => u.key.remoteJid === jid && u.key.fromMe === true && typeof u.update.messageTimestamp === 'number')).toBe(true);
+    expect(updates().every((u) => u.key.remoteJid === jid && u.key.fromMe === true && typeof u.update.messageTimestamp === 'number')).toBe(
+      true,
+    );
   });
 
   it('generates a Baileys id when none is given', async () => {
@@ -186,7 +221,12 @@ describe('SimPhone.sendMessage', () => {
     expect(image?.mediaKey).toHaveLength(32);
     expect(toNumber(image?.fileLength)).toBe(bytes.length);
     expect(image?.directPath).toMatch(/^\/v\/t62\.7118-24\//);
-    const doc = await phone.sendMessage('447700900999@s.whatsapp.net', { document: bytes, mimetype: 'application/pdf', fileName: 'a.pdf', caption: 'the file' });
+    const doc = await phone.sendMessage('447700900999@s.whatsapp.net', {
+      document: bytes,
+      mimetype: 'application/pdf',
+      fileName: 'a.pdf',
+      caption: 'the file',
+    });
     expect(doc?.message?.documentMessage).toMatchObject({ fileName: 'a.pdf', caption: 'the file', mimetype: 'application/pdf' });
   });
 
@@ -196,8 +236,17 @@ describe('SimPhone.sendMessage', () => {
     const jid = '447700900999@s.whatsapp.net';
     const first = await phone.sendMessage(jid, { text: 'tpyo' });
     await phone.sendMessage(jid, { text: 'typo', edit: first?.key as WAMessage['key'] });
-    await waitFor(() => ofType(events, 'messages.update').flat().some((u) => u.update.message?.editedMessage), 2000, 'edit update');
-    const edit = ofType(events, 'messages.update').flat().find((u) => u.update.message?.editedMessage);
+    await waitFor(
+      () =>
+        ofType(events, 'messages.update')
+          .flat()
+          .some((u) => u.update.message?.editedMessage),
+      2000,
+      'edit update',
+    );
+    const edit = ofType(events, 'messages.update')
+      .flat()
+      .find((u) => u.update.message?.editedMessage);
     expect(edit?.key.id).toBe(first?.key.id);
     expect(edit?.update.message?.editedMessage?.message?.extendedTextMessage?.text).toBe('typo');
   });
@@ -245,7 +294,9 @@ describe('SimPhone.fetchMessageHistory', () => {
     expect(got.every((m) => m.key.remoteJid === jid && m instanceof proto.WebMessageInfo)).toBe(true);
     const historyIds = new Set(messages.map((m) => m.key.id));
     expect(got.some((m) => historyIds.has(m.key.id))).toBe(false);
-    expect(set?.chats[0]?.endOfHistoryTransferType).toBe(proto.Conversation.EndOfHistoryTransferType.COMPLETE_ON_DEMAND_SYNC_BUT_MORE_MSG_REMAIN_ON_PRIMARY);
+    expect(set?.chats[0]?.endOfHistoryTransferType).toBe(
+      proto.Conversation.EndOfHistoryTransferType.COMPLETE_ON_DEMAND_SYNC_BUT_MORE_MSG_REMAIN_ON_PRIMARY,
+    );
 
     // Paging on from the oldest returned message reaches the end of the archive.
     const last = got.at(-1) as WAMessage;
@@ -253,7 +304,9 @@ describe('SimPhone.fetchMessageHistory', () => {
     await waitFor(() => onDemand(events, next) !== undefined, 2000, 'second page');
     const page2 = onDemand(events, next);
     expect(page2?.messages).toHaveLength(2);
-    expect(page2?.chats[0]?.endOfHistoryTransferType).toBe(proto.Conversation.EndOfHistoryTransferType.COMPLETE_AND_NO_MORE_MESSAGE_REMAIN_ON_PRIMARY);
+    expect(page2?.chats[0]?.endOfHistoryTransferType).toBe(
+      proto.Conversation.EndOfHistoryTransferType.COMPLETE_AND_NO_MORE_MESSAGE_REMAIN_ON_PRIMARY,
+    );
   });
 
   it('accepts a millisecond anchor and a Long anchor alike', async () => {

@@ -38,10 +38,35 @@ describe('parseScenario', () => {
       '# a hand-written scenario',
       line({ type: 'meta', version: 1, user: { id: '447700900123:3@s.whatsapp.net', name: 'Me' } }),
       '',
-      line({ type: 'event', at: 50, event: 'messages.upsert', data: { type: 'notify', messages: [liveText('L2', 1_736_935_300, 'second')] } }),
-      line({ type: 'event', at: 0, event: 'messaging-history.set', data: { chats: [{ id: '111222333444555@lid', conversationTimestamp: 1_736_935_000 }], contacts: [], messages: [liveText('H1', 1_736_935_000, 'old')], syncType: 'RECENT', progress: 100 } }),
+      line({
+        type: 'event',
+        at: 50,
+        event: 'messages.upsert',
+        data: { type: 'notify', messages: [liveText('L2', 1_736_935_300, 'second')] },
+      }),
+      line({
+        type: 'event',
+        at: 0,
+        event: 'messaging-history.set',
+        data: {
+          chats: [{ id: '111222333444555@lid', conversationTimestamp: 1_736_935_000 }],
+          contacts: [],
+          messages: [liveText('H1', 1_736_935_000, 'old')],
+          syncType: 'RECENT',
+          progress: 100,
+        },
+      }),
       line({ type: 'event', at: 50, event: 'lid-mapping.update', data: { lid: '111222333444555@lid', pn: '447700900456@s.whatsapp.net' } }),
-      line({ type: 'archive', messages: [{ key: { remoteJid: '111222333444555@lid', fromMe: true, id: 'A1' }, messageTimestamp: 1_736_000_000, message: { conversation: 'older' } }] }),
+      line({
+        type: 'archive',
+        messages: [
+          {
+            key: { remoteJid: '111222333444555@lid', fromMe: true, id: 'A1' },
+            messageTimestamp: 1_736_000_000,
+            message: { conversation: 'older' },
+          },
+        ],
+      }),
     ].join('\n');
     const s = parseScenario(text, 'inline.jsonl');
     expect(s.meta).toEqual({ version: 1, user: { id: '447700900123:3@s.whatsapp.net', name: 'Me' } });
@@ -60,10 +85,33 @@ describe('parseScenario', () => {
 
   it('rehydrates payloads into Baileys shapes: history as proto + Long, live as plain + number', () => {
     const text = [
-      line({ type: 'event', at: 0, event: 'messaging-history.set', data: { chats: [{ id: '111222333444555@lid', conversationTimestamp: 1_736_935_000, lastMessageRecvTimestamp: 1_736_935_000 }], contacts: [], messages: [liveText('H1', 1_736_935_000, 'old')], syncType: 'RECENT' } }),
+      line({
+        type: 'event',
+        at: 0,
+        event: 'messaging-history.set',
+        data: {
+          chats: [{ id: '111222333444555@lid', conversationTimestamp: 1_736_935_000, lastMessageRecvTimestamp: 1_736_935_000 }],
+          contacts: [],
+          messages: [liveText('H1', 1_736_935_000, 'old')],
+          syncType: 'RECENT',
+        },
+      }),
       line({ type: 'event', at: 1, event: 'messages.upsert', data: { type: 'notify', messages: [liveText('L1', 1_736_935_300, 'new')] } }),
-      line({ type: 'event', at: 2, event: 'messages.update', data: [{ key: { remoteJid: '111222333444555@lid', id: 'X', fromMe: true }, update: { status: 'READ' } }] }),
-      line({ type: 'event', at: 3, event: 'connection.update', data: { connection: 'close', lastDisconnect: { error: { message: 'bye', output: { statusCode: 401 } }, date: '2025-01-15T10:00:00.000Z' } } }),
+      line({
+        type: 'event',
+        at: 2,
+        event: 'messages.update',
+        data: [{ key: { remoteJid: '111222333444555@lid', id: 'X', fromMe: true }, update: { status: 'READ' } }],
+      }),
+      line({
+        type: 'event',
+        at: 3,
+        event: 'connection.update',
+        data: {
+          connection: 'close',
+          lastDisconnect: { error: { message: 'bye', output: { statusCode: 401 } }, date: '2025-01-15T10:00:00.000Z' },
+        },
+      }),
     ].join('\n');
     const [history, upsert, update, close] = (parseScenario(text).segments[0] ?? []).map((e) => e.materialize());
 
@@ -96,10 +144,26 @@ describe('parseScenario', () => {
     ['negative at', line({ type: 'event', at: -5, event: 'chats.delete', data: [] }), /bad\.jsonl:3: "at" must be/],
     ['unknown event', line({ type: 'event', at: 0, event: 'message.upsert', data: {} }), /bad\.jsonl:3: unknown event "message\.upsert"/],
     ['missing data', line({ type: 'event', at: 0, event: 'chats.delete' }), /bad\.jsonl:3: "data" is missing/],
-    ['bad upsert type', line({ type: 'event', at: 0, event: 'messages.upsert', data: { type: 'live', messages: [] } }), /bad\.jsonl:3: messages\.upsert: data\.type must be/],
-    ['message without key', line({ type: 'event', at: 0, event: 'messages.upsert', data: { type: 'notify', messages: [{ messageTimestamp: 1 }] } }), /bad\.jsonl:3: messages\.upsert: data\.messages\[0\]\.key must be an object/],
-    ['history without arrays', line({ type: 'event', at: 0, event: 'messaging-history.set', data: { chats: [] } }), /bad\.jsonl:3: messaging-history\.set: data\.contacts must be an array/],
-    ['archive message without id', line({ type: 'archive', messages: [{ key: { remoteJid: 'x@lid' } }] }), /bad\.jsonl:3: messages\[0\]\.key\.id must be a non-empty string/],
+    [
+      'bad upsert type',
+      line({ type: 'event', at: 0, event: 'messages.upsert', data: { type: 'live', messages: [] } }),
+      /bad\.jsonl:3: messages\.upsert: data\.type must be/,
+    ],
+    [
+      'message without key',
+      line({ type: 'event', at: 0, event: 'messages.upsert', data: { type: 'notify', messages: [{ messageTimestamp: 1 }] } }),
+      /bad\.jsonl:3: messages\.upsert: data\.messages\[0\]\.key must be an object/,
+    ],
+    [
+      'history without arrays',
+      line({ type: 'event', at: 0, event: 'messaging-history.set', data: { chats: [] } }),
+      /bad\.jsonl:3: messaging-history\.set: data\.contacts must be an array/,
+    ],
+    [
+      'archive message without id',
+      line({ type: 'archive', messages: [{ key: { remoteJid: 'x@lid' } }] }),
+      /bad\.jsonl:3: messages\[0\]\.key\.id must be a non-empty string/,
+    ],
     ['second meta', line({ type: 'meta' }), /bad\.jsonl:3: a second "meta" line/],
   ])('rejects %s, naming the line', (_name, bad, message) => {
     const text = [line({ type: 'meta', version: 1 }), '', bad].join('\n');
@@ -118,7 +182,14 @@ describe('parseScenario', () => {
     const sink = { write: (chunk: string) => out.push(chunk) };
     writeScenarioLine(sink, encodeScenarioMeta({ user: { id: '1:2@s.whatsapp.net', name: 'Me' } }));
     for (const chunk of h.chunks) writeScenarioLine(sink, encodeScenarioEvent('messaging-history.set', chunk, 10));
-    writeScenarioLine(sink, encodeScenarioEvent('connection.update', { connection: 'close', lastDisconnect: { error: new SimDisconnectError('Intentional Logout', 401), date: new Date(0) } }, 20));
+    writeScenarioLine(
+      sink,
+      encodeScenarioEvent(
+        'connection.update',
+        { connection: 'close', lastDisconnect: { error: new SimDisconnectError('Intentional Logout', 401), date: new Date(0) } },
+        20,
+      ),
+    );
     writeScenarioLine(sink, encodeScenarioArchive(h.archive));
     expect(out.every((l) => l.endsWith('\n') && !l.slice(0, -1).includes('\n'))).toBe(true);
 
@@ -132,7 +203,12 @@ describe('parseScenario', () => {
       expect(set.chats.map((c) => ({ ...c }))).toEqual(original.chats.map((c) => ({ ...c })));
       expect(set.contacts).toEqual(original.contacts.map((c) => JSON.parse(JSON.stringify(c)) as unknown));
       expect(set.lidPnMappings).toEqual(original.lidPnMappings);
-      expect([set.syncType, set.progress, set.isLatest, set.chunkOrder]).toEqual([original.syncType, original.progress, original.isLatest, original.chunkOrder]);
+      expect([set.syncType, set.progress, set.isLatest, set.chunkOrder]).toEqual([
+        original.syncType,
+        original.progress,
+        original.isLatest,
+        original.chunkOrder,
+      ]);
     });
     const close = events.find((e) => e.event === 'connection.update')?.data as BaileysEventMap['connection.update'];
     expect((close.lastDisconnect?.error as SimDisconnectError).output.statusCode).toBe(401);
@@ -142,7 +218,15 @@ describe('parseScenario', () => {
   it('parses the sample scenario', () => {
     const s = parseScenario(readFileSync(SAMPLE, 'utf8'), SAMPLE);
     const events = (s.segments[0] ?? []).map((e) => e.event);
-    for (const name of ['messaging-history.set', 'messages.upsert', 'messages.update', 'message-receipt.update', 'lid-mapping.update', 'contacts.update', 'chats.update'] as const) {
+    for (const name of [
+      'messaging-history.set',
+      'messages.upsert',
+      'messages.update',
+      'message-receipt.update',
+      'lid-mapping.update',
+      'contacts.update',
+      'chats.update',
+    ] as const) {
       expect(events).toContain(name);
     }
     expect(s.meta?.user?.id).toBe('447700900123:14@s.whatsapp.net');
@@ -165,7 +249,11 @@ describe('scenario replay', () => {
 
     const updates = ofType(events, 'connection.update');
     expect(updates.some((u) => typeof u.qr === 'string')).toBe(true);
-    const pendingAt = (events.find((e) => e.event === 'connection.update' && (e.data as { receivedPendingNotifications?: boolean }).receivedPendingNotifications) as Recorded).at;
+    const pendingAt = (
+      events.find(
+        (e) => e.event === 'connection.update' && (e.data as { receivedPendingNotifications?: boolean }).receivedPendingNotifications,
+      ) as Recorded
+    ).at;
     const mappings = events.filter((e) => e.event === 'lid-mapping.update');
     expect(mappings.map((e) => (e.data as { lid: string }).lid)).toEqual(['1@lid', '2@lid', '3@lid']);
     const offsets = mappings.map((e) => e.at - pendingAt);
@@ -175,8 +263,17 @@ describe('scenario replay', () => {
   });
 
   it('replays faster with replaySpeed', async () => {
-    const text = [0, 400, 800].map((at, k) => line({ type: 'event', at, event: 'lid-mapping.update', data: { lid: `${k}@lid`, pn: `${k}@s.whatsapp.net` } })).join('\n');
-    const connector = new SimConnector({ scenario: parseScenario(text), replaySpeed: 8, chats: 0, messagesPerChat: 0, rate: 0, delays: FAST });
+    const text = [0, 400, 800]
+      .map((at, k) => line({ type: 'event', at, event: 'lid-mapping.update', data: { lid: `${k}@lid`, pn: `${k}@s.whatsapp.net` } }))
+      .join('\n');
+    const connector = new SimConnector({
+      scenario: parseScenario(text),
+      replaySpeed: 8,
+      chats: 0,
+      messagesPerChat: 0,
+      rate: 0,
+      delays: FAST,
+    });
     const phone = (await connector.connect(simContext())) as SimPhone;
     phones.push(phone);
     const events = recordEvents(phone);
@@ -192,9 +289,22 @@ describe('scenario replay', () => {
       line({ type: 'meta', version: 1, user }),
       line({ type: 'event', at: 0, event: 'connection.update', data: { connection: 'connecting' } }),
       line({ type: 'event', at: 10, event: 'connection.update', data: { connection: 'open' } }),
-      line({ type: 'event', at: 20, event: 'connection.update', data: { connection: 'close', lastDisconnect: { error: { message: 'Stream Errored (restart required)', output: { statusCode: 515 } } } } }),
+      line({
+        type: 'event',
+        at: 20,
+        event: 'connection.update',
+        data: {
+          connection: 'close',
+          lastDisconnect: { error: { message: 'Stream Errored (restart required)', output: { statusCode: 515 } } },
+        },
+      }),
       line({ type: 'event', at: 0, event: 'connection.update', data: { connection: 'open' } }),
-      line({ type: 'event', at: 5, event: 'messages.upsert', data: { type: 'notify', messages: [liveText('S2', 1_736_935_300, 'after restart')] } }),
+      line({
+        type: 'event',
+        at: 5,
+        event: 'messages.upsert',
+        data: { type: 'notify', messages: [liveText('S2', 1_736_935_300, 'after restart')] },
+      }),
     ].join('\n');
     const scenario = parseScenario(text);
     expect(scenario.scriptedLifecycle).toBe(true);
@@ -219,31 +329,52 @@ describe('scenario replay', () => {
   });
 
   it('replays the sample scenario and backfills from its archive', async () => {
-    const connector = new SimConnector({ scenarioFile: SAMPLE, replaySpeed: 20, chats: 0, messagesPerChat: 0, rate: 0, delays: { ...FAST, onDemandMs: 1 } });
+    const connector = new SimConnector({
+      scenarioFile: SAMPLE,
+      replaySpeed: 20,
+      chats: 0,
+      messagesPerChat: 0,
+      rate: 0,
+      delays: { ...FAST, onDemandMs: 1 },
+    });
     const phone = (await connector.connect(simContext('acc_sample'))) as SimPhone;
     phones.push(phone);
     const events = recordEvents(phone);
     await waitFor(() => ofType(events, 'lid-mapping.update').length === 1, 5000, 'sample replay');
 
-    const edits = ofType(events, 'messages.update').flat().filter((u) => u.update.message?.editedMessage);
-    const revokes = ofType(events, 'messages.update').flat().filter((u) => u.update.messageStubType === proto.WebMessageInfo.StubType.REVOKE);
+    const edits = ofType(events, 'messages.update')
+      .flat()
+      .filter((u) => u.update.message?.editedMessage);
+    const revokes = ofType(events, 'messages.update')
+      .flat()
+      .filter((u) => u.update.messageStubType === proto.WebMessageInfo.StubType.REVOKE);
     expect(edits).toHaveLength(1);
     expect(revokes).toHaveLength(1);
     expect(ofType(events, 'message-receipt.update').flat()).toHaveLength(2);
     const appends = ofType(events, 'messages.upsert').filter((u) => u.type === 'append');
     expect(appends[0]?.messages[0]?.key.fromMe).toBe(true);
-    const image = ofType(events, 'messages.upsert').flatMap((u) => u.messages).find((m) => m.message?.imageMessage);
+    const image = ofType(events, 'messages.upsert')
+      .flatMap((u) => u.messages)
+      .find((m) => m.message?.imageMessage);
     expect(image?.message?.imageMessage?.caption).toBe('view from the hotel');
     expect(phone.user?.id).toBe('447700900123:14@s.whatsapp.net');
 
     // Backfill the LID chat by its phone number: the archive answers.
-    const oldestAna = ofType(events, 'messaging-history.set')[0]?.messages
-      .filter((m) => m.key.remoteJid === '111222333444555@lid')
+    const oldestAna = ofType(events, 'messaging-history.set')[0]
+      ?.messages.filter((m) => m.key.remoteJid === '111222333444555@lid')
       .reduce((a, b) => (toNumber(b.messageTimestamp) < toNumber(a.messageTimestamp) ? b : a)) as WAMessage;
-    const id = await phone.fetchMessageHistory(3, { ...oldestAna.key, remoteJid: '447700900456@s.whatsapp.net' }, oldestAna.messageTimestamp as number);
+    const id = await phone.fetchMessageHistory(
+      3,
+      { ...oldestAna.key, remoteJid: '447700900456@s.whatsapp.net' },
+      oldestAna.messageTimestamp as number,
+    );
     await waitFor(() => ofType(events, 'messaging-history.set').some((s) => s.peerDataRequestSessionId === id), 2000, 'on-demand');
     const set = ofType(events, 'messaging-history.set').find((s) => s.peerDataRequestSessionId === id);
     expect(set?.syncType).toBe(proto.HistorySync.HistorySyncType.ON_DEMAND);
-    expect(set?.messages.map((m) => m.message?.conversation)).toEqual(['happy birthday!! 🎉', 'thanks!!', 'did you see the email from Maria?']);
+    expect(set?.messages.map((m) => m.message?.conversation)).toEqual([
+      'happy birthday!! 🎉',
+      'thanks!!',
+      'did you see the email from Maria?',
+    ]);
   });
 });

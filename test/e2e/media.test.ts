@@ -36,17 +36,32 @@ describe('end to end: media through the supervisor', () => {
       messageType: 'image',
       contentType: 'imageMessage',
       mediaMimetype: 'image/png',
-      rawMessage: proto.Message.encode({ imageMessage: { url, mimetype: 'image/png', mediaKey: enc.mediaKey, fileLength: enc.fileLength } }).finish(),
-      media: { url, directPath: null, mediaKey: enc.mediaKey.toString('base64'), fileEncSha256: null, fileSha256: null, fileLength: enc.fileLength },
+      rawMessage: proto.Message.encode({
+        imageMessage: { url, mimetype: 'image/png', mediaKey: enc.mediaKey, fileLength: enc.fileLength },
+      }).finish(),
+      media: {
+        url,
+        directPath: null,
+        mediaKey: enc.mediaKey.toString('base64'),
+        fileEncSha256: null,
+        fileSha256: null,
+        fileLength: enc.fileLength,
+      },
     });
 
-  const media = async (accountId: string, messageId: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; json: unknown }> => {
+  const media = async (
+    accountId: string,
+    messageId: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: Buffer; json: unknown }> => {
     const res = await fetch(`${t.app.url}/api/whatsapp/media/${accountId}/${messageId}`, {
       headers: { authorization: `Bearer ${E2E_TOKEN}`, ...headers },
       signal: AbortSignal.timeout(10_000),
     });
     const body = Buffer.from(await res.arrayBuffer());
-    const json = (res.headers.get('content-type') ?? '').startsWith('application/json') ? (JSON.parse(body.toString('utf8')) as unknown) : null;
+    const json = (res.headers.get('content-type') ?? '').startsWith('application/json')
+      ? (JSON.parse(body.toString('utf8')) as unknown)
+      : null;
     return { status: res.status, body, json };
   };
 

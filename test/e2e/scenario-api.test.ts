@@ -32,10 +32,12 @@ describe('end to end: a scenario through the real server', () => {
   });
 
   it('lists one thread per person, in the seed shape, named from the contact', async () => {
-    const { status, json } = await t.api<{ success: boolean; threads: Array<Record<string, unknown>>; count: number; nextCursor: string | null }>(
-      'GET',
-      `/api/whatsapp/threads/${ACCOUNT}`,
-    );
+    const { status, json } = await t.api<{
+      success: boolean;
+      threads: Array<Record<string, unknown>>;
+      count: number;
+      nextCursor: string | null;
+    }>('GET', `/api/whatsapp/threads/${ACCOUNT}`);
     expect(status).toBe(200);
     expect(json.success).toBe(true);
     expect(json.count).toBe(2);
@@ -57,10 +59,12 @@ describe('end to end: a scenario through the real server', () => {
   });
 
   it('returns messages field by field as the runbook defines them', async () => {
-    const { json } = await t.api<{ success: boolean; thread: Record<string, unknown>; messages: Array<Record<string, unknown>>; count: number }>(
-      'GET',
-      `/api/whatsapp/messages/${ACCOUNT}/${ACCOUNT}__${PEER_PN}`,
-    );
+    const { json } = await t.api<{
+      success: boolean;
+      thread: Record<string, unknown>;
+      messages: Array<Record<string, unknown>>;
+      count: number;
+    }>('GET', `/api/whatsapp/messages/${ACCOUNT}/${ACCOUNT}__${PEER_PN}`);
     expect(json.success).toBe(true);
     expect(json.thread).toMatchObject({ id: `${ACCOUNT}__${PEER_PN}`, accountId: ACCOUNT, clientJid: PEER_PN });
     expect(json.messages.map((m) => m.id)).toEqual(['LIVE_IN_1', 'HIST_OUT_1', 'HIST_IN_1']);
@@ -102,7 +106,10 @@ describe('end to end: a scenario through the real server', () => {
   });
 
   it('applies receipts forward only: a late delivered never overwrites read', async () => {
-    const { json } = await t.api<{ messages: Array<Record<string, unknown>> }>('GET', `/api/whatsapp/messages/${ACCOUNT}/${ACCOUNT}__${GROUP}`);
+    const { json } = await t.api<{ messages: Array<Record<string, unknown>> }>(
+      'GET',
+      `/api/whatsapp/messages/${ACCOUNT}/${ACCOUNT}__${GROUP}`,
+    );
     expect(json.messages[0]).toMatchObject({
       id: 'GROUP_OUT_1',
       status: 'read',
@@ -127,16 +134,23 @@ describe('end to end: a scenario through the real server', () => {
   });
 
   it('sends through the simulated phone: queued first, then sent, delivered, read', async () => {
-    const sent = await t.api<{ success: boolean; messageId: string; threadId: string; clientJid: string; status: string }>('POST', '/api/whatsapp/send', {
-      accountId: ACCOUNT,
-      to: '+40712345678',
-      text: 'hello from the API',
-      messageId: 'API_SEND_1',
-    });
+    const sent = await t.api<{ success: boolean; messageId: string; threadId: string; clientJid: string; status: string }>(
+      'POST',
+      '/api/whatsapp/send',
+      {
+        accountId: ACCOUNT,
+        to: '+40712345678',
+        text: 'hello from the API',
+        messageId: 'API_SEND_1',
+      },
+    );
     expect(sent.status).toBe(202);
     expect(sent.json).toMatchObject({ success: true, messageId: 'API_SEND_1', clientJid: PEER_PN, threadId: `${ACCOUNT}__${PEER_PN}` });
     const read = await waitFor('the read receipt', async () => {
-      const { json } = await t.api<{ messages: Array<Record<string, unknown>> }>('GET', `/api/whatsapp/messages/${ACCOUNT}/${ACCOUNT}__${PEER_PN}?limit=1`);
+      const { json } = await t.api<{ messages: Array<Record<string, unknown>> }>(
+        'GET',
+        `/api/whatsapp/messages/${ACCOUNT}/${ACCOUNT}__${PEER_PN}?limit=1`,
+      );
       const m = json.messages[0];
       return m?.id === 'API_SEND_1' && m.status === 'read' ? m : undefined;
     });
@@ -145,10 +159,18 @@ describe('end to end: a scenario through the real server', () => {
     expect(typeof read.readAt).toBe('string');
 
     // Retrying with the same id neither duplicates nor regresses the status.
-    const again = await t.api<{ status: string }>('POST', '/api/whatsapp/send', { accountId: ACCOUNT, to: PEER_PN, text: 'hello from the API', messageId: 'API_SEND_1' });
+    const again = await t.api<{ status: string }>('POST', '/api/whatsapp/send', {
+      accountId: ACCOUNT,
+      to: PEER_PN,
+      text: 'hello from the API',
+      messageId: 'API_SEND_1',
+    });
     expect(again.status).toBe(202);
     expect(again.json.status).toBe('read');
-    const { json } = await t.api<{ messages: Array<{ id: string }> }>('GET', `/api/whatsapp/messages/${ACCOUNT}/${ACCOUNT}__${PEER_PN}?limit=50`);
+    const { json } = await t.api<{ messages: Array<{ id: string }> }>(
+      'GET',
+      `/api/whatsapp/messages/${ACCOUNT}/${ACCOUNT}__${PEER_PN}?limit=50`,
+    );
     expect(json.messages.filter((m) => m.id === 'API_SEND_1')).toHaveLength(1);
   });
 });

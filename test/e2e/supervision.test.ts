@@ -37,16 +37,26 @@ describe('supervision', () => {
     try {
       await t.api('POST', '/api/whatsapp/accounts', { accountId: 'crashy' });
       // Wait until the sync is under way but not done, then kill the actor.
-      const before = await waitFor('the sync to be under way', async () => {
-        const n = await t.app.store.countMessages('crashy');
-        return n > 0 && n < expected.storable / 2 ? n : undefined;
-      }, 30_000, 5);
+      const before = await waitFor(
+        'the sync to be under way',
+        async () => {
+          const n = await t.app.store.countMessages('crashy');
+          return n > 0 && n < expected.storable / 2 ? n : undefined;
+        },
+        30_000,
+        5,
+      );
       await t.app.supervisor.crashActor('crashy', 'test: kill mid-sync');
       await waitFor('the restart', async () => ((t.app.supervisor.runtimeOf('crashy')?.restarts ?? 0) >= 1 ? true : undefined));
-      const final = await waitFor('the whole history', async () => {
-        const n = await t.app.store.countMessages('crashy');
-        return n >= expected.storable ? n : undefined;
-      }, 60_000, 100);
+      const final = await waitFor(
+        'the whole history',
+        async () => {
+          const n = await t.app.store.countMessages('crashy');
+          return n >= expected.storable ? n : undefined;
+        },
+        60_000,
+        100,
+      );
       // Settle: the replayed sync must not add or duplicate anything.
       await new Promise((r) => setTimeout(r, 500));
       expect(before).toBeLessThan(expected.storable);
@@ -71,10 +81,14 @@ describe('supervision', () => {
     });
     try {
       await t.api('POST', '/api/whatsapp/accounts', { accountId: 'looper' });
-      const json = await waitFor('the account to fail', async () => {
-        const r = await t.api<AccountJson>('GET', '/api/whatsapp/accounts/looper');
-        return r.json.account.runtime?.actor === 'failed' ? r.json : undefined;
-      }, 30_000);
+      const json = await waitFor(
+        'the account to fail',
+        async () => {
+          const r = await t.api<AccountJson>('GET', '/api/whatsapp/accounts/looper');
+          return r.json.account.runtime?.actor === 'failed' ? r.json : undefined;
+        },
+        30_000,
+      );
       expect(json.account.runtime?.restarts).toBe(3);
       expect(json.account.runtime?.reason).toMatch(/restart intensity exceeded: 3 crashes/);
       expect(json.account.runtime?.reason).toMatch(/does-not-exist-wasync/);
@@ -87,7 +101,11 @@ describe('supervision', () => {
       await new Promise((r) => setTimeout(r, 400));
       expect(t.app.supervisor.runtimeOf('looper')?.restarts).toBe(3);
       // Commands to a failed account get a clear error, not a hang.
-      const send = await t.api<{ success: boolean; error: { code: string } }>('POST', '/api/whatsapp/send', { accountId: 'looper', to: '40712345678', text: 'x' });
+      const send = await t.api<{ success: boolean; error: { code: string } }>('POST', '/api/whatsapp/send', {
+        accountId: 'looper',
+        to: '40712345678',
+        text: 'x',
+      });
       expect(send.status).toBe(503);
       expect(send.json.error.code).toBe('ACCOUNT_FAILED');
     } finally {
@@ -98,7 +116,9 @@ describe('supervision', () => {
   it('a restart resumes every account that was running (a graceful stop is not a logout)', async () => {
     const first = await startTestApp({ WA_SIM_CHATS: '3', WA_SIM_MESSAGES_PER_CHAT: '5' });
     await first.api('POST', '/api/whatsapp/accounts', { accountId: 'resumes' });
-    await waitFor('the first connection', async () => (first.app.supervisor.runtimeOf('resumes')?.connection === 'open' ? true : undefined));
+    await waitFor('the first connection', async () =>
+      first.app.supervisor.runtimeOf('resumes')?.connection === 'open' ? true : undefined,
+    );
     await first.app.shutdown();
     const second = await startTestApp({ DATA_DIR: first.dataDir, WA_SIM_CHATS: '3', WA_SIM_MESSAGES_PER_CHAT: '5' });
     try {
@@ -122,7 +142,18 @@ describe('supervision', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-sigterm-'));
     const entry = new URL('../../dist/src/main.js', import.meta.url).pathname;
     const child = spawn(process.execPath, [entry], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, WA_CONNECTOR: 'sim', WA_DEMO: 'true', WA_SIM_CHATS: '5', WA_SIM_MESSAGES_PER_CHAT: '20', API_TOKEN: E2E_TOKEN, LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        WA_CONNECTOR: 'sim',
+        WA_DEMO: 'true',
+        WA_SIM_CHATS: '5',
+        WA_SIM_MESSAGES_PER_CHAT: '20',
+        API_TOKEN: E2E_TOKEN,
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -73,7 +73,7 @@ describe('accounts', () => {
     expect(r.status).toBe(404);
   });
 
-  it('QR: GET and regenerate answer accountId, connection, qr and the service\'s PNG data URL', async () => {
+  it("QR: GET and regenerate answer accountId, connection, qr and the service's PNG data URL", async () => {
     for (const [method, path] of [
       ['GET', '/api/whatsapp/accounts/acc.one-1/qr'],
       ['POST', '/api/whatsapp/accounts/acc.one-1/regenerate-qr'],
@@ -88,7 +88,10 @@ describe('accounts', () => {
   });
 
   it('pairing code: digits after an optional +, 6-15 of them', async () => {
-    const ok = await call(h.base, '/api/whatsapp/accounts/acc.one-1/pairing-code', { method: 'POST', ...json({ phoneNumber: '+40712345678' }) });
+    const ok = await call(h.base, '/api/whatsapp/accounts/acc.one-1/pairing-code', {
+      method: 'POST',
+      ...json({ phoneNumber: '+40712345678' }),
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ success: true, code: 'ABCD-1234' });
     expect(h.accounts.calls.at(-1)).toEqual({ op: 'requestPairingCode', args: ['acc.one-1', '40712345678'] });
@@ -130,7 +133,10 @@ describe('accounts', () => {
 describe('POST /api/whatsapp/send', () => {
   const sendCalls = (): number => h.accounts.calls.filter((c) => c.op === 'send').length;
   it('202 with messageId, threadId, clientJid, status; the message is readable right after', async () => {
-    const r = await call(h.base, '/api/whatsapp/send', { method: 'POST', ...json({ accountId: 'acc.one-1', to: '+40712345678', text: 'hello there' }) });
+    const r = await call(h.base, '/api/whatsapp/send', {
+      method: 'POST',
+      ...json({ accountId: 'acc.one-1', to: '+40712345678', text: 'hello there' }),
+    });
     expect(r.status).toBe(202);
     const body = r.body as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(['clientJid', 'messageId', 'status', 'success', 'threadId']);
@@ -150,7 +156,10 @@ describe('POST /api/whatsapp/send', () => {
   });
 
   it('passes a client messageId through (idempotent retry)', async () => {
-    const r = await call(h.base, '/api/whatsapp/send', { method: 'POST', ...json({ accountId: 'acc.one-1', to: '40711111111@s.whatsapp.net', text: 'x', messageId: '3EB0ABCDEF' }) });
+    const r = await call(h.base, '/api/whatsapp/send', {
+      method: 'POST',
+      ...json({ accountId: 'acc.one-1', to: '40711111111@s.whatsapp.net', text: 'x', messageId: '3EB0ABCDEF' }),
+    });
     expect(r.status).toBe(202);
     expect((r.body as { messageId: string }).messageId).toBe('3EB0ABCDEF');
   });
@@ -180,8 +189,19 @@ describe('POST /api/whatsapp/send', () => {
   });
 
   it('503 NOT_CONNECTED when the account is not connected', async () => {
-    h.accounts.runtimes.set('acc.one-1', { actor: 'running', connection: 'connecting', reason: null, restarts: 0, qrAvailable: false, pendingWrites: 0, me: null });
-    const r = await call(h.base, '/api/whatsapp/send', { method: 'POST', ...json({ accountId: 'acc.one-1', to: '40712345678', text: 'x' }) });
+    h.accounts.runtimes.set('acc.one-1', {
+      actor: 'running',
+      connection: 'connecting',
+      reason: null,
+      restarts: 0,
+      qrAvailable: false,
+      pendingWrites: 0,
+      me: null,
+    });
+    const r = await call(h.base, '/api/whatsapp/send', {
+      method: 'POST',
+      ...json({ accountId: 'acc.one-1', to: '40712345678', text: 'x' }),
+    });
     h.accounts.runtimes.delete('acc.one-1');
     expect(r.status).toBe(503);
     expect(isErrorBody(r.body) && r.body.error.code).toBe('NOT_CONNECTED');

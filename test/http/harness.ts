@@ -289,7 +289,7 @@ export interface RawResponse {
 export function rawRequest(
   port: number,
   request: string | Buffer,
-  opts: { timeoutMs?: number; /** Resolve only once the server closes the connection. */ untilClose?: boolean } = {},
+  opts: { timeoutMs?: number /** Resolve only once the server closes the connection. */; untilClose?: boolean } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');

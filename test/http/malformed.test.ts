@@ -14,7 +14,10 @@ beforeAll(async () => {
   await h.store.createAccount({ id: ACC });
   await h.store.applyMutations(
     ACC,
-    Array.from({ length: 5 }, (_, i) => ({ kind: 'message' as const, record: makeMessage({ id: `BAD${i}`, accountId: ACC, clientJid: JID }) })),
+    Array.from({ length: 5 }, (_, i) => ({
+      kind: 'message' as const,
+      record: makeMessage({ id: `BAD${i}`, accountId: ACC, clientJid: JID }),
+    })),
   );
 });
 
@@ -35,12 +38,18 @@ async function snapshot(): Promise<string> {
   return JSON.stringify(out);
 }
 
-function request(method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer; auth?: boolean } = {}): Buffer {
+function request(
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string | Buffer; auth?: boolean } = {},
+): Buffer {
   const headers: Record<string, string> = { host: 'localhost', ...(opts.auth === false ? {} : AUTH), ...opts.headers };
   if (opts.body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length')) {
     headers['content-length'] = String(Buffer.byteLength(opts.body));
   }
-  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), opts.body === undefined ? Buffer.alloc(0) : Buffer.from(opts.body)]);
 }
 
@@ -58,22 +67,70 @@ interface Row {
 
 const rows: Row[] = [
   // Bodies
-  { name: 'truncated JSON', req: request('POST', '/api/whatsapp/accounts', { headers: json, body: '{"accountId":' }), status: 400, code: 'BAD_REQUEST' },
-  { name: 'JSON with trailing junk', req: request('POST', '/api/whatsapp/send', { headers: json, body: '{"accountId":"a"} x' }), status: 400, code: 'BAD_REQUEST' },
-  { name: 'invalid UTF-8 body', req: request('POST', '/api/whatsapp/accounts', { headers: json, body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) }), status: 400, code: 'BAD_REQUEST' },
-  { name: 'JSON array body', req: request('POST', '/api/whatsapp/accounts', { headers: json, body: '["x"]' }), status: 400, code: 'BAD_REQUEST' },
+  {
+    name: 'truncated JSON',
+    req: request('POST', '/api/whatsapp/accounts', { headers: json, body: '{"accountId":' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
+    name: 'JSON with trailing junk',
+    req: request('POST', '/api/whatsapp/send', { headers: json, body: '{"accountId":"a"} x' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
+    name: 'invalid UTF-8 body',
+    req: request('POST', '/api/whatsapp/accounts', { headers: json, body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) }),
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
+    name: 'JSON array body',
+    req: request('POST', '/api/whatsapp/accounts', { headers: json, body: '["x"]' }),
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
   { name: 'JSON null body', req: request('POST', '/api/whatsapp/send', { headers: json, body: 'null' }), status: 400, code: 'BAD_REQUEST' },
-  { name: 'send with wrong types', req: request('POST', '/api/whatsapp/send', { headers: json, body: JSON.stringify({ accountId: 1, to: 2, text: 3 }) }), status: 400, code: 'BAD_REQUEST' },
-  { name: 'huge body (100 KiB > 64 KiB)', req: request('POST', '/api/whatsapp/send', { headers: json, body: JSON.stringify({ accountId: ACC, to: '407', text: 'x'.repeat(100 * 1024) }) }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
-  { name: 'Content-Length announces 10 MB, nothing sent', req: request('POST', '/api/whatsapp/accounts', { headers: { ...json, 'content-length': '10000000' } }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  {
+    name: 'send with wrong types',
+    req: request('POST', '/api/whatsapp/send', { headers: json, body: JSON.stringify({ accountId: 1, to: 2, text: 3 }) }),
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
+    name: 'huge body (100 KiB > 64 KiB)',
+    req: request('POST', '/api/whatsapp/send', {
+      headers: json,
+      body: JSON.stringify({ accountId: ACC, to: '407', text: 'x'.repeat(100 * 1024) }),
+    }),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'Content-Length announces 10 MB, nothing sent',
+    req: request('POST', '/api/whatsapp/accounts', { headers: { ...json, 'content-length': '10000000' } }),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
   // Routing
   { name: 'unknown /api route', req: request('GET', '/api/nope'), status: 404, code: 'NOT_FOUND' },
   { name: 'root', req: request('GET', '/'), status: 404, code: 'NOT_FOUND' },
   { name: 'route missing its parameter', req: request('GET', '/api/whatsapp/messages/' + ACC), status: 404, code: 'NOT_FOUND' },
   { name: 'trailing segment', req: request('GET', '/health/x'), status: 404, code: 'NOT_FOUND' },
   { name: 'wrong method on threads', req: request('DELETE', T), status: 405, code: 'METHOD_NOT_ALLOWED' },
-  { name: 'wrong method on send', req: request('PUT', '/api/whatsapp/send', { headers: json, body: '{}' }), status: 405, code: 'METHOD_NOT_ALLOWED' },
-  { name: 'wrong method on /health (open, no token)', req: request('POST', '/health', { auth: false }), status: 405, code: 'METHOD_NOT_ALLOWED' },
+  {
+    name: 'wrong method on send',
+    req: request('PUT', '/api/whatsapp/send', { headers: json, body: '{}' }),
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+  },
+  {
+    name: 'wrong method on /health (open, no token)',
+    req: request('POST', '/health', { auth: false }),
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+  },
   // Path tricks in ids
   { name: '..%2F in accountId', req: request('GET', `/api/whatsapp/threads/..%2Fetc`), status: 400, code: 'BAD_REQUEST' },
   { name: 'literal .. as accountId', req: request('GET', `/api/whatsapp/threads/..`), status: 400, code: 'BAD_REQUEST' },
@@ -89,21 +146,60 @@ const rows: Row[] = [
   { name: '..%2F in threadId', req: request('GET', `/api/whatsapp/messages/${ACC}/..%2F..%2Faccounts`), status: 400, code: 'BAD_REQUEST' },
   { name: '%00 in threadId', req: request('GET', `/api/whatsapp/messages/${ACC}/${THREAD}%00`), status: 400, code: 'BAD_REQUEST' },
   { name: 'empty accountId', req: request('GET', `/api/whatsapp/threads/`), status: 400, code: 'BAD_REQUEST' },
-  { name: 'path trick on DELETE', req: request('DELETE', `/api/whatsapp/accounts/..%2F${ACC}?purge=true`), status: 400, code: 'BAD_REQUEST' },
+  {
+    name: 'path trick on DELETE',
+    req: request('DELETE', `/api/whatsapp/accounts/..%2F${ACC}?purge=true`),
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
   // Tokens
   { name: 'no token', req: request('GET', T, { auth: false }), status: 401, code: 'UNAUTHORIZED' },
   { name: 'wrong token', req: request('GET', T, { headers: { authorization: 'Bearer nope' } }), status: 401, code: 'UNAUTHORIZED' },
-  { name: 'token with a suffix', req: request('GET', T, { headers: { authorization: `Bearer ${TOKEN}x` } }), status: 401, code: 'UNAUTHORIZED' },
-  { name: 'token prefix only', req: request('GET', T, { headers: { authorization: `Bearer ${TOKEN.slice(0, -1)}` } }), status: 401, code: 'UNAUTHORIZED' },
+  {
+    name: 'token with a suffix',
+    req: request('GET', T, { headers: { authorization: `Bearer ${TOKEN}x` } }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
+  {
+    name: 'token prefix only',
+    req: request('GET', T, { headers: { authorization: `Bearer ${TOKEN.slice(0, -1)}` } }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
   { name: 'Basic scheme', req: request('GET', T, { headers: { authorization: `Basic ${TOKEN}` } }), status: 401, code: 'UNAUTHORIZED' },
   { name: 'empty Bearer', req: request('GET', T, { headers: { authorization: 'Bearer ' } }), status: 401, code: 'UNAUTHORIZED' },
-  { name: 'no token on a mutating route', req: request('DELETE', `/api/whatsapp/accounts/${ACC}?purge=true`, { auth: false }), status: 401, code: 'UNAUTHORIZED' },
-  { name: 'no token on send', req: request('POST', '/api/whatsapp/send', { auth: false, headers: json, body: JSON.stringify({ accountId: ACC, to: '40712345678', text: 'x' }) }), status: 401, code: 'UNAUTHORIZED' },
+  {
+    name: 'no token on a mutating route',
+    req: request('DELETE', `/api/whatsapp/accounts/${ACC}?purge=true`, { auth: false }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
+  {
+    name: 'no token on send',
+    req: request('POST', '/api/whatsapp/send', {
+      auth: false,
+      headers: json,
+      body: JSON.stringify({ accountId: ACC, to: '40712345678', text: 'x' }),
+    }),
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
   { name: 'no token on /diag', req: request('GET', '/diag', { auth: false }), status: 401, code: 'UNAUTHORIZED' },
   { name: 'no token on an unknown route', req: request('GET', '/api/nope', { auth: false }), status: 401, code: 'UNAUTHORIZED' },
   // Query parameters
-  ...['0', '-1', '501', '1.5', 'abc', '', '1e2', '%20'].map((v) => ({ name: `threads limit=${v}`, req: request('GET', `${T}?limit=${v}`), status: 400, code: 'BAD_REQUEST' })),
-  ...['0', '-1', '501', '1.5', 'abc'].map((v) => ({ name: `messages limit=${v}`, req: request('GET', `${M}?limit=${v}`), status: 400, code: 'BAD_REQUEST' })),
+  ...['0', '-1', '501', '1.5', 'abc', '', '1e2', '%20'].map((v) => ({
+    name: `threads limit=${v}`,
+    req: request('GET', `${T}?limit=${v}`),
+    status: 400,
+    code: 'BAD_REQUEST',
+  })),
+  ...['0', '-1', '501', '1.5', 'abc'].map((v) => ({
+    name: `messages limit=${v}`,
+    req: request('GET', `${M}?limit=${v}`),
+    status: 400,
+    code: 'BAD_REQUEST',
+  })),
   { name: 'limit given twice', req: request('GET', `${T}?limit=1&limit=2`), status: 400, code: 'BAD_REQUEST' },
   { name: 'threads orderBy=createdAt', req: request('GET', `${T}?orderBy=createdAt`), status: 400, code: 'BAD_REQUEST' },
   { name: 'messages orderBy=lastMessageAt', req: request('GET', `${M}?orderBy=lastMessageAt`), status: 400, code: 'BAD_REQUEST' },

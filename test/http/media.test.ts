@@ -36,7 +36,14 @@ async function encrypt(plain: Buffer, type: 'image' | 'document' | 'audio'): Pro
   const enc = await encryptedStream(plain, type);
   const encrypted = readFileSync(enc.encFilePath);
   rmSync(enc.encFilePath, { force: true });
-  return { plain, encrypted, mediaKey: enc.mediaKey, fileEncSha256: enc.fileEncSha256, fileSha256: enc.fileSha256, fileLength: enc.fileLength };
+  return {
+    plain,
+    encrypted,
+    mediaKey: enc.mediaKey,
+    fileEncSha256: enc.fileEncSha256,
+    fileSha256: enc.fileSha256,
+    fileLength: enc.fileLength,
+  };
 }
 
 /**
@@ -223,12 +230,29 @@ beforeAll(async () => {
         fileName: 'Raport "final" ü\r\n.pdf',
       }),
     },
-    { kind: 'message', record: mediaRecord(ACC, 'HUGE', huge, `${cdn.base}/f/huge`, { contentType: 'documentMessage', mimetype: 'application/octet-stream' }) },
-    { kind: 'message', record: mediaRecord(ACC, 'LATE', huge, `${cdn.base}/late/huge`, { contentType: 'documentMessage', mimetype: 'application/octet-stream' }) },
-    { kind: 'message', record: mediaRecord(ACC, 'CUT', big, `${cdn.base}/cut/big`, { contentType: 'documentMessage', mimetype: 'application/pdf' }) },
+    {
+      kind: 'message',
+      record: mediaRecord(ACC, 'HUGE', huge, `${cdn.base}/f/huge`, {
+        contentType: 'documentMessage',
+        mimetype: 'application/octet-stream',
+      }),
+    },
+    {
+      kind: 'message',
+      record: mediaRecord(ACC, 'LATE', huge, `${cdn.base}/late/huge`, {
+        contentType: 'documentMessage',
+        mimetype: 'application/octet-stream',
+      }),
+    },
+    {
+      kind: 'message',
+      record: mediaRecord(ACC, 'CUT', big, `${cdn.base}/cut/big`, { contentType: 'documentMessage', mimetype: 'application/pdf' }),
+    },
     { kind: 'message', record: makeMessage({ id: 'TEXT', accountId: ACC, body: 'just words' }) },
   ]);
-  await h.store.applyMutations(SIM, [{ kind: 'message', record: mediaRecord(SIM, 'SIM_IMG', image, 'https://mmg.whatsapp.net/v/t62.7118-24/x.enc') }]);
+  await h.store.applyMutations(SIM, [
+    { kind: 'message', record: mediaRecord(SIM, 'SIM_IMG', image, 'https://mmg.whatsapp.net/v/t62.7118-24/x.enc') },
+  ]);
 });
 
 afterAll(async () => {
@@ -359,13 +383,16 @@ describe('GET /api/whatsapp/media/:accountId/:messageId', () => {
       expect(r.headers.get('content-range')).toBe('bytes */70000');
     });
 
-    it.each(['bytes=abc', 'bytes=5-1', 'bytes=0-1,5-6', 'items=0-1', 'bytes=-', 'bytes=-0'])('416 for %s, before the CDN is asked', async (header) => {
-      const before = cdn.requests.length;
-      const r = await call(h.base, mediaPath(ACC, 'IMG'), { headers: { range: header } });
-      expect(r.status).toBe(416);
-      expect(isErrorBody(r.body) && r.body.error.code).toBe('RANGE_NOT_SATISFIABLE');
-      expect(cdn.requests.length).toBe(before);
-    });
+    it.each(['bytes=abc', 'bytes=5-1', 'bytes=0-1,5-6', 'items=0-1', 'bytes=-', 'bytes=-0'])(
+      '416 for %s, before the CDN is asked',
+      async (header) => {
+        const before = cdn.requests.length;
+        const r = await call(h.base, mediaPath(ACC, 'IMG'), { headers: { range: header } });
+        expect(r.status).toBe(416);
+        expect(isErrorBody(r.body) && r.body.error.code).toBe('RANGE_NOT_SATISFIABLE');
+        expect(cdn.requests.length).toBe(before);
+      },
+    );
   });
 
   describe('what cannot be downloaded', () => {
@@ -396,13 +423,19 @@ describe('GET /api/whatsapp/media/:accountId/:messageId', () => {
     it('502 MEDIA_DOWNLOAD_FAILED when the CDN fails, without its URL in the message', async () => {
       const r = await call(h.base, mediaPath(ACC, 'CDN_500'));
       expect(r.status).toBe(502);
-      expect(isErrorBody(r.body) && r.body.error).toEqual({ code: 'MEDIA_DOWNLOAD_FAILED', message: "WhatsApp's media server answered HTTP 500" });
+      expect(isErrorBody(r.body) && r.body.error).toEqual({
+        code: 'MEDIA_DOWNLOAD_FAILED',
+        message: "WhatsApp's media server answered HTTP 500",
+      });
     });
 
     it('502 MEDIA_DOWNLOAD_FAILED as JSON when the stream fails before its first byte', async () => {
       const r = await call(h.base, mediaPath(ACC, 'CDN_EMPTY'));
       expect(r.status).toBe(502);
-      expect(isErrorBody(r.body) && r.body.error).toEqual({ code: 'MEDIA_DOWNLOAD_FAILED', message: "WhatsApp's media server returned no data" });
+      expect(isErrorBody(r.body) && r.body.error).toEqual({
+        code: 'MEDIA_DOWNLOAD_FAILED',
+        message: "WhatsApp's media server returned no data",
+      });
       expect(r.headers.get('content-disposition')).toBeNull();
     });
 
@@ -549,9 +582,13 @@ describe('media headers', () => {
     expect(contentDisposition(null, 'ID2', 'audio/ogg; codecs=opus')).toBe(`inline; filename="ID2.ogg"; filename*=UTF-8''ID2.ogg`);
     expect(contentDisposition(null, 'ID3', null)).toBe(`inline; filename="ID3"; filename*=UTF-8''ID3`);
     expect(contentDisposition('../../etc/passwd', 'ID4', null)).toBe(`inline; filename="passwd"; filename*=UTF-8''passwd`);
-    expect(contentDisposition('фото.jpg', 'ID5', 'image/jpeg')).toBe(`inline; filename="____.jpg"; filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE.jpg`);
+    expect(contentDisposition('фото.jpg', 'ID5', 'image/jpeg')).toBe(
+      `inline; filename="____.jpg"; filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE.jpg`,
+    );
     // A right-to-left override would show "gnp.exe" as "exe.png".
     expect(contentDisposition('a\u202egnp.exe', 'ID6', null)).toBe(`inline; filename="agnp.exe"; filename*=UTF-8''agnp.exe`);
-    expect(contentDisposition("it's (100%) *ok*", 'ID7', null)).toBe(`inline; filename="it's (100_) *ok*"; filename*=UTF-8''it%27s%20%28100%25%29%20%2Aok%2A`);
+    expect(contentDisposition("it's (100%) *ok*", 'ID7', null)).toBe(
+      `inline; filename="it's (100_) *ok*"; filename*=UTF-8''it%27s%20%28100%25%29%20%2Aok%2A`,
+    );
   });
 });

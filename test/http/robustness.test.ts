@@ -53,7 +53,9 @@ describe('every route answers', () => {
       const path = route.pattern.replace(':accountId', ACC).replace(':threadId', thread);
       const r = await call(h.base, path, {
         method: route.method.toUpperCase(),
-        ...(route.body ? { body: JSON.stringify({ accountId: `new-${route.method}`, to: '40712345678', text: 'x', phoneNumber: '40712345678' }) } : {}),
+        ...(route.body
+          ? { body: JSON.stringify({ accountId: `new-${route.method}`, to: '40712345678', text: 'x', phoneNumber: '40712345678' }) }
+          : {}),
       });
       expect(r.status, `${route.method} ${route.pattern}`).toBeGreaterThanOrEqual(200);
       if (route.pattern !== '/metrics') expect(typeof r.body, route.pattern).toBe('object');
@@ -70,8 +72,10 @@ describe('every route answers', () => {
 });
 
 describe('request bodies', () => {
-  it('a body that arrives in many pieces is reassembled byte for byte (uWS reuses each chunk\'s buffer)', async () => {
-    const text = Array.from({ length: 6_000 }, (_, i) => String(i % 10)).join('').repeat(10); // 60,000 chars
+  it("a body that arrives in many pieces is reassembled byte for byte (uWS reuses each chunk's buffer)", async () => {
+    const text = Array.from({ length: 6_000 }, (_, i) => String(i % 10))
+      .join('')
+      .repeat(10); // 60,000 chars
     const body = Buffer.from(JSON.stringify({ accountId: ACC, to: '40712345678', text }));
     const socket = await openSocket(h.port);
     const answer = readUntilClose(socket);
@@ -157,12 +161,17 @@ describe('clients that go away', () => {
     const socket = await openSocket(h.port);
     const answer = readUntilClose(socket);
     socket.on('error', () => undefined);
-    socket.write(`POST /api/whatsapp/send HTTP/1.1\r\nhost: x\r\nauthorization: ${AUTH.authorization}\r\ntransfer-encoding: chunked\r\n\r\n`);
+    socket.write(
+      `POST /api/whatsapp/send HTTP/1.1\r\nhost: x\r\nauthorization: ${AUTH.authorization}\r\ntransfer-encoding: chunked\r\n\r\n`,
+    );
     let sent = 0;
     const chunk = 'x'.repeat(8 * 1024);
     // Keep sending until the server answers: it must not wait for the end of a body it will refuse.
     let answered = false;
-    void answer.then(() => (answered = true), () => (answered = true));
+    void answer.then(
+      () => (answered = true),
+      () => (answered = true),
+    );
     while (!answered && sent < 4 * 1024 * 1024 && !socket.destroyed) {
       socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
       sent += chunk.length;
@@ -188,7 +197,11 @@ describe('shutdown', () => {
   it('drain(): every request, open routes included, answers 503 SHUTTING_DOWN', async () => {
     h.server.drain();
     expect(h.server.draining).toBe(true);
-    for (const [path, auth] of [['/health', false], ['/ready', false], [`/api/whatsapp/threads/${ACC}`, true]] as const) {
+    for (const [path, auth] of [
+      ['/health', false],
+      ['/ready', false],
+      [`/api/whatsapp/threads/${ACC}`, true],
+    ] as const) {
       const r = await call(h.base, path, { auth });
       expect(r.status, path).toBe(503);
       expect(isErrorBody(r.body) && r.body.error.code).toBe('SHUTTING_DOWN');
@@ -229,12 +242,18 @@ function withHealth(real: Store, backend: Store['backend'], health: () => Promis
 }
 
 describe('/health', () => {
-  it('firestore backend: `.firestore.status` is there for the runbook\'s jq check', async () => {
-    const fs = await startHarness({ wrapStore: (s) => withHealth(s, 'firestore', async () => ({ status: 'ok', backend: 'firestore', latencyMs: 12.3456 })) });
+  it("firestore backend: `.firestore.status` is there for the runbook's jq check", async () => {
+    const fs = await startHarness({
+      wrapStore: (s) => withHealth(s, 'firestore', async () => ({ status: 'ok', backend: 'firestore', latencyMs: 12.3456 })),
+    });
     try {
       const r = await call(fs.base, '/health', { auth: false });
       expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ status: 'ok', store: { backend: 'firestore', status: 'ok', latencyMs: 12.35 }, firestore: { status: 'ok' } });
+      expect(r.body).toMatchObject({
+        status: 'ok',
+        store: { backend: 'firestore', status: 'ok', latencyMs: 12.35 },
+        firestore: { status: 'ok' },
+      });
     } finally {
       await fs.stop();
     }
@@ -242,7 +261,13 @@ describe('/health', () => {
 
   it('an unhealthy store is 503 with status error, and its detail is not shown', async () => {
     const bad = await startHarness({
-      wrapStore: (s) => withHealth(s, 'firestore', async () => ({ status: 'error', backend: 'firestore', latencyMs: 1, detail: '/secret/creds.json unreadable' })),
+      wrapStore: (s) =>
+        withHealth(s, 'firestore', async () => ({
+          status: 'error',
+          backend: 'firestore',
+          latencyMs: 1,
+          detail: '/secret/creds.json unreadable',
+        })),
     });
     try {
       const r = await call(bad.base, '/health', { auth: false });

@@ -54,13 +54,24 @@ describe('classifyContent: message types and bodies', () => {
     ['viewOnceV2Extension', wrap.viewOnceV2Extension],
     ['ephemeral(viewOnceV2)', (m: proto.IMessage) => wrap.ephemeral(wrap.viewOnceV2(m))],
   ])('unwraps %s', (_name, w) => {
-    expect(asContent(P(w(content.image({ caption: 'secret' }))))).toMatchObject({ messageType: 'image', contentType: 'imageMessage', body: 'secret' });
+    expect(asContent(P(w(content.image({ caption: 'secret' }))))).toMatchObject({
+      messageType: 'image',
+      contentType: 'imageMessage',
+      body: 'secret',
+    });
     expect(asContent(P(w(content.text('hi'))))).toMatchObject({ messageType: 'text', body: 'hi' });
   });
 
   it('ephemeral documentWithCaption keeps caption and file name', () => {
-    const c = asContent(P(wrap.ephemeral(content.documentWithCaption('see attached', { fileName: 'q3.xlsx', mimetype: 'application/vnd.ms-excel' }))));
-    expect(c).toMatchObject({ messageType: 'document', body: 'see attached', mediaFilename: 'q3.xlsx', mediaMimetype: 'application/vnd.ms-excel' });
+    const c = asContent(
+      P(wrap.ephemeral(content.documentWithCaption('see attached', { fileName: 'q3.xlsx', mimetype: 'application/vnd.ms-excel' }))),
+    );
+    expect(c).toMatchObject({
+      messageType: 'document',
+      body: 'see attached',
+      mediaFilename: 'q3.xlsx',
+      mediaMimetype: 'application/vnd.ms-excel',
+    });
   });
 });
 
@@ -136,7 +147,11 @@ describe('classifyContent: skips', () => {
     ['undefined', undefined, 'no_content'],
     ['empty message', {}, 'no_content'],
     ['history sync notification', content.historyNotification(), 'protocol_message'],
-    ['ephemeral setting', { protocolMessage: { type: proto.Message.ProtocolMessage.Type.EPHEMERAL_SETTING, ephemeralExpiration: 86400 } }, 'protocol_message'],
+    [
+      'ephemeral setting',
+      { protocolMessage: { type: proto.Message.ProtocolMessage.Type.EPHEMERAL_SETTING, ephemeralExpiration: 86400 } },
+      'protocol_message',
+    ],
     ['sender key distribution', content.keyDistribution(), 'key_distribution'],
     ['messageContextInfo only', { messageContextInfo: { deviceListMetadataVersion: 2 } }, 'key_distribution'],
     ['poll vote', content.pollVote('P1'), 'poll_update'],

@@ -38,7 +38,8 @@ function ctx(o: Partial<IngestContext> & { lids?: Record<string, string> } = {})
   return { accountId: 'acc1', now: NOW, source: 'realtime', resolver: mapResolver(new Map(Object.entries(o.lids ?? {}))), ...o };
 }
 const records = (ms: Mutation[]) => ms.filter((m): m is MessageUpsert => m.kind === 'message').map((m) => m.record);
-const ofKind = <K extends Mutation['kind']>(ms: Mutation[], kind: K) => ms.filter((m): m is Extract<Mutation, { kind: K }> => m.kind === kind);
+const ofKind = <K extends Mutation['kind']>(ms: Mutation[], kind: K) =>
+  ms.filter((m): m is Extract<Mutation, { kind: K }> => m.kind === kind);
 
 describe('mapHistorySet', () => {
   it('maps a chunk: pairs first, names, messages with their own times; counts total and skips', () => {
@@ -77,7 +78,8 @@ describe('mapHistorySet', () => {
       ['pic', '40760000000@s.whatsapp.net', (DEFAULT_TS + 50) * 1000],
       ['mine', PEER_PN, (DEFAULT_TS + 10) * 1000],
     ]);
-    for (const r of recs) expect(r).toMatchObject({ syncSource: 'history_sync', syncedAt: NOW, syncType: 'INITIAL_BOOTSTRAP', tsServer: NOW });
+    for (const r of recs)
+      expect(r).toMatchObject({ syncSource: 'history_sync', syncedAt: NOW, syncType: 'INITIAL_BOOTSTRAP', tsServer: NOW });
     expect(recs[2]!.status).toBe('read');
 
     expect(ofKind(batch.mutations, 'thread').map((t) => [t.clientJid, t.displayName, t.source])).toEqual([
@@ -120,7 +122,9 @@ describe('mapHistorySet', () => {
         contacts: [{ id: '40722222222@s.whatsapp.net', notify: 'notify', verifiedName: 'Biz Ltd' }],
       },
     );
-    const names = Object.fromEntries(ofKind(mapHistorySet(data, ctx()).mutations, 'thread').map((t) => [t.clientJid, [t.displayName, t.source]]));
+    const names = Object.fromEntries(
+      ofKind(mapHistorySet(data, ctx()).mutations, 'thread').map((t) => [t.clientJid, [t.displayName, t.source]]),
+    );
     expect(names).toEqual({
       '40711111111@s.whatsapp.net': ['newer', 'pushName'],
       '40722222222@s.whatsapp.net': ['Chat Name', 'chatName'],
@@ -176,18 +180,37 @@ describe('mapMessagesUpdate', () => {
   });
 
   it('status without a time is at now; PENDING/ERROR are skipped', () => {
-    const batch = mapMessagesUpdate([statusUpdate(key, S.DELIVERY_ACK), statusUpdate({ ...key, id: 'M2' }, S.PENDING), statusUpdate({ ...key, id: 'M3' }, S.ERROR)], ctx());
+    const batch = mapMessagesUpdate(
+      [statusUpdate(key, S.DELIVERY_ACK), statusUpdate({ ...key, id: 'M2' }, S.PENDING), statusUpdate({ ...key, id: 'M3' }, S.ERROR)],
+      ctx(),
+    );
     expect(batch.mutations).toEqual([expect.objectContaining({ messageId: 'M1', status: 'delivered', at: NOW })]);
     expect(batch).toMatchObject({ total: 3, skipped: 2, skipReasons: { status_pending: 1, status_error: 1 } });
   });
 
   it('several receipts for one message in one event reduce to the furthest', () => {
-    const batch = mapMessagesUpdate([statusUpdate(key, S.DELIVERY_ACK, DEFAULT_TS + 1), statusUpdate(key, S.READ, DEFAULT_TS + 2), statusUpdate(key, S.DELIVERY_ACK, DEFAULT_TS + 3)], ctx());
+    const batch = mapMessagesUpdate(
+      [
+        statusUpdate(key, S.DELIVERY_ACK, DEFAULT_TS + 1),
+        statusUpdate(key, S.READ, DEFAULT_TS + 2),
+        statusUpdate(key, S.DELIVERY_ACK, DEFAULT_TS + 3),
+      ],
+      ctx(),
+    );
     expect(ofKind(batch.mutations, 'status')).toEqual([expect.objectContaining({ status: 'read', at: (DEFAULT_TS + 2) * 1000 })]);
   });
 
   it('an edit as Baileys emits it (editedMessage wrapper) → edit with the unwrapped body', () => {
-    const batch = mapMessagesUpdate([editUpdate({ remoteJid: '900@lid', remoteJidAlt: PEER_PN, id: 'M4', fromMe: false }, content.image({ caption: 'new caption' }), DEFAULT_TS + 40)], ctx());
+    const batch = mapMessagesUpdate(
+      [
+        editUpdate(
+          { remoteJid: '900@lid', remoteJidAlt: PEER_PN, id: 'M4', fromMe: false },
+          content.image({ caption: 'new caption' }),
+          DEFAULT_TS + 40,
+        ),
+      ],
+      ctx(),
+    );
     expect(batch.mutations).toEqual([
       { kind: 'jid-mapping', accountId: 'acc1', lid: '900@lid', pn: PEER_PN },
       { kind: 'edit', accountId: 'acc1', clientJid: PEER_PN, messageId: 'M4', body: 'new caption', editedAt: (DEFAULT_TS + 40) * 1000 },
@@ -197,7 +220,9 @@ describe('mapMessagesUpdate', () => {
   it('an edit carrying the raw protocolMessage targets its key and time', () => {
     const raw = content.edit('M5', content.text('v2'), (DEFAULT_TS + 7) * 1000);
     const batch = mapMessagesUpdate([{ key: { ...key, id: 'M5' }, update: { message: raw } }], ctx());
-    expect(ofKind(batch.mutations, 'edit')).toEqual([expect.objectContaining({ messageId: 'M5', body: 'v2', editedAt: (DEFAULT_TS + 7) * 1000 })]);
+    expect(ofKind(batch.mutations, 'edit')).toEqual([
+      expect.objectContaining({ messageId: 'M5', body: 'v2', editedAt: (DEFAULT_TS + 7) * 1000 }),
+    ]);
   });
 
   it('a revoke as Baileys emits it (stub REVOKE, message null) → revoke at now', () => {
@@ -215,7 +240,12 @@ describe('mapMessagesUpdate', () => {
       ],
       ctx(),
     );
-    expect(batch).toMatchObject({ mutations: [], total: 4, skipped: 4, skipReasons: { irrelevant_update: 2, status_broadcast: 1, missing_id: 1 } });
+    expect(batch).toMatchObject({
+      mutations: [],
+      total: 4,
+      skipped: 4,
+      skipReasons: { irrelevant_update: 2, status_broadcast: 1, missing_id: 1 },
+    });
   });
 });
 
@@ -244,7 +274,10 @@ describe('mapReceipts', () => {
   });
 
   it('a receipt without times and a story receipt are skipped', () => {
-    const batch = mapReceipts([receipt(key, PEER_PN, {}), receipt({ remoteJid: 'status@broadcast', id: 'X' }, PEER_PN, { read: DEFAULT_TS })], ctx());
+    const batch = mapReceipts(
+      [receipt(key, PEER_PN, {}), receipt({ remoteJid: 'status@broadcast', id: 'X' }, PEER_PN, { read: DEFAULT_TS })],
+      ctx(),
+    );
     expect(batch).toMatchObject({ mutations: [], total: 2, skipped: 2, skipReasons: { no_receipt_time: 1, status_broadcast: 1 } });
   });
 });
@@ -272,7 +305,10 @@ describe('mapContacts / mapChats / mapLidMapping', () => {
   });
 
   it('chats: name → chatName on the canonical JID, pnJid/lidJid → mapping, nameless skipped', () => {
-    const batch = mapChats([{ id: '42@lid', pnJid: '40742424242@s.whatsapp.net', name: 'Dan' }, { id: GROUP_JID, name: 'Team' }, { id: PEER_PN }], ctx());
+    const batch = mapChats(
+      [{ id: '42@lid', pnJid: '40742424242@s.whatsapp.net', name: 'Dan' }, { id: GROUP_JID, name: 'Team' }, { id: PEER_PN }],
+      ctx(),
+    );
     expect(batch.mutations).toEqual([
       { kind: 'jid-mapping', accountId: 'acc1', lid: '42@lid', pn: '40742424242@s.whatsapp.net' },
       { kind: 'thread', accountId: 'acc1', clientJid: '40742424242@s.whatsapp.net', displayName: 'Dan', source: 'chatName' },
@@ -285,7 +321,10 @@ describe('mapContacts / mapChats / mapLidMapping', () => {
     expect(mapLidMapping({ lid: '77:1@lid', pn: '40777777777:2@s.whatsapp.net' }, ctx()).mutations).toEqual([
       { kind: 'jid-mapping', accountId: 'acc1', lid: '77@lid', pn: '40777777777@s.whatsapp.net' },
     ]);
-    expect(mapLidMapping({ lid: '77@lid', pn: '40777777777@s.whatsapp.net' }, ctx({ lids: { '77@lid': '40777777777@s.whatsapp.net' } })).mutations).toEqual([]);
+    expect(
+      mapLidMapping({ lid: '77@lid', pn: '40777777777@s.whatsapp.net' }, ctx({ lids: { '77@lid': '40777777777@s.whatsapp.net' } }))
+        .mutations,
+    ).toEqual([]);
     expect(mapLidMapping({ lid: '40777777777@s.whatsapp.net', pn: '77@lid' }, ctx()).mutations).toEqual([]);
   });
 });

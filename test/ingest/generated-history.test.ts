@@ -16,7 +16,14 @@ describe('ingest of a generated history', () => {
   let total = 0;
   let skipped = 0;
   for (const chunk of generated.chunks) {
-    const b = mapHistorySet(chunk, { accountId: 'acc', now: NOW, source: 'history_sync', syncType: chunk.syncType ?? null, resolver: mapResolver(map), ownJids: own });
+    const b = mapHistorySet(chunk, {
+      accountId: 'acc',
+      now: NOW,
+      source: 'history_sync',
+      syncType: chunk.syncType ?? null,
+      resolver: mapResolver(map),
+      ownJids: own,
+    });
     applyJidMappings(map, b.mutations);
     total += b.total;
     skipped += b.skipped;

@@ -4,16 +4,7 @@ import type { MessageUpsert, Mutation } from '../../src/domain/mutations.js';
 import type { MessageRecord, SyncSource } from '../../src/domain/records.js';
 import { mapResolver } from '../../src/ingest/jids.js';
 import { mapWAMessage, type IngestContext } from '../../src/ingest/message.js';
-import {
-  content,
-  DEFAULT_TS,
-  GROUP_JID,
-  PEER_LID,
-  PEER_PN,
-  waImage,
-  waMessage,
-  waText,
-} from '../support/wa-fixtures.js';
+import { content, DEFAULT_TS, GROUP_JID, PEER_LID, PEER_PN, waImage, waMessage, waText } from '../support/wa-fixtures.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const S = proto.WebMessageInfo.Status;
@@ -182,7 +173,13 @@ describe('mapWAMessage: JIDs and names', () => {
     expect(muts[0]).toEqual({ kind: 'jid-mapping', accountId: 'acc1', lid: '123@lid', pn: '40712345678@s.whatsapp.net' });
     const rec = (muts.find((m) => m.kind === 'message') as MessageUpsert).record;
     expect(rec.clientJid).toBe('40712345678@s.whatsapp.net');
-    expect(muts).toContainEqual({ kind: 'thread', accountId: 'acc1', clientJid: '40712345678@s.whatsapp.net', displayName: 'Ana', source: 'pushName' });
+    expect(muts).toContainEqual({
+      kind: 'thread',
+      accountId: 'acc1',
+      clientJid: '40712345678@s.whatsapp.net',
+      displayName: 'Ana',
+      source: 'pushName',
+    });
   });
 
   it('LID chat with no alt and no known mapping keeps the LID', () => {
@@ -221,9 +218,10 @@ describe('mapWAMessage: JIDs and names', () => {
 
   it('group participant LID without alt stays a LID unless known', () => {
     expect(recordOf(waText('x', { chat: GROUP_JID, participant: '888@lid' })).participant).toBe('888@lid');
-    expect(recordOf(waText('x', { chat: GROUP_JID, participant: '888@lid' }), ctx({ lids: { '888@lid': '40788888888@s.whatsapp.net' } })).participant).toBe(
-      '40788888888@s.whatsapp.net',
-    );
+    expect(
+      recordOf(waText('x', { chat: GROUP_JID, participant: '888@lid' }), ctx({ lids: { '888@lid': '40788888888@s.whatsapp.net' } }))
+        .participant,
+    ).toBe('40788888888@s.whatsapp.net');
   });
 
   it('own messages do not name the thread', () => {
@@ -234,7 +232,13 @@ describe('mapWAMessage: JIDs and names', () => {
 describe('mapWAMessage: protocol messages', () => {
   it('REVOKE in an upsert → revoke of the target at the revoke message time', () => {
     const muts = mutationsOf(waMessage(content.revoke('T1'), { chat: '123@lid', remoteJidAlt: PEER_PN, ts: DEFAULT_TS + 60 }));
-    expect(muts).toContainEqual({ kind: 'revoke', accountId: 'acc1', clientJid: PEER_PN, messageId: 'T1', revokedAt: (DEFAULT_TS + 60) * 1000 });
+    expect(muts).toContainEqual({
+      kind: 'revoke',
+      accountId: 'acc1',
+      clientJid: PEER_PN,
+      messageId: 'T1',
+      revokedAt: (DEFAULT_TS + 60) * 1000,
+    });
     expect(muts.some((m) => m.kind === 'message')).toBe(false);
   });
 

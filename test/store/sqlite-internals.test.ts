@@ -66,18 +66,14 @@ describe('sqlite backend internals', () => {
   });
 
   it('consumes a kept receipt when its message arrives', async () => {
-    await store.applyMutations('acc', [
-      { kind: 'status', accountId: 'acc', clientJid: null, messageId: 'X', status: 'read', at: 5 },
-    ]);
+    await store.applyMutations('acc', [{ kind: 'status', accountId: 'acc', clientJid: null, messageId: 'X', status: 'read', at: 5 }]);
     expect(raw.prepare('SELECT COUNT(*) AS n FROM pending_receipts').get()).toEqual({ n: 1 });
     await store.applyMutations('acc', [{ kind: 'message', record: makeMessage({ id: 'X', accountId: 'acc' }) }]);
     expect(raw.prepare('SELECT COUNT(*) AS n FROM pending_receipts').get()).toEqual({ n: 0 });
   });
 
   it('stores status as a comparable rank', async () => {
-    await store.applyMutations('acc', [
-      { kind: 'message', record: makeMessage({ id: 'X', accountId: 'acc', status: 'delivered' }) },
-    ]);
+    await store.applyMutations('acc', [{ kind: 'message', record: makeMessage({ id: 'X', accountId: 'acc', status: 'delivered' }) }]);
     expect(raw.prepare(`SELECT status FROM messages WHERE id = 'X'`).get()).toEqual({ status: 2 });
   });
 

@@ -15,7 +15,10 @@ import { openTempStore, type TempStore } from '../support/temp-store.js';
 const ACCOUNTS = ['acc-a', 'acc-b', 'acc-c', 'acc-d'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type LogLine = { level: number; msg: string; component?: string; instanceId?: string; accountId?: string; trigger?: string } & Record<string, unknown>;
+type LogLine = { level: number; msg: string; component?: string; instanceId?: string; accountId?: string; trigger?: string } & Record<
+  string,
+  unknown
+>;
 
 /** A pino logger whose lines land in an array, parsed. */
 function captureLogger(): { logger: Logger; lines: LogLine[] } {
@@ -216,7 +219,11 @@ describe('BackfillScheduler: two instances, one SQLite store, leases per account
     clock += 9 * 60_000;
     const held = await a.scheduler.tickAutoBackfill();
     expect(held?.start).toEqual([]);
-    expect(held?.skipped).toContainEqual({ accountId: 'acc-a', reason: 'attempt_backoff', until: (failed.lastAutoBackfillAttemptAt ?? 0) + 600_000 });
+    expect(held?.skipped).toContainEqual({
+      accountId: 'acc-a',
+      reason: 'attempt_backoff',
+      until: (failed.lastAutoBackfillAttemptAt ?? 0) + 600_000,
+    });
     expect(calls).toHaveLength(1);
 
     // After it: retried, and this time it succeeds.
@@ -256,10 +263,18 @@ describe('BackfillScheduler: two instances, one SQLite store, leases per account
     await vi.waitFor(() => expect(calls).toHaveLength(1), { timeout: 2_000, interval: 2 });
     // Another instance took over (as after a long pause of this one).
     const until = Date.now() + 60_000;
-    await other.patchAccount('acc-a', { autoBackfillLeaseHolder: 'wa-2', autoBackfillLeaseUntil: until, autoBackfillLeaseAcquiredAt: Date.now() });
+    await other.patchAccount('acc-a', {
+      autoBackfillLeaseHolder: 'wa-2',
+      autoBackfillLeaseUntil: until,
+      autoBackfillLeaseAcquiredAt: Date.now(),
+    });
     await a.scheduler.settled(5_000);
     expect(a.lines.some((l) => l.msg.startsWith('auto backfill lease lost'))).toBe(true);
-    expect(await account('acc-a')).toMatchObject({ lastAutoBackfillStatus: 'ok', autoBackfillLeaseHolder: 'wa-2', autoBackfillLeaseUntil: until });
+    expect(await account('acc-a')).toMatchObject({
+      lastAutoBackfillStatus: 'ok',
+      autoBackfillLeaseHolder: 'wa-2',
+      autoBackfillLeaseUntil: until,
+    });
   });
 
   it('starts nothing while passive (draining) or after stop, and only connected, caught-up accounts', async () => {

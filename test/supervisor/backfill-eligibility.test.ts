@@ -113,7 +113,13 @@ const rows: Row[] = [
   },
   {
     name: 'at most maxAccountsPerTick per tick; the rest wait for the next tick',
-    accounts: [acc('a', { lastAutoBackfillAt: NOW - 4 * HOUR }), acc('b'), acc('c'), acc('d'), acc('e', { lastAutoBackfillAt: NOW - 8 * HOUR })],
+    accounts: [
+      acc('a', { lastAutoBackfillAt: NOW - 4 * HOUR }),
+      acc('b'),
+      acc('c'),
+      acc('d'),
+      acc('e', { lastAutoBackfillAt: NOW - 8 * HOUR }),
+    ],
     policy: { maxAccountsPerTick: 3, maxConcurrency: 10 },
     start: ['b', 'c', 'd'],
     skipped: [

@@ -38,15 +38,32 @@ export function scenario(): string {
     chats: [{ id: PEER_PN, name: 'Chat Name', conversationTimestamp: T(20) }],
     contacts: [{ id: PEER_PN, name: 'John Doe', lid: PEER_LID, phoneNumber: PEER_PN }],
     messages: [
-      { key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_IN_1' }, messageTimestamp: T(10), pushName: 'Johnny', message: { conversation: 'Hello from history' } },
+      {
+        key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_IN_1' },
+        messageTimestamp: T(10),
+        pushName: 'Johnny',
+        message: { conversation: 'Hello from history' },
+      },
       {
         key: { remoteJid: PEER_PN, fromMe: true, id: 'HIST_OUT_1' },
         messageTimestamp: T(20),
         status: proto.WebMessageInfo.Status.READ,
-        message: { imageMessage: { caption: 'a photo', mimetype: 'image/jpeg', url: 'https://mmg.whatsapp.net/x', fileLength: 1234, mediaKey: Buffer.from('k'.repeat(32)) } },
+        message: {
+          imageMessage: {
+            caption: 'a photo',
+            mimetype: 'image/jpeg',
+            url: 'https://mmg.whatsapp.net/x',
+            fileLength: 1234,
+            mediaKey: Buffer.from('k'.repeat(32)),
+          },
+        },
       },
       // Key distribution only: skipped, never an error.
-      { key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_SKD' }, messageTimestamp: T(21), message: { senderKeyDistributionMessage: { groupId: GROUP } } },
+      {
+        key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_SKD' },
+        messageTimestamp: T(21),
+        message: { senderKeyDistributionMessage: { groupId: GROUP } },
+      },
     ],
     syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
     progress: 100,
@@ -75,7 +92,12 @@ export function scenario(): string {
     ],
   };
   const archive = [
-    { key: { remoteJid: PEER_PN, fromMe: false, id: ARCHIVE.inbound.id }, messageTimestamp: ARCHIVE.inbound.ts, pushName: 'Johnny', message: { conversation: ARCHIVE.inbound.body } },
+    {
+      key: { remoteJid: PEER_PN, fromMe: false, id: ARCHIVE.inbound.id },
+      messageTimestamp: ARCHIVE.inbound.ts,
+      pushName: 'Johnny',
+      message: { conversation: ARCHIVE.inbound.body },
+    },
     {
       key: { remoteJid: PEER_PN, fromMe: true, id: ARCHIVE.outbound.id },
       messageTimestamp: ARCHIVE.outbound.ts,
@@ -101,11 +123,51 @@ export function scenario(): string {
     line({ type: 'event', at: 40, event: 'messages.upsert', data: live }),
     line({ type: 'event', at: 60, event: 'messages.upsert', data: groupMsg }),
     // Receipts out of order: read arrives before delivered; the late delivered must not win.
-    line({ type: 'event', at: 80, event: 'message-receipt.update', data: [{ key: { remoteJid: GROUP, fromMe: true, id: 'GROUP_OUT_1' }, receipt: { userJid: '40799999999@s.whatsapp.net', readTimestamp: T(40) } }] }),
-    line({ type: 'event', at: 100, event: 'message-receipt.update', data: [{ key: { remoteJid: GROUP, fromMe: true, id: 'GROUP_OUT_1' }, receipt: { userJid: '40799999999@s.whatsapp.net', receiptTimestamp: T(35) } }] }),
+    line({
+      type: 'event',
+      at: 80,
+      event: 'message-receipt.update',
+      data: [
+        {
+          key: { remoteJid: GROUP, fromMe: true, id: 'GROUP_OUT_1' },
+          receipt: { userJid: '40799999999@s.whatsapp.net', readTimestamp: T(40) },
+        },
+      ],
+    }),
+    line({
+      type: 'event',
+      at: 100,
+      event: 'message-receipt.update',
+      data: [
+        {
+          key: { remoteJid: GROUP, fromMe: true, id: 'GROUP_OUT_1' },
+          receipt: { userJid: '40799999999@s.whatsapp.net', receiptTimestamp: T(35) },
+        },
+      ],
+    }),
     // The person edits the live message, then revokes the history one.
-    line({ type: 'event', at: 120, event: 'messages.update', data: [{ key: { remoteJid: PEER_LID, fromMe: false, id: 'LIVE_IN_1' }, update: { message: { editedMessage: { message: { conversation: 'live hello (edited)' } } }, messageTimestamp: T(50) } }] }),
-    line({ type: 'event', at: 140, event: 'messages.update', data: [{ key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_IN_1' }, update: { message: null, messageStubType: proto.WebMessageInfo.StubType.REVOKE } }] }),
+    line({
+      type: 'event',
+      at: 120,
+      event: 'messages.update',
+      data: [
+        {
+          key: { remoteJid: PEER_LID, fromMe: false, id: 'LIVE_IN_1' },
+          update: { message: { editedMessage: { message: { conversation: 'live hello (edited)' } } }, messageTimestamp: T(50) },
+        },
+      ],
+    }),
+    line({
+      type: 'event',
+      at: 140,
+      event: 'messages.update',
+      data: [
+        {
+          key: { remoteJid: PEER_PN, fromMe: false, id: 'HIST_IN_1' },
+          update: { message: null, messageStubType: proto.WebMessageInfo.StubType.REVOKE },
+        },
+      ],
+    }),
     // Only `fetchMessageHistory` (a backfill) serves these.
     line({ type: 'archive', messages: archive }),
   ].join('\n');

@@ -151,7 +151,11 @@ export const content = {
   }),
   poll: (name: string, options: string[], version: 1 | 2 | 3 = 3): proto.IMessage => {
     const poll = { name, options: options.map((optionName) => ({ optionName })), selectableOptionsCount: 1 };
-    return version === 1 ? { pollCreationMessage: poll } : version === 2 ? { pollCreationMessageV2: poll } : { pollCreationMessageV3: poll };
+    return version === 1
+      ? { pollCreationMessage: poll }
+      : version === 2
+        ? { pollCreationMessageV2: poll }
+        : { pollCreationMessageV3: poll };
   },
   reaction: (targetId: string, emoji: string, targetChat = PEER_PN): proto.IMessage => ({
     reactionMessage: { key: { remoteJid: targetChat, fromMe: true, id: targetId }, text: emoji, senderTimestampMs: DEFAULT_TS * 1000 },
@@ -181,9 +185,14 @@ export const content = {
     protocolMessage: { type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION, historySyncNotification: { chunkOrder: 1 } },
   }),
   pollVote: (pollId: string): proto.IMessage => ({
-    pollUpdateMessage: { pollCreationMessageKey: { remoteJid: PEER_PN, id: pollId, fromMe: true }, vote: { encPayload: bytes(3), encIv: bytes(4, 12) } },
+    pollUpdateMessage: {
+      pollCreationMessageKey: { remoteJid: PEER_PN, id: pollId, fromMe: true },
+      vote: { encPayload: bytes(3), encIv: bytes(4, 12) },
+    },
   }),
-  keepInChat: (targetId: string): proto.IMessage => ({ keepInChatMessage: { key: { remoteJid: PEER_PN, id: targetId, fromMe: true }, keepType: 1 } }),
+  keepInChat: (targetId: string): proto.IMessage => ({
+    keepInChatMessage: { key: { remoteJid: PEER_PN, id: targetId, fromMe: true }, keepType: 1 },
+  }),
   pin: (targetId: string): proto.IMessage => ({ pinInChatMessage: { key: { remoteJid: PEER_PN, id: targetId, fromMe: true }, type: 1 } }),
 };
 

@@ -105,9 +105,11 @@ export class BaileysConnector implements Connector {
     }
 
     sock.ev.on('creds.update', () => {
-      auth.saveCreds().catch((err: unknown) =>
-        ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not save the WhatsApp session (creds)'),
-      );
+      auth
+        .saveCreds()
+        .catch((err: unknown) =>
+          ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'could not save the WhatsApp session (creds)'),
+        );
     });
 
     if (tap && journal) {
@@ -124,9 +126,9 @@ export class BaileysConnector implements Connector {
       if (u.qr && printQr) printQr(u.qr);
       if (u.receivedPendingNotifications && tap && !replayStarted && !closed) {
         replayStarted = true;
-        tap.replay(sock, DEFAULT_CONNECTION_CONFIG.options, () => closed).catch((err: unknown) =>
-          ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'history replay stopped'),
-        );
+        tap
+          .replay(sock, DEFAULT_CONNECTION_CONFIG.options, () => closed)
+          .catch((err: unknown) => ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'history replay stopped'));
       }
       if (u.connection === 'close') {
         closed = true;

@@ -129,9 +129,14 @@ export class HistoryTap {
         this.inFlight.push({ id, chunkOrder: n.chunkOrder ?? null, sessionId: n.peerDataRequestSessionId ?? null });
         if (!this.d.journal.has(id)) {
           // Not seen by the pre-ack hook (e.g. a plaintext node): journal it now, before the download.
-          this.d.journal.record(n, this.d.now()).catch((err: unknown) =>
-            this.d.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not journal a history-sync notification'),
-          );
+          this.d.journal
+            .record(n, this.d.now())
+            .catch((err: unknown) =>
+              this.d.logger.warn(
+                { err: err instanceof Error ? err.message : String(err) },
+                'could not journal a history-sync notification',
+              ),
+            );
         }
       }
       return;
@@ -185,7 +190,12 @@ export class HistoryTap {
         if (data.lidPnMappings?.length) {
           await sock.signalRepository.lidMapping
             .storeLIDPNMappings(data.lidPnMappings)
-            .catch((err: unknown) => this.d.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not store LID mappings from a replayed chunk'));
+            .catch((err: unknown) =>
+              this.d.logger.warn(
+                { err: err instanceof Error ? err.message : String(err) },
+                'could not store LID mappings from a replayed chunk',
+              ),
+            );
         }
         const event: HistorySetEvent = {
           ...data,

@@ -245,7 +245,9 @@ async function downloadDecrypted(msg: WAMessage, opts: DownloadOptions): Promise
 /** Bad padding or a short block: the bytes are not this file encrypted with this key. */
 function undecryptable(err: unknown): WasyncError {
   const why = err instanceof Error ? err.message : String(err);
-  return new WasyncError('MEDIA_DOWNLOAD_FAILED', `the media could not be decrypted (corrupted download or wrong key): ${why}`, { cause: err });
+  return new WasyncError('MEDIA_DOWNLOAD_FAILED', `the media could not be decrypted (corrupted download or wrong key): ${why}`, {
+    cause: err,
+  });
 }
 
 function hostOf(url: string | null | undefined): string | undefined {

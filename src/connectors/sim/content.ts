@@ -8,17 +8,7 @@ import { CAPTIONS, DOCUMENTS, EMOJI, FIRST_NAMES, GREETINGS, LAST_NAMES, LINKS, 
  * hashes, length — with random bytes in place of a real upload: nothing behind the URL exists.
  */
 
-export type ContentKind =
-  | 'text'
-  | 'extendedText'
-  | 'link'
-  | 'image'
-  | 'video'
-  | 'audio'
-  | 'document'
-  | 'sticker'
-  | 'location'
-  | 'contact';
+export type ContentKind = 'text' | 'extendedText' | 'link' | 'image' | 'video' | 'audio' | 'document' | 'sticker' | 'location' | 'contact';
 
 export const CONTENT_WEIGHTS: Readonly<Record<ContentKind, number>> = {
   text: 46,

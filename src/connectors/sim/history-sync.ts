@@ -63,13 +63,15 @@ export function planHistory(world: SimWorld, opts: HistoryPlanOptions = {}): His
   const phase = (type: proto.HistorySync.HistorySyncType, slices: ChunkSlice[], withProgress: boolean, atLeastOne: boolean) => {
     const chunks = chunkSlices(slices, chunkSize, maxConvs);
     if (chunks.length === 0 && atLeastOne) chunks.push([]);
-    return chunks.map((s, k): HistoryChunkPlan => ({
-      syncType: type,
-      chunkOrder: k + 1,
-      progress: withProgress ? Math.round(((k + 1) * 100) / chunks.length) : null,
-      slices: s,
-      messages: s.reduce((n, x) => n + x.to - x.from, 0),
-    }));
+    return chunks.map(
+      (s, k): HistoryChunkPlan => ({
+        syncType: type,
+        chunkOrder: k + 1,
+        progress: withProgress ? Math.round(((k + 1) * 100) / chunks.length) : null,
+        slices: s,
+        messages: s.reduce((n, x) => n + x.to - x.from, 0),
+      }),
+    );
   };
   return [
     ...phase(HistorySyncType.INITIAL_BOOTSTRAP, boot, false, true),
@@ -114,7 +116,9 @@ export function buildHistorySync(world: SimWorld, plan: HistoryChunkPlan): proto
     const conv = world.conversation(s.chat);
     const messages: proto.HistorySyncMsg[] = [];
     for (let i = s.from; i < s.to; i++) {
-      messages.push(new proto.HistorySyncMsg({ message: world.message(s.chat, i) as proto.WebMessageInfo, msgOrderId: uint64(world.depth - i) }));
+      messages.push(
+        new proto.HistorySyncMsg({ message: world.message(s.chat, i) as proto.WebMessageInfo, msgOrderId: uint64(world.depth - i) }),
+      );
     }
     conv.messages = messages;
     if (s.to === world.messagesPerChat && s.to > s.from) {
@@ -148,7 +152,7 @@ export function toHistorySetEvent(sync: proto.IHistorySync, meta: HistorySetMeta
   const data = processHistoryMessage(item);
   return {
     ...data,
-    isLatest: item.syncType !== HistorySyncType.ON_DEMAND ? meta.isLatest ?? false : undefined,
+    isLatest: item.syncType !== HistorySyncType.ON_DEMAND ? (meta.isLatest ?? false) : undefined,
     chunkOrder: item.chunkOrder,
     peerDataRequestSessionId: meta.peerDataRequestSessionId ?? null,
   };

@@ -19,7 +19,7 @@ export function makeLong(low: number, high: number, unsigned: boolean): Long {
 function split(n: number): [number, number] {
   // Non-negative integers below 2^53: what timestamps and lengths are.
   const v = Math.max(0, Math.floor(n));
-  return [v % 4294967296 | 0, Math.floor(v / 4294967296) | 0];
+  return [(v % 4294967296) | 0, Math.floor(v / 4294967296) | 0];
 }
 
 /** A `uint64` field value as a decoded proto carries it. */

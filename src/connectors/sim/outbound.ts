@@ -123,7 +123,14 @@ function mediaMessage(content: MediaContent, kind: MediaKind): proto.IMessage {
       message = { imageMessage: { ...fields, caption: content.caption, width: content.width, height: content.height } };
       break;
     case 'video': {
-      const video = { ...fields, caption: content.caption, seconds: content.seconds, gifPlayback: content.gifPlayback, width: content.width, height: content.height };
+      const video = {
+        ...fields,
+        caption: content.caption,
+        seconds: content.seconds,
+        gifPlayback: content.gifPlayback,
+        width: content.width,
+        height: content.height,
+      };
       message = content.ptv ? { ptvMessage: video } : { videoMessage: video };
       break;
     }

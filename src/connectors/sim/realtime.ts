@@ -30,7 +30,11 @@ export function emitUpsert(emit: Emit, msg: WAMessage, type: MessageUpsertType):
   emit('messages.upsert', { messages: [msg], type });
   if (msg.pushName && !msg.key.fromMe) {
     emit('contacts.update', [
-      { id: jidNormalizedUser(msg.key.participant || msg.key.remoteJid || undefined), notify: msg.pushName, verifiedName: msg.verifiedBizName ?? undefined },
+      {
+        id: jidNormalizedUser(msg.key.participant || msg.key.remoteJid || undefined),
+        notify: msg.pushName,
+        verifiedName: msg.verifiedBizName ?? undefined,
+      },
     ]);
   }
   const content = normalizeMessageContent(msg.message);
@@ -121,4 +125,3 @@ export function liveInboundMessage(world: SimWorld, rng: Rng, nowSec: number): W
   cleanMessage(msg, world.identity.id, world.identity.lid);
   return msg;
 }
-

@@ -146,12 +146,7 @@ export function scenarioReviver(key: string, value: unknown): unknown {
   if (typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v)) {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
-    if (
-      keys.length === 3 &&
-      typeof o.low === 'number' &&
-      typeof o.high === 'number' &&
-      typeof o.unsigned === 'boolean'
-    ) {
+    if (keys.length === 3 && typeof o.low === 'number' && typeof o.high === 'number' && typeof o.unsigned === 'boolean') {
       return makeLong(o.low, o.high, o.unsigned);
     }
   }
@@ -305,7 +300,8 @@ export function rehydrate(event: BaileysEvent, data: unknown): AnyBaileysEvent {
         const key = obj(o.key, `data[${i}].key`);
         const update = { ...obj(o.update, `data[${i}].update`) };
         if (isObj(update.message)) update.message = withExtras(proto.Message, update.message, `data[${i}].update.message`);
-        if (typeof update.status === 'string') update.status = enumValue(proto.WebMessageInfo.Status, update.status, `data[${i}].update.status`);
+        if (typeof update.status === 'string')
+          update.status = enumValue(proto.WebMessageInfo.Status, update.status, `data[${i}].update.status`);
         if (typeof update.messageStubType === 'string') {
           update.messageStubType = enumValue(proto.WebMessageInfo.StubType, update.messageStubType, `data[${i}].update.messageStubType`);
         }
@@ -346,7 +342,10 @@ export function rehydrate(event: BaileysEvent, data: unknown): AnyBaileysEvent {
       }
       if (o.lastDisconnect !== undefined) {
         const ld = obj(o.lastDisconnect, 'data.lastDisconnect');
-        o.lastDisconnect = { error: reviveError(ld.error), date: typeof ld.date === 'string' || typeof ld.date === 'number' ? new Date(ld.date) : new Date() };
+        o.lastDisconnect = {
+          error: reviveError(ld.error),
+          date: typeof ld.date === 'string' || typeof ld.date === 'number' ? new Date(ld.date) : new Date(),
+        };
       }
       return { event, data: o as unknown as BaileysEventMap[typeof event] };
     }

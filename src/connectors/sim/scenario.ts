@@ -111,7 +111,11 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
             ...(typeof u.lid === 'string' ? { lid: u.lid } : {}),
           };
         }
-        meta = { version: 1, ...(user ? { user } : {}), ...(typeof line.description === 'string' ? { description: line.description } : {}) };
+        meta = {
+          version: 1,
+          ...(user ? { user } : {}),
+          ...(typeof line.description === 'string' ? { description: line.description } : {}),
+        };
         break;
       }
       case 'event': {

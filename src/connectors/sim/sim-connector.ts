@@ -62,7 +62,8 @@ export class SimConnector implements Connector {
   private readonly accounts = new Map<string, AccountPhone>();
 
   constructor(private readonly opts: SimConnectorOptions) {
-    if (opts.replaySpeed !== undefined && !(opts.replaySpeed > 0)) throw new RangeError(`sim connector: replaySpeed must be > 0, got ${opts.replaySpeed}`);
+    if (opts.replaySpeed !== undefined && !(opts.replaySpeed > 0))
+      throw new RangeError(`sim connector: replaySpeed must be > 0, got ${opts.replaySpeed}`);
     for (const [name, v] of Object.entries({ chats: opts.chats, messagesPerChat: opts.messagesPerChat, rate: opts.rate })) {
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`sim connector: ${name} must be a number ≥ 0, got ${v}`);
     }

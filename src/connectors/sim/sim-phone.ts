@@ -19,13 +19,7 @@ import type { WaSocket } from '../types.js';
 import type { LidPnPairs, MessageArchive } from './archive.js';
 import { createSimEventEmitter, type SimEventEmitter } from './emitter.js';
 import { closeError, SimDisconnectError } from './errors.js';
-import {
-  buildHistorySync,
-  HistorySyncType,
-  historyNotificationMessage,
-  toHistorySetEvent,
-  type HistoryChunkPlan,
-} from './history-sync.js';
+import { buildHistorySync, HistorySyncType, historyNotificationMessage, toHistorySetEvent, type HistoryChunkPlan } from './history-sync.js';
 import { anchorSeconds, onDemandHistorySync } from './on-demand.js';
 import { buildOutgoingMessage } from './outbound.js';
 import { simPairingCode, simQrString } from './pairing.js';
@@ -161,7 +155,10 @@ export class SimPhone implements WaSocket {
         // Baileys after pair-success: new login, then the server restarts the stream.
         this.emit('connection.update', { isNewLogin: true, qr: undefined });
         this.opts.onPaired?.();
-        this.timers.after(0, () => void this.end(new SimDisconnectError('Stream Errored (restart required)', DisconnectReason.restartRequired)));
+        this.timers.after(
+          0,
+          () => void this.end(new SimDisconnectError('Stream Errored (restart required)', DisconnectReason.restartRequired)),
+        );
         return;
       }
       this.currentUser = { ...this.opts.user };
@@ -201,7 +198,11 @@ export class SimPhone implements WaSocket {
         anchor,
         count,
       });
-      emitUpsert(this.emit, historyNotificationMessage(this.identityForNotifications(), sync, this.rng, unixTimestampSeconds(), requestId), 'notify');
+      emitUpsert(
+        this.emit,
+        historyNotificationMessage(this.identityForNotifications(), sync, this.rng, unixTimestampSeconds(), requestId),
+        'notify',
+      );
       this.emit('messaging-history.set', toHistorySetEvent(sync, { peerDataRequestSessionId: requestId }));
     });
     return requestId;
@@ -258,7 +259,10 @@ export class SimPhone implements WaSocket {
 
   private requireOpen(): Contact {
     if (this.state !== 'open' || !this.currentUser) {
-      throw new SimDisconnectError(`Connection Closed: the simulated phone is not connected (${this.state})`, DisconnectReason.connectionClosed);
+      throw new SimDisconnectError(
+        `Connection Closed: the simulated phone is not connected (${this.state})`,
+        DisconnectReason.connectionClosed,
+      );
     }
     return this.currentUser;
   }
@@ -311,7 +315,10 @@ export class SimPhone implements WaSocket {
     const statusUpdate = (status: proto.WebMessageInfo.Status) =>
       this.emit('messages.update', [
         // Baileys' receipt handler: the key names the peer, and `messageTimestamp` is the receipt time.
-        { key: { remoteJid: jid, id: key.id, fromMe: true, participant: undefined }, update: { status, messageTimestamp: unixTimestampSeconds() } },
+        {
+          key: { remoteJid: jid, id: key.id, fromMe: true, participant: undefined },
+          update: { status, messageTimestamp: unixTimestampSeconds() },
+        },
       ]);
     this.timers.after(ackMs, () => statusUpdate(Status.SERVER_ACK));
     if (isJidGroup(jid)) {

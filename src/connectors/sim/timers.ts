@@ -8,18 +8,24 @@ export class TimerBag {
 
   after(ms: number, fn: () => void): void {
     if (this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.stopped) fn();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        if (!this.stopped) fn();
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(t);
   }
 
   every(ms: number, fn: () => void): void {
     if (this.stopped) return;
-    const t = setInterval(() => {
-      if (!this.stopped) fn();
-    }, Math.max(1, ms));
+    const t = setInterval(
+      () => {
+        if (!this.stopped) fn();
+      },
+      Math.max(1, ms),
+    );
     this.timers.add(t);
   }
 

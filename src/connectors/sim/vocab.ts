@@ -1,5 +1,6 @@
 /** Word lists for generated conversations: enough variety that lists and previews look lived-in. */
 
+// biome-ignore format: word lists read better packed
 export const FIRST_NAMES = [
   'Ana', 'Ben', 'Carla', 'David', 'Elena', 'Farid', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Kofi', 'Lena',
   'Mateo', 'Nadia', 'Omar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tara', 'Umar', 'Vera', 'Wei', 'Ximena',
@@ -7,6 +8,7 @@ export const FIRST_NAMES = [
   'Kai', 'Lucia', 'Mihai', 'Noor', 'Olga', 'Pedro', 'Rahul', 'Sara', 'Tomas', 'Yara',
 ] as const;
 
+// biome-ignore format: word lists read better packed
 export const LAST_NAMES = [
   'Popescu', 'Schmidt', 'Garcia', 'Rossi', 'Novak', 'Silva', 'Kowalski', 'Dubois', 'Jensen', 'Okafor',
   'Haddad', 'Tanaka', 'Nguyen', 'Kim', 'Ionescu', 'Moreau', 'Costa', 'Fischer', 'Larsen', 'Petrov',
@@ -16,6 +18,7 @@ export const LAST_NAMES = [
 export const NICKNAMES = ['🌻', 'mom', 'the boss', '✈️', 'work phone', '🏃', 'coach', '⭐', 'doc', '🎸'] as const;
 
 /** Country calling codes and the subscriber-number length used after them. */
+// biome-ignore format: word lists read better packed
 export const COUNTRY_CODES: ReadonlyArray<readonly [string, number]> = [
   ['40', 9],
   ['44', 10],
@@ -33,6 +36,7 @@ export const COUNTRY_CODES: ReadonlyArray<readonly [string, number]> = [
 
 export const GREETINGS = ['hey', 'hi', 'hello', 'morning!', 'yo', 'good evening', 'hey hey', 'salut', 'hola'] as const;
 
+// biome-ignore format: word lists read better packed
 export const SENTENCES = [
   'are we still on for tomorrow?',
   'running 10 minutes late, sorry',
@@ -68,6 +72,7 @@ export const SENTENCES = [
 
 export const EMOJI = ['😂', '👍', '❤️', '🙏', '😊', '🔥', '🎉', '😅', '👌', '🤔'] as const;
 
+// biome-ignore format: word lists read better packed
 export const LINKS = [
   ['https://example.com/blog/summer-plans', 'Summer plans', 'Ten ideas for the long weekend'],
   ['https://news.example.org/2024/transport-strike', 'Transport strike on Friday', 'What to expect'],
@@ -75,11 +80,13 @@ export const LINKS = [
   ['https://maps.example.com/place/cafe-central', 'Cafe Central', 'Open until 22:00'],
 ] as const;
 
+// biome-ignore format: word lists read better packed
 export const GROUP_SUBJECTS = [
   'Family 🏡', 'Football Thursday ⚽', 'Book club', 'Team standup', 'Apartment 4B', 'Trip to Lisbon ✈️',
   'Parents of class 3A', 'Climbing crew', 'Wedding planning 💍', 'Neighbours', 'Project Falcon', 'Running club',
 ] as const;
 
+// biome-ignore format: word lists read better packed
 export const DOCUMENTS: ReadonlyArray<readonly [string, string]> = [
   ['invoice-2024-031.pdf', 'application/pdf'],
   ['contract_v3.docx', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
@@ -90,11 +97,13 @@ export const DOCUMENTS: ReadonlyArray<readonly [string, string]> = [
   ['photos.zip', 'application/zip'],
 ];
 
+// biome-ignore format: word lists read better packed
 export const CAPTIONS = [
   'look at this', 'view from the hotel', 'for tomorrow', 'as promised', 'the new office', 'dinner 😋',
   'signed copy', 'here you go', 'before / after', 'the kids today',
 ] as const;
 
+// biome-ignore format: word lists read better packed
 export const PLACES: ReadonlyArray<readonly [string, number, number]> = [
   ['Central Station', 52.3791, 4.9003],
   ['Piata Unirii', 44.4268, 26.1025],

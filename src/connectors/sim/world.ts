@@ -194,7 +194,11 @@ export class SimWorld {
 
     if (rng.chance(0.012)) {
       // A message deleted for everyone: history keeps only the stub.
-      return new proto.WebMessageInfo({ key, messageTimestamp: uint64(h.ts), messageStubType: proto.WebMessageInfo.StubType.REVOKE }) as WAMessage;
+      return new proto.WebMessageInfo({
+        key,
+        messageTimestamp: uint64(h.ts),
+        messageStubType: proto.WebMessageInfo.StubType.REVOKE,
+      }) as WAMessage;
     }
 
     const kind: ContentKind = rng.weighted(CONTENT_WEIGHTS);
@@ -269,8 +273,13 @@ export class SimWorld {
       conv.name = chat.subject;
       const Rank = proto.GroupParticipant.Rank;
       conv.participant = [
-        new proto.GroupParticipant({ userJid: chat.lidGroup ? this.identity.lidJid : this.identity.jid, rank: chat.ownAdmin ? Rank.ADMIN : Rank.REGULAR }),
-        ...chat.members.map((m, k) => new proto.GroupParticipant({ userJid: this.senderJid(chat, m), rank: k === 0 ? Rank.SUPERADMIN : Rank.REGULAR })),
+        new proto.GroupParticipant({
+          userJid: chat.lidGroup ? this.identity.lidJid : this.identity.jid,
+          rank: chat.ownAdmin ? Rank.ADMIN : Rank.REGULAR,
+        }),
+        ...chat.members.map(
+          (m, k) => new proto.GroupParticipant({ userJid: this.senderJid(chat, m), rank: k === 0 ? Rank.SUPERADMIN : Rank.REGULAR }),
+        ),
       ];
     }
     return conv;
@@ -309,7 +318,7 @@ export class SimWorld {
     const chat = this.chatAt(c);
     const fromMe = rng.chance(0.35);
     const sender = chat.kind === 'group' && !fromMe ? rng.pick(chat.members) : null;
-    const style: IdStyle = fromMe ? (rng.chance(0.1) ? 'web' : this.identity.idStyle) : (sender ?? chat.peer)?.idStyle ?? 'android';
+    const style: IdStyle = fromMe ? (rng.chance(0.1) ? 'web' : this.identity.idStyle) : ((sender ?? chat.peer)?.idStyle ?? 'android');
     const [hi, lo] = permute64(this.idKey, c, i);
     const core = hex32(hi) + hex32(lo);
     // WhatsApp id shapes per sending client: web `3EB0…` (22), iOS `3A…` (20), Android 32 hex digits.

@@ -214,7 +214,10 @@ class Workspace {
       this.messages.set(id, slot);
     }
     if (elsewhere.length > 0) {
-      const more = await getAllByPath(this.ctx.db, elsewhere.map((e) => refs.message(e.threadId, e.id)));
+      const more = await getAllByPath(
+        this.ctx.db,
+        elsewhere.map((e) => refs.message(e.threadId, e.id)),
+      );
       for (const e of elsewhere) {
         const snap = more.get(refs.message(e.threadId, e.id).path);
         if (snap?.exists) this.setLoaded(this.messages.get(e.id)!, docToMessage(e.id, snap.data() ?? {}), e.threadId);
@@ -259,7 +262,10 @@ class Workspace {
 
   private async loadThreads(ids: ReadonlySet<string>): Promise<void> {
     if (ids.size === 0) return;
-    const snaps = await getAllByPath(this.ctx.db, [...ids].map((t) => this.ctx.refs.thread(t)));
+    const snaps = await getAllByPath(
+      this.ctx.db,
+      [...ids].map((t) => this.ctx.refs.thread(t)),
+    );
     for (const t of ids) this.addThreadSlot(t, snaps.get(this.ctx.refs.thread(t).path));
   }
 
@@ -334,7 +340,13 @@ class Workspace {
     // The summary's own message seen again with content filled in (a stub completed by a later sync).
     const refreshes = current.lastMessageId === newest.id && current.lastMessagePreview !== preview;
     if (movesForward || refreshes) {
-      this.setThread(threadId, { ...current, lastMessageAt: newest.createdAt, lastMessagePreview: preview, lastMessageId: newest.id, updatedAt: now });
+      this.setThread(threadId, {
+        ...current,
+        lastMessageAt: newest.createdAt,
+        lastMessagePreview: preview,
+        lastMessageId: newest.id,
+        updatedAt: now,
+      });
     }
   }
 
@@ -419,7 +431,10 @@ class Workspace {
     const fresh = snapshot.docs.filter((d) => !this.messages.has(d.id));
     if (fresh.length === 0) return;
     const acc = this.accountId;
-    const indexes = await getAllByPath(this.ctx.db, fresh.flatMap((d) => [refs.inboundDedupe(acc, d.id), refs.outboundIndex(acc, d.id)]));
+    const indexes = await getAllByPath(
+      this.ctx.db,
+      fresh.flatMap((d) => [refs.inboundDedupe(acc, d.id), refs.outboundIndex(acc, d.id)]),
+    );
     for (const d of fresh) {
       const slot = this.newSlot(d.id, indexes.get(refs.inboundDedupe(acc, d.id).path), indexes.get(refs.outboundIndex(acc, d.id).path));
       this.setLoaded(slot, docToMessage(d.id, d.data()), threadId);
@@ -465,17 +480,22 @@ class Workspace {
       }
       if (group.length > 0) messageGroups.push(group);
       if (slot.pendingCurrent !== null && !samePending(slot.pendingLoaded, slot.pendingCurrent)) {
-        pendingGroups.push([{ type: 'set', ref: refs.pendingReceipt(acc, slot.id), data: pendingToDoc(acc, slot.id, slot.pendingCurrent, now), merge: false }]);
+        pendingGroups.push([
+          { type: 'set', ref: refs.pendingReceipt(acc, slot.id), data: pendingToDoc(acc, slot.id, slot.pendingCurrent, now), merge: false },
+        ]);
       }
     }
 
     for (const [threadId, slot] of this.threads) {
       if (!slot.dirty) continue;
-      if (slot.current !== null) threadGroups.push([{ type: 'set', ref: refs.thread(threadId), data: threadToDoc(slot.current), merge: true }]);
+      if (slot.current !== null)
+        threadGroups.push([{ type: 'set', ref: refs.thread(threadId), data: threadToDoc(slot.current), merge: true }]);
       else if (slot.loaded !== null) threadGroups.push([{ type: 'delete', ref: refs.thread(threadId) }]);
     }
     for (const [lid, pn] of this.mappingWrites) {
-      threadGroups.push([{ type: 'set', ref: refs.lidMapping(acc, lid), data: { accountId: acc, lid, pn, updatedAt: toTimestamp(now) }, merge: false }]);
+      threadGroups.push([
+        { type: 'set', ref: refs.lidMapping(acc, lid), data: { accountId: acc, lid, pn, updatedAt: toTimestamp(now) }, merge: false },
+      ]);
     }
 
     await this.ctx.committer.commit('applyMutations', [...messageGroups, ...pendingGroups, ...threadGroups]);
@@ -488,7 +508,10 @@ class Workspace {
   private fitMessage(path: string, record: MessageRecord) {
     const doc = messageToDoc(record);
     if (doc.rawMessage !== null && estimateDocumentBytes(path, doc) > MAX_DOCUMENT_BYTES - 1024) {
-      this.ctx.logger?.warn({ messageId: record.id, rawBytes: doc.rawMessage.byteLength }, 'message document over 1 MiB: rawMessage not stored');
+      this.ctx.logger?.warn(
+        { messageId: record.id, rawBytes: doc.rawMessage.byteLength },
+        'message document over 1 MiB: rawMessage not stored',
+      );
       return { ...doc, rawMessage: null };
     }
     return doc;

@@ -112,13 +112,18 @@ function isPlainMap(v: unknown): v is DocumentData {
  * A group is never split. A group alone over the byte limit still gets a commit of its own (Firestore
  * is the judge of the real size); one over the operation limit is a programming error.
  */
-export function planCommits<T>(groups: ReadonlyArray<readonly T[]>, sizeOf: (op: T) => number, limits: CommitLimits = FIRESTORE_COMMIT_LIMITS): T[][] {
+export function planCommits<T>(
+  groups: ReadonlyArray<readonly T[]>,
+  sizeOf: (op: T) => number,
+  limits: CommitLimits = FIRESTORE_COMMIT_LIMITS,
+): T[][] {
   const commits: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
   for (const group of groups) {
     if (group.length === 0) continue;
-    if (group.length > limits.maxOps) throw new StoreError(`a write group of ${group.length} operations exceeds the commit limit of ${limits.maxOps}`);
+    if (group.length > limits.maxOps)
+      throw new StoreError(`a write group of ${group.length} operations exceeds the commit limit of ${limits.maxOps}`);
     const groupBytes = group.reduce((sum, op) => sum + sizeOf(op), 0);
     const fits = current.length + group.length <= limits.maxOps && bytes + groupBytes <= limits.maxBytes;
     if (!fits && current.length > 0) {
@@ -182,7 +187,8 @@ export class RampingTokenBucket {
 
   /** Writes per second allowed at `at` (the initial rate when no load is under way). */
   rate(at: number = this.now()): number {
-    if (this.loadStartedAt === null || at - this.lastUseAt > this.opts.idleResetMs) return Math.min(this.opts.initialRate, this.opts.maxRate);
+    if (this.loadStartedAt === null || at - this.lastUseAt > this.opts.idleResetMs)
+      return Math.min(this.opts.initialRate, this.opts.maxRate);
     const steps = Math.max(0, Math.floor((at - this.loadStartedAt) / this.opts.growthEveryMs));
     return Math.min(this.opts.maxRate, this.opts.initialRate * this.opts.growthFactor ** steps);
   }
@@ -333,7 +339,10 @@ export class Committer {
         (err, attempt) => {
           stats.retries++;
           if (grpcCodeOf(err) === GRPC_RESOURCE_EXHAUSTED) this.bucket.restartRamp();
-          this.opts.logger?.warn({ operation, attempt, code: grpcCodeOf(err), ops: ops.length }, 'firestore commit failed transiently; retrying');
+          this.opts.logger?.warn(
+            { operation, attempt, code: grpcCodeOf(err), ops: ops.length },
+            'firestore commit failed transiently; retrying',
+          );
         },
       );
       stats.commits++;
@@ -358,7 +367,10 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   if (!(ms > 0) || !Number.isFinite(ms)) return work;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`commit did not answer within ${ms} ms`), { code: GRPC_DEADLINE_EXCEEDED })), ms);
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`commit did not answer within ${ms} ms`), { code: GRPC_DEADLINE_EXCEEDED })),
+      ms,
+    );
     timer.unref();
   });
   // The abandoned attempt may still settle later; its rejection must not surface as unhandled.

@@ -41,7 +41,10 @@ export interface ServiceAccount {
   privateKey: string;
 }
 
-export function resolveFirestoreApp(env: CredentialEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): ResolvedFirestoreApp {
+export function resolveFirestoreApp(
+  env: CredentialEnv,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): ResolvedFirestoreApp {
   const emulatorHost = nonEmpty(env.FIRESTORE_EMULATOR_HOST);
   const envProject = nonEmpty(env.GOOGLE_CLOUD_PROJECT) ?? nonEmpty(env.GCLOUD_PROJECT);
   const raw = env.FIREBASE_SERVICE_ACCOUNT_JSON;
@@ -104,7 +107,9 @@ export function parseServiceAccount(raw: string, readFile: (path: string) => str
   }
   const o = parsed as Record<string, unknown>;
   if (o.type !== undefined && o.type !== 'service_account') {
-    throw new ConfigError(`${VAR}: ${origin} is a "${String(o.type).slice(0, 40)}" credential, not a service account key ("type": "service_account")`);
+    throw new ConfigError(
+      `${VAR}: ${origin} is a "${String(o.type).slice(0, 40)}" credential, not a service account key ("type": "service_account")`,
+    );
   }
   const missing = ['project_id', 'client_email', 'private_key'].filter((k) => typeof o[k] !== 'string' || (o[k] as string).trim() === '');
   if (missing.length > 0) throw new ConfigError(`${VAR}: ${origin} lacks ${missing.join(', ')}`);

@@ -283,13 +283,15 @@ export function docToThread(id: string, d: DocumentData): ThreadRecord {
     lastBackfillAt: millisOf(d.lastBackfillAt),
     lastMessageId: strOrNull(d.lastMessageId),
     lidJid: strOrNull(d.lidJid),
-    displayNameSource: typeof d.displayNameSource === 'string' && d.displayNameSource in DISPLAY_NAME_RANK ? (d.displayNameSource as DisplayNameSource) : null,
+    displayNameSource:
+      typeof d.displayNameSource === 'string' && d.displayNameSource in DISPLAY_NAME_RANK
+        ? (d.displayNameSource as DisplayNameSource)
+        : null,
     isGroup: typeof d.isGroup === 'boolean' ? d.isGroup : clientJid.endsWith('@g.us'),
     createdAt,
     updatedAt: millisOf(d.updatedAt) ?? createdAt,
   };
 }
-
 
 // ------------------------------------------------------------------ pending receipts
 

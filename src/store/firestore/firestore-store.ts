@@ -1,5 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { FieldValue, type DocumentReference, type Firestore, type Query, type QueryDocumentSnapshot, type QuerySnapshot } from 'firebase-admin/firestore';
+import {
+  FieldValue,
+  type DocumentReference,
+  type Firestore,
+  type Query,
+  type QueryDocumentSnapshot,
+  type QuerySnapshot,
+} from 'firebase-admin/firestore';
 import { BadRequestError, ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
@@ -100,7 +107,8 @@ export class FirestoreStore implements Store {
   async getMessage(accountId: string, messageId: string, clientJid?: string | null): Promise<MessageRecord | null> {
     return this.guard('getMessage', async () => {
       if (!isValidDocId(accountId) || !isValidDocId(messageId)) return null;
-      const hinted = clientJid && isValidDocId(threadIdOf(accountId, clientJid)) ? this.refs.message(threadIdOf(accountId, clientJid), messageId) : null;
+      const hinted =
+        clientJid && isValidDocId(threadIdOf(accountId, clientJid)) ? this.refs.message(threadIdOf(accountId, clientJid), messageId) : null;
       const inbound = this.refs.inboundDedupe(accountId, messageId);
       const outbound = this.refs.outboundIndex(accountId, messageId);
       const snaps = await getAllByPath(this.db, hinted ? [hinted, inbound, outbound] : [inbound, outbound]);
@@ -203,7 +211,11 @@ export class FirestoreStore implements Store {
     return this.guard('createAccount', async () => {
       assertAccountId(account.id);
       const now = this.now();
-      const record: AccountRecord = { ...stripUndefined(account), createdAt: account.createdAt ?? now, updatedAt: account.updatedAt ?? now };
+      const record: AccountRecord = {
+        ...stripUndefined(account),
+        createdAt: account.createdAt ?? now,
+        updatedAt: account.updatedAt ?? now,
+      };
       try {
         await this.refs.account(account.id).create(accountFieldsToDoc(record));
       } catch (err) {
@@ -322,7 +334,10 @@ export class FirestoreStore implements Store {
     return this.guard('readAuthKeys', async () => {
       const out = new Map<string, Uint8Array>();
       if (ids.length === 0 || !isValidDocId(accountId)) return out;
-      const snaps = await getAllByPath(this.db, ids.map((id) => this.refs.authKey(accountId, type, id)));
+      const snaps = await getAllByPath(
+        this.db,
+        ids.map((id) => this.refs.authKey(accountId, type, id)),
+      );
       for (const id of ids) {
         const snap = snaps.get(this.refs.authKey(accountId, type, id).path);
         const value = snap?.exists ? bytesOrNull(snap.get('value')) : null;
@@ -341,7 +356,9 @@ export class FirestoreStore implements Store {
       assertAccountId(accountId);
       const groups: WriteGroup[] = writes.map((w) => {
         const ref = this.refs.authKey(accountId, w.type, w.id);
-        return [w.value === null ? { type: 'delete', ref } : { type: 'set', ref, data: { type: w.type, id: w.id, value: w.value }, merge: false }];
+        return [
+          w.value === null ? { type: 'delete', ref } : { type: 'set', ref, data: { type: w.type, id: w.id, value: w.value }, merge: false },
+        ];
       });
       await this.committer.commit('writeAuthKeys', groups);
     });
@@ -415,7 +432,11 @@ export class FirestoreStore implements Store {
    * Deletes every document a query returns, a page at a time, through the committer; `alsoDelete`
    * names documents that go in the same commit as each one.
    */
-  private async deleteAll(operation: string, query: Query, alsoDelete?: (doc: QueryDocumentSnapshot) => DocumentReference[]): Promise<void> {
+  private async deleteAll(
+    operation: string,
+    query: Query,
+    alsoDelete?: (doc: QueryDocumentSnapshot) => DocumentReference[],
+  ): Promise<void> {
     for (;;) {
       const snap = await query.limit(DELETE_PAGE).get();
       if (snap.empty) return;
@@ -424,7 +445,11 @@ export class FirestoreStore implements Store {
     }
   }
 
-  private async deleteDocs(operation: string, snap: QuerySnapshot, alsoDelete?: (doc: QueryDocumentSnapshot) => DocumentReference[]): Promise<void> {
+  private async deleteDocs(
+    operation: string,
+    snap: QuerySnapshot,
+    alsoDelete?: (doc: QueryDocumentSnapshot) => DocumentReference[],
+  ): Promise<void> {
     const groups: WriteGroup[] = snap.docs.map((d) => [
       ...(alsoDelete?.(d) ?? []).map((ref) => ({ type: 'delete' as const, ref })),
       { type: 'delete' as const, ref: d.ref },
@@ -443,7 +468,8 @@ export class FirestoreStore implements Store {
 }
 
 function assertAccountId(accountId: string): void {
-  if (!isValidDocId(accountId)) throw new BadRequestError(`account id ${JSON.stringify(accountId.slice(0, 80))} cannot be a Firestore document id`);
+  if (!isValidDocId(accountId))
+    throw new BadRequestError(`account id ${JSON.stringify(accountId.slice(0, 80))} cannot be a Firestore document id`);
 }
 
 function stripUndefined<T extends object>(value: T): T {
@@ -477,4 +503,3 @@ function toPage<T>(items: T[], limit: number, keyOf: (item: T) => CursorKey): Pa
   const page = items.slice(0, limit);
   return { items: page, nextCursor: encodeCursor(keyOf(page[page.length - 1]!)) };
 }
-

@@ -9,7 +9,13 @@ import { resolveFirestoreApp, verifyCredential, type CredentialEnv } from './cre
 import { FirestoreStore, type FirestoreStoreOptions } from './firestore-store.js';
 
 export { FirestoreStore, type FirestoreStoreOptions } from './firestore-store.js';
-export { resolveFirestoreApp, verifyCredential, parseServiceAccount, type CredentialEnv, type ResolvedFirestoreApp } from './credentials.js';
+export {
+  resolveFirestoreApp,
+  verifyCredential,
+  parseServiceAccount,
+  type CredentialEnv,
+  type ResolvedFirestoreApp,
+} from './credentials.js';
 export {
   Committer,
   RampingTokenBucket,

@@ -69,4 +69,3 @@ export function authKeyDocId(type: string, id: string): string {
 function encodeKeyPart(part: string): string {
   return encodeURIComponent(part).replace(/\./g, '%2E').replace(/_/g, '%5F');
 }
-

@@ -1,13 +1,6 @@
 import { StoreError } from '../../domain/errors.js';
 import { applyStatus, isNewerThan, mergeLidThread, mergeMessage, newThread, previewOf } from '../../domain/merge.js';
-import type {
-  JidMapping,
-  MessageEdit,
-  MessageRevoke,
-  Mutation,
-  StatusUpdate,
-  ThreadNameUpdate,
-} from '../../domain/mutations.js';
+import type { JidMapping, MessageEdit, MessageRevoke, Mutation, StatusUpdate, ThreadNameUpdate } from '../../domain/mutations.js';
 import {
   DISPLAY_NAME_RANK,
   statusRank,
@@ -17,14 +10,7 @@ import {
   type ThreadRecord,
 } from '../../domain/records.js';
 import { emptyApplyResult, type ApplyResult } from '../port.js';
-import {
-  messageValues,
-  parseMessageType,
-  rowToMessage,
-  rowToThread,
-  statusFromRank,
-  threadValues,
-} from './row-mapping.js';
+import { messageValues, parseMessageType, rowToMessage, rowToThread, statusFromRank, threadValues } from './row-mapping.js';
 import type { Statements } from './statements.js';
 
 type ReceiptState = Parameters<typeof applyStatus>[0];
@@ -44,12 +30,7 @@ interface Partitioned {
  * port's: a receipt in the same batch as its message finds the message, an edit finds the thread
  * summary already moved, and a mapping sees every message of the batch before it moves a LID thread.
  */
-export function applyMutationsInTxn(
-  s: Statements,
-  accountId: string,
-  mutations: readonly Mutation[],
-  now: number,
-): ApplyResult {
+export function applyMutationsInTxn(s: Statements, accountId: string, mutations: readonly Mutation[], now: number): ApplyResult {
   const result = emptyApplyResult();
   const p = partition(accountId, mutations);
   for (const m of p.names) applyThreadName(s, accountId, m, now);
@@ -96,7 +77,6 @@ function partition(accountId: string, mutations: readonly Mutation[]): Partition
   return p;
 }
 
-
 function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, now: number): void {
   const threadId = threadIdOf(accountId, m.clientJid);
   const row = s.getThread.get(threadId);
@@ -114,18 +94,10 @@ function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, 
 
 /** Rank of a stored source; an unknown value (hand-edited row) ranks below every real source. */
 function rankOf(source: string): number {
-  return Object.prototype.hasOwnProperty.call(DISPLAY_NAME_RANK, source)
-    ? DISPLAY_NAME_RANK[source as keyof typeof DISPLAY_NAME_RANK]
-    : 0;
+  return Object.prototype.hasOwnProperty.call(DISPLAY_NAME_RANK, source) ? DISPLAY_NAME_RANK[source as keyof typeof DISPLAY_NAME_RANK] : 0;
 }
 
-function applyMessages(
-  s: Statements,
-  accountId: string,
-  records: readonly MessageRecord[],
-  now: number,
-  result: ApplyResult,
-): void {
+function applyMessages(s: Statements, accountId: string, records: readonly MessageRecord[], now: number, result: ApplyResult): void {
   // One cheap probe per batch: almost always no receipt is waiting, and then no message pays for a lookup.
   const receiptsWaiting = s.hasPendingReceipts.get(accountId) === 1;
   /** Newest message of the batch per thread: each thread summary is written at most once. */

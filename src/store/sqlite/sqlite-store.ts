@@ -4,25 +4,9 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { BadRequestError, ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
-import type {
-  AccountPatch,
-  AccountRecord,
-  HistorySyncResult,
-  MessageRecord,
-  ThreadRecord,
-} from '../../domain/records.js';
+import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
 import { decodeCursor, encodeCursor, type CursorKey } from '../cursor.js';
-import type {
-  ApplyResult,
-  AuthKeyWrite,
-  Lease,
-  LeaseName,
-  ListOptions,
-  Page,
-  SortOrder,
-  Store,
-  StoreHealth,
-} from '../port.js';
+import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
 import { applyMutationsInTxn } from './apply-mutations.js';
 import { storeClosedError, toStoreError } from './errors.js';
 import { canAcquire, canRenew, leasePatch, readLease } from './leases.js';
@@ -327,9 +311,7 @@ export class SqliteStore implements Store {
       const data = s.getAccount.get(lease.accountId);
       if (data === undefined) return;
       if (readLease(parseAccount(data), lease.name).holder !== lease.holder) return;
-      this.updateAccountIn(s, lease.accountId, () =>
-        leasePatch(lease.name, { holder: null, until: null, acquiredAt: null }),
-      );
+      this.updateAccountIn(s, lease.accountId, () => leasePatch(lease.name, { holder: null, until: null, acquiredAt: null }));
     });
   }
 

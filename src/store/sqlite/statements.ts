@@ -31,10 +31,9 @@ export function prepareStatements(db: Database.Database) {
     updateMessageStatus: db.prepare<[number, number | null, number | null, string | null, string, string]>(
       `UPDATE messages SET status = ?, delivered_at = ?, read_at = ?, send_error = ? WHERE account_id = ? AND id = ?`,
     ),
-    getMessageForEdit: db.prepare<
-      [string, string],
-      { thread_id: string; message_type: string; edited_at: number | null }
-    >(`SELECT thread_id, message_type, edited_at FROM messages WHERE account_id = ? AND id = ?`),
+    getMessageForEdit: db.prepare<[string, string], { thread_id: string; message_type: string; edited_at: number | null }>(
+      `SELECT thread_id, message_type, edited_at FROM messages WHERE account_id = ? AND id = ?`,
+    ),
     editMessage: db.prepare<[string, number, string, string]>(
       `UPDATE messages SET body = ?, edited_at = ? WHERE account_id = ? AND id = ?`,
     ),
@@ -66,21 +65,16 @@ export function prepareStatements(db: Database.Database) {
     deleteAccountMessages: db.prepare<[string]>(`DELETE FROM messages WHERE account_id = ?`),
 
     // --- pending receipts
-    hasPendingReceipts: db
-      .prepare<[string], number>(`SELECT EXISTS (SELECT 1 FROM pending_receipts WHERE account_id = ?)`)
-      .pluck(),
-    getPendingReceipt: db.prepare<
-      [string, string],
-      { status: number; delivered_at: number | null; read_at: number | null }
-    >(`SELECT status, delivered_at, read_at FROM pending_receipts WHERE account_id = ? AND message_id = ?`),
+    hasPendingReceipts: db.prepare<[string], number>(`SELECT EXISTS (SELECT 1 FROM pending_receipts WHERE account_id = ?)`).pluck(),
+    getPendingReceipt: db.prepare<[string, string], { status: number; delivered_at: number | null; read_at: number | null }>(
+      `SELECT status, delivered_at, read_at FROM pending_receipts WHERE account_id = ? AND message_id = ?`,
+    ),
     upsertPendingReceipt: db.prepare<[string, string, number, number | null, number | null]>(
       `INSERT INTO pending_receipts (account_id, message_id, status, delivered_at, read_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (account_id, message_id) DO UPDATE SET
          status = excluded.status, delivered_at = excluded.delivered_at, read_at = excluded.read_at`,
     ),
-    deletePendingReceipt: db.prepare<[string, string]>(
-      `DELETE FROM pending_receipts WHERE account_id = ? AND message_id = ?`,
-    ),
+    deletePendingReceipt: db.prepare<[string, string]>(`DELETE FROM pending_receipts WHERE account_id = ? AND message_id = ?`),
     deleteAccountPendingReceipts: db.prepare<[string]>(`DELETE FROM pending_receipts WHERE account_id = ?`),
 
     // --- threads
@@ -101,9 +95,7 @@ export function prepareStatements(db: Database.Database) {
     refreshThreadPreview: db.prepare<[string, number, string, string]>(
       `UPDATE threads SET last_message_preview = ?, updated_at = ? WHERE id = ? AND last_message_id = ?`,
     ),
-    setThreadLidJid: db.prepare<[string, number, string]>(
-      `UPDATE threads SET lid_jid = ?, updated_at = ? WHERE id = ?`,
-    ),
+    setThreadLidJid: db.prepare<[string, number, string]>(`UPDATE threads SET lid_jid = ?, updated_at = ? WHERE id = ?`),
     setThreadBackfilledAt: db.prepare<[number, number, string, string]>(
       `UPDATE threads SET last_backfill_at = ?, updated_at = ? WHERE id = ? AND account_id = ?`,
     ),
@@ -150,9 +142,9 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO auth_creds (account_id, value) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET value = excluded.value`,
     ),
     deleteAuthCreds: db.prepare<[string]>(`DELETE FROM auth_creds WHERE account_id = ?`),
-    getAuthKey: db.prepare<[string, string, string], Uint8Array>(
-      `SELECT value FROM auth_keys WHERE account_id = ? AND type = ? AND id = ?`,
-    ).pluck(),
+    getAuthKey: db
+      .prepare<[string, string, string], Uint8Array>(`SELECT value FROM auth_keys WHERE account_id = ? AND type = ? AND id = ?`)
+      .pluck(),
     putAuthKey: db.prepare<[string, string, string, Uint8Array]>(
       `INSERT INTO auth_keys (account_id, type, id, value) VALUES (?, ?, ?, ?)
        ON CONFLICT (account_id, type, id) DO UPDATE SET value = excluded.value`,
