@@ -15,7 +15,8 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   console.log(
-    `# wasync benchmarks\n\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
+    `# wasync benchmarks\n\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ` +
+      `${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
   );
   if (sections.has('ingest')) {
     const r = await benchIngest({ chats: 500, messagesPerChat: 200, trials: 3 });
@@ -37,10 +38,12 @@ async function main(): Promise<void> {
     const m = benchMappingOffload();
     console.log('## Mapping a history chunk: in the actor vs shipping it to a pool thread');
     console.log(
-      `- chunk of ${fmt(m.messages)} messages: mapping ${fmt(m.mapMs)} ms; structured clone of the chunk ${fmt(m.cloneInMs)} ms, of the mutations back ${fmt(m.cloneOutMs)} ms`,
+      `- chunk of ${fmt(m.messages)} messages: mapping ${fmt(m.mapMs)} ms; ` +
+        `structured clone of the chunk ${fmt(m.cloneInMs)} ms, of the mutations back ${fmt(m.cloneOutMs)} ms`,
     );
     console.log(
-      `- **ratio (clone in + out) / mapping: ${((m.cloneInMs + m.cloneOutMs) / m.mapMs).toFixed(1)}**: a pool would cost the actor more than it saves\n`,
+      `- **ratio (clone in + out) / mapping: ${((m.cloneInMs + m.cloneOutMs) / m.mapMs).toFixed(1)}**: ` +
+        'a pool would cost the actor more than it saves\n',
     );
   }
   if (sections.has('api')) {
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|---|---|---|');
     for (const x of r.runs) {
       console.log(
-        `| ${x.path} | ${x.label} | ${fmt(x.requestsPerSec)} | ${x.p50Ms} | ${x.p99Ms} | ${x.errors} | ${x.non2xx} | ${fmt(x.liveMessagesPerSec)} |`,
+        `| ${[x.path, x.label, fmt(x.requestsPerSec), x.p50Ms, x.p99Ms, x.errors, x.non2xx, fmt(x.liveMessagesPerSec)].join(' | ')} |`,
       );
     }
     console.log(`\n- **ratio uWS / node:http on GET …/messages: ${r.ratio.toFixed(2)}**`);
@@ -77,7 +80,8 @@ async function main(): Promise<void> {
       for (const x of [c.baseline, c.unpaced, ...(c.paced ? [c.paced] : [])]) console.log(row(x));
       if (c.pacedRatio !== undefined) console.log(`\n- **ratio pipeline as shipped / one-by-one: ${c.pacedRatio.toFixed(2)}**`);
       console.log(
-        `${c.pacedRatio === undefined ? '\n' : ''}- ratio pipeline unpaced (raw batched commits) / one-by-one: ${c.unpacedRatio.toFixed(2)}`,
+        `${c.pacedRatio === undefined ? '\n' : ''}- ratio pipeline unpaced (raw batched commits) / one-by-one: ` +
+          c.unpacedRatio.toFixed(2),
       );
     };
     console.log('## History sync into Firestore: our pipeline vs one awaited set per message (each emulator in its own process)');
@@ -86,16 +90,19 @@ async function main(): Promise<void> {
     console.log(
       `- npm emulator cost model: one commit of 500 new documents takes ${fmt(r.calibration.emptyMs)} ms into an empty collection, ` +
         `${fmt(r.calibration.heldMs)} ms into one holding ${fmt(r.calibration.heldDocs)}: it copies a collection's document map ` +
-        "for every document it adds (reads of missing documents too). The pipeline writes the flat index collections and reads every message's " +
-        "index entries and pending receipt; the baseline writes only into per-thread subcollections. Google's emulator and Firestore have no such cost.\n",
+        'for every document it adds (reads of missing documents too). The pipeline writes the flat index collections ' +
+        "and reads every message's index entries and pending receipt; the baseline writes only into per-thread subcollections. " +
+        "Google's emulator and Firestore have no such cost.\n",
     );
     table(
       r.latency,
-      `${fmt(r.latency.messages)} messages through a proxy adding ${r.latency.rttMs} ms of round-trip latency (a server near its Firestore), ${r.latency.emulator}`,
+      `${fmt(r.latency.messages)} messages through a proxy adding ${r.latency.rttMs} ms of round-trip latency ` +
+        `(a server near its Firestore), ${r.latency.emulator}`,
     );
     console.log(
-      '- "as shipped" = the store\'s token bucket at its start rate of 500 writes/s (Google\'s 500/50/5 ramp; ×1.5 after every 5 min of sustained load) ' +
-        'plus up to 25 ms of jitter between commits; "unpaced" = the same code with the bucket\'s rate set to infinity and no jitter: what batching alone does.\n',
+      '- "as shipped" = the store\'s token bucket at its start rate of 500 writes/s ' +
+        "(Google's 500/50/5 ramp; ×1.5 after every 5 min of sustained load) plus up to 25 ms of jitter between commits; " +
+        '"unpaced" = the same code with the bucket\'s rate set to infinity and no jitter: what batching alone does.\n',
     );
   }
 }

@@ -107,7 +107,8 @@ lines.push(
   encodeScenarioMeta({
     user: ME_USER,
     description:
-      'Sample: a LID-addressed 1:1 chat, a group with receipts, an edit, a revoke, an image with caption, an outbound message from the phone, a LID mapping and an archive for backfill.',
+      'Sample: a LID-addressed 1:1 chat, a group with receipts, an edit, a revoke, an image with caption, ' +
+      'an outbound message from the phone, a LID mapping and an archive for backfill.',
   }),
 );
 

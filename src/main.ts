@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nwasync is listening on ${app.url} (store: ${config.STORE}, connector: ${config.WA_CONNECTOR})\n` +
       (app.tokenFile
-        ? `API token: ${app.tokenFile}${app.tokenCreated ? ' (new)' : ''}\n  curl -H "Authorization: Bearer $(cat ${app.tokenFile})" ${app.url}/api/whatsapp/accounts\n\n`
+        ? `API token: ${app.tokenFile}${app.tokenCreated ? ' (new)' : ''}\n` +
+          `  curl -H "Authorization: Bearer $(cat ${app.tokenFile})" ${app.url}/api/whatsapp/accounts\n\n`
         : 'API token: from API_TOKEN\n\n'),
   );
   installSignalHandlers(logger, () => app.shutdown());

@@ -253,7 +253,7 @@ export class AccountActor {
     const record = cmd.record ?? 'backfill';
     const kind = `${anchor}/${record}`;
     const pending = this.backfills.get(kind);
-    if (pending) return pending;
+    if (pending !== undefined) return pending;
     const run = this.backfillTail.then(() => this.runBackfill({ ...cmd, anchor, record }));
     const tracked = run.finally(() => {
       if (this.backfills.get(kind) === tracked) this.backfills.delete(kind);

@@ -112,8 +112,8 @@ export class BatchWriter {
   /** Writes everything buffered now. */
   async flush(): Promise<void> {
     this.clearTimer();
-    while (this.queue.length > 0 || this.flushing) {
-      if (this.flushing) {
+    while (this.queue.length > 0 || this.flushing !== null) {
+      if (this.flushing !== null) {
         await this.flushing;
         continue;
       }
@@ -154,7 +154,7 @@ export class BatchWriter {
   }
 
   private schedule(): void {
-    if (this.flushing) return; // the running flush loop picks up what is queued
+    if (this.flushing !== null) return; // the running flush loop picks up what is queued
     if (this.queue.length >= this.opts.maxOps) {
       this.clearTimer();
       void this.flush();

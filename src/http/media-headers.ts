@@ -59,6 +59,7 @@ function extensionFor(mimetype: string | null): string {
 }
 
 // Control characters, and the bidirectional overrides that make `gnp.exe` display as `exe.png`.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**

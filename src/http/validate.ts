@@ -7,6 +7,7 @@ import { decodeCursor } from '../store/cursor.js';
  * naming what is wrong; the server maps that to 400.
  */
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** Longest path parameter per name; anything longer is rejected before it reaches the store. */

@@ -109,7 +109,10 @@ export class LearningResolver implements JidResolver {
     return true;
   }
 
-  /** Learns from a JID and its alternate form (`remoteJid`/`remoteJidAlt`, `participant`/`participantAlt`, `id`/`pnJid`…), in either order. */
+  /**
+   * Learns from a JID and its alternate form (`remoteJid`/`remoteJidAlt`, `participant`/`participantAlt`,
+   * `id`/`pnJid`…), in either order.
+   */
   learnPair(jid: string | null | undefined, alt: string | null | undefined): boolean {
     if (!jid || !alt) return false;
     if (jid.endsWith('@lid') || jid.endsWith('@hosted.lid')) return this.learn(jid, alt);

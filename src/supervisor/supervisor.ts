@@ -291,7 +291,9 @@ export class Supervisor extends EventEmitter implements AccountsService {
     if (decision.action === 'give-up') {
       slot.runtime.actor = 'failed';
       slot.runtime.connection = 'failed';
-      const why = `restart intensity exceeded: ${decision.restartsInWindow} crashes within ${this.o.config.ACTOR_RESTART_WINDOW_MS} ms; last: ${reason}`;
+      const why =
+        `restart intensity exceeded: ${decision.restartsInWindow} crashes ` +
+        `within ${this.o.config.ACTOR_RESTART_WINDOW_MS} ms; last: ${reason}`;
       slot.runtime.reason = why;
       this.o.logger.error({ accountId: slot.accountId, reason: why }, 'actor failed, not restarting');
       this.o.store
@@ -346,7 +348,7 @@ export class Supervisor extends EventEmitter implements AccountsService {
 
   private async stopSlot(slot: Slot, opts: { logout: boolean; deadline: number }): Promise<void> {
     const handle = slot.handle;
-    if (!handle || !handle.alive) return;
+    if (!handle?.alive) return;
     slot.stopping = true;
     const budget = Math.max(0, opts.deadline - Date.now());
     const stopped = handle.call('stop', { logout: opts.logout, timeoutMs: budget }).then(

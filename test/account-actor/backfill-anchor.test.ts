@@ -114,7 +114,7 @@ describe('AccountActor backfill anchors and the fields a run reports into', () =
     await temp.cleanup();
   });
 
-  it('oldest (manual, auto): asks for history older than the oldest stored message and writes lastBackfillAt on the account and thread', async () => {
+  it('oldest (manual, auto): asks for history older than the oldest stored message, sets lastBackfillAt on account, thread', async () => {
     phone.answer = () => [waMessage('OLD50', 50), waMessage('OLD60', 60)];
     const result = await actor.backfill({ threads: 10, count: 25, reason: 'auto' });
     expect(phone.calls).toHaveLength(1);
@@ -129,7 +129,7 @@ describe('AccountActor backfill anchors and the fields a run reports into', () =
     expect(events).toContainEqual(expect.objectContaining({ type: 'backfill', reason: 'auto', record: 'backfill' }));
   });
 
-  it('newest (recent sync): anchors at the newest message the phone knows, fills the gap below it, and leaves lastBackfillAt alone', async () => {
+  it('newest (recent sync): anchors at the newest message the phone knows, fills the gap below it, leaves lastBackfillAt', async () => {
     // The phone holds a message at 250 s that a disconnect kept from us.
     phone.answer = () => [waMessage('M300', 300), waMessage('GAP250', 250), waMessage('M200', 200)];
     const result = await actor.backfill({ threads: 10, count: 20, reason: 'recent', anchor: 'newest', record: 'recentSync' });

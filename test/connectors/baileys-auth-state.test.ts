@@ -202,7 +202,6 @@ describe.each([
 });
 
 describe('auth state encryption', () => {
-  let dir: string;
   let store: Store;
   const keyA = randomBytes(32);
   const keyB = randomBytes(32);
@@ -211,7 +210,6 @@ describe('auth state encryption', () => {
   beforeEach(async () => {
     temp = await openTempStore('auth-enc', ACCOUNT);
     store = temp.store;
-    dir = temp.dir;
   });
   afterEach(() => temp.cleanup());
 

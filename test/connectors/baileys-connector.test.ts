@@ -176,14 +176,12 @@ describe('BaileysConnector.connect', () => {
 });
 
 describe('storeMessageLookup (getMessage)', () => {
-  let dir: string;
   let store: Store;
 
   let temp: TempStore;
   beforeEach(async () => {
     temp = await openTempStore('getmsg', ACCOUNT);
     store = temp.store;
-    dir = temp.dir;
   });
   afterEach(() => temp.cleanup());
 

@@ -273,14 +273,12 @@ describe('history durability', () => {
 });
 
 describe('HistoryTap pre-ack hook (wrapped Signal repository)', () => {
-  let dir: string;
   let store: Store;
 
   let temp: TempStore;
   beforeEach(async () => {
     temp = await openTempStore('tap', ACCOUNT);
     store = temp.store;
-    dir = temp.dir;
   });
   afterEach(() => temp.cleanup());
 

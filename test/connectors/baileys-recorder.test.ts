@@ -114,7 +114,7 @@ describe('record mode', () => {
 
     // Content survives, bytes included (BufferJSON round trip).
     const image = (
-      lines[1]?.data.messages?.[0]?.message as { imageMessage: { jpegThumbnail: Buffer; caption: string; fileLength: unknown } }
+      lines[1]!.data.messages![0]!.message as { imageMessage: { jpegThumbnail: Buffer; caption: string; fileLength: unknown } }
     ).imageMessage;
     expect(Buffer.isBuffer(image.jpegThumbnail)).toBe(true);
     expect(image.jpegThumbnail.equals(thumbnail)).toBe(true);

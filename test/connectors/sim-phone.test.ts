@@ -68,7 +68,7 @@ describe('SimPhone lifecycle', () => {
     // Each chunk is announced by its HISTORY_SYNC_NOTIFICATION protocol message, as Baileys upserts it.
     const before = events[firstSet - 2];
     expect(before?.event).toBe('messages.upsert');
-    const notification = (before?.data as BaileysEventMap['messages.upsert']).messages[0];
+    const notification = (before!.data as BaileysEventMap['messages.upsert']).messages[0];
     expect(notification?.key.fromMe).toBe(true);
     expect(notification?.message?.protocolMessage?.type).toBe(proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION);
     expect(events[firstSet - 1]?.data).toEqual({ syncType: SyncType.INITIAL_BOOTSTRAP, status: 'complete', explicit: true });
@@ -155,7 +155,7 @@ describe('SimPhone lifecycle', () => {
     const u1 = connectionUpdates(e1);
     expect(u1.some((u) => typeof u.qr === 'string')).toBe(true);
     expect(u1).toContainEqual({ isNewLogin: true, qr: undefined });
-    expect((u1.at(-1)?.lastDisconnect?.error as { output?: { statusCode?: number } }).output?.statusCode).toBe(
+    expect((u1.at(-1)!.lastDisconnect!.error as { output?: { statusCode?: number } }).output?.statusCode).toBe(
       DisconnectReason.restartRequired,
     );
 
@@ -391,7 +391,7 @@ describe('SimPhone shutdown', () => {
     await phone.logout();
     const close = connectionUpdates(events).at(-1);
     expect(close?.connection).toBe('close');
-    expect((close?.lastDisconnect?.error as { output?: { statusCode?: number } }).output?.statusCode).toBe(DisconnectReason.loggedOut);
+    expect((close!.lastDisconnect!.error as { output?: { statusCode?: number } }).output?.statusCode).toBe(DisconnectReason.loggedOut);
     expect(phone.pendingTimers).toBe(0);
     await expect(phone.sendMessage('1@s.whatsapp.net', { text: 'x' })).rejects.toThrow(/not connected/);
   });

@@ -124,16 +124,16 @@ describe('parseScenario', () => {
     expect(set.chats[0]).toBeInstanceOf(proto.Conversation);
     expect(set.chats[0]?.lastMessageRecvTimestamp).toBe(1_736_935_000);
 
-    const live = (upsert?.data as BaileysEventMap['messages.upsert']).messages[0] as WAMessage;
+    const live = (upsert!.data as BaileysEventMap['messages.upsert']).messages[0] as WAMessage;
     expect(live).not.toBeInstanceOf(proto.WebMessageInfo);
     expect(live.messageTimestamp).toBe(1_736_935_300);
     expect(live.message).toBeInstanceOf(proto.Message);
     expect(live.key.remoteJidAlt).toBe('447700900456@s.whatsapp.net');
 
-    expect((update?.data as BaileysEventMap['messages.update'])[0]?.update.status).toBe(proto.WebMessageInfo.Status.READ);
-    const lastDisconnect = (close?.data as BaileysEventMap['connection.update']).lastDisconnect;
+    expect((update!.data as BaileysEventMap['messages.update'])[0]?.update.status).toBe(proto.WebMessageInfo.Status.READ);
+    const lastDisconnect = (close!.data as BaileysEventMap['connection.update']).lastDisconnect;
     expect(lastDisconnect?.error).toBeInstanceOf(SimDisconnectError);
-    expect((lastDisconnect?.error as SimDisconnectError).output.statusCode).toBe(401);
+    expect((lastDisconnect!.error as SimDisconnectError).output.statusCode).toBe(401);
     expect(lastDisconnect?.date).toEqual(new Date('2025-01-15T10:00:00.000Z'));
   });
 
@@ -211,7 +211,7 @@ describe('parseScenario', () => {
       ]);
     });
     const close = events.find((e) => e.event === 'connection.update')?.data as BaileysEventMap['connection.update'];
-    expect((close.lastDisconnect?.error as SimDisconnectError).output.statusCode).toBe(401);
+    expect((close.lastDisconnect!.error as SimDisconnectError).output.statusCode).toBe(401);
     expect(s.archive).toStrictEqual(h.archive);
   });
 
@@ -318,7 +318,7 @@ describe('scenario replay', () => {
     const u1 = ofType(e1, 'connection.update');
     expect(u1.map((u) => u.connection)).toEqual(['connecting', 'open', 'close']);
     expect(u1.some((u) => 'qr' in u)).toBe(false);
-    expect((u1[2]?.lastDisconnect?.error as SimDisconnectError).output.statusCode).toBe(DisconnectReason.restartRequired);
+    expect((u1[2]!.lastDisconnect!.error as SimDisconnectError).output.statusCode).toBe(DisconnectReason.restartRequired);
 
     const second = (await connector.connect(simContext('acc_scripted'))) as SimPhone;
     phones.push(second);

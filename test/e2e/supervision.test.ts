@@ -30,7 +30,7 @@ function storableHistory(seed: string, chats: number, messagesPerChat: number): 
 }
 
 describe('supervision', () => {
-  it('an actor killed in the middle of a 20,000-message history sync is restarted and the store ends with exactly one row per message', async () => {
+  it('an actor killed mid-way through a 20,000-message history sync is restarted; the store ends with one row per message', async () => {
     const expected = storableHistory('crashy', 100, 200);
     expect(expected.entries).toBe(20_000);
     const t = await startTestApp({ WA_SIM_CHATS: '100', WA_SIM_MESSAGES_PER_CHAT: '200', ACTOR_BACKOFF_BASE_MS: '50' });

@@ -129,7 +129,7 @@ export class StoreBackedAccounts implements AccountsService {
   async send(input: SendInput): Promise<SendResult> {
     this.enter('send', input);
     await this.account(input.accountId);
-    if (this.sendGate) await this.sendGate;
+    if (this.sendGate !== null) await this.sendGate;
     if (this.runtime(input.accountId).connection !== 'open') throw new WasyncError('NOT_CONNECTED', 'account is not connected');
     const clientJid = input.to.includes('@') ? input.to : `${input.to.replace(/^\+/, '')}@s.whatsapp.net`;
     const messageId = input.messageId ?? `OUT${Date.now()}${Math.random().toString(36).slice(2, 6)}`.toUpperCase();

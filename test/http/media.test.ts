@@ -524,7 +524,7 @@ describe('GET /api/whatsapp/media/:accountId/:messageId', () => {
       expect((await call(h.base, '/health', { auth: false })).status).toBe(200);
     });
 
-    it('the CDN dropping the connection mid-body closes the response (truncated, never a second status) and the process lives', async () => {
+    it('the CDN dropping the connection mid-body closes the response (truncated, no second status); the process lives', async () => {
       const res = await fetch(h.base + mediaPath(ACC, 'CUT'), { headers: AUTH, signal: AbortSignal.timeout(10_000) });
       expect(res.status).toBe(200);
       await expect(res.arrayBuffer()).rejects.toThrow();

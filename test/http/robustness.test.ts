@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { threadIdOf } from '../../src/domain/records.js';
 import { ROUTES } from '../../src/http/server.js';
 import type { Store, StoreHealth } from '../../src/store/port.js';
-import { AUTH, call, get, isErrorBody, rawRequest, startHarness, type Harness } from './harness.js';
+import { AUTH, call, get, isErrorBody, startHarness, type Harness } from './harness.js';
 
 const ACC = 'acc-robust';
 
@@ -80,7 +80,8 @@ describe('request bodies', () => {
     const socket = await openSocket(h.port);
     const answer = readUntilClose(socket);
     socket.write(
-      `POST /api/whatsapp/send HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: ${AUTH.authorization}\r\ncontent-length: ${body.length}\r\n\r\n`,
+      `POST /api/whatsapp/send HTTP/1.1\r\nhost: x\r\nconnection: close\r\n` +
+        `authorization: ${AUTH.authorization}\r\ncontent-length: ${body.length}\r\n\r\n`,
     );
     for (let off = 0; off < body.length; off += 7_000) {
       socket.write(body.subarray(off, off + 7_000));
@@ -108,7 +109,8 @@ describe('clients that go away', () => {
   it('a partial POST with a large Content-Length, then a dropped socket, does not crash the server', async () => {
     const socket = await openSocket(h.port);
     socket.write(
-      `POST /api/whatsapp/send HTTP/1.1\r\nhost: x\r\nauthorization: ${AUTH.authorization}\r\ncontent-type: application/json\r\ncontent-length: 60000\r\n\r\n{"accountId":"${ACC}","to":"407`,
+      `POST /api/whatsapp/send HTTP/1.1\r\nhost: x\r\nauthorization: ${AUTH.authorization}\r\n` +
+        `content-type: application/json\r\ncontent-length: 60000\r\n\r\n{"accountId":"${ACC}","to":"407`,
     );
     await new Promise((r) => setTimeout(r, 50));
     socket.destroy();
@@ -124,7 +126,8 @@ describe('clients that go away', () => {
     const socket = await openSocket(h.port);
     const body = JSON.stringify({ accountId: ACC, to: '40712345678', text: 'late' });
     socket.write(
-      `POST /api/whatsapp/send HTTP/1.1\r\nhost: x\r\nauthorization: ${AUTH.authorization}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `POST /api/whatsapp/send HTTP/1.1\r\nhost: x\r\nauthorization: ${AUTH.authorization}\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
     // Wait until the service holds the request, then drop the client and let the service finish.
     for (let i = 0; i < 100 && !h.accounts.calls.some((c) => c.op === 'send'); i++) await new Promise((r) => setTimeout(r, 10));

@@ -95,7 +95,7 @@ interface MediaContent {
 function mediaContentOf(msg: WAMessage): MediaContent | null {
   const content = extractMessageContent(msg.message);
   const contentType = content ? getContentType(content) : undefined;
-  if (!content || !contentType || !contentType.endsWith('Message')) return null;
+  if (!content || !contentType?.endsWith('Message')) return null;
   const mediaType = contentType.slice(0, -'Message'.length);
   if (!Object.hasOwn(MEDIA_HKDF_KEY_MAPPING, mediaType)) return null;
   const fields = content[contentType];

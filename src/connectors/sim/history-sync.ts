@@ -177,7 +177,8 @@ export function historyNotificationMessage(
   nowSec: number,
   peerDataRequestSessionId?: string,
 ): WAMessage {
-  const directPath = `/v/t62.36145-24/${rng.digits(8)}_${rng.digits(16)}_${rng.digits(16)}_n.enc?ccb=11-4&oh=01_Q5Aa${rng.hex(28)}&oe=${rng.hex(8)}&_nc_sid=5e03e0`;
+  const file = `${rng.digits(8)}_${rng.digits(16)}_${rng.digits(16)}_n.enc`;
+  const directPath = `/v/t62.36145-24/${file}?ccb=11-4&oh=01_Q5Aa${rng.hex(28)}&oe=${rng.hex(8)}&_nc_sid=5e03e0`;
   return {
     key: {
       remoteJid: identity.jid,

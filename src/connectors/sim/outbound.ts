@@ -101,7 +101,8 @@ function describeUpload(media: WAMediaUpload | undefined): { sha256: Buffer; len
 
 function mediaMessage(content: MediaContent, kind: MediaKind): proto.IMessage {
   const { sha256, length } = describeUpload(content[kind]);
-  const directPath = `/v/${MEDIA_PATH[kind]}/${randomBytes(12).toString('hex')}_n.enc?ccb=11-4&oh=01_sim&oe=${randomBytes(4).toString('hex').toUpperCase()}&_nc_sid=5e03e0`;
+  const expiry = randomBytes(4).toString('hex').toUpperCase();
+  const directPath = `/v/${MEDIA_PATH[kind]}/${randomBytes(12).toString('hex')}_n.enc?ccb=11-4&oh=01_sim&oe=${expiry}&_nc_sid=5e03e0`;
   const contextInfo: proto.IContextInfo | undefined =
     content.contextInfo || content.mentions?.length
       ? { ...content.contextInfo, ...(content.mentions?.length ? { mentionedJid: content.mentions } : {}) }

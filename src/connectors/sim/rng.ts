@@ -126,7 +126,10 @@ export class Rng {
       const keys = Object.keys(weights) as K[];
       const cumulative: number[] = [];
       let total = 0;
-      for (const k of keys) cumulative.push((total += weights[k]));
+      for (const k of keys) {
+        total += weights[k];
+        cumulative.push(total);
+      }
       table = { keys, cumulative, total };
       WEIGHT_TABLES.set(weights, table);
     }

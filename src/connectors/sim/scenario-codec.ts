@@ -57,7 +57,7 @@ export const BAILEYS_EVENTS: Readonly<Record<BaileysEvent, true>> = {
 };
 
 export function isBaileysEvent(name: unknown): name is BaileysEvent {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(BAILEYS_EVENTS, name);
+  return typeof name === 'string' && Object.hasOwn(BAILEYS_EVENTS, name);
 }
 
 export function isLong(value: unknown): value is Long {

@@ -155,7 +155,10 @@ class Workspace {
     const candidates = new Map<string, Set<string>>();
     const addCandidate = (id: string, jid: string | null) => {
       let set = candidates.get(id);
-      if (!set) candidates.set(id, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        candidates.set(id, set);
+      }
       if (jid !== null) set.add(threadIdOf(acc, jid));
     };
     const pendingIds = new Set<string>();

@@ -4,7 +4,6 @@ import {
   MESSAGE_STATUS_ORDER,
   ACCOUNT_INSTANT_FIELDS,
   MESSAGE_TYPES,
-  threadIdOf,
   type AccountPatch,
   type AccountRecord,
   type Direction,

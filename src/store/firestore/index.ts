@@ -52,7 +52,8 @@ export async function openFirestoreStore(config: Config, logger: Logger, env: Cr
   if (processHost !== undefined && resolved.emulatorHost !== processHost) {
     // The client always prefers process.env's emulator host: it would silently talk to another server.
     throw new ConfigError(
-      `firestore: FIRESTORE_EMULATOR_HOST is "${processHost}" in the process environment but ${resolved.emulatorHost ? `"${resolved.emulatorHost}"` : 'unset'} in the environment the store was opened with`,
+      `firestore: FIRESTORE_EMULATOR_HOST is "${processHost}" in the process environment but ` +
+        `${resolved.emulatorHost ? `"${resolved.emulatorHost}"` : 'unset'} in the environment the store was opened with`,
     );
   }
   const app = initializeApp(resolved.options, `wasync-firestore-${randomUUID()}`);

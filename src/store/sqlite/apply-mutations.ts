@@ -94,7 +94,7 @@ function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, 
 
 /** Rank of a stored source; an unknown value (hand-edited row) ranks below every real source. */
 function rankOf(source: string): number {
-  return Object.prototype.hasOwnProperty.call(DISPLAY_NAME_RANK, source) ? DISPLAY_NAME_RANK[source as keyof typeof DISPLAY_NAME_RANK] : 0;
+  return Object.hasOwn(DISPLAY_NAME_RANK, source) ? DISPLAY_NAME_RANK[source as keyof typeof DISPLAY_NAME_RANK] : 0;
 }
 
 function applyMessages(s: Statements, accountId: string, records: readonly MessageRecord[], now: number, result: ApplyResult): void {

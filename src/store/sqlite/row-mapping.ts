@@ -276,7 +276,7 @@ function parseSyncSource(value: string): SyncSource {
 }
 
 function parseDisplayNameSource(value: string): DisplayNameSource {
-  if (!Object.prototype.hasOwnProperty.call(DISPLAY_NAME_RANK, value)) throw corrupt('display name source', value);
+  if (!Object.hasOwn(DISPLAY_NAME_RANK, value)) throw corrupt('display name source', value);
   return value as DisplayNameSource;
 }
 
