@@ -3,7 +3,8 @@ import type { ConversationReads } from './conversation-reads.js';
 import type { ReadTask } from './read-pool-worker.js';
 import type { BufferedReply } from './respond.js';
 
-// Pool threads run compiled JS: under vitest this module is loaded from source, so use the build.
+// Pool threads run compiled JS: under vitest this module is loaded from source, so use the build
+// (vitest's globalSetup, test/support/build-before-tests.ts, brings dist/ up to date first).
 const WORKER = import.meta.url.endsWith('.ts')
   ? new URL('../../dist/src/http/read-pool-worker.js', import.meta.url)
   : new URL('./read-pool-worker.js', import.meta.url);

@@ -5,7 +5,7 @@ import { WasyncError, deserializeError } from '../domain/errors.js';
 import type { ActorApi, ActorEvent, ActorInit, ActorResult } from '../account-actor/protocol.js';
 
 // Workers run compiled JS: under vitest this module is loaded from source, so point at the build
-// (`npm test` builds before it runs the tests).
+// (vitest's globalSetup, test/support/build-before-tests.ts, brings dist/ up to date first).
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../../dist/src/account-actor/worker-main.js', import.meta.url)
   : new URL('../account-actor/worker-main.js', import.meta.url);
