@@ -2,16 +2,16 @@ import { proto, generateMessageIDV2, jidNormalizedUser, type BaileysEventMap, ty
 import type { Config } from '../config/index.js';
 import { NotFoundError, WasyncError, isErrorCode, serializeError } from '../domain/errors.js';
 import type { Mutation } from '../domain/mutations.js';
-import {
-  threadIdOf,
-  type AccountPatch,
-  type BackfillResult,
-  type ConnectionStatus,
-  type HistorySyncResult,
-  type MediaRef,
-  type MessageRecord,
-  type SyncSource,
+import type {
+  AccountPatch,
+  BackfillResult,
+  ConnectionStatus,
+  HistorySyncResult,
+  MediaRef,
+  MessageRecord,
+  SyncSource,
 } from '../domain/records.js';
+import { threadIdOf } from '../domain/thread-id.js';
 import {
   mapChats,
   mapContacts,

@@ -1,4 +1,5 @@
-import { DISPLAY_NAME_RANK, maxStatus, threadIdOf, type MessageRecord, type MessageStatus, type ThreadRecord } from './records.js';
+import { DISPLAY_NAME_RANK, maxStatus, type MessageRecord, type MessageStatus, type ThreadRecord } from './records.js';
+import { threadIdOf } from './thread-id.js';
 
 /**
  * How a stored message absorbs a second sighting of itself (history sync after realtime, a backfill

@@ -103,9 +103,8 @@ export interface MessageRecord {
   rawMessage: Uint8Array | null;
 }
 
-export function threadIdOf(accountId: string, clientJid: string): string {
-  return `${accountId}__${clientJid}`;
-}
+// Kept importable from here too: many modules and tests name it next to the records.
+export { threadIdOf } from './thread-id.js';
 
 /** Precedence of the sources a thread's `displayName` can come from: higher wins. */
 export const DISPLAY_NAME_RANK = {

@@ -1,4 +1,5 @@
 import { NotFoundError } from '../domain/errors.js';
+import { isThreadOf } from '../domain/thread-id.js';
 import type { Store } from '../store/port.js';
 import { jsonReply, type BufferedReply } from './respond.js';
 import { serializeMessage, serializeThread } from './serialize.js';
@@ -29,8 +30,8 @@ export async function threadsReply(store: Store, accountId: string, query: strin
 export async function messagesReply(store: Store, accountId: string, threadId: string, query: string): Promise<BufferedReply> {
   const page = parsePageQuery(new URLSearchParams(query), 'createdAt');
   await requireAccount(store, accountId);
-  // Thread ids are `{accountId}__{clientJid}`: another account's thread is not found, not forbidden.
-  const thread = threadId.startsWith(`${accountId}__`) ? await store.getThread(accountId, threadId) : null;
+  // Another account's thread is not found, not forbidden.
+  const thread = isThreadOf(accountId, threadId) ? await store.getThread(accountId, threadId) : null;
   if (!thread || thread.accountId !== accountId) throw new NotFoundError(`thread ${threadId} not found`);
   const { items, nextCursor } = await store.listMessages(accountId, threadId, page);
   return jsonReply(200, {

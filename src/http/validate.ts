@@ -1,4 +1,5 @@
 import { BadRequestError } from '../domain/errors.js';
+import { accountIdFitsThreadIds } from '../domain/thread-id.js';
 import type { SortOrder } from '../store/port.js';
 import { decodeCursor } from '../store/cursor.js';
 
@@ -59,7 +60,7 @@ export function validateNewAccountId(value: unknown): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
     throw new BadRequestError('accountId must be 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit');
   }
-  if (value.includes('__') || value.endsWith('_')) {
+  if (!accountIdFitsThreadIds(value)) {
     throw new BadRequestError('accountId may not contain "__" or end with "_" (thread ids use "__" as separator)');
   }
   if (value.includes('..')) throw new BadRequestError('accountId may not contain ".."');

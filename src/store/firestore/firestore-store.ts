@@ -10,7 +10,7 @@ import {
 import { BadRequestError, ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
-import { threadIdOf } from '../../domain/records.js';
+import { isThreadOf, threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
 import { decodeCursor, encodeCursor, type CursorKey } from '../cursor.js';
 import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
@@ -139,7 +139,7 @@ export class FirestoreStore implements Store {
     return this.guard('listMessages', async () => {
       const { limit, order, after } = pageRequest(opts);
       // A thread id embeds its account: another account's thread is simply not there for this one.
-      if (!threadId.startsWith(`${accountId}__`) || !isValidDocId(threadId)) return { items: [], nextCursor: null };
+      if (!isThreadOf(accountId, threadId) || !isValidDocId(threadId)) return { items: [], nextCursor: null };
       const query = keysetQuery(this.refs.messages(threadId), 'sortKey', order, after, limit + 1);
       const snap = await query.get();
       const items = snap.docs.map((d) => docToMessage(d.id, d.data())).filter((m) => m.accountId === accountId);
@@ -186,7 +186,7 @@ export class FirestoreStore implements Store {
 
   async setThreadBackfilledAt(accountId: string, threadId: string, at: number): Promise<void> {
     await this.guard('setThreadBackfilledAt', async () => {
-      if (!threadId.startsWith(`${accountId}__`) || !isValidDocId(threadId)) return;
+      if (!isThreadOf(accountId, threadId) || !isValidDocId(threadId)) return;
       try {
         await this.refs.thread(threadId).update({ lastBackfillAt: toTimestamp(at), updatedAt: toTimestamp(this.now()) });
       } catch (err) {

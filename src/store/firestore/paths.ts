@@ -1,5 +1,5 @@
 import { StoreError } from '../../domain/errors.js';
-import { threadIdOf } from '../../domain/records.js';
+import { threadIdOf } from '../../domain/thread-id.js';
 
 /**
  * Collection names. The first four are the seeds' public contract (the inbox and the runbook's console

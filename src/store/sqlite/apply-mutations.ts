@@ -1,14 +1,8 @@
 import { StoreError } from '../../domain/errors.js';
 import { applyStatus, isNewerThan, mergeLidThread, mergeMessage, newThread, previewOf } from '../../domain/merge.js';
 import type { JidMapping, MessageEdit, MessageRevoke, Mutation, StatusUpdate, ThreadNameUpdate } from '../../domain/mutations.js';
-import {
-  DISPLAY_NAME_RANK,
-  statusRank,
-  threadIdOf,
-  type MessageRecord,
-  type MessageStatus,
-  type ThreadRecord,
-} from '../../domain/records.js';
+import { DISPLAY_NAME_RANK, statusRank, type MessageRecord, type MessageStatus, type ThreadRecord } from '../../domain/records.js';
+import { threadIdOf } from '../../domain/thread-id.js';
 import { emptyApplyResult, type ApplyResult } from '../port.js';
 import { messageValues, parseMessageType, rowToMessage, rowToThread, statusFromRank, threadValues } from './row-mapping.js';
 import type { Statements } from './statements.js';

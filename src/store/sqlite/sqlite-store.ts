@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { BadRequestError, ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
+import { isThreadOf } from '../../domain/thread-id.js';
 import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
 import { decodeCursor, encodeCursor, type CursorKey } from '../cursor.js';
 import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
@@ -114,7 +115,7 @@ export class SqliteStore implements Store {
     return this.guard('listMessages', () => {
       const { limit, order, after } = pageRequest(opts);
       // A thread id embeds its account: another account's thread is simply not there for this one.
-      if (!threadId.startsWith(`${accountId}__`)) return { items: [], nextCursor: null };
+      if (!isThreadOf(accountId, threadId)) return { items: [], nextCursor: null };
       const s = this.s();
       const fetch = limit + 1;
       const rows =
