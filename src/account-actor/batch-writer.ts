@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../domain/backoff.js';
 import { mergeMessage } from '../domain/merge.js';
 import { DISPLAY_NAME_RANK } from '../domain/records.js';
 import { mutationKey, type Mutation } from '../domain/mutations.js';
@@ -201,9 +202,8 @@ export class BatchWriter {
       } catch (err) {
         const transient = err instanceof TransientStoreError;
         if (transient && attempts < this.retry.attempts) {
-          const cap = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempts - 1));
           this.opts.logger?.warn({ err: serializeError(err), attempts, ops: batch.length }, 'batch write failed, retrying');
-          await sleep(Math.random() * cap);
+          await sleep(backoffDelay(attempts, { ...this.retry, jitter: 'full' }));
           continue;
         }
         if (!transient && batch.length > 1) {

@@ -1,4 +1,5 @@
 import { DisconnectReason } from '@whiskeysockets/baileys';
+import { backoffDelay, type BackoffOptions } from '../domain/backoff.js';
 import type { ConnectionStatus } from '../domain/records.js';
 
 /**
@@ -14,21 +15,8 @@ export type DisconnectDecision =
   | { action: 'reconnect'; delayMs: number; status: Extract<ConnectionStatus, 'reconnecting'> }
   | { action: 'stop'; status: Extract<ConnectionStatus, 'logged_out' | 'forbidden' | 'replaced'>; wipeSession: boolean };
 
-export interface BackoffOptions {
-  baseMs: number;
-  maxMs: number;
-  /** Returns [0, 1): injectable for tests. */
-  random?: () => number;
-}
-
-export const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 60_000 };
-
-/** Exponential backoff with "equal jitter": never less than half the step, so retries stay spread. */
-export function backoffDelay(attempt: number, opts: BackoffOptions): number {
-  const random = opts.random ?? Math.random;
-  const step = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
-}
+/** Reconnects back off with equal jitter: never less than half the step, so retries stay spread. */
+export const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 60_000, jitter: 'equal' };
 
 export function decideOnDisconnect(
   statusCode: number | undefined,

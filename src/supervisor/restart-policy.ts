@@ -1,4 +1,4 @@
-import { backoffDelay } from '../account-actor/disconnect-policy.js';
+import { backoffDelay } from '../domain/backoff.js';
 
 export interface RestartPolicyOptions {
   /** OTP's MaxR: more restarts than this within `windowMs`… */
@@ -29,7 +29,7 @@ export class RestartIntensity {
     this.crashes.push(now);
     const n = this.crashes.length;
     if (n > this.opts.maxRestarts) return { action: 'give-up', restartsInWindow: n };
-    const delayMs = backoffDelay(n, { baseMs: this.opts.baseDelayMs, maxMs: this.opts.maxDelayMs, random: this.opts.random });
+    const delayMs = backoffDelay(n, { baseMs: this.opts.baseDelayMs, maxMs: this.opts.maxDelayMs, jitter: 'equal', random: this.opts.random });
     return { action: 'restart', delayMs, restartsInWindow: n };
   }
 

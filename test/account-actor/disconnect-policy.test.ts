@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DisconnectReason } from '@whiskeysockets/baileys';
+import { backoffDelay } from '../../src/domain/backoff.js';
 import {
   DEFAULT_RECONNECT_BACKOFF,
-  backoffDelay,
   decideOnDisconnect,
   statusCodeOf,
   type DisconnectDecision,
@@ -64,45 +64,6 @@ describe('decideOnDisconnect', () => {
   it('never asks to wipe the session for a replaced connection (the other client holds it legitimately)', () => {
     const d = decideOnDisconnect(DisconnectReason.connectionReplaced, 1);
     expect(d).toMatchObject({ action: 'stop', wipeSession: false });
-  });
-});
-
-describe('backoffDelay', () => {
-  it('never exceeds the cap, at any attempt and any random draw', () => {
-    const opts = { baseMs: 1_000, maxMs: 60_000 };
-    for (let attempt = 1; attempt <= 200; attempt++) {
-      for (const r of [0, 0.25, 0.5, 0.999999]) {
-        const d = backoffDelay(attempt, { ...opts, random: () => r });
-        expect(d).toBeLessThanOrEqual(opts.maxMs);
-        expect(Number.isFinite(d)).toBe(true);
-      }
-    }
-  });
-
-  it('jitters within [step/2, step] where step = min(cap, base·2^(attempt-1))', () => {
-    const opts = { baseMs: 500, maxMs: 30_000 };
-    for (let attempt = 1; attempt <= 12; attempt++) {
-      const step = Math.min(opts.maxMs, opts.baseMs * 2 ** (attempt - 1));
-      for (let i = 0; i < 200; i++) {
-        const d = backoffDelay(attempt, opts);
-        expect(d).toBeGreaterThanOrEqual(Math.floor(step / 2));
-        expect(d).toBeLessThanOrEqual(step);
-      }
-      expect(backoffDelay(attempt, { ...opts, random: () => 0 })).toBe(Math.round(step / 2));
-      expect(backoffDelay(attempt, { ...opts, random: () => 0.999999 })).toBeLessThanOrEqual(step);
-    }
-  });
-
-  it('grows exponentially until the cap, then stays there', () => {
-    const opts = { baseMs: 1_000, maxMs: 60_000, random: () => 0.999999 };
-    const steps = [1, 2, 3, 4, 5, 6, 7, 8].map((a) => backoffDelay(a, opts));
-    expect(steps).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
-  });
-
-  it('treats attempt 0 and negative attempts as the first', () => {
-    const opts = { baseMs: 1_000, maxMs: 60_000, random: () => 0 };
-    expect(backoffDelay(0, opts)).toBe(500);
-    expect(backoffDelay(-3, opts)).toBe(500);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   type WriteBatch,
 } from 'firebase-admin/firestore';
 import type { Logger } from '../../logging/logger.js';
+import { backoffDelay } from '../../domain/backoff.js';
 import { StoreError } from '../../domain/errors.js';
 import { GRPC_DEADLINE_EXCEEDED, GRPC_RESOURCE_EXHAUSTED, grpcCodeOf, isTransientFirestoreError, toStoreError } from './errors.js';
 
@@ -264,8 +265,7 @@ export async function withRetry<T>(
     } catch (err) {
       if (!isTransientFirestoreError(err) || attempt >= retry.attempts) throw toStoreError(err, operation);
       onTransient?.(err, attempt);
-      const cap = Math.min(retry.maxMs, retry.baseMs * 2 ** (attempt - 1));
-      await timing.sleep(Math.floor(timing.random() * cap));
+      await timing.sleep(backoffDelay(attempt, { baseMs: retry.baseMs, maxMs: retry.maxMs, jitter: 'full', random: timing.random }));
     }
   }
 }
