@@ -5,6 +5,7 @@ import type { JidMapping, MessageEdit, MessageRevoke, Mutation, StatusUpdate, Th
 import { DISPLAY_NAME_RANK, type MessageRecord, type ThreadRecord } from '../../domain/records.js';
 import { threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
+import { partitionMutations, type PartitionedMutations } from '../partition.js';
 import { emptyApplyResult, type ApplyResult } from '../port.js';
 import { MAX_DOCUMENT_BYTES, estimateDocumentBytes, type Committer, type WriteGroup, type WriteOp } from './batching.js';
 import {
@@ -69,15 +70,6 @@ interface ThreadSlot {
   dirty: boolean;
 }
 
-interface Partitioned {
-  names: ThreadNameUpdate[];
-  messages: MessageRecord[];
-  statuses: StatusUpdate[];
-  edits: MessageEdit[];
-  revokes: MessageRevoke[];
-  mappings: JidMapping[];
-}
-
 export async function applyMutationsFirestore(ctx: ApplyContext, accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult> {
   const result = emptyApplyResult();
   if (mutations.length === 0) return result;
@@ -97,44 +89,34 @@ export async function applyMutationsFirestore(ctx: ApplyContext, accountId: stri
 }
 
 /**
- * Sorts mutations by kind and validates the whole batch before anything is read: a mutation of
- * another account or an id Firestore cannot address refuses the batch, so nothing of it is written.
+ * Sorts the batch by kind (`partitionMutations`) and validates the whole of it before anything is
+ * read: an id Firestore cannot address refuses the batch, so nothing of it is written.
  */
-function partition(accountId: string, mutations: readonly Mutation[]): Partitioned {
+function partition(accountId: string, mutations: readonly Mutation[]): PartitionedMutations {
   assertDocId(accountId, 'account id');
-  const p: Partitioned = { names: [], messages: [], statuses: [], edits: [], revokes: [], mappings: [] };
   const thread = (jid: string) => assertDocId(threadIdOf(accountId, jid), 'thread id');
-  for (const m of mutations) {
-    const owner = m.kind === 'message' ? m.record.accountId : m.accountId;
-    if (owner !== accountId) throw new StoreError(`mutation ${m.kind} belongs to account ${owner}, not to ${accountId}`);
+  return partitionMutations(accountId, mutations, (m) => {
     switch (m.kind) {
       case 'thread':
         thread(m.clientJid);
-        p.names.push(m);
         break;
       case 'message':
         assertDocId(m.record.id, 'message id');
         thread(m.record.clientJid);
-        p.messages.push(m.record);
         break;
       case 'status':
       case 'edit':
       case 'revoke':
         assertDocId(m.messageId, 'message id');
         if (m.clientJid !== null) thread(m.clientJid);
-        if (m.kind === 'status') p.statuses.push(m);
-        else if (m.kind === 'edit') p.edits.push(m);
-        else p.revokes.push(m);
         break;
       case 'jid-mapping':
         assertDocId(m.lid, 'LID');
         thread(m.lid);
         thread(m.pn);
-        p.mappings.push(m);
         break;
     }
-  }
-  return p;
+  });
 }
 
 class Workspace {
@@ -149,7 +131,7 @@ class Workspace {
 
   // ---------------------------------------------------------------- loading
 
-  async load(p: Partitioned): Promise<void> {
+  async load(p: PartitionedMutations): Promise<void> {
     const { refs } = this.ctx;
     const acc = this.accountId;
     /** Message id → threads where it may be stored (the upsert's own thread, a receipt's hint). */

@@ -12,7 +12,8 @@ import type { Mutation } from '../../domain/mutations.js';
 import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
 import { isThreadOf, threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
-import { decodeCursor, encodeCursor, type CursorKey } from '../cursor.js';
+import type { CursorKey } from '../cursor.js';
+import { pageRequest, toPage } from '../paging.js';
 import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
 import { applyMutationsFirestore } from './apply-mutations.js';
 import { Committer, type CommitterOptions, type WriteGroup } from './batching.js';
@@ -33,7 +34,6 @@ export interface FirestoreStoreOptions {
   onClose?: () => Promise<void>;
 }
 
-const MAX_PAGE = 500;
 /** Purges and auth-state clears read documents to delete in pages of this size. */
 const DELETE_PAGE = 500;
 
@@ -476,15 +476,6 @@ function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-function pageRequest(opts: ListOptions): { limit: number; order: SortOrder; after: CursorKey | null } {
-  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE) {
-    throw new BadRequestError(`limit must be an integer from 1 to ${MAX_PAGE}`);
-  }
-  const order = opts.order ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') throw new BadRequestError(`order must be asc or desc`);
-  return { limit: opts.limit, order, after: opts.cursor ? decodeCursor(opts.cursor) : null };
-}
-
 /**
  * Keyset page on a sort-key field: one range filter and one order on the same field. The first
  * page filters `> ''` so that documents without the field (threads with no message yet) are left
@@ -495,11 +486,4 @@ function keysetQuery(base: Query, field: string, order: SortOrder, after: Cursor
   if (after === null) q = q.where(field, '>', '');
   else q = q.where(field, order === 'asc' ? '>' : '<', sortKey(after.ts, after.id));
   return q.orderBy(field, order).limit(fetch);
-}
-
-/** Rows were fetched with `limit + 1`: the extra row only tells whether another page exists. */
-function toPage<T>(items: T[], limit: number, keyOf: (item: T) => CursorKey): Page<T> {
-  if (items.length <= limit) return { items, nextCursor: null };
-  const page = items.slice(0, limit);
-  return { items: page, nextCursor: encodeCursor(keyOf(page[page.length - 1]!)) };
 }

@@ -1,22 +1,14 @@
 import { StoreError } from '../../domain/errors.js';
 import { applyStatus, isNewerThan, mergeLidThread, mergeMessage, newThread, previewOf } from '../../domain/merge.js';
-import type { JidMapping, MessageEdit, MessageRevoke, Mutation, StatusUpdate, ThreadNameUpdate } from '../../domain/mutations.js';
+import type { JidMapping, MessageEdit, Mutation, StatusUpdate, ThreadNameUpdate } from '../../domain/mutations.js';
 import { DISPLAY_NAME_RANK, statusRank, type MessageRecord, type MessageStatus, type ThreadRecord } from '../../domain/records.js';
 import { threadIdOf } from '../../domain/thread-id.js';
+import { partitionMutations } from '../partition.js';
 import { emptyApplyResult, type ApplyResult } from '../port.js';
 import { messageValues, parseMessageType, rowToMessage, rowToThread, statusFromRank, threadValues } from './row-mapping.js';
 import type { Statements } from './statements.js';
 
 type ReceiptState = Parameters<typeof applyStatus>[0];
-
-interface Partitioned {
-  names: ThreadNameUpdate[];
-  messages: MessageRecord[];
-  statuses: StatusUpdate[];
-  edits: MessageEdit[];
-  revokes: MessageRevoke[];
-  mappings: JidMapping[];
-}
 
 /**
  * The body of `applyMutations`. Runs inside the caller's `BEGIN IMMEDIATE` transaction and only
@@ -26,7 +18,7 @@ interface Partitioned {
  */
 export function applyMutationsInTxn(s: Statements, accountId: string, mutations: readonly Mutation[], now: number): ApplyResult {
   const result = emptyApplyResult();
-  const p = partition(accountId, mutations);
+  const p = partitionMutations(accountId, mutations);
   for (const m of p.names) applyThreadName(s, accountId, m, now);
   if (p.messages.length > 0) applyMessages(s, accountId, p.messages, now, result);
   for (const m of p.statuses) applyReceipt(s, accountId, m, result);
@@ -36,39 +28,6 @@ export function applyMutationsInTxn(s: Statements, accountId: string, mutations:
   }
   for (const m of p.mappings) applyJidMapping(s, accountId, m, now, result);
   return result;
-}
-
-function partition(accountId: string, mutations: readonly Mutation[]): Partitioned {
-  const p: Partitioned = { names: [], messages: [], statuses: [], edits: [], revokes: [], mappings: [] };
-  for (const m of mutations) {
-    const owner = m.kind === 'message' ? m.record.accountId : m.accountId;
-    // A mutation for another account would land in this account's rows (thread ids embed the
-    // account): refuse the whole batch rather than mix accounts.
-    if (owner !== accountId) {
-      throw new StoreError(`mutation ${m.kind} belongs to account ${owner}, not to ${accountId}`);
-    }
-    switch (m.kind) {
-      case 'thread':
-        p.names.push(m);
-        break;
-      case 'message':
-        p.messages.push(m.record);
-        break;
-      case 'status':
-        p.statuses.push(m);
-        break;
-      case 'edit':
-        p.edits.push(m);
-        break;
-      case 'revoke':
-        p.revokes.push(m);
-        break;
-      case 'jid-mapping':
-        p.mappings.push(m);
-        break;
-    }
-  }
-  return p;
 }
 
 function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, now: number): void {

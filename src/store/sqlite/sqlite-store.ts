@@ -2,12 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { BadRequestError, ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
+import { ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import { isThreadOf } from '../../domain/thread-id.js';
 import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
-import { decodeCursor, encodeCursor, type CursorKey } from '../cursor.js';
-import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
+import { pageRequest, toPage } from '../paging.js';
+import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, Store, StoreHealth } from '../port.js';
 import { applyMutationsInTxn } from './apply-mutations.js';
 import { storeClosedError, toStoreError } from './errors.js';
 import { canAcquire, canRenew, leasePatch, readLease } from './leases.js';
@@ -25,7 +25,6 @@ export interface SqliteStoreOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-const MAX_PAGE = 500;
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(options);
@@ -340,20 +339,4 @@ export class SqliteStore implements Store {
       return this.db.transaction(() => fn(s)).immediate();
     });
   }
-}
-
-function pageRequest(opts: ListOptions): { limit: number; order: SortOrder; after: CursorKey | null } {
-  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE) {
-    throw new BadRequestError(`limit must be an integer from 1 to ${MAX_PAGE}`);
-  }
-  const order = opts.order ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') throw new BadRequestError(`order must be asc or desc`);
-  return { limit: opts.limit, order, after: opts.cursor ? decodeCursor(opts.cursor) : null };
-}
-
-/** Rows were fetched with `limit + 1`: the extra row only tells whether another page exists. */
-function toPage<T>(items: T[], limit: number, keyOf: (item: T) => CursorKey): Page<T> {
-  if (items.length <= limit) return { items, nextCursor: null };
-  const page = items.slice(0, limit);
-  return { items: page, nextCursor: encodeCursor(keyOf(page[page.length - 1]!)) };
 }
