@@ -70,13 +70,13 @@ export async function benchReadOffload(): Promise<ReadOffloadResult[]> {
     );
   }
   const threadId = threadIdOf('a', jid);
-  const pool = pooledReads(file, 2);
+  const pool = pooledReads({ STORE: 'sqlite', DATA_DIR: dir, LOG_LEVEL: 'warn' }, 2);
   const direct = inlineReads(store);
   const results: ReadOffloadResult[] = [];
   try {
     for (const limit of [50, 500]) {
       const N = limit === 50 ? 2000 : 300;
-      const query = `limit=${limit}`;
+      const query = { limit, order: 'desc' as const, cursor: null };
       // Inline: the read plus the JSON text the server writes, both on this thread.
       const inline = async (): Promise<string> => {
         const reply = await direct.messages('a', threadId, query);

@@ -9,7 +9,6 @@ import { createHttpServer, type HttpServer } from './http/server.js';
 import type { HttpDeps } from './http/deps.js';
 import { inlineReads } from './http/conversation-reads.js';
 import { pooledReads } from './http/read-pool.js';
-import { sqliteFile } from './store/open.js';
 
 export interface App {
   port: number;
@@ -46,9 +45,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const supervisor = new Supervisor({ config, env: opts.env, store, logger });
   const metrics = createMetrics(supervisor, () => supervisor.runtimes());
   const reads =
-    config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0
-      ? pooledReads(sqliteFile(config), config.READ_POOL_THREADS)
-      : inlineReads(store);
+    config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
   const http = (opts.serve ?? createHttpServer)({
     store,
     reads,

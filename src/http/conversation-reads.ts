@@ -1,18 +1,18 @@
 import { NotFoundError } from '../domain/errors.js';
 import { isThreadOf } from '../domain/thread-id.js';
-import type { Store } from '../store/port.js';
+import type { ListOptions, Store } from '../store/port.js';
 import { jsonReply, type BufferedReply } from './respond.js';
 import { serializeMessage, serializeThread } from './serialize.js';
-import { parsePageQuery } from './validate.js';
 
 /**
- * The read path of the seeds' two list endpoints, independent of where it runs: inline on the HTTP
- * thread, or in a piscina pool thread with its own store connection (see read-pool.ts). Query strings
- * travel as text so a pooled call clones only strings.
+ * The read path of the runbook's two list endpoints, independent of where it runs: inline on the HTTP
+ * thread, or in a piscina pool thread with its own store connection (see read-pool.ts). The route has
+ * already parsed and checked the page (`parsePageQuery`); it travels as plain `ListOptions`, which a
+ * pooled call clones cheaply.
  */
 export interface ConversationReads {
-  threads(accountId: string, query: string): Promise<BufferedReply>;
-  messages(accountId: string, threadId: string, query: string): Promise<BufferedReply>;
+  threads(accountId: string, page: ListOptions): Promise<BufferedReply>;
+  messages(accountId: string, threadId: string, page: ListOptions): Promise<BufferedReply>;
   close(): Promise<void>;
 }
 
@@ -20,15 +20,13 @@ async function requireAccount(store: Store, accountId: string): Promise<void> {
   if (!(await store.getAccount(accountId))) throw new NotFoundError(`account ${accountId} not found`);
 }
 
-export async function threadsReply(store: Store, accountId: string, query: string): Promise<BufferedReply> {
-  const page = parsePageQuery(new URLSearchParams(query), 'lastMessageAt');
+export async function threadsReply(store: Store, accountId: string, page: ListOptions): Promise<BufferedReply> {
   await requireAccount(store, accountId);
   const { items, nextCursor } = await store.listThreads(accountId, page);
   return jsonReply(200, { success: true, threads: items.map(serializeThread), count: items.length, nextCursor });
 }
 
-export async function messagesReply(store: Store, accountId: string, threadId: string, query: string): Promise<BufferedReply> {
-  const page = parsePageQuery(new URLSearchParams(query), 'createdAt');
+export async function messagesReply(store: Store, accountId: string, threadId: string, page: ListOptions): Promise<BufferedReply> {
   await requireAccount(store, accountId);
   // Another account's thread is not found, not forbidden.
   const thread = isThreadOf(accountId, threadId) ? await store.getThread(accountId, threadId) : null;
@@ -45,8 +43,8 @@ export async function messagesReply(store: Store, accountId: string, threadId: s
 
 export function inlineReads(store: Store): ConversationReads {
   return {
-    threads: (accountId, query) => threadsReply(store, accountId, query),
-    messages: (accountId, threadId, query) => messagesReply(store, accountId, threadId, query),
+    threads: (accountId, page) => threadsReply(store, accountId, page),
+    messages: (accountId, threadId, page) => messagesReply(store, accountId, threadId, page),
     close: async () => undefined,
   };
 }

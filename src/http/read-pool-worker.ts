@@ -1,23 +1,36 @@
-import { pino } from 'pino';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
+import { workerData } from 'node:worker_threads';
+import { loadConfig } from '../config/index.js';
+import { createLogger } from '../logging/logger.js';
+import { openStore } from '../store/open.js';
+import type { ListOptions, Store } from '../store/port.js';
 import { messagesReply, threadsReply } from './conversation-reads.js';
 import { replyForError, type BufferedReply } from './respond.js';
 
+/** What every pool thread is started with. */
+export interface ReadPoolData {
+  /** The environment the server's configuration came from; the thread loads its own from it. */
+  env: Record<string, string>;
+}
+
 /**
- * A piscina task: one list endpoint's work on this pool thread's own SQLite connection. The reply is
+ * A piscina task: one list endpoint's work on this pool thread's own store connection. The reply is
  * returned as JSON text, so the HTTP thread only writes a string; errors become the same JSON error
  * replies the inline path gives (class identity does not cross threads).
  */
 export type ReadTask =
-  | { file: string; kind: 'threads'; accountId: string; query: string }
-  | { file: string; kind: 'messages'; accountId: string; threadId: string; query: string };
+  | { kind: 'threads'; accountId: string; page: ListOptions }
+  | { kind: 'messages'; accountId: string; threadId: string; page: ListOptions };
 
-let opened: Promise<SqliteStore> | null = null;
+const { env } = workerData as ReadPoolData;
+const config = loadConfig(env);
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'wasync-read-pool' });
 
-function storeFor(file: string): Promise<SqliteStore> {
+let opened: Promise<Store> | null = null;
+
+/** The same factory as every other thread; `init` only prepares statements (the server migrated the schema). */
+function store(): Promise<Store> {
   opened ??= (async () => {
-    const s = openSqliteStore({ file });
-    // Prepares this connection's statements; the schema itself is already migrated by the server.
+    const s = await openStore(config, logger, env);
     await s.init();
     return s;
   })();
@@ -27,15 +40,14 @@ function storeFor(file: string): Promise<SqliteStore> {
   });
   return opened;
 }
-const logger = pino({ level: 'warn', name: 'wasync-read-pool' });
 
 export default async function run(task: ReadTask): Promise<BufferedReply> {
   try {
-    const store = await storeFor(task.file);
+    const s = await store();
     const reply =
       task.kind === 'threads'
-        ? await threadsReply(store, task.accountId, task.query)
-        : await messagesReply(store, task.accountId, task.threadId, task.query);
+        ? await threadsReply(s, task.accountId, task.page)
+        : await messagesReply(s, task.accountId, task.threadId, task.page);
     return asText(reply);
   } catch (err) {
     return asText(replyForError(err, logger, `read-pool ${task.kind}`));

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
+import type { ListOptions } from '../store/port.js';
 import type { ConversationReads } from './conversation-reads.js';
-import type { ReadTask } from './read-pool-worker.js';
+import type { ReadPoolData, ReadTask } from './read-pool-worker.js';
 import type { BufferedReply } from './respond.js';
 
 // Pool threads run compiled JS: under vitest this module is loaded from source, so use the build
@@ -16,12 +17,22 @@ const WORKER = import.meta.url.endsWith('.ts')
  * read (docs/benchmarks.md has the figures of one run). Firestore reads are network I/O and
  * stay inline. Mapping history chunks is *not* pooled: cloning a chunk to another thread costs more
  * than mapping it (also in docs/benchmarks.md).
+ *
+ * `env` is the environment the process's configuration was loaded from: each pool thread loads the
+ * same configuration from it and opens its own store through `openStore`, like an actor thread.
  */
-export function pooledReads(file: string, threads: number): ConversationReads {
-  const pool = new Piscina<ReadTask, BufferedReply>({ filename: WORKER.href, minThreads: 1, maxThreads: threads, idleTimeout: 60_000 });
+export function pooledReads(env: Record<string, string>, threads: number): ConversationReads {
+  const workerData: ReadPoolData = { env };
+  const pool = new Piscina<ReadTask, BufferedReply>({
+    filename: WORKER.href,
+    minThreads: 1,
+    maxThreads: threads,
+    idleTimeout: 60_000,
+    workerData,
+  });
   return {
-    threads: (accountId, query) => pool.run({ file, kind: 'threads', accountId, query }),
-    messages: (accountId, threadId, query) => pool.run({ file, kind: 'messages', accountId, threadId, query }),
+    threads: (accountId: string, page: ListOptions) => pool.run({ kind: 'threads', accountId, page }),
+    messages: (accountId: string, threadId: string, page: ListOptions) => pool.run({ kind: 'messages', accountId, threadId, page }),
     close: () => pool.destroy(),
   };
 }

@@ -1,7 +1,7 @@
 import { BadRequestError } from '../domain/errors.js';
 import { accountIdFitsThreadIds } from '../domain/thread-id.js';
-import type { SortOrder } from '../store/port.js';
-import { decodeCursor } from '../store/cursor.js';
+import { pageRequest } from '../store/paging.js';
+import type { ListOptions, SortOrder } from '../store/port.js';
 
 /**
  * Input checks for path segments, query parameters and JSON bodies. Each throws `BadRequestError`
@@ -74,42 +74,31 @@ function single(query: URLSearchParams, name: string): string | undefined {
   return values[0];
 }
 
-export const MAX_PAGE_LIMIT = 500;
-
-export interface PageQuery {
-  limit: number;
-  order: SortOrder;
-  cursor: string | null;
-}
+const DEFAULT_PAGE_LIMIT = 50;
 
 /**
- * `limit` (1..500, default 50), `orderBy` (only the one key the store orders by), `order`
- * (asc|desc, default desc) and `cursor` (validated here so a bad one is a 400 on every backend).
+ * The list endpoints' query string as the store's `ListOptions`: `limit` (default 50), `orderBy`
+ * (only the one key the store orders by), `order` (default desc) and `cursor`. Parsed once, here; the
+ * ranges and the cursor's form are the store's own rule (`pageRequest`), checked now so that a bad
+ * page is a 400 before the account is even looked up.
  */
-export function parsePageQuery(query: URLSearchParams, orderByKey: string): PageQuery {
+export function parsePageQuery(query: URLSearchParams, orderByKey: string): ListOptions {
   const rawLimit = single(query, 'limit');
-  let limit = 50;
-  if (rawLimit !== undefined) {
-    if (!/^\d{1,4}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > MAX_PAGE_LIMIT) {
-      throw new BadRequestError(`limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
-    }
-    limit = Number(rawLimit);
-  }
+  // Digits only (no `1e2`, `0x10`, ` 5`); the range is checked by pageRequest below.
+  const limit = rawLimit === undefined ? DEFAULT_PAGE_LIMIT : /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : Number.NaN;
   const orderBy = single(query, 'orderBy');
   if (orderBy !== undefined && orderBy !== orderByKey) {
     throw new BadRequestError(`orderBy must be ${orderByKey}`);
   }
-  const rawOrder = single(query, 'order');
-  if (rawOrder !== undefined && rawOrder !== 'asc' && rawOrder !== 'desc') {
-    throw new BadRequestError('order must be asc or desc');
-  }
+  const order = single(query, 'order');
   const rawCursor = single(query, 'cursor');
-  let cursor: string | null = null;
-  if (rawCursor !== undefined && rawCursor !== '') {
-    decodeCursor(rawCursor);
-    cursor = rawCursor;
-  }
-  return { limit, order: rawOrder ?? 'desc', cursor };
+  const options: ListOptions = {
+    limit,
+    order: (order ?? 'desc') as SortOrder,
+    cursor: rawCursor === undefined || rawCursor === '' ? null : rawCursor,
+  };
+  pageRequest(options);
+  return options;
 }
 
 export function parseBooleanQuery(query: URLSearchParams, name: string, fallback: boolean): boolean {

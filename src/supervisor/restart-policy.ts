@@ -29,7 +29,12 @@ export class RestartIntensity {
     this.crashes.push(now);
     const n = this.crashes.length;
     if (n > this.opts.maxRestarts) return { action: 'give-up', restartsInWindow: n };
-    const delayMs = backoffDelay(n, { baseMs: this.opts.baseDelayMs, maxMs: this.opts.maxDelayMs, jitter: 'equal', random: this.opts.random });
+    const delayMs = backoffDelay(n, {
+      baseMs: this.opts.baseDelayMs,
+      maxMs: this.opts.maxDelayMs,
+      jitter: 'equal',
+      random: this.opts.random,
+    });
     return { action: 'restart', delayMs, restartsInWindow: n };
   }
 

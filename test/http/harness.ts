@@ -218,7 +218,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
   const { withMetrics = true, wrapStore, pooled = false, ...rest } = options;
   const served = wrapStore ? wrapStore(store) : store;
-  const reads = pooled ? pooledReads(join(dir, 'wasync.db'), 2) : inlineReads(served);
+  // The pool opens the same file through openStore: DATA_DIR/wasync.db.
+  const reads = pooled ? pooledReads({ STORE: 'sqlite', DATA_DIR: dir, LOG_LEVEL: 'warn' }, 2) : inlineReads(served);
   const server = createHttpServer({
     store: served,
     reads,
