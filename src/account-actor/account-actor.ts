@@ -1,6 +1,6 @@
 import { proto, generateMessageIDV2, jidNormalizedUser, type BaileysEventMap, type WAMessageKey } from '@whiskeysockets/baileys';
 import type { Config } from '../config/index.js';
-import { NotFoundError, WasyncError, isErrorCode, serializeError } from '../domain/errors.js';
+import { WasyncError, isErrorCode, serializeError } from '../domain/errors.js';
 import type { Mutation } from '../domain/mutations.js';
 import type {
   AccountPatch,
@@ -26,20 +26,15 @@ import {
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import type { Connector, WaSocket } from '../connectors/types.js';
-import { hasDownloadableMedia, isMediaCapable, mediaRefOf, storedMediaMessage } from '../connectors/baileys/media.js';
 import { BatchWriter, type SubmitOutcome } from './batch-writer.js';
 import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
 import type { ActorEvent, ActorStatus, BackfillAnchor, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
+import { MEDIA_REUPLOAD_TIMEOUT_MS, requestMediaReupload } from './media-reupload.js';
 import { ThrottledPatch } from './throttled-patch.js';
 import { resolveRecipient } from './recipient.js';
 
 const ON_DEMAND = proto.HistorySync.HistorySyncType.ON_DEMAND;
 const BACKFILL_RESPONSE_TIMEOUT_MS = 30_000;
-/**
- * Baileys' `updateMediaMessage` waits for the phone's answer without a deadline (it gives up only when
- * the connection closes): an HTTP download waiting on it must not hang for that long.
- */
-const MEDIA_REUPLOAD_TIMEOUT_MS = 30_000;
 
 export interface AccountActorDeps {
   accountId: string;
@@ -163,42 +158,19 @@ export class AccountActor {
     return sock.requestPairingCode(phoneNumber.replace(/\D/g, ''));
   }
 
-  /**
-   * Asks the phone to re-upload the media of a stored message (WhatsApp's CDN dropped it) and answers
-   * with the new reference as plain data, for the download running on the HTTP side. The reference is
-   * not stored: Baileys announces it as a `messages.update`, which ingest skips as a re-upload.
-   */
-  async updateMediaMessage(messageId: string): Promise<MediaRef> {
-    const record = await this.d.store.getMessage(this.d.accountId, messageId);
-    if (!record) throw new NotFoundError(`message ${messageId} not found`);
-    if (!hasDownloadableMedia(record)) throw new WasyncError('MEDIA_UNAVAILABLE', `message ${messageId} has no downloadable media`);
-    const sock = this.requireSocket();
-    if (!isMediaCapable(sock)) {
-      throw new WasyncError('MEDIA_UNAVAILABLE', `the ${this.d.connector.kind} connector cannot ask a phone to re-upload media`);
-    }
-    if (this.connection !== 'open') throw new WasyncError('NOT_CONNECTED', `account is ${this.connection}, not connected`);
-    const timeoutMs = this.d.mediaReuploadTimeoutMs ?? MEDIA_REUPLOAD_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new WasyncError('ACTOR_TIMEOUT', `the phone did not answer the media re-upload request within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      const updated = await Promise.race([sock.updateMediaMessage(storedMediaMessage(record)), deadline]);
-      return mediaRefOf(updated);
-    } catch (err) {
-      if (err instanceof WasyncError) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      // Baileys' wording for a phone that answered "no" (file deleted there, decryption error, …).
-      if (/re-upload/i.test(message)) throw new WasyncError('MEDIA_UNAVAILABLE', `the phone could not re-upload the media: ${message}`);
-      if (this.connection !== 'open')
-        throw new WasyncError('NOT_CONNECTED', `the connection closed during the media re-upload request: ${message}`);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+  /** See `requestMediaReupload`: the re-upload request runs here, the download on the HTTP side. */
+  updateMediaMessage(messageId: string): Promise<MediaRef> {
+    return requestMediaReupload(
+      {
+        accountId: this.d.accountId,
+        store: this.d.store,
+        connector: this.d.connector,
+        socket: () => this.requireSocket(),
+        connection: () => this.connection,
+        timeoutMs: this.d.mediaReuploadTimeoutMs ?? MEDIA_REUPLOAD_TIMEOUT_MS,
+      },
+      messageId,
+    );
   }
 
   /**

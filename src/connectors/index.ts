@@ -1,9 +1,13 @@
 import type { Config } from '../config/index.js';
-import type { Connector } from './types.js';
+import type { Connector, ConnectorTraits } from './types.js';
 
-export type { Connector, ConnectorContext, WaSocket } from './types.js';
+export type { Connector, ConnectorContext, ConnectorKind, ConnectorMedia, ConnectorTraits, WaSocket } from './types.js';
 
-/** Lazily imported: the simulated phone never loads the WhatsApp transport and vice versa. */
+/**
+ * The only place that knows which connector is which: everything above `src/connectors/` works with
+ * the `Connector` (actors) or its `ConnectorTraits` (the supervisor's media and QR printing).
+ * Lazily imported: the simulated phone never loads the WhatsApp transport and vice versa.
+ */
 export async function createConnector(config: Config): Promise<Connector> {
   if (config.WA_CONNECTOR === 'sim') {
     const { simConnectorFromConfig } = await import('./sim/index.js');
@@ -11,4 +15,13 @@ export async function createConnector(config: Config): Promise<Connector> {
   }
   const { baileysConnectorFromConfig } = await import('./baileys/index.js');
   return baileysConnectorFromConfig(config);
+}
+
+/**
+ * The traits of the connector an account runs on (its record's `connector`). A kind this version does
+ * not know (a record written by a later one) gets the real connector's: its media is real WhatsApp media.
+ */
+export async function connectorTraits(kind: string | undefined): Promise<ConnectorTraits> {
+  if (kind === 'sim') return (await import('./sim/traits.js')).simTraits;
+  return (await import('./baileys/traits.js')).baileysTraits;
 }

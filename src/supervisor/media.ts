@@ -1,6 +1,6 @@
-import type { WASocket } from '@whiskeysockets/baileys';
-import { downloadStoredMedia, hasDownloadableMedia, httpStatusOf, isExpiredMediaError } from '../connectors/baileys/media.js';
+import { connectorTraits } from '../connectors/index.js';
 import { NotFoundError, RangeNotSatisfiableError, WasyncError } from '../domain/errors.js';
+import type { MediaRef, MessageRecord } from '../domain/records.js';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import type { MediaRange, MediaStream } from './service.js';
@@ -34,62 +34,29 @@ export interface OpenMediaOptions {
   /** Connector of accounts stored without one (they predate the field): the process's own. */
   defaultConnector: string;
   /**
-   * Asks the phone to re-upload expired media. The supervisor passes a proxy to the account actor's
-   * command (the live socket is in the actor's thread); route tests pass a socket double.
+   * Gets a fresh media reference for expired media. The accounts service passes a proxy to the account
+   * actor's command (the live socket is in the actor's thread); route tests pass a phone double.
    */
-  socket: Pick<WASocket, 'updateMediaMessage'>;
+  reupload: (record: MessageRecord) => Promise<MediaRef>;
 }
 
 /**
- * Opens a stored message's media for the HTTP side: the download and decryption run in the calling
- * thread and stream straight to the response, so only the re-upload request crosses to the actor.
- *
- * A refreshed reference (after a re-upload) lives only as long as this download: the store keeps the
- * original one, and a later download that finds it expired again asks the phone again. Writing it
- * back would mean a second writer of message rows next to the actor's batch writer, for a saving
- * (one re-upload round trip) that only matters to media fetched repeatedly.
+ * Opens a stored message's media for the HTTP side, through the media of the connector the account
+ * runs on: the download and decryption run in the calling thread and stream straight to the response,
+ * so only the re-upload request crosses to the actor.
  */
 export async function openStoredMedia(o: OpenMediaOptions): Promise<MediaStream> {
   const account = await o.store.getAccount(o.accountId);
   if (!account) throw new NotFoundError(`account ${o.accountId} not found`);
   const record = await o.store.getMessage(o.accountId, o.messageId);
   if (!record) throw new NotFoundError(`message ${o.messageId} not found`);
-  if ((account.connector ?? o.defaultConnector) === 'sim') {
-    throw new WasyncError(
-      'MEDIA_UNAVAILABLE',
-      `account ${o.accountId} runs on the simulated phone, which holds no media files: its media references point to nothing`,
-    );
-  }
-  if (!hasDownloadableMedia(record)) {
+  const { media } = await connectorTraits(account.connector ?? o.defaultConnector);
+  if (media.unavailable !== null) throw new WasyncError('MEDIA_UNAVAILABLE', `account ${o.accountId} ${media.unavailable}`);
+  if (!media.isDownloadable(record)) {
     throw new WasyncError('MEDIA_UNAVAILABLE', `message ${o.messageId} has no downloadable media (it is a ${record.messageType} message)`);
   }
   const size = record.media?.fileLength ?? record.mediaSize ?? null;
   const range = resolveRange(o.range, size);
-  try {
-    const media = await downloadStoredMedia(o.socket, record, o.logger, range ? { startByte: range.start, endByte: range.end + 1 } : {});
-    return { stream: media.stream, mimetype: media.mimetype, fileName: media.fileName, size, range };
-  } catch (err) {
-    throw asMediaError(err, o);
-  }
-}
-
-/** CDN failures get their own codes; the actor's errors (typed) and bugs (500) pass through. */
-function asMediaError(err: unknown, o: OpenMediaOptions): unknown {
-  if (err instanceof WasyncError) return err;
-  const status = httpStatusOf(err);
-  const fetchFailed = err instanceof TypeError && err.message === 'fetch failed';
-  if (status === null && !fetchFailed) return err;
-  o.logger.warn({ err, accountId: o.accountId, messageId: o.messageId }, 'media download failed');
-  if (isExpiredMediaError(err)) {
-    // downloadStoredMedia already asked the phone for a new copy: this is the new copy failing too.
-    return new WasyncError(
-      'MEDIA_UNAVAILABLE',
-      `the media expired on WhatsApp's media server and its re-uploaded copy could not be fetched (HTTP ${status})`,
-    );
-  }
-  // Neither message includes the URL: it carries the CDN's access tokens.
-  return new WasyncError(
-    'MEDIA_DOWNLOAD_FAILED',
-    status === null ? "could not reach WhatsApp's media server" : `WhatsApp's media server answered HTTP ${status}`,
-  );
+  const stream = await media.open(record, { range, logger: o.logger, reupload: o.reupload });
+  return { stream, mimetype: record.mediaMimetype, fileName: record.mediaFilename, size, range };
 }

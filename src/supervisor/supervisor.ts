@@ -9,8 +9,7 @@ import type { Store } from '../store/port.js';
 import type { ActorEvent } from '../account-actor/protocol.js';
 import { ActorHandle } from './actor-handle.js';
 import { RestartIntensity } from './restart-policy.js';
-import { renderQrToTerminal, shouldPrintQr } from '../connectors/baileys/qr.js';
-import { withMediaRef } from '../connectors/baileys/media.js';
+import { connectorTraits } from '../connectors/index.js';
 import { openStoredMedia } from './media.js';
 import { BackfillScheduler, backfillSchedulerSettings } from './auto-backfill.js';
 import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
@@ -209,9 +208,7 @@ export class Supervisor extends EventEmitter implements AccountsService {
       messageId,
       range,
       defaultConnector: this.o.config.WA_CONNECTOR,
-      socket: {
-        updateMediaMessage: async (msg) => withMediaRef(msg, await this.runningHandle(accountId).call('updateMediaMessage', messageId)),
-      },
+      reupload: () => this.runningHandle(accountId).call('updateMediaMessage', messageId),
     });
   }
 
@@ -336,11 +333,14 @@ export class Supervisor extends EventEmitter implements AccountsService {
     } else if (event.type === 'qr') {
       slot.qr = event.qr;
       slot.runtime.qrAvailable = true;
-      if (shouldPrintQr()) {
-        renderQrToTerminal(event.qr).then(
-          (art) => process.stdout.write(`\nScan to pair account ${slot.accountId}:\n${art}\n`),
-          () => undefined,
-        );
+      // A terminal attached (not a process manager writing stdout to a file): show the QR there.
+      if (process.stdout.isTTY === true) {
+        connectorTraits(this.o.config.WA_CONNECTOR)
+          .then((connector) => connector.renderQr(event.qr))
+          .then(
+            (art) => process.stdout.write(`\nScan to pair account ${slot.accountId}:\n${art}\n`),
+            () => undefined,
+          );
       }
     }
     this.emit('actor-event', event);

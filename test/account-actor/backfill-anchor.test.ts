@@ -1,13 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
-import { makeEventBuffer, proto, type BaileysEventMap, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
+import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
 import { AccountActor } from '../../src/account-actor/account-actor.js';
 import type { ActorEvent } from '../../src/account-actor/protocol.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { Connector, WaSocket } from '../../src/connectors/types.js';
+import { LidPnPairs, MessageArchive } from '../../src/connectors/sim/archive.js';
+import { SimPhone } from '../../src/connectors/sim/sim-phone.js';
 import { threadIdOf } from '../../src/domain/records.js';
 import { openTempStore, type TempStore } from '../support/temp-store.js';
 import { makeMessage } from '../support/records.js';
+import { ConnectorDouble } from '../support/socket-double.js';
 
 const ACCOUNT = 'account_test_anchor';
 const JID = '40712345678@s.whatsapp.net';
@@ -19,61 +21,57 @@ interface FetchCall {
   count: number;
   key: WAMessageKey;
   ts: number;
-  requestId: string;
+}
+
+function waMessage(id: string, seconds: number, fromMe = false): WAMessage {
+  return { key: { remoteJid: JID, id, fromMe }, messageTimestamp: seconds, message: { conversation: `text ${id}` } };
 }
 
 /**
- * A socket whose phone answers `fetchMessageHistory` the way WhatsApp does: later, with an ON_DEMAND
- * `messaging-history.set` echoing the request id, holding what `answer` returns for the request.
+ * Everything the phone holds of the chat: what the store has (M100-M300; Q400 never left), older
+ * messages (OLD50, OLD60) and one a disconnect kept from the store (GAP250). The simulated phone
+ * answers `fetchMessageHistory` from it as WhatsApp does: later, with an ON_DEMAND
+ * `messaging-history.set` echoing the request id, holding the messages older than the anchor.
  */
-class PhoneDouble implements WaSocket {
-  readonly ev = makeEventBuffer(logger);
-  user: WaSocket['user'] = undefined;
-  readonly calls: FetchCall[] = [];
-  inFlight = 0;
-  maxInFlight = 0;
-  answer: (call: FetchCall) => WAMessage[] = () => [];
+const PHONE_HISTORY = [
+  waMessage('OLD50', 50),
+  waMessage('OLD60', 60),
+  waMessage('M100', 100),
+  waMessage('M200', 200),
+  waMessage('GAP250', 250),
+  waMessage('M300', 300, true),
+];
 
-  sendMessage: WaSocket['sendMessage'] = async () => undefined;
-  requestPairingCode = async (): Promise<string> => 'ABCD1234';
-  logout: WaSocket['logout'] = async () => undefined;
-  end: WaSocket['end'] = async () => undefined;
-
-  fetchMessageHistory: WaSocket['fetchMessageHistory'] = async (count, key, ts) => {
-    const call: FetchCall = { count, key, ts: Number(ts), requestId: `req-${this.calls.length + 1}` };
-    this.calls.push(call);
-    this.inFlight += 1;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    setTimeout(() => {
-      this.inFlight -= 1;
-      this.emit('messaging-history.set', {
-        chats: [],
-        contacts: [],
-        messages: this.answer(call),
-        syncType: proto.HistorySync.HistorySyncType.ON_DEMAND,
-        peerDataRequestSessionId: call.requestId,
-      });
-    }, 30);
-    return call.requestId;
+/** The simulated phone, with the requests it gets recorded (and how many wait for their answer at once). */
+function simulatedPhone(): { phone: SimPhone; calls: FetchCall[]; maxInFlight: () => number } {
+  const archive = new MessageArchive();
+  for (const m of PHONE_HISTORY) archive.add(m);
+  const phone = new SimPhone({
+    user: { id: '40700000001:12@s.whatsapp.net' },
+    script: { kind: 'scenario', events: [], scripted: false },
+    archive,
+    pairs: new LidPnPairs(),
+    logger,
+    delays: { onDemandMs: 30 },
+  });
+  const calls: FetchCall[] = [];
+  let inFlight = 0;
+  let max = 0;
+  const fetch = phone.fetchMessageHistory.bind(phone);
+  phone.fetchMessageHistory = (count, key, ts) => {
+    calls.push({ count, key, ts: Number(ts) });
+    max = Math.max(max, ++inFlight);
+    return fetch(count, key, ts);
   };
-
-  open(): void {
-    this.user = { id: '40700000001:12@s.whatsapp.net' };
-    this.emit('connection.update', { connection: 'open' });
-  }
-
-  emit<E extends keyof BaileysEventMap>(event: E, data: BaileysEventMap[E]): void {
-    this.ev.emit(event, data);
-  }
-}
-
-function waMessage(id: string, seconds: number): WAMessage {
-  return { key: { remoteJid: JID, id, fromMe: false }, messageTimestamp: seconds, message: { conversation: `text ${id}` } };
+  phone.ev.on('messaging-history.set', (set) => {
+    if (set.syncType === proto.HistorySync.HistorySyncType.ON_DEMAND) inFlight--;
+  });
+  return { phone, calls, maxInFlight: () => max };
 }
 
 describe('AccountActor backfill anchors and the fields a run reports into', () => {
   let temp: TempStore;
-  let phone: PhoneDouble;
+  let phone: ReturnType<typeof simulatedPhone>;
   let actor: AccountActor;
   let events: ActorEvent[];
 
@@ -100,13 +98,12 @@ describe('AccountActor backfill anchors and the fields a run reports into', () =
         }),
       },
     ]);
-    phone = new PhoneDouble();
-    const connector: Connector = { kind: 'sim', connect: async () => phone };
+    phone = simulatedPhone();
+    const connector = new ConnectorDouble('sim', () => phone.phone);
     const config = loadConfig({ DATA_DIR: temp.dir, LOG_LEVEL: 'silent', WA_CONNECTOR: 'sim', BATCH_FLUSH_MS: '5' });
     events = [];
     actor = new AccountActor({ accountId: ACCOUNT, store: temp.store, connector, config, logger, emit: (e) => events.push(e) });
     await actor.start();
-    phone.open();
     await vi.waitFor(async () => expect((await temp.store.getAccount(ACCOUNT))?.status).toBe('open'), { timeout: 5_000, interval: 5 });
   });
   afterEach(async () => {
@@ -115,7 +112,6 @@ describe('AccountActor backfill anchors and the fields a run reports into', () =
   });
 
   it('oldest (manual, auto): asks for history older than the oldest stored message, sets lastBackfillAt on account, thread', async () => {
-    phone.answer = () => [waMessage('OLD50', 50), waMessage('OLD60', 60)];
     const result = await actor.backfill({ threads: 10, count: 25, reason: 'auto' });
     expect(phone.calls).toHaveLength(1);
     expect(phone.calls[0]).toMatchObject({ count: 25, key: { remoteJid: JID, id: 'M100', fromMe: false }, ts: 100 });
@@ -131,7 +127,6 @@ describe('AccountActor backfill anchors and the fields a run reports into', () =
 
   it('newest (recent sync): anchors at the newest message the phone knows, fills the gap below it, leaves lastBackfillAt', async () => {
     // The phone holds a message at 250 s that a disconnect kept from us.
-    phone.answer = () => [waMessage('M300', 300), waMessage('GAP250', 250), waMessage('M200', 200)];
     const result = await actor.backfill({ threads: 10, count: 20, reason: 'recent', anchor: 'newest', record: 'recentSync' });
     // Q400 was never sent: the anchor is the newest message WhatsApp has seen.
     expect(phone.calls[0]).toMatchObject({ count: 20, key: { remoteJid: JID, id: 'M300', fromMe: true }, ts: 300 });
@@ -155,7 +150,7 @@ describe('AccountActor backfill anchors and the fields a run reports into', () =
     expect(recentAgain).toBe(recent);
     await Promise.all([auto, recent]);
     expect(phone.calls.map((c) => c.key.id)).toEqual(['M100', 'M300']);
-    expect(phone.maxInFlight).toBe(1);
+    expect(phone.maxInFlight()).toBe(1);
     // Once finished, a new request runs again.
     await actor.backfill({ threads: 10, count: 5, reason: 'manual' });
     expect(phone.calls).toHaveLength(3);

@@ -3,81 +3,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
-import { DisconnectReason, makeEventBuffer, type BaileysEventMap } from '@whiskeysockets/baileys';
+import { DisconnectReason } from '@whiskeysockets/baileys';
 import { AccountActor } from '../../src/account-actor/account-actor.js';
 import type { ActorEvent } from '../../src/account-actor/protocol.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { Connector, ConnectorContext, WaSocket } from '../../src/connectors/types.js';
 import type { ConnectionStatus } from '../../src/domain/records.js';
 import type { Store } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { ConnectorDouble, SocketDouble } from '../support/socket-double.js';
 
 const ACCOUNT = 'account_test_conn';
-const ME = '40700000001:12@s.whatsapp.net';
 const logger = pino({ level: 'silent' });
 /** Longer than the first reconnect delay (backoff attempt 1: at most 1 s): no reconnect may follow. */
 const QUIET_MS = 1_300;
 
 /**
- * The seam the issue names: a socket implementing `WaSocket`, whose `ev` is Baileys' own event
- * emitter (`makeEventBuffer`, the object the real socket exposes), driven by the test as WhatsApp
- * would drive the real one.
+ * A socket implementing `WaSocket` whose `ev` is Baileys' own event emitter (the shared
+ * `SocketDouble`), driven by the test as WhatsApp would drive the real one.
  */
-class SocketDouble implements WaSocket {
-  readonly ev = makeEventBuffer(logger);
-  user: WaSocket['user'] = undefined;
-  ended = false;
-  loggedOut = false;
-
-  sendMessage: WaSocket['sendMessage'] = async () => undefined;
-  fetchMessageHistory: WaSocket['fetchMessageHistory'] = async () => 'request-id';
-  requestPairingCode: WaSocket['requestPairingCode'] = async () => 'ABCD1234';
-  logout: WaSocket['logout'] = async () => {
-    this.loggedOut = true;
-  };
-  end: WaSocket['end'] = async () => {
-    this.ended = true;
-  };
-
-  open(): void {
-    this.user = { id: ME, name: 'Ana' };
-    this.emit('connection.update', { connection: 'open', receivedPendingNotifications: false });
-  }
-
-  close(statusCode: number | undefined, message = 'closed'): void {
-    const error = Object.assign(
-      new Error(message),
-      statusCode === undefined ? {} : { output: { statusCode, payload: { statusCode, message } } },
-    );
-    this.emit('connection.update', { connection: 'close', lastDisconnect: { error, date: new Date() } });
-  }
-
-  emit<E extends keyof BaileysEventMap>(event: E, data: BaileysEventMap[E]): void {
-    this.ev.emit(event, data);
-  }
-}
-
-class ConnectorDouble implements Connector {
-  readonly kind = 'sim' as const;
-  readonly sockets: SocketDouble[] = [];
-  readonly contexts: ConnectorContext[] = [];
-  async connect(ctx: ConnectorContext): Promise<WaSocket> {
-    const sock = new SocketDouble();
-    this.sockets.push(sock);
-    this.contexts.push(ctx);
-    return sock;
-  }
-  get last(): SocketDouble {
-    const s = this.sockets.at(-1);
-    if (!s) throw new Error('no socket yet');
-    return s;
-  }
-}
-
 describe('AccountActor connection policy (socket double through the real actor)', () => {
   let dir: string;
   let store: Store;
-  let connector: ConnectorDouble;
+  let connector: ConnectorDouble<SocketDouble>;
   let actor: AccountActor;
   let events: ActorEvent[];
 
@@ -117,7 +64,7 @@ describe('AccountActor connection policy (socket double through the real actor)'
       RECENT_SYNC_ENABLED: 'false',
       BATCH_FLUSH_MS: '5',
     });
-    connector = new ConnectorDouble();
+    connector = new ConnectorDouble('sim', () => new SocketDouble());
     events = [];
     actor = new AccountActor({ accountId: ACCOUNT, store, connector, config, logger, emit: (e) => events.push(e) });
   });

@@ -3,15 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { makeEventBuffer, proto, type BaileysEventMap, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
+import { proto, type WAMessage } from '@whiskeysockets/baileys';
 import { AccountActor } from '../../src/account-actor/account-actor.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { Connector, WaSocket } from '../../src/connectors/types.js';
 import { WasyncError } from '../../src/domain/errors.js';
 import type { MediaRef } from '../../src/domain/records.js';
 import type { Store } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { makeMessage } from '../support/records.js';
+import { ConnectorDouble, MediaSocketDouble, SocketDouble } from '../support/socket-double.js';
 
 const ACCOUNT = 'account_test_media';
 const PEER = '40712345678@s.whatsapp.net';
@@ -20,74 +20,22 @@ const OLD_URL = 'https://mmg.whatsapp.net/v/t62.7118-24/old.enc?oh=1';
 const logger = pino({ level: 'silent' });
 
 /**
- * The actor's `updateMediaMessage` command through the real AccountActor, with a socket double on
- * Baileys' own event buffer. `reupload` plays the phone's side of Baileys' `updateMediaMessage`.
+ * The actor's `updateMediaMessage` command through the real AccountActor, with the shared socket
+ * double on Baileys' own event buffer; its `reupload` plays the phone's side of `updateMediaMessage`.
  */
-class SocketDouble implements WaSocket {
-  readonly ev = makeEventBuffer(logger);
-  user: WaSocket['user'] = undefined;
-  readonly asked: WAMessage[] = [];
-  reupload: (msg: WAMessage) => Promise<WAMessage> = async (msg) => {
-    // What Baileys does on success: new directPath and url, in place, and the same message back.
-    const image = msg.message!.imageMessage!;
-    image.directPath = '/v/t62.7118-24/new.enc?oh=2';
-    image.url = `https://mmg.whatsapp.net${image.directPath}`;
-    return msg;
-  };
-  sendMessage: WaSocket['sendMessage'] = async () => undefined;
-  fetchMessageHistory: WaSocket['fetchMessageHistory'] = async () => 'request-id';
-  requestPairingCode: WaSocket['requestPairingCode'] = async () => 'ABCD1234';
-  logout: WaSocket['logout'] = async () => undefined;
-  end: WaSocket['end'] = async () => undefined;
-  updateMediaMessage: WASocket['updateMediaMessage'] = (msg) => {
-    this.asked.push(msg);
-    return this.reupload(msg);
-  };
-
-  open(): void {
-    this.user = { id: '40700000001:12@s.whatsapp.net', name: 'Ana' };
-    this.emit('connection.update', { connection: 'open' });
-  }
-
-  close(statusCode: number): void {
-    const error = Object.assign(new Error('Connection Closed'), { output: { statusCode, payload: { statusCode } } });
-    this.emit('connection.update', { connection: 'close', lastDisconnect: { error, date: new Date() } });
-  }
-
-  emit<E extends keyof BaileysEventMap>(event: E, data: BaileysEventMap[E]): void {
-    this.ev.emit(event, data);
-  }
-}
 
 /** The simulated phone's socket has no `updateMediaMessage`. */
-class SimLikeSocket extends SocketDouble {
-  constructor() {
-    super();
-    Object.defineProperty(this, 'updateMediaMessage', { value: undefined });
-  }
-}
-
-class ConnectorDouble implements Connector {
-  sock: SocketDouble;
-  constructor(
-    readonly kind: 'baileys' | 'sim',
-    sock: SocketDouble,
-  ) {
-    this.sock = sock;
-  }
-  async connect(): Promise<WaSocket> {
-    return this.sock;
-  }
-}
+class SimLikeSocket extends SocketDouble {}
 
 describe('AccountActor.updateMediaMessage', () => {
   let dir: string;
   let store: Store;
-  let sock: SocketDouble;
+  let sock: MediaSocketDouble;
   let actor: AccountActor;
 
   async function startActor(kind: 'baileys' | 'sim', socket: SocketDouble, mediaReuploadTimeoutMs?: number): Promise<void> {
-    sock = socket;
+    // Every test drives `sock`; a SimLikeSocket simply has no re-upload to ask.
+    sock = socket as MediaSocketDouble;
     const config = loadConfig({
       DATA_DIR: dir,
       LOG_LEVEL: 'silent',
@@ -99,7 +47,7 @@ describe('AccountActor.updateMediaMessage', () => {
     actor = new AccountActor({
       accountId: ACCOUNT,
       store,
-      connector: new ConnectorDouble(kind, socket),
+      connector: new ConnectorDouble(kind, () => socket),
       config,
       logger,
       emit: () => undefined,
@@ -156,7 +104,7 @@ describe('AccountActor.updateMediaMessage', () => {
   });
 
   it('asks the socket with the stored message and answers the new reference as plain data, storing nothing', async () => {
-    await startActor('baileys', new SocketDouble());
+    await startActor('baileys', new MediaSocketDouble());
     sock.open();
     const ref: MediaRef = await actor.updateMediaMessage('IMG1');
     expect(ref).toEqual({
@@ -176,7 +124,7 @@ describe('AccountActor.updateMediaMessage', () => {
   });
 
   it('NOT_FOUND for an unknown message, MEDIA_UNAVAILABLE for one without media', async () => {
-    await startActor('baileys', new SocketDouble());
+    await startActor('baileys', new MediaSocketDouble());
     sock.open();
     expect(await codeOf(actor.updateMediaMessage('NOPE'))).toBe('NOT_FOUND');
     expect(await codeOf(actor.updateMediaMessage('TXT1'))).toBe('MEDIA_UNAVAILABLE');
@@ -184,7 +132,7 @@ describe('AccountActor.updateMediaMessage', () => {
   });
 
   it('NOT_CONNECTED before the connection is open', async () => {
-    await startActor('baileys', new SocketDouble());
+    await startActor('baileys', new MediaSocketDouble());
     expect(await codeOf(actor.updateMediaMessage('IMG1'))).toBe('NOT_CONNECTED');
   });
 
@@ -198,7 +146,7 @@ describe('AccountActor.updateMediaMessage', () => {
   });
 
   it('MEDIA_UNAVAILABLE when the phone cannot re-upload the file', async () => {
-    await startActor('baileys', new SocketDouble());
+    await startActor('baileys', new MediaSocketDouble());
     sock.open();
     sock.reupload = async () => {
       // Baileys' Boom for a MediaRetryNotification other than SUCCESS.
@@ -208,7 +156,7 @@ describe('AccountActor.updateMediaMessage', () => {
   });
 
   it('NOT_CONNECTED when the connection closes while waiting for the phone', async () => {
-    await startActor('baileys', new SocketDouble());
+    await startActor('baileys', new MediaSocketDouble());
     sock.open();
     sock.reupload = async () => {
       sock.close(428);
@@ -218,7 +166,7 @@ describe('AccountActor.updateMediaMessage', () => {
   });
 
   it('ACTOR_TIMEOUT when the phone never answers (Baileys would wait forever)', async () => {
-    await startActor('baileys', new SocketDouble(), 100);
+    await startActor('baileys', new MediaSocketDouble(), 100);
     sock.open();
     sock.reupload = () => new Promise<WAMessage>(() => undefined);
     const started = Date.now();

@@ -15,14 +15,9 @@ import {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import { loadConfig } from '../../src/config/index.js';
-import {
-  BaileysConnector,
-  baileysConnectorFromConfig,
-  baileysLogLevel,
-  buildSocketConfig,
-  renderQrToTerminal,
-} from '../../src/connectors/baileys/index.js';
+import { BaileysConnector, baileysConnectorFromConfig, baileysLogLevel, buildSocketConfig } from '../../src/connectors/baileys/index.js';
 import { storeMessageLookup } from '../../src/connectors/baileys/socket-config.js';
+import { renderQrToTerminal } from '../../src/connectors/qr.js';
 import { WasyncError } from '../../src/domain/errors.js';
 import type { Store } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
@@ -111,7 +106,7 @@ describe('BaileysConnector.connect', () => {
   it('builds the socket from the config: full history, store-backed auth and getMessage', async () => {
     const connector = baileysConnectorFromConfig(loadConfig({ DATA_DIR: dir, WHATSAPP_SYNC_FULL_HISTORY: 'false', LOG_LEVEL: 'silent' }));
     expect(connector.kind).toBe('baileys');
-    const injected = new BaileysConnector({ syncFullHistory: true, logLevel: 'info', makeSocket, printQr: null });
+    const injected = new BaileysConnector({ syncFullHistory: true, logLevel: 'info', makeSocket });
     await injected.connect({ accountId: ACCOUNT, store, logger });
     const config = configs[0];
     expect(config?.syncFullHistory).toBe(true);
@@ -135,7 +130,6 @@ describe('BaileysConnector.connect', () => {
       syncFullHistory: true,
       logLevel: 'silent',
       makeSocket,
-      printQr: null,
       authStateKey: randomBytes(32),
     });
     await connector.connect({ accountId: ACCOUNT, store: slow, logger });
@@ -152,11 +146,11 @@ describe('BaileysConnector.connect', () => {
   });
 
   it('fails to connect with AUTH_STATE_KEY_INVALID when the key is wrong', async () => {
-    const a = new BaileysConnector({ syncFullHistory: true, logLevel: 'silent', makeSocket, printQr: null, authStateKey: randomBytes(32) });
+    const a = new BaileysConnector({ syncFullHistory: true, logLevel: 'silent', makeSocket, authStateKey: randomBytes(32) });
     await a.connect({ accountId: ACCOUNT, store, logger });
     sockets[0]?.emit('creds.update', { registered: true });
     await a.settled(ACCOUNT);
-    const b = new BaileysConnector({ syncFullHistory: true, logLevel: 'silent', makeSocket, printQr: null, authStateKey: randomBytes(32) });
+    const b = new BaileysConnector({ syncFullHistory: true, logLevel: 'silent', makeSocket, authStateKey: randomBytes(32) });
     const err = await b.connect({ accountId: ACCOUNT, store, logger }).then(
       () => null,
       (e: unknown) => e,
@@ -164,14 +158,6 @@ describe('BaileysConnector.connect', () => {
     expect(err).toBeInstanceOf(WasyncError);
     expect((err as WasyncError).code).toBe('AUTH_STATE_KEY_INVALID');
     expect(configs).toHaveLength(1); // no socket was built
-  });
-
-  it('hands QR strings to the printer', async () => {
-    const printed: string[] = [];
-    const connector = new BaileysConnector({ syncFullHistory: true, logLevel: 'silent', makeSocket, printQr: (qr) => printed.push(qr) });
-    await connector.connect({ accountId: ACCOUNT, store, logger });
-    sockets[0]?.emit('connection.update', { qr: '2@ref,noise,identity,adv' });
-    expect(printed).toEqual(['2@ref,noise,identity,adv']);
   });
 });
 

@@ -129,7 +129,6 @@ describe('history durability', () => {
     new BaileysConnector({
       syncFullHistory: true,
       logLevel: 'silent',
-      printQr: null,
       makeSocket: (config) => {
         const s = new FakeBaileysSocket(config);
         sockets.push(s);

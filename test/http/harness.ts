@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { WASocket } from '@whiskeysockets/baileys';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, NotFoundError, WasyncError } from '../../src/domain/errors.js';
-import type { AccountRecord } from '../../src/domain/records.js';
+import type { AccountRecord, MediaRef, MessageRecord } from '../../src/domain/records.js';
 import { threadIdOf } from '../../src/domain/records.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { inlineReads } from '../../src/http/conversation-reads.js';
@@ -43,10 +42,11 @@ export class StoreBackedAccounts implements AccountsService {
   /** When set, `send` waits for it (abort-while-pending tests). */
   sendGate: Promise<void> | null = null;
   /**
-   * What `openMedia` asks for a re-upload of expired media: the supervisor proxies this to the actor's
-   * socket; media tests put a double here. Unset, a re-upload fails as with a disconnected account.
+   * What `openMedia` asks for a re-upload of expired media: the accounts service proxies this to the
+   * actor, which asks its phone; media tests put a phone double here. Unset, a re-upload fails as with
+   * a disconnected account.
    */
-  mediaSocket: Pick<WASocket, 'updateMediaMessage'> | null = null;
+  mediaReupload: ((record: MessageRecord) => Promise<MediaRef>) | null = null;
   /** The stream the last `openMedia` handed out (abort tests check it was destroyed). */
   lastMediaStream: Readable | null = null;
 
@@ -159,13 +159,11 @@ export class StoreBackedAccounts implements AccountsService {
     await this.account(accountId);
   }
 
-  /** The supervisor's own media path (`openStoredMedia`), with `mediaSocket` in place of the actor. */
+  /** The accounts service's own media path (`openStoredMedia`), with `mediaReupload` in place of the actor. */
   async openMedia(accountId: string, messageId: string, range?: MediaRange): Promise<MediaStream> {
     this.enter('openMedia', accountId, messageId, range);
-    const disconnected: Pick<WASocket, 'updateMediaMessage'> = {
-      updateMediaMessage: async () => {
-        throw new WasyncError('NOT_CONNECTED', 'account is not connected');
-      },
+    const disconnected = async (): Promise<MediaRef> => {
+      throw new WasyncError('NOT_CONNECTED', 'account is not connected');
     };
     const media = await openStoredMedia({
       store: this.store,
@@ -174,7 +172,7 @@ export class StoreBackedAccounts implements AccountsService {
       messageId,
       range,
       defaultConnector: 'baileys',
-      socket: this.mediaSocket ?? disconnected,
+      reupload: this.mediaReupload ?? disconnected,
     });
     this.lastMediaStream = media.stream;
     return media;

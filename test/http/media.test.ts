@@ -3,10 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { encryptedStream, proto, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
-import { withMediaRef, mediaRefOf } from '../../src/connectors/baileys/media.js';
+import { encryptedStream, proto } from '@whiskeysockets/baileys';
 import { RangeNotSatisfiableError } from '../../src/domain/errors.js';
-import type { MessageRecord } from '../../src/domain/records.js';
+import type { MediaRef, MessageRecord } from '../../src/domain/records.js';
 import { contentDisposition, mediaContentType, parseRangeHeader } from '../../src/http/media-headers.js';
 import { STATUS_BY_CODE } from '../../src/http/respond.js';
 import { resolveRange } from '../../src/supervisor/media.js';
@@ -181,14 +180,14 @@ function mediaRecord(
   });
 }
 
-/** A phone that re-uploads: the new copy is served under `/f/<name>`. */
-function reuploadingPhone(name: string): Pick<WASocket, 'updateMediaMessage'> & { asked: WAMessage[] } {
-  const asked: WAMessage[] = [];
+/** A phone that re-uploads: the new copy is served under `/f/<name>`; `asked` holds the messages it was asked about. */
+function reuploadingPhone(name: string): { reupload: (record: MessageRecord) => Promise<MediaRef>; asked: MessageRecord[] } {
+  const asked: MessageRecord[] = [];
   return {
     asked,
-    updateMediaMessage: async (msg: WAMessage) => {
-      asked.push(msg);
-      return withMediaRef(msg, { ...mediaRefOf(msg), url: `${cdn.base}/f/${name}`, directPath: null });
+    reupload: async (record) => {
+      asked.push(record);
+      return { ...record.media!, url: `${cdn.base}/f/${name}`, directPath: null };
     },
   };
 }
@@ -261,7 +260,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  h.accounts.mediaSocket = null;
+  h.accounts.mediaReupload = null;
   // Whatever a client sends, the server writes nothing at error level.
   expect(h.errors()).toEqual([]);
 });
@@ -447,20 +446,20 @@ describe('GET /api/whatsapp/media/:accountId/:messageId', () => {
   describe('expired media', () => {
     it('a 410 from the CDN asks the phone to re-upload (updateMediaMessage), then serves the new copy', async () => {
       const phone = reuploadingPhone('img');
-      h.accounts.mediaSocket = phone;
+      h.accounts.mediaReupload = phone.reupload;
       const before = cdn.requests.length;
       const r = await download(mediaPath(ACC, 'EXPIRED'));
       expect(r.status).toBe(200);
       expect(r.body.equals(image.plain)).toBe(true);
       expect(phone.asked).toHaveLength(1);
-      expect(phone.asked[0]?.key).toMatchObject({ id: 'EXPIRED', remoteJid: '40712345678@s.whatsapp.net', fromMe: false });
+      expect(phone.asked[0]).toMatchObject({ id: 'EXPIRED', clientJid: '40712345678@s.whatsapp.net', fromMe: false });
       expect(cdn.requests.slice(before)).toEqual(['/gone/img', '/f/img']);
       // The store keeps the original reference: the refreshed one lived for this download only.
       expect((await h.store.getMessage(ACC, 'EXPIRED'))?.media?.url).toBe(`${cdn.base}/gone/img`);
     });
 
     it('also for a range', async () => {
-      h.accounts.mediaSocket = reuploadingPhone('img');
+      h.accounts.mediaReupload = reuploadingPhone('img').reupload;
       const r = await download(mediaPath(ACC, 'EXPIRED'), { range: 'bytes=500-' });
       expect(r.status).toBe(206);
       expect(r.body.equals(image.plain.subarray(500))).toBe(true);
@@ -473,7 +472,7 @@ describe('GET /api/whatsapp/media/:accountId/:messageId', () => {
     });
 
     it('404 MEDIA_UNAVAILABLE when the re-uploaded copy is gone too', async () => {
-      h.accounts.mediaSocket = reuploadingPhone('missing');
+      h.accounts.mediaReupload = reuploadingPhone('missing').reupload;
       const r = await call(h.base, mediaPath(ACC, 'EXPIRED'));
       expect(r.status).toBe(404);
       expect(isErrorBody(r.body) && r.body.error.code).toBe('MEDIA_UNAVAILABLE');

@@ -10,7 +10,8 @@ import type { Logger } from '../../logging/logger.js';
 import { useStoreAuthState } from './auth-state.js';
 import { HistoryJournal } from './history-journal.js';
 import { HistoryTap, type HistoryDownload } from './history-tap.js';
-import { renderQrToTerminal, shouldPrintQr } from './qr.js';
+import { renderQrToTerminal } from '../qr.js';
+import { baileysMedia } from './media.js';
 import type { SessionRecorder } from './recorder.js';
 import { baileysLogLevel, buildSocketConfig, storeMessageLookup } from './socket-config.js';
 
@@ -33,8 +34,6 @@ export interface BaileysConnectorOptions {
   makeSocket?: (config: UserFacingSocketConfig) => WASocket;
   /** Tests replace the history download (replays). */
   historyDownload?: HistoryDownload;
-  /** Tests replace the QR printer; default: the terminal when `shouldPrintQr()`. */
-  printQr?: ((qr: string) => void) | null;
   now?: () => number;
 }
 
@@ -51,6 +50,7 @@ interface HistoryTag {
  */
 export class BaileysConnector implements Connector {
   readonly kind = 'baileys' as const;
+  readonly media = baileysMedia;
   private readonly o: BaileysConnectorOptions;
   private readonly now: () => number;
   /** Per account: resolves once every auth-state and journal write issued so far has settled. */
@@ -121,9 +121,7 @@ export class BaileysConnector implements Connector {
       });
     }
 
-    const printQr = this.o.printQr === undefined ? defaultQrPrinter(ctx.logger) : this.o.printQr;
     sock.ev.on('connection.update', (u) => {
-      if (u.qr && printQr) printQr(u.qr);
       if (u.receivedPendingNotifications && tap && !replayStarted && !closed) {
         replayStarted = true;
         tap
@@ -145,6 +143,10 @@ export class BaileysConnector implements Connector {
    * committed (or deliberately skipped, e.g. a dry run): the chunks it contained leave the journal and
    * are not replayed. Events without journaled chunks are ignored.
    */
+  renderQr(qr: string): Promise<string> {
+    return renderQrToTerminal(qr);
+  }
+
   async onHistoryCommitted(event: BaileysEventMap['messaging-history.set']): Promise<void> {
     const tag = this.historyTags.get(event);
     if (!tag) return;
@@ -174,15 +176,6 @@ function tapEmit(ev: WASocket['ev'], tap: HistoryTap, logger: Logger): void {
       logger.warn({ err: err instanceof Error ? err.message : String(err), event }, 'history tap failed on an event');
     }
     return emit(event, arg);
-  };
-}
-
-function defaultQrPrinter(logger: Logger): ((qr: string) => void) | null {
-  if (!shouldPrintQr()) return null;
-  return (qr) => {
-    renderQrToTerminal(qr)
-      .then((art) => process.stdout.write(`\nScan with WhatsApp (Settings → Linked devices → Link a device):\n${art}\n`))
-      .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not render the QR'));
   };
 }
 

@@ -17,7 +17,7 @@ import {
 import { NotFoundError, WasyncError } from '../../domain/errors.js';
 import type { MediaRef, MessageRecord } from '../../domain/records.js';
 import type { Logger } from '../../logging/logger.js';
-import type { WaSocket } from '../types.js';
+import type { ConnectorMedia, WaSocket } from '../types.js';
 
 /** The real socket can ask the sender's phone to re-upload expired media; the simulated one cannot. */
 export type MediaCapableSocket = WaSocket & Pick<WASocket, 'updateMediaMessage'>;
@@ -31,12 +31,6 @@ export interface StoredMedia {
   stream: Readable;
   mimetype: string | null;
   fileName: string | null;
-  /**
-   * Set when the media had expired on WhatsApp's CDN and the phone re-uploaded it: the message with
-   * the new `directPath`/`url`. Callers may keep its media reference so the next download does not
-   * need another re-upload round trip.
-   */
-  refreshed: WAMessage | null;
 }
 
 export interface DownloadOptions {
@@ -185,17 +179,16 @@ export async function downloadStoredMedia(
   opts: DownloadOptions = {},
 ): Promise<StoredMedia> {
   const msg = storedMediaMessage(record);
-  let refreshed: WAMessage | null = null;
   let stream: Readable;
   try {
     stream = await downloadDecrypted(msg, opts);
   } catch (err) {
     if (!isExpiredMediaError(err)) throw err;
     logger.info({ messageId: record.id }, 'media expired on the CDN; asking the phone to re-upload it');
-    refreshed = await sock.updateMediaMessage(msg);
-    stream = await downloadDecrypted(refreshed, opts);
+    // The new reference serves this download only: the store keeps the one it has (see baileysMedia).
+    stream = await downloadDecrypted(await sock.updateMediaMessage(msg), opts);
   }
-  return { stream, mimetype: record.mediaMimetype, fileName: record.mediaFilename, refreshed };
+  return { stream, mimetype: record.mediaMimetype, fileName: record.mediaFilename };
 }
 
 const AES_BLOCK = 16;
@@ -338,4 +331,68 @@ class MediaDecipher extends Transform {
     }
     if (bytes.length > 0) this.push(bytes);
   }
+}
+
+/**
+ * The real connector's media (`ConnectorMedia`): downloads from WhatsApp's CDN in the calling thread,
+ * re-uploads through the account's socket.
+ *
+ * A refreshed reference (after a re-upload) lives only as long as the download that asked for it: the
+ * store keeps the original one, and a later download that finds it expired again asks the phone again.
+ * Writing it back would mean a second writer of message rows next to the actor's batch writer, for a
+ * saving (one re-upload round trip) that only matters to media fetched repeatedly.
+ */
+export const baileysMedia: ConnectorMedia = {
+  unavailable: null,
+  isDownloadable: hasDownloadableMedia,
+
+  async open(record, { range, logger, reupload }) {
+    // Only the re-upload needs a socket: this one forwards it to whoever holds the live one.
+    const phone: Pick<WASocket, 'updateMediaMessage'> = {
+      updateMediaMessage: async (msg) => withMediaRef(msg, await reupload(record)),
+    };
+    try {
+      const media = await downloadStoredMedia(phone, record, logger, range ? { startByte: range.start, endByte: range.end + 1 } : {});
+      return media.stream;
+    } catch (err) {
+      throw asMediaError(err, record, logger);
+    }
+  },
+
+  reuploader(sock) {
+    if (!isMediaCapable(sock)) return null;
+    return async (record) => {
+      try {
+        return mediaRefOf(await sock.updateMediaMessage(storedMediaMessage(record)));
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        // Baileys' wording for a phone that answered "no" (file deleted there, decryption error, …).
+        if (!(err instanceof WasyncError) && /re-upload/i.test(message)) {
+          throw new WasyncError('MEDIA_UNAVAILABLE', `the phone could not re-upload the media: ${message}`);
+        }
+        throw err;
+      }
+    };
+  },
+};
+
+/** CDN failures get their own codes; the actor's errors (typed) and bugs (500) pass through. */
+function asMediaError(err: unknown, record: MessageRecord, logger: Logger): unknown {
+  if (err instanceof WasyncError) return err;
+  const status = httpStatusOf(err);
+  const fetchFailed = err instanceof TypeError && err.message === 'fetch failed';
+  if (status === null && !fetchFailed) return err;
+  logger.warn({ err, accountId: record.accountId, messageId: record.id }, 'media download failed');
+  if (isExpiredMediaError(err)) {
+    // downloadStoredMedia already asked the phone for a new copy: this is the new copy failing too.
+    return new WasyncError(
+      'MEDIA_UNAVAILABLE',
+      `the media expired on WhatsApp's media server and its re-uploaded copy could not be fetched (HTTP ${status})`,
+    );
+  }
+  // Neither message includes the URL: it carries the CDN's access tokens.
+  return new WasyncError(
+    'MEDIA_DOWNLOAD_FAILED',
+    status === null ? "could not reach WhatsApp's media server" : `WhatsApp's media server answered HTTP ${status}`,
+  );
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Contact } from '@whiskeysockets/baileys';
+import { renderQrToTerminal } from '../qr.js';
 import type { Connector, ConnectorContext, WaSocket } from '../types.js';
+import { simMedia } from './media.js';
 import { LidPnPairs, MessageArchive } from './archive.js';
 import { planHistory, type HistoryChunkPlan } from './history-sync.js';
 import { parseScenario, type Scenario } from './scenario.js';
@@ -58,6 +60,7 @@ interface AccountPhone {
  */
 export class SimConnector implements Connector {
   readonly kind = 'sim' as const;
+  readonly media = simMedia;
   private readonly scenario: Scenario | null;
   private readonly accounts = new Map<string, AccountPhone>();
 
@@ -73,6 +76,10 @@ export class SimConnector implements Connector {
     if (opts.scenario) this.scenario = opts.scenario;
     else if (opts.scenarioFile) this.scenario = parseScenario(readFileSync(opts.scenarioFile, 'utf8'), opts.scenarioFile);
     else this.scenario = null;
+  }
+
+  renderQr(qr: string): Promise<string> {
+    return renderQrToTerminal(qr);
   }
 
   async connect(ctx: ConnectorContext): Promise<WaSocket> {
