@@ -1,7 +1,8 @@
 /**
  * Errors are values with names. Every error wasync raises on purpose carries a stable `code`; the HTTP
- * layer maps codes to statuses, and the actor boundary re-creates the class from `{name, code, message}`
- * (structured clone drops prototypes, comlink drops everything but the message).
+ * layer maps codes to statuses, and the actor boundary re-creates the class from its serialized form
+ * (`serializeError` / `deserializeError`: structured clone drops prototypes, comlink everything but
+ * the message).
  */
 export type ErrorCode =
   | 'CONFIG_INVALID'
@@ -36,7 +37,8 @@ export class WasyncError extends Error {
     this.code = code;
     this.name = new.target.name;
   }
-  toJSON(): SerializedError {
+  /** What JSON (logs, the HTTP layer) shows of it; `serializeError` is the full form for thread crossings. */
+  toJSON(): { name: string; code: ErrorCode; message: string } {
     return { name: this.name, code: this.code, message: this.message };
   }
 }
@@ -87,22 +89,86 @@ export class StoreError extends WasyncError {
   }
 }
 
+/**
+ * An error as it crosses a thread boundary (structured clone keeps no prototypes; comlink keeps only
+ * the message): enough to rebuild the same class on the other side, with its own fields, its cause
+ * and the stack of the thread that threw it.
+ */
 export interface SerializedError {
   name: string;
   code: ErrorCode;
   message: string;
+  /** The stack of the thread the error was thrown in. */
+  stack?: string;
+  /** A subclass's own fields (`RangeNotSatisfiableError.size`): plain values only. */
+  fields?: Record<string, unknown>;
+  cause?: SerializedError;
 }
 
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof WasyncError) return err.toJSON();
-  if (err instanceof Error) return { name: err.name, code: 'INTERNAL', message: err.message };
-  return { name: 'Error', code: 'INTERNAL', message: String(err) };
+/** Causes are followed this deep: a cycle or a runaway chain must not blow up a serialization. */
+const MAX_CAUSE_DEPTH = 5;
+const BASE_KEYS: ReadonlySet<string> = new Set(['name', 'code', 'message', 'stack', 'cause']);
+
+export function serializeError(err: unknown, depth = 0): SerializedError {
+  const out: SerializedError =
+    err instanceof WasyncError
+      ? { name: err.name, code: err.code, message: err.message }
+      : err instanceof Error
+        ? { name: err.name, code: 'INTERNAL', message: err.message }
+        : { name: 'Error', code: 'INTERNAL', message: String(err) };
+  if (!(err instanceof Error)) return out;
+  if (err.stack !== undefined) out.stack = err.stack;
+  if (err instanceof WasyncError) {
+    const fields = plainFields(err);
+    if (fields) out.fields = fields;
+  }
+  if (err.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(err.cause, depth + 1);
+  return out;
 }
 
-/** Rebuilds a typed error on this side of a thread boundary. */
+/** Own enumerable fields beyond the base ones, when every one is a plain value structured clone keeps as is. */
+function plainFields(err: WasyncError): Record<string, unknown> | undefined {
+  let fields: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(err)) {
+    if (BASE_KEYS.has(key)) continue;
+    if (value !== null && typeof value === 'object') continue;
+    if (typeof value === 'function' || typeof value === 'symbol') continue;
+    fields ??= {};
+    fields[key] = value;
+  }
+  return fields;
+}
+
+/**
+ * How each error class is rebuilt from its serialized form. A class that carries fields of its own
+ * needs an entry here, or it comes back as a `WasyncError` of the same name and code with the fields
+ * copied on (still readable, but not `instanceof` its class).
+ */
+const REVIVERS: Readonly<Record<string, (e: SerializedError) => WasyncError>> = {
+  WasyncError: (e) => new WasyncError(e.code, e.message),
+  ConfigError: (e) => new ConfigError(e.message),
+  NotFoundError: (e) => new NotFoundError(e.message),
+  BadRequestError: (e) => new BadRequestError(e.message),
+  ConflictError: (e) => new ConflictError(e.message),
+  RangeNotSatisfiableError: (e) => new RangeNotSatisfiableError(e.message, typeof e.fields?.size === 'number' ? e.fields.size : null),
+  TransientStoreError: (e) => new TransientStoreError(e.message),
+  StoreError: (e) => new StoreError(e.message),
+};
+
+/**
+ * Rebuilds a typed error on this side of a thread boundary: its own class when registered (with its
+ * fields), its cause (rebuilt the same way), and the stack of the thread that threw it.
+ */
 export function deserializeError(e: SerializedError): WasyncError {
-  const err = new WasyncError(e.code, e.message);
-  Object.defineProperty(err, 'name', { value: e.name });
+  let err = Object.hasOwn(REVIVERS, e.name) ? REVIVERS[e.name]?.(e) : undefined;
+  // A class of that name with another code is not ours to rebuild.
+  if (!err || err.code !== e.code) err = new WasyncError(e.code, e.message);
+  if (err.name !== e.name) Object.defineProperty(err, 'name', { value: e.name, configurable: true, writable: true });
+  if (e.fields) {
+    for (const [key, value] of Object.entries(e.fields)) if (!(key in err)) Object.defineProperty(err, key, { value, enumerable: true });
+  }
+  if (e.cause) Object.defineProperty(err, 'cause', { value: deserializeError(e.cause), configurable: true, writable: true });
+  if (e.stack !== undefined) err.stack = e.stack;
   return err;
 }
 
