@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads';
+import { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../domain/errors.js';
 import type { BackfillResult, ConnectionStatus, HistorySyncResult, MediaRef, MessageRecord, MessageStatus } from '../domain/records.js';
 
@@ -110,3 +110,64 @@ export type ActorEvent =
   | { type: 'backfill'; accountId: string; reason: BackfillCommand['reason']; record: BackfillRecord; result: BackfillResult }
   | { type: 'error'; accountId: string; error: SerializedError; context: string }
   | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean };
+
+// ---- boundary checks ------------------------------------------------------------------------------
+//
+// Structured clone delivers whatever the other thread posted: these checks make a malformed message
+// (a bug, a version skew during development) a named error at the boundary instead of a wrong field
+// deep in the supervisor. They look at the discriminant and the fields the receiver relies on, not at
+// every field of every record: one cheap pass per message.
+
+/** A message between the supervisor and an actor that does not follow this protocol. */
+export class ActorProtocolError extends Error {
+  override readonly name = 'ActorProtocolError';
+}
+
+type Fields = Record<string, unknown>;
+const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null;
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+const isStringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const isNumberOrNull = (v: unknown): boolean => v === null || typeof v === 'number';
+
+const MESSAGE_SOURCES: ReadonlySet<unknown> = new Set(['history_sync', 'realtime', 'backfill', 'outbound_api']);
+
+/** One check per event type: a new type fails to compile until it has one. */
+const EVENT_CHECKS: { readonly [K in ActorEvent['type']]: (e: Fields) => boolean } = {
+  ready: () => true,
+  connection: (e) => isObject(e.status) && isString(e.status.connection) && isNumber(e.status.pendingWrites),
+  qr: (e) => isString(e.qr),
+  'caught-up': () => true,
+  messages: (e) => MESSAGE_SOURCES.has(e.source) && Array.isArray(e.messages),
+  statuses: (e) => Array.isArray(e.updates),
+  'history-sync': (e) => isStringOrNull(e.syncType) && isNumberOrNull(e.progress) && isObject(e.result),
+  backfill: (e) => isString(e.reason) && isString(e.record) && isObject(e.result),
+  error: (e) => isObject(e.error) && isString(e.error.code) && isString(e.error.message) && isString(e.context),
+  flush: (e) => isNumber(e.ops) && isNumber(e.durationMs) && typeof e.failed === 'boolean',
+};
+
+/** An event as the supervisor receives it from `accountId`'s actor; throws `ActorProtocolError`. */
+export function parseActorEvent(data: unknown, accountId: string): ActorEvent {
+  if (!isObject(data) || !isString(data.type) || !Object.hasOwn(EVENT_CHECKS, data.type)) {
+    throw new ActorProtocolError(`not an actor event: ${describe(data)}`);
+  }
+  if (data.accountId !== accountId) {
+    throw new ActorProtocolError(`a ${data.type} event of account ${String(data.accountId)} arrived from the actor of ${accountId}`);
+  }
+  if (!EVENT_CHECKS[data.type as ActorEvent['type']](data)) throw new ActorProtocolError(`malformed ${data.type} event`);
+  return data as unknown as ActorEvent;
+}
+
+/** The worker's start-up data; throws `ActorProtocolError`. */
+export function parseActorInit(data: unknown): ActorInit {
+  if (!isObject(data) || !isString(data.accountId) || data.accountId === '') throw new ActorProtocolError('actor init: accountId missing');
+  if (!isObject(data.env) || !Object.values(data.env).every(isString))
+    throw new ActorProtocolError('actor init: env must map names to strings');
+  if (!(data.commandPort instanceof MessagePort)) throw new ActorProtocolError('actor init: commandPort must be a MessagePort');
+  return data as unknown as ActorInit;
+}
+
+function describe(data: unknown): string {
+  if (!isObject(data)) return typeof data;
+  return `object with type ${JSON.stringify(data.type) ?? 'undefined'}`;
+}

@@ -9,7 +9,7 @@ import { accountLogger, createLogger } from '../logging/logger.js';
 import { openStore } from '../store/open.js';
 import { createConnector } from '../connectors/index.js';
 import { AccountActor } from './account-actor.js';
-import type { ActorApi, ActorEvent, ActorInit, ActorResult } from './protocol.js';
+import { parseActorInit, type ActorApi, type ActorEvent, type ActorResult } from './protocol.js';
 
 /**
  * Entry point of an account's worker thread. Anything thrown outside a command (an event handler, a
@@ -19,7 +19,7 @@ import type { ActorApi, ActorEvent, ActorInit, ActorResult } from './protocol.js
 async function main(): Promise<void> {
   if (!parentPort) throw new Error('worker-main must run in a worker thread');
   const port = parentPort;
-  const init = workerData as ActorInit;
+  const init = parseActorInit(workerData);
   const config = loadConfig(init.env);
   const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, name: 'wasync-actor' }), init.accountId);
   const store = await openStore(config, logger);

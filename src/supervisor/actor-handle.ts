@@ -1,8 +1,8 @@
 import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { WasyncError, deserializeError } from '../domain/errors.js';
-import type { ActorApi, ActorEvent, ActorInit, ActorResult } from '../account-actor/protocol.js';
+import { WasyncError, deserializeError, serializeError } from '../domain/errors.js';
+import { parseActorEvent, type ActorApi, type ActorEvent, type ActorInit, type ActorResult } from '../account-actor/protocol.js';
 
 // Workers run compiled JS: under vitest this module is loaded from source, so point at the build
 // (vitest's globalSetup, test/support/build-before-tests.ts, brings dist/ up to date first).
@@ -51,7 +51,15 @@ export class ActorHandle {
       failReady = reject;
     });
     this.ready.catch(() => undefined);
-    this.worker.on('message', (event: ActorEvent) => {
+    this.worker.on('message', (data: unknown) => {
+      let event: ActorEvent;
+      try {
+        event = parseActorEvent(data, opts.accountId);
+      } catch (err) {
+        // Dropped, and reported the way the actor reports its own errors.
+        opts.onEvent({ type: 'error', accountId: opts.accountId, error: serializeError(err), context: 'actor protocol' });
+        return;
+      }
       if (event.type === 'ready') markReady();
       opts.onEvent(event);
     });

@@ -1,0 +1,70 @@
+import { MessageChannel } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { ActorProtocolError, parseActorEvent, parseActorInit, type ActorEvent } from '../../src/account-actor/protocol.js';
+
+const ACC = 'acc1';
+const STATUS = { accountId: ACC, connection: 'open', reason: null, qr: null, me: null, pendingWrites: 0, reconnectAttempts: 0 };
+const RESULT = { threads: 1, messages: 2, errors: 0, threadResults: [] };
+
+/** One well-formed event of every type the protocol has. */
+const VALID: ActorEvent[] = [
+  { type: 'ready', accountId: ACC },
+  { type: 'connection', accountId: ACC, status: { ...STATUS, connection: 'open' } },
+  { type: 'qr', accountId: ACC, qr: '2@ref,noise,identity,adv' },
+  { type: 'caught-up', accountId: ACC },
+  { type: 'messages', accountId: ACC, source: 'realtime', messages: [] },
+  { type: 'statuses', accountId: ACC, updates: [{ messageId: 'M1', clientJid: null, status: 'read', at: 1 }] },
+  {
+    type: 'history-sync',
+    accountId: ACC,
+    syncType: 'RECENT',
+    progress: 100,
+    result: { saved: 1, skipped: 0, errors: 0, total: 1, dryRun: false },
+  },
+  { type: 'backfill', accountId: ACC, reason: 'auto', record: 'backfill', result: RESULT },
+  { type: 'error', accountId: ACC, error: { name: 'Error', code: 'INTERNAL', message: 'x' }, context: 'connect' },
+  { type: 'flush', accountId: ACC, ops: 3, durationMs: 1.5, failed: false },
+];
+
+describe('parseActorEvent (supervisor side of the boundary)', () => {
+  it('covers every event type, and passes each well-formed one through unchanged', () => {
+    expect(new Set(VALID.map((e) => e.type)).size).toBe(VALID.length);
+    for (const event of VALID) expect(parseActorEvent(structuredClone(event), ACC)).toEqual(event);
+  });
+
+  it.each([
+    ['not an object', 'ready'],
+    ['no type', { accountId: ACC }],
+    ['an unknown type', { type: 'teleport', accountId: ACC }],
+    ['a connection event without status', { type: 'connection', accountId: ACC }],
+    ['a qr event with a number', { type: 'qr', accountId: ACC, qr: 42 }],
+    ['messages from an unknown source', { type: 'messages', accountId: ACC, source: 'carrier_pigeon', messages: [] }],
+    ['messages that are not a list', { type: 'messages', accountId: ACC, source: 'realtime', messages: {} }],
+    ['an error without a code', { type: 'error', accountId: ACC, error: { message: 'x' }, context: 'c' }],
+    ['a flush without its fields', { type: 'flush', accountId: ACC }],
+  ])('refuses %s', (_what, data) => {
+    expect(() => parseActorEvent(data, ACC)).toThrow(ActorProtocolError);
+  });
+
+  it("refuses an event of another account: it would land in the wrong account's runtime", () => {
+    expect(() => parseActorEvent({ type: 'ready', accountId: 'acc2' }, ACC)).toThrow(/account acc2 arrived from the actor of acc1/);
+  });
+});
+
+describe('parseActorInit (worker side)', () => {
+  it('accepts the init the supervisor sends', () => {
+    const { port1, port2 } = new MessageChannel();
+    const init = { accountId: ACC, env: { LOG_LEVEL: 'info' }, commandPort: port2 };
+    expect(parseActorInit(init)).toBe(init);
+    port1.close();
+  });
+
+  it.each([
+    ['nothing', undefined],
+    ['an empty account id', { accountId: '', env: {}, commandPort: null }],
+    ['an env with a non-string value', { accountId: ACC, env: { PORT: 8080 }, commandPort: null }],
+    ['no command port', { accountId: ACC, env: {}, commandPort: {} }],
+  ])('refuses %s', (_what, data) => {
+    expect(() => parseActorInit(data)).toThrow(ActorProtocolError);
+  });
+});
