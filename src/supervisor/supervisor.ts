@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import type { ActorEvent } from '../account-actor/protocol.js';
 import { ActorHandle } from './actor-handle.js';
-import { RestartIntensity } from './restart-policy.js';
+import { RestartIntensity } from './restart-intensity.js';
 import { connectorTraits } from '../connectors/index.js';
 import { openStoredMedia } from './media.js';
 import { BackfillScheduler, backfillSchedulerSettings } from './auto-backfill.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RestartIntensity } from '../../src/supervisor/restart-policy.js';
+import { RestartIntensity } from '../../src/supervisor/restart-intensity.js';
 
 describe('RestartIntensity (OTP-style MaxR within MaxT)', () => {
   const opts = { maxRestarts: 3, windowMs: 10_000, baseDelayMs: 100, maxDelayMs: 1_000 };

@@ -1,6 +1,6 @@
 import { backoffDelay } from '../domain/backoff.js';
 
-export interface RestartPolicyOptions {
+export interface RestartIntensityOptions {
   /** OTP's MaxR: more restarts than this within `windowMs`… */
   maxRestarts: number;
   /** …OTP's MaxT: the sliding window. */
@@ -22,7 +22,7 @@ export type RestartDecision =
 export class RestartIntensity {
   private crashes: number[] = [];
 
-  constructor(private readonly opts: RestartPolicyOptions) {}
+  constructor(private readonly opts: RestartIntensityOptions) {}
 
   onCrash(now: number): RestartDecision {
     this.crashes = this.crashes.filter((t) => now - t < this.opts.windowMs);
