@@ -2,7 +2,8 @@ import type { Config } from './config/index.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/port.js';
-import { Supervisor } from './supervisor/supervisor.js';
+import { Accounts } from './supervisor/accounts.js';
+import { forceReserveMs } from './supervisor/supervisor.js';
 import { ensureApiToken } from './supervisor/api-token.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
@@ -18,9 +19,10 @@ export interface App {
   tokenFile: string | null;
   tokenCreated: boolean;
   store: Store;
-  supervisor: Supervisor;
+  /** The accounts service: the supervisor of the account actors, and what the API calls. */
+  accounts: Accounts;
   logger: Logger;
-  /** Stop accepting requests, flush every actor (bounded by SHUTDOWN_TIMEOUT_MS), close the store. */
+  /** Stop accepting requests, flush every actor, close the store: all within SHUTDOWN_TIMEOUT_MS. */
   shutdown(): Promise<void>;
 }
 
@@ -42,23 +44,23 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const store = await openStore(config, logger, opts.env);
   await store.init();
   const token = config.API_TOKEN ? { token: config.API_TOKEN, file: null, created: false } : ensureApiToken(config.DATA_DIR);
-  const supervisor = new Supervisor({ config, env: opts.env, store, logger });
-  const metrics = createMetrics(supervisor, () => supervisor.runtimes());
+  const accounts = new Accounts({ config, env: opts.env, store, logger });
+  const metrics = createMetrics(accounts, () => accounts.runtimes());
   const reads =
     config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
   const http = (opts.serve ?? createHttpServer)({
     store,
     reads,
-    accounts: supervisor,
+    accounts,
     apiToken: token.token,
     logger,
     instanceId: config.INSTANCE_ID,
-    mode: () => supervisor.mode,
+    mode: () => accounts.mode,
     metrics,
   });
   const port = await http.listen(config.HOST, config.PORT);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-  await supervisor.start();
+  await accounts.start();
   let closing: Promise<void> | null = null;
   return {
     port,
@@ -67,17 +69,51 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     tokenFile: token.file,
     tokenCreated: token.created,
     store,
-    supervisor,
+    accounts,
     logger,
     shutdown() {
-      closing ??= (async () => {
-        http.close();
-        await supervisor.shutdown(config.SHUTDOWN_TIMEOUT_MS);
-        http.terminate();
-        await reads.close();
-        await store.close();
-      })();
+      closing ??= shutdownWithin(config.SHUTDOWN_TIMEOUT_MS, logger, {
+        stopAccepting: () => http.close(),
+        stopActors: (budgetMs) => accounts.shutdown(budgetMs),
+        close: async () => {
+          http.terminate();
+          await reads.close();
+          await store.close();
+        },
+      });
       return closing;
     },
   };
+}
+
+/**
+ * One budget for the whole shutdown, enforced: the actors (graceful flush, then terminate) and the
+ * backfill runs recording their outcome get it less a reserve, the closing steps get the reserve, and
+ * this resolves by the deadline even if a step hangs (the process then exits with it unfinished).
+ */
+export async function shutdownWithin(
+  budgetMs: number,
+  logger: Logger,
+  steps: { stopAccepting: () => void; stopActors: (budgetMs: number) => Promise<void>; close: () => Promise<void> },
+): Promise<void> {
+  const deadline = Date.now() + Math.max(0, budgetMs);
+  steps.stopAccepting();
+  const work = (async () => {
+    await steps.stopActors(budgetMs - forceReserveMs(budgetMs));
+    await steps.close();
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
+  });
+  let outcome: 'done' | 'late';
+  try {
+    outcome = await Promise.race([work.then(() => 'done' as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (outcome === 'late') {
+    logger.error({ budgetMs }, 'shutdown budget (SHUTDOWN_TIMEOUT_MS) spent before every step finished; stopping anyway');
+    work.catch(() => undefined);
+  }
 }

@@ -98,6 +98,6 @@ describe('automatic backfill and recent sync, end to end (real actors, simulated
       await t.close();
     }
     // Draining is passive: /ready reports it and no tick starts anything.
-    expect(t.app.supervisor.mode).toBe('passive');
+    expect(t.app.accounts.mode).toBe('passive');
   }, 20_000);
 });

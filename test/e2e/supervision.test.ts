@@ -46,8 +46,8 @@ describe('supervision', () => {
         30_000,
         5,
       );
-      await t.app.supervisor.crashActor('crashy', 'test: kill mid-sync');
-      await waitFor('the restart', async () => ((t.app.supervisor.runtimeOf('crashy')?.restarts ?? 0) >= 1 ? true : undefined));
+      await t.app.accounts.crashActor('crashy', 'test: kill mid-sync');
+      await waitFor('the restart', async () => ((t.app.accounts.runtimeOf('crashy')?.restarts ?? 0) >= 1 ? true : undefined));
       const final = await waitFor(
         'the whole history',
         async () => {
@@ -99,7 +99,7 @@ describe('supervision', () => {
       expect(stored.statusReason).toMatch(/restart intensity exceeded/);
       // No more restarts after giving up.
       await new Promise((r) => setTimeout(r, 400));
-      expect(t.app.supervisor.runtimeOf('looper')?.restarts).toBe(3);
+      expect(t.app.accounts.runtimeOf('looper')?.restarts).toBe(3);
       // Commands to a failed account get a clear error, not a hang.
       const send = await t.api<{ success: boolean; error: { code: string } }>('POST', '/api/whatsapp/send', {
         accountId: 'looper',
@@ -116,9 +116,7 @@ describe('supervision', () => {
   it('a restart resumes every account that was running (a graceful stop is not a logout)', async () => {
     const first = await startTestApp({ WA_SIM_CHATS: '3', WA_SIM_MESSAGES_PER_CHAT: '5' });
     await first.api('POST', '/api/whatsapp/accounts', { accountId: 'resumes' });
-    await waitFor('the first connection', async () =>
-      first.app.supervisor.runtimeOf('resumes')?.connection === 'open' ? true : undefined,
-    );
+    await waitFor('the first connection', async () => (first.app.accounts.runtimeOf('resumes')?.connection === 'open' ? true : undefined));
     await first.app.shutdown();
     const second = await startTestApp({ DATA_DIR: first.dataDir, WA_SIM_CHATS: '3', WA_SIM_MESSAGES_PER_CHAT: '5' });
     try {

@@ -9,7 +9,7 @@ import {
   type AutoBackfillSettings,
   type BackfillSchedulerOptions,
   type RecentSyncSettings,
-} from '../../src/supervisor/auto-backfill.js';
+} from '../../src/supervisor/backfill-scheduler.js';
 import { openTempStore, type TempStore } from '../support/temp-store.js';
 
 const ACCOUNTS = ['acc-a', 'acc-b', 'acc-c', 'acc-d'];
