@@ -1,3 +1,5 @@
+import { serializeError } from '../domain/errors.js';
+import type { Logger } from '../logging/logger.js';
 import type { Lease, LeaseName, Store } from '../store/port.js';
 
 export interface LeasedRunOptions {
@@ -60,4 +62,26 @@ export async function withLease<T>(o: LeasedRunOptions, work: (lease: Lease) => 
     await o.store.releaseLease(lease).catch((err: unknown) => o.onError?.(err, 'release'));
   }
   return { acquired: true, value, lost };
+}
+
+export interface LeasedJobRunOptions extends Omit<LeasedRunOptions, 'onLost' | 'onError'> {
+  log: Logger;
+  /** What runs under the lease, as the log lines name it (`auto backfill`, `recent sync`). */
+  job: string;
+}
+
+/**
+ * `withLease` as the periodic jobs use it: a lost lease and a failed lease write are logged the same
+ * way for every job, and neither stops the run.
+ */
+export function withJobLease<T>(o: LeasedJobRunOptions, work: (lease: Lease) => Promise<T>): Promise<LeasedRunOutcome<T>> {
+  const { log, job, ...lease } = o;
+  return withLease(
+    {
+      ...lease,
+      onLost: () => log.warn({ accountId: o.accountId }, `${job} lease lost to another instance; finishing the run anyway`),
+      onError: (err, context) => log.warn({ accountId: o.accountId, context, err: serializeError(err) }, `${job} lease write failed`),
+    },
+    work,
+  );
 }
