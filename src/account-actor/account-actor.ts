@@ -1,18 +1,10 @@
-import { proto, generateMessageIDV2, jidNormalizedUser, type BaileysEventMap, type WAMessageKey } from '@whiskeysockets/baileys';
+import { proto, jidNormalizedUser, type BaileysEventMap } from '@whiskeysockets/baileys';
 import type { Config } from '../config/index.js';
 import { WasyncError, isErrorCode, serializeError } from '../domain/errors.js';
 import type { Mutation } from '../domain/mutations.js';
-import type {
-  AccountPatch,
-  BackfillResult,
-  ConnectionStatus,
-  HistorySyncResult,
-  MediaRef,
-  MessageRecord,
-  SyncSource,
-} from '../domain/records.js';
-import { threadIdOf } from '../domain/thread-id.js';
+import type { AccountPatch, BackfillResult, ConnectionStatus, HistorySyncResult, MediaRef, SyncSource } from '../domain/records.js';
 import {
+  applyJidMappings,
   mapChats,
   mapContacts,
   mapHistorySet,
@@ -20,21 +12,22 @@ import {
   mapMessagesUpdate,
   mapMessagesUpsert,
   mapReceipts,
+  mapResolver,
   type IngestBatch,
   type IngestContext,
 } from '../ingest/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import type { Connector, WaSocket } from '../connectors/types.js';
+import { BackfillRunner } from './backfill-runner.js';
 import { BatchWriter, type SubmitOutcome } from './batch-writer.js';
 import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
-import type { ActorEvent, ActorStatus, BackfillAnchor, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
+import type { ActorEvent, ActorStatus, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
 import { MEDIA_REUPLOAD_TIMEOUT_MS, requestMediaReupload } from './media-reupload.js';
+import { OutboundSender } from './outbound-sender.js';
 import { ThrottledPatch } from './throttled-patch.js';
-import { resolveRecipient } from './recipient.js';
 
 const ON_DEMAND = proto.HistorySync.HistorySyncType.ON_DEMAND;
-const BACKFILL_RESPONSE_TIMEOUT_MS = 30_000;
 
 export interface AccountActorDeps {
   accountId: string;
@@ -48,25 +41,25 @@ export interface AccountActorDeps {
   mediaReuploadTimeoutMs?: number;
 }
 
-interface BackfillWaiter {
-  chatJid: string;
-  resolve: (saved: number) => void;
-  timer: NodeJS.Timeout;
-}
-
 /**
- * One WhatsApp account: its socket, its ingest pipeline and its batch writer. Runs inside the
- * account's worker thread (see worker-main.ts) but has no thread-specific code, so it is tested
- * in-process too. Events are mapped synchronously in arrival order and handed to the writer, which
- * keeps that order; the follow-up work (events to the supervisor, account fields) waits for the
- * commit without holding up the next event.
+ * One WhatsApp account: its connection (connect, reconnect policy, status), its ingest pipeline and
+ * its batch writer, with the commands that need the live socket in their own units: `OutboundSender`
+ * (sends), `BackfillRunner` (history requests) and `requestMediaReupload`. Runs inside the account's
+ * worker thread (see worker-main.ts) but has no thread-specific code, so it is tested in-process too.
+ * Events are mapped synchronously in arrival order and handed to the writer, which keeps that order;
+ * the follow-up work (events to the supervisor, account fields) waits for the commit without holding
+ * up the next event.
  */
 export class AccountActor {
   private readonly d: AccountActorDeps;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly writer: BatchWriter;
+  /** LID → phone-number JID pairs learned so far (from the store at start, then from ingest). */
   private readonly lidToPn = new Map<string, string>();
+  private readonly resolver = mapResolver(this.lidToPn);
+  private readonly sender: OutboundSender;
+  private readonly backfills: BackfillRunner;
   private readonly realtimeDiag: ThrottledPatch;
   private socket: WaSocket | null = null;
   private connection: ConnectionStatus = 'created';
@@ -78,10 +71,6 @@ export class AccountActor {
   private reconnectAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly backfillWaiters = new Map<string, BackfillWaiter>();
-  /** Backfill runs waiting or running, by kind (`anchor/record`). */
-  private readonly backfills = new Map<string, Promise<BackfillResult>>();
-  private backfillTail: Promise<void> = Promise.resolve();
   private accountWrites: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
@@ -96,6 +85,27 @@ export class AccountActor {
       dryRun: deps.config.WHATSAPP_HISTORY_SYNC_DRY_RUN,
       logger: deps.logger,
       onFlush: (s) => deps.emit({ type: 'flush', accountId: deps.accountId, ops: s.ops, durationMs: s.durationMs, failed: s.failed }),
+    });
+    const pnForLid = (lid: string): string | undefined => this.lidToPn.get(lid);
+    this.sender = new OutboundSender({
+      accountId: deps.accountId,
+      store: deps.store,
+      submit: (mutations) => this.writer.submit(mutations, { history: false }),
+      socket: () => this.requireSocket(),
+      connection: () => this.connection,
+      me: () => this.me,
+      pnForLid,
+      onQueued: (outcome) => this.emitMessages('outbound_api', outcome),
+      now: this.now,
+    });
+    this.backfills = new BackfillRunner({
+      accountId: deps.accountId,
+      store: deps.store,
+      logger: deps.logger,
+      now: this.now,
+      socket: () => this.requireSocket(),
+      emit: deps.emit,
+      pnForLid,
     });
     this.realtimeDiag = new ThrottledPatch(
       (p) => deps.store.patchAccount(deps.accountId, p),
@@ -173,128 +183,14 @@ export class AccountActor {
     );
   }
 
-  /**
-   * Stored as `queued` under the id it will be sent with before the connector sees it: a crash
-   * between the two leaves a queued row that a retry with the same id completes, never a lost send.
-   */
-  async send(cmd: SendCommand): Promise<SendOutcome> {
-    const sock = this.requireSocket();
-    if (this.connection !== 'open') throw new WasyncError('NOT_CONNECTED', `account is ${this.connection}, not connected`);
-    const clientJid = resolveRecipient(cmd.to, (lid) => this.lidToPn.get(lid));
-    const messageId = cmd.messageId ?? generateMessageIDV2(this.me ?? undefined);
-    const threadId = threadIdOf(this.d.accountId, clientJid);
-
-    const existing = await this.d.store.getMessage(this.d.accountId, messageId);
-    if (existing) {
-      if (existing.direction !== 'outbound' || existing.clientJid !== clientJid) {
-        throw new WasyncError('CONFLICT', `message id ${messageId} already belongs to another message`);
-      }
-      if (existing.status !== 'queued') {
-        return { messageId, threadId, clientJid, status: existing.status };
-      }
-    }
-
-    const now = this.now();
-    const record = outboundRecord(this.d.accountId, clientJid, messageId, cmd.text, now);
-    const queued = await this.writer.submit([{ kind: 'message', record }], { history: false });
-    if (queued.errors > 0) throw new WasyncError('STORE_FAILED', `could not store the outbound message: ${queued.firstError ?? ''}`);
-    this.emitMessages('outbound_api', queued);
-
-    try {
-      await sock.sendMessage(clientJid, { text: cmd.text }, { messageId });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await this.writer.submit([{ kind: 'message', record: { ...record, sendError: message } }], { history: false });
-      throw new WasyncError('SEND_FAILED', `send failed (retry with messageId ${messageId}): ${message}`);
-    }
-    const stored = await this.d.store.getMessage(this.d.accountId, messageId);
-    return { messageId, threadId, clientJid, status: stored?.status ?? 'queued' };
+  /** See `OutboundSender`. */
+  send(cmd: SendCommand): Promise<SendOutcome> {
+    return this.sender.send(cmd);
   }
 
-  /**
-   * Best-effort backfill of recent threads, one thread at a time (the phone answers slowly and
-   * Firestore likes it calm). Anchored at each thread's oldest stored message it deepens the history
-   * (manual and auto backfill); at its newest it re-fetches the recent window (recent sync).
-   *
-   * Runs never overlap: the phone's answers are matched to requests by chat when WhatsApp does not
-   * echo the request id, so two runs asking about the same chat at once could swap answers. A request
-   * of the kind already waiting or running shares that run instead of queueing a copy.
-   */
+  /** See `BackfillRunner`. */
   backfill(cmd: BackfillCommand): Promise<BackfillResult> {
-    const anchor = cmd.anchor ?? 'oldest';
-    const record = cmd.record ?? 'backfill';
-    const kind = `${anchor}/${record}`;
-    const pending = this.backfills.get(kind);
-    if (pending !== undefined) return pending;
-    const run = this.backfillTail.then(() => this.runBackfill({ ...cmd, anchor, record }));
-    const tracked = run.finally(() => {
-      if (this.backfills.get(kind) === tracked) this.backfills.delete(kind);
-    });
-    this.backfills.set(kind, tracked);
-    this.backfillTail = tracked.then(
-      () => undefined,
-      () => undefined,
-    );
-    return tracked;
-  }
-
-  private async runBackfill(cmd: Required<BackfillCommand>): Promise<BackfillResult> {
-    const sock = this.requireSocket();
-    this.log.info({ reason: cmd.reason, anchor: cmd.anchor }, 'Starting backfill for recent threads');
-    const result: BackfillResult = { threads: 0, messages: 0, errors: 0, threadResults: [] };
-    const page = await this.d.store.listThreads(this.d.accountId, { limit: cmd.threads, order: 'desc' });
-    for (const thread of page.items) {
-      try {
-        const anchor = await this.anchorOf(thread.id, cmd.anchor);
-        if (!anchor) continue;
-        const key: WAMessageKey = { remoteJid: thread.clientJid, id: anchor.id, fromMe: anchor.fromMe };
-        if (thread.lidJid) key.remoteJidAlt = thread.lidJid;
-        const saved = await this.awaitOnDemand(thread.clientJid, () =>
-          sock.fetchMessageHistory(cmd.count, key, Math.floor(anchor.createdAt / 1000)),
-        );
-        if (cmd.record === 'backfill') await this.d.store.setThreadBackfilledAt(this.d.accountId, thread.id, this.now());
-        result.threads += 1;
-        result.messages += saved;
-        result.threadResults.push({ threadId: thread.id, messages: saved });
-      } catch (err) {
-        result.errors += 1;
-        result.threadResults.push({ threadId: thread.id, messages: 0, error: err instanceof Error ? err.message : String(err) });
-      }
-    }
-    const at = this.now();
-    await this.d.store.patchAccount(
-      this.d.accountId,
-      cmd.record === 'backfill'
-        ? { lastBackfillAt: at, lastBackfillResult: result }
-        : { lastRecentSyncAt: at, lastRecentSyncResult: result },
-    );
-    this.log.info({ reason: cmd.reason, threads: result.threads, messages: result.messages, errors: result.errors }, 'Backfill complete');
-    this.d.emit({ type: 'backfill', accountId: this.d.accountId, reason: cmd.reason, record: cmd.record, result });
-    return result;
-  }
-
-  /**
-   * The newest end skips our own sends still queued or failed: the phone may never have seen them,
-   * and an id it does not know is a poor anchor for its history.
-   */
-  private async anchorOf(threadId: string, end: BackfillAnchor): Promise<MessageRecord | undefined> {
-    if (end === 'oldest') return (await this.d.store.listMessages(this.d.accountId, threadId, { limit: 1, order: 'asc' })).items[0];
-    const newest = await this.d.store.listMessages(this.d.accountId, threadId, { limit: 10, order: 'desc' });
-    return (
-      newest.items.find((m) => !(m.syncSource === 'outbound_api' && (m.status === 'queued' || m.sendError !== null))) ?? newest.items[0]
-    );
-  }
-
-  private async awaitOnDemand(chatJid: string, request: () => Promise<string>): Promise<number> {
-    const requestId = await request();
-    return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.backfillWaiters.delete(requestId);
-        reject(new WasyncError('ACTOR_TIMEOUT', 'the phone did not answer the history request in time'));
-      }, BACKFILL_RESPONSE_TIMEOUT_MS);
-      timer.unref?.();
-      this.backfillWaiters.set(requestId, { chatJid, resolve, timer });
-    });
+    return this.backfills.run(cmd);
   }
 
   /** A creds write still in flight must not land after the wipe and bring a dead session back. */
@@ -334,57 +230,27 @@ export class AccountActor {
   }
 
   private wire(sock: WaSocket): void {
-    const ev = sock.ev;
-    const guard =
-      <T>(name: string, fn: (data: T) => void) =>
-      (data: T) => {
+    const on = <E extends keyof BaileysEventMap>(event: E, handle: (data: BaileysEventMap[E]) => void): void => {
+      sock.ev.on(event, (data) => {
         if (this.socket !== sock) return; // a replaced socket's late events must not land
         try {
-          fn(data);
+          handle(data);
         } catch (err) {
-          this.reportError(err, name);
+          this.reportError(err, event);
         }
-      };
-    ev.on(
-      'connection.update',
-      guard('connection.update', (u) => this.onConnectionUpdate(sock, u)),
-    );
-    ev.on(
-      'messaging-history.set',
-      guard('messaging-history.set', (d) => this.onHistorySet(d)),
-    );
-    ev.on(
-      'messages.upsert',
-      guard('messages.upsert', (d) => this.ingest(mapMessagesUpsert(d, this.ctx('realtime')), 'realtime')),
-    );
-    ev.on(
-      'messages.update',
-      guard('messages.update', (d) => this.ingest(mapMessagesUpdate(d, this.ctx('realtime')), 'realtime')),
-    );
-    ev.on(
-      'message-receipt.update',
-      guard('message-receipt.update', (d) => this.ingest(mapReceipts(d, this.ctx('realtime')), 'realtime')),
-    );
-    ev.on(
-      'contacts.upsert',
-      guard('contacts.upsert', (d) => this.ingest(mapContacts(d, this.ctx('realtime')), 'meta')),
-    );
-    ev.on(
-      'contacts.update',
-      guard('contacts.update', (d) => this.ingest(mapContacts(d, this.ctx('realtime')), 'meta')),
-    );
-    ev.on(
-      'chats.upsert',
-      guard('chats.upsert', (d) => this.ingest(mapChats(d, this.ctx('realtime')), 'meta')),
-    );
-    ev.on(
-      'chats.update',
-      guard('chats.update', (d) => this.ingest(mapChats(d, this.ctx('realtime')), 'meta')),
-    );
-    ev.on(
-      'lid-mapping.update',
-      guard('lid-mapping.update', (d) => this.ingest(mapLidMapping(d, this.ctx('realtime')), 'meta')),
-    );
+      });
+    };
+    const live = (): IngestContext => this.ctx('realtime');
+    on('connection.update', (u) => this.onConnectionUpdate(sock, u));
+    on('messaging-history.set', (d) => this.onHistorySet(d));
+    on('messages.upsert', (d) => this.ingest(mapMessagesUpsert(d, live()), 'realtime'));
+    on('messages.update', (d) => this.ingest(mapMessagesUpdate(d, live()), 'realtime'));
+    on('message-receipt.update', (d) => this.ingest(mapReceipts(d, live()), 'realtime'));
+    on('contacts.upsert', (d) => this.ingest(mapContacts(d, live()), 'meta'));
+    on('contacts.update', (d) => this.ingest(mapContacts(d, live()), 'meta'));
+    on('chats.upsert', (d) => this.ingest(mapChats(d, live()), 'meta'));
+    on('chats.update', (d) => this.ingest(mapChats(d, live()), 'meta'));
+    on('lid-mapping.update', (d) => this.ingest(mapLidMapping(d, live()), 'meta'));
   }
 
   private ctx(source: SyncSource, syncType?: number | null): IngestContext {
@@ -393,14 +259,14 @@ export class AccountActor {
       now: this.now(),
       source,
       syncType: syncType ?? null,
-      resolver: { pnForLid: (lid: string) => this.lidToPn.get(lid) },
+      resolver: this.resolver,
       ownJids: this.ownJids,
     };
   }
 
   /** Mapping is synchronous so the writer sees events in arrival order. */
   private learnMappings(mutations: readonly Mutation[]): void {
-    for (const m of mutations) if (m.kind === 'jid-mapping') this.lidToPn.set(m.lid, m.pn);
+    applyJidMappings(this.lidToPn, mutations);
   }
 
   private ingest(batch: IngestBatch, kind: 'realtime' | 'meta'): void {
@@ -444,7 +310,7 @@ export class AccountActor {
         this.d.connector.onHistoryCommitted?.(data).catch((err: unknown) => this.reportError(err, 'history journal'));
       }
       if (onDemand) {
-        this.settleBackfillWaiter(data, outcome.saved);
+        this.backfills.onAnswer(data, outcome.saved);
         return;
       }
       try {
@@ -465,26 +331,6 @@ export class AccountActor {
         result,
       });
     });
-  }
-
-  private settleBackfillWaiter(data: BaileysEventMap['messaging-history.set'], saved: number): void {
-    let waiter = data.peerDataRequestSessionId ? this.backfillWaiters.get(data.peerDataRequestSessionId) : undefined;
-    let key = data.peerDataRequestSessionId ?? undefined;
-    if (!waiter) {
-      // WhatsApp does not always echo the request id: fall back to the waiter for the same chat.
-      const chat = data.messages[0]?.key?.remoteJid;
-      for (const [k, w] of this.backfillWaiters) {
-        if (chat && (w.chatJid === chat || this.lidToPn.get(chat) === w.chatJid)) {
-          waiter = w;
-          key = k;
-          break;
-        }
-      }
-    }
-    if (!waiter || key === undefined) return;
-    clearTimeout(waiter.timer);
-    this.backfillWaiters.delete(key);
-    waiter.resolve(saved);
   }
 
   private onConnectionUpdate(sock: WaSocket, u: BaileysEventMap['connection.update']): void {
@@ -582,41 +428,4 @@ function newestMessageAt(mutations: readonly Mutation[]): number | null {
     if (m.kind === 'message' && (newest === null || m.record.createdAt > newest)) newest = m.record.createdAt;
   }
   return newest;
-}
-
-function outboundRecord(accountId: string, clientJid: string, id: string, text: string, now: number): MessageRecord {
-  return {
-    id,
-    accountId,
-    clientJid,
-    direction: 'outbound',
-    body: text,
-    waMessageId: id,
-    status: 'queued',
-    messageType: 'text',
-    mediaType: null,
-    mediaUrl: null,
-    mediaMimetype: null,
-    mediaFilename: null,
-    tsClient: new Date(now).toISOString(),
-    tsServer: now,
-    createdAt: now,
-    syncedAt: null,
-    syncSource: 'outbound_api',
-    deliveredAt: null,
-    readAt: null,
-    contentType: 'conversation',
-    fromMe: true,
-    participant: null,
-    pushName: null,
-    syncType: null,
-    mediaSize: null,
-    media: null,
-    refMessageId: null,
-    editedAt: null,
-    revokedAt: null,
-    sendError: null,
-    // Kept so Baileys' getMessage can answer a retry receipt for this message.
-    rawMessage: proto.Message.encode({ conversation: text }).finish(),
-  };
 }

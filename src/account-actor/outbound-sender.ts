@@ -1,0 +1,109 @@
+import { generateMessageIDV2, proto } from '@whiskeysockets/baileys';
+import type { WaSocket } from '../connectors/types.js';
+import { WasyncError } from '../domain/errors.js';
+import type { Mutation } from '../domain/mutations.js';
+import type { ConnectionStatus, MessageRecord } from '../domain/records.js';
+import { threadIdOf } from '../domain/thread-id.js';
+import type { Store } from '../store/port.js';
+import type { SubmitOutcome } from './batch-writer.js';
+import type { SendCommand, SendOutcome } from './protocol.js';
+import { resolveRecipient } from './recipient.js';
+
+export interface OutboundSenderDeps {
+  accountId: string;
+  store: Pick<Store, 'getMessage'>;
+  /** The actor's batch writer: sends are written in order with everything else the account ingests. */
+  submit: (mutations: readonly Mutation[]) => Promise<SubmitOutcome>;
+  /** The live socket, or `NOT_CONNECTED`. */
+  socket: () => WaSocket;
+  connection: () => ConnectionStatus;
+  /** Our own JID once connected (message ids are generated the way Baileys does for it). */
+  me: () => string | null;
+  pnForLid: (lid: string) => string | undefined;
+  /** Called with the committed `queued` row, for the actor's `messages` event. */
+  onQueued: (outcome: SubmitOutcome) => void;
+  now: () => number;
+}
+
+/**
+ * `POST /api/whatsapp/send` in the actor. The message is stored as `queued` under the id it will be
+ * sent with before the connector sees it: a crash between the two leaves a queued row that a retry
+ * with the same id completes, never a lost send. A retry of an id already sent answers its stored
+ * status without sending again; a failed send stores its error on the row and answers `SEND_FAILED`
+ * naming the id to retry with. The socket's own echo of the send (`messages.upsert`) then moves the
+ * row to `sent`, and receipts further on, through ingest like any other message.
+ */
+export class OutboundSender {
+  constructor(private readonly d: OutboundSenderDeps) {}
+
+  async send(cmd: SendCommand): Promise<SendOutcome> {
+    const { accountId, store } = this.d;
+    const sock = this.d.socket();
+    const connection = this.d.connection();
+    if (connection !== 'open') throw new WasyncError('NOT_CONNECTED', `account is ${connection}, not connected`);
+    const clientJid = resolveRecipient(cmd.to, this.d.pnForLid);
+    const messageId = cmd.messageId ?? generateMessageIDV2(this.d.me() ?? undefined);
+    const threadId = threadIdOf(accountId, clientJid);
+
+    const existing = await store.getMessage(accountId, messageId);
+    if (existing) {
+      if (existing.direction !== 'outbound' || existing.clientJid !== clientJid) {
+        throw new WasyncError('CONFLICT', `message id ${messageId} already belongs to another message`);
+      }
+      if (existing.status !== 'queued') return { messageId, threadId, clientJid, status: existing.status };
+    }
+
+    const record = outboundRecord(accountId, clientJid, messageId, cmd.text, this.d.now());
+    const queued = await this.d.submit([{ kind: 'message', record }]);
+    if (queued.errors > 0) throw new WasyncError('STORE_FAILED', `could not store the outbound message: ${queued.firstError ?? ''}`);
+    this.d.onQueued(queued);
+
+    try {
+      await sock.sendMessage(clientJid, { text: cmd.text }, { messageId });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await this.d.submit([{ kind: 'message', record: { ...record, sendError: message } }]);
+      throw new WasyncError('SEND_FAILED', `send failed (retry with messageId ${messageId}): ${message}`);
+    }
+    const stored = await store.getMessage(accountId, messageId);
+    return { messageId, threadId, clientJid, status: stored?.status ?? 'queued' };
+  }
+}
+
+/** The `queued` row of a text message we are about to send. */
+export function outboundRecord(accountId: string, clientJid: string, id: string, text: string, now: number): MessageRecord {
+  return {
+    id,
+    accountId,
+    clientJid,
+    direction: 'outbound',
+    body: text,
+    waMessageId: id,
+    status: 'queued',
+    messageType: 'text',
+    mediaType: null,
+    mediaUrl: null,
+    mediaMimetype: null,
+    mediaFilename: null,
+    tsClient: new Date(now).toISOString(),
+    tsServer: now,
+    createdAt: now,
+    syncedAt: null,
+    syncSource: 'outbound_api',
+    deliveredAt: null,
+    readAt: null,
+    contentType: 'conversation',
+    fromMe: true,
+    participant: null,
+    pushName: null,
+    syncType: null,
+    mediaSize: null,
+    media: null,
+    refMessageId: null,
+    editedAt: null,
+    revokedAt: null,
+    sendError: null,
+    // Kept so Baileys' getMessage can answer a retry receipt for this message.
+    rawMessage: proto.Message.encode({ conversation: text }).finish(),
+  };
+}
