@@ -1,6 +1,15 @@
 import { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../domain/errors.js';
-import type { BackfillResult, ConnectionStatus, HistorySyncResult, MediaRef, MessageRecord, MessageStatus } from '../domain/records.js';
+import {
+  SYNC_SOURCES,
+  type BackfillResult,
+  type ConnectionStatus,
+  type HistorySyncResult,
+  type MediaRef,
+  type MessageRecord,
+  type MessageStatus,
+  type SyncSource,
+} from '../domain/records.js';
 
 /**
  * The contract between the supervisor (main thread) and an account actor (worker thread).
@@ -98,7 +107,7 @@ export type ActorEvent =
   | {
       type: 'messages';
       accountId: string;
-      source: 'history_sync' | 'realtime' | 'backfill' | 'outbound_api';
+      source: SyncSource;
       messages: MessageEventRecord[];
     }
   | {
@@ -130,7 +139,7 @@ const isNumber = (v: unknown): v is number => typeof v === 'number';
 const isStringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
 const isNumberOrNull = (v: unknown): boolean => v === null || typeof v === 'number';
 
-const MESSAGE_SOURCES: ReadonlySet<unknown> = new Set(['history_sync', 'realtime', 'backfill', 'outbound_api']);
+const MESSAGE_SOURCES: ReadonlySet<unknown> = new Set(SYNC_SOURCES);
 
 /** One check per event type: a new type fails to compile until it has one. */
 const EVENT_CHECKS: { readonly [K in ActorEvent['type']]: (e: Fields) => boolean } = {

@@ -37,13 +37,13 @@ export const MESSAGE_TYPES = [
   'other',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
-export const MEDIA_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set(['image', 'video', 'audio', 'document', 'sticker']);
 
 /**
  * Seeds: `'history_sync' | 'realtime'`. Extensions: `backfill` (on-demand history fetched by the
  * backfill loop) and `outbound_api` (a message sent through `POST /api/whatsapp/send`).
  */
-export type SyncSource = 'history_sync' | 'realtime' | 'backfill' | 'outbound_api';
+export const SYNC_SOURCES = ['history_sync', 'realtime', 'backfill', 'outbound_api'] as const;
+export type SyncSource = (typeof SYNC_SOURCES)[number];
 
 /** What a later download needs: the encrypted media reference WhatsApp hands out. */
 export interface MediaRef {

@@ -244,22 +244,20 @@ function info(messageType: MessageType, contentType: string, body: string, ref: 
   };
 }
 
-/** The fields every downloadable media proto (image, video, audio, document, sticker) shares. */
-interface MediaFields {
-  url?: string | null;
-  directPath?: string | null;
-  mediaKey?: Uint8Array | null;
-  fileEncSha256?: Uint8Array | null;
-  fileSha256?: Uint8Array | null;
-  fileLength?: number | Long | null;
-  mimetype?: string | null;
-}
-type Long = Exclude<Parameters<typeof toNumber>[0], number | null | undefined>;
+/**
+ * The fields every downloadable media proto (image, video, audio, document, sticker, ptv) shares, as
+ * Baileys declares them: the one declaration of them, for ingest, the real connector's downloads and
+ * the simulated phone's generator alike.
+ */
+export type MediaProtoFields = Pick<
+  proto.Message.IImageMessage,
+  'url' | 'directPath' | 'mediaKey' | 'fileEncSha256' | 'fileSha256' | 'fileLength' | 'mimetype' | 'mediaKeyTimestamp'
+>;
 
 function media(
   messageType: MessageType,
   contentType: string,
-  m: MediaFields,
+  m: MediaProtoFields,
   caption: string | null | undefined,
   fileName: string | null | undefined,
   ref: string | null | undefined,

@@ -2,6 +2,7 @@ export { MutationCollector, type IngestBatch } from './collector.js';
 export {
   classifyContent,
   editOf,
+  type MediaProtoFields,
   type ContentEdit,
   type ContentInfo,
   type ContentResult,

@@ -16,6 +16,7 @@ import {
 } from '@whiskeysockets/baileys';
 import { NotFoundError, WasyncError } from '../../domain/errors.js';
 import type { MediaRef, MessageRecord } from '../../domain/records.js';
+import type { MediaProtoFields } from '../../ingest/index.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ConnectorMedia, WaSocket } from '../types.js';
 
@@ -68,21 +69,11 @@ export function storedMediaMessage(record: MessageRecord): WAMessage {
   return { key, message, messageTimestamp: Math.floor(record.createdAt / 1000) };
 }
 
-/** The fields every downloadable media proto (image, video, audio, document, sticker, ptv) shares. */
-interface MediaFields {
-  url?: string | null;
-  directPath?: string | null;
-  mediaKey?: Uint8Array | null;
-  fileEncSha256?: Uint8Array | null;
-  fileSha256?: Uint8Array | null;
-  fileLength?: Parameters<typeof toNumber>[0];
-}
-
 interface MediaContent {
   /** Baileys' name for the HKDF key family (`image`, `document`, …). */
   mediaType: MediaType;
   /** The proto object itself (not a copy): a re-upload updates it in place, as Baileys does. */
-  fields: MediaFields;
+  fields: MediaProtoFields;
 }
 
 /** The media part of a message, after Baileys' own unwrapping (ephemeral, view-once, captions…). */
@@ -94,7 +85,7 @@ function mediaContentOf(msg: WAMessage): MediaContent | null {
   if (!Object.hasOwn(MEDIA_HKDF_KEY_MAPPING, mediaType)) return null;
   const fields = content[contentType];
   if (typeof fields !== 'object' || fields === null) return null;
-  const f = fields as MediaFields;
+  const f = fields as MediaProtoFields;
   if (!f.mediaKey || f.mediaKey.length === 0 || !(f.url || f.directPath)) return null;
   return { mediaType: mediaType as MediaType, fields: f };
 }

@@ -1,5 +1,6 @@
 import { proto } from '@whiskeysockets/baileys';
 import { int64, uint64, type Long } from './longs.js';
+import type { MediaProtoFields } from '../../ingest/index.js';
 import type { Rng } from './rng.js';
 import { CAPTIONS, DOCUMENTS, EMOJI, FIRST_NAMES, GREETINGS, LAST_NAMES, LINKS, PLACES, SENTENCES } from './vocab.js';
 
@@ -42,16 +43,12 @@ const MEDIA_PATH: Record<'image' | 'video' | 'audio' | 'document' | 'sticker', s
   sticker: 't62.15575-24',
 };
 
-export interface MediaFields {
-  url: string;
-  directPath: string;
-  mediaKey: Uint8Array;
-  fileSha256: Uint8Array;
-  fileEncSha256: Uint8Array;
+/** What the generator fills in of a media proto's shared fields (`MediaProtoFields`). */
+export type GeneratedMedia = Required<Pick<MediaProtoFields, 'url' | 'directPath' | 'mediaKey' | 'fileSha256' | 'fileEncSha256'>> & {
   mediaKeyTimestamp: Long;
-}
+};
 
-export function mediaFields(rng: Rng, kind: keyof typeof MEDIA_PATH, ts: number): MediaFields {
+export function mediaFields(rng: Rng, kind: keyof typeof MEDIA_PATH, ts: number): GeneratedMedia {
   const directPath =
     `/v/${MEDIA_PATH[kind]}/${rng.digits(8)}_${rng.digits(16)}_${rng.digits(16)}_n.enc` +
     `?ccb=11-4&oh=01_Q5Aa${rng.hex(28)}&oe=${rng.hex(8)}&_nc_sid=5e03e0`;

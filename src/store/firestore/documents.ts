@@ -4,6 +4,7 @@ import {
   MESSAGE_STATUS_ORDER,
   ACCOUNT_INSTANT_FIELDS,
   MESSAGE_TYPES,
+  SYNC_SOURCES,
   type AccountPatch,
   type AccountRecord,
   type Direction,
@@ -11,8 +12,6 @@ import {
   type MediaRef,
   type MessageRecord,
   type MessageStatus,
-  type MessageType,
-  type SyncSource,
   type ThreadRecord,
 } from '../../domain/records.js';
 
@@ -69,117 +68,80 @@ export function sortKey(ts: number, id: string): string {
 
 // ------------------------------------------------------------------ messages
 
-/** What a message document holds: the record minus its id (the document id), plus `sortKey`. */
+/** How one message field is written to a document and read back from one. */
+interface DocField<T> {
+  toDoc(value: T): unknown;
+  /** `d` is the whole document: a tolerant reader may fall back on another field. */
+  fromDoc(value: unknown, d: DocumentData, id: string): T;
+}
+
+const as = <T>(read: (value: unknown) => T): DocField<T> => ({ toDoc: (v) => v, fromDoc: read });
+const instantOrNull: DocField<number | null> = { toDoc: toTimestampOrNull, fromDoc: millisOf };
+const directionOf = (d: DocumentData): Direction => (d.direction === 'outbound' ? 'outbound' : 'inbound');
+/** A message's own time; an earlier writer's document may hold it only as `tsClient`. */
+const createdAtOf = (d: DocumentData): number => millisOf(d.createdAt) ?? millisOf(d.tsClient) ?? 0;
+
+/**
+ * Every field of `MessageRecord` but `id` (the document id) and its document form: a field added to
+ * the record fails to compile here until it has one. Writing and reading are derived from this table.
+ */
+const MESSAGE_DOC_FIELDS: { readonly [K in Exclude<keyof MessageRecord, 'id'>]-?: DocField<MessageRecord[K]> } = {
+  accountId: as(str),
+  clientJid: as(str),
+  direction: as((v) => (v === 'outbound' ? 'outbound' : 'inbound')),
+  body: as(str),
+  waMessageId: { toDoc: (v) => v, fromDoc: (v, _d, id) => strOr(v, id) },
+  status: { toDoc: (v) => v, fromDoc: (v, d) => oneOf(v, MESSAGE_STATUS_ORDER, directionOf(d) === 'outbound' ? 'sent' : 'delivered') },
+  messageType: as((v) => oneOf(v, MESSAGE_TYPES, 'other')),
+  mediaType: as(strOrNull),
+  mediaUrl: as(strOrNull),
+  mediaMimetype: as(strOrNull),
+  mediaFilename: as(strOrNull),
+  // The runbook defines it as an ISO 8601 string, unlike the other instants.
+  tsClient: { toDoc: (v) => v, fromDoc: (v, d) => (typeof v === 'string' ? v : new Date(createdAtOf(d)).toISOString()) },
+  tsServer: { toDoc: toTimestamp, fromDoc: (v, d) => millisOf(v) ?? createdAtOf(d) },
+  createdAt: { toDoc: toTimestamp, fromDoc: (_v, d) => createdAtOf(d) },
+  syncedAt: instantOrNull,
+  syncSource: as((v) => oneOf(v, SYNC_SOURCES, 'realtime')),
+  deliveredAt: instantOrNull,
+  readAt: instantOrNull,
+  contentType: as(str),
+  fromMe: { toDoc: (v) => v, fromDoc: (v, d) => (typeof v === 'boolean' ? v : directionOf(d) === 'outbound') },
+  participant: as(strOrNull),
+  pushName: as(strOrNull),
+  syncType: as(strOrNull),
+  mediaSize: as(numOrNull),
+  media: { toDoc: (v) => (v === null ? null : { ...v }), fromDoc: mediaOf },
+  refMessageId: as(strOrNull),
+  editedAt: instantOrNull,
+  revokedAt: instantOrNull,
+  sendError: as(strOrNull),
+  rawMessage: as(bytesOrNull),
+};
+
+const MESSAGE_DOC_ENTRIES = Object.entries(MESSAGE_DOC_FIELDS) as Array<[Exclude<keyof MessageRecord, 'id'>, DocField<unknown>]>;
+
+/**
+ * What a message document holds: every record field but its id (the document id) in its document
+ * form (instants as Timestamps, `tsClient` as the ISO string), plus `sortKey`.
+ */
 export interface MessageDoc extends DocumentData {
-  accountId: string;
-  clientJid: string;
-  direction: Direction;
-  body: string;
-  waMessageId: string;
-  status: MessageStatus;
-  messageType: MessageType;
-  mediaType: string | null;
-  mediaUrl: string | null;
-  mediaMimetype: string | null;
-  mediaFilename: string | null;
-  tsClient: string;
-  tsServer: Timestamp;
-  createdAt: Timestamp;
-  syncedAt: Timestamp | null;
-  syncSource: SyncSource;
-  deliveredAt: Timestamp | null;
-  readAt: Timestamp | null;
-  contentType: string;
-  fromMe: boolean;
-  participant: string | null;
-  pushName: string | null;
-  syncType: string | null;
-  mediaSize: number | null;
-  media: MediaRef | null;
-  refMessageId: string | null;
-  editedAt: Timestamp | null;
-  revokedAt: Timestamp | null;
-  sendError: string | null;
-  rawMessage: Uint8Array | null;
   /** Extension: `sortKey(createdAt, id)`, the keyset pagination key of a thread's messages. */
   sortKey: string;
 }
 
 export function messageToDoc(m: MessageRecord): MessageDoc {
-  return {
-    accountId: m.accountId,
-    clientJid: m.clientJid,
-    direction: m.direction,
-    body: m.body,
-    waMessageId: m.waMessageId,
-    status: m.status,
-    messageType: m.messageType,
-    mediaType: m.mediaType,
-    mediaUrl: m.mediaUrl,
-    mediaMimetype: m.mediaMimetype,
-    mediaFilename: m.mediaFilename,
-    tsClient: m.tsClient,
-    tsServer: toTimestamp(m.tsServer),
-    createdAt: toTimestamp(m.createdAt),
-    syncedAt: toTimestampOrNull(m.syncedAt),
-    syncSource: m.syncSource,
-    deliveredAt: toTimestampOrNull(m.deliveredAt),
-    readAt: toTimestampOrNull(m.readAt),
-    contentType: m.contentType,
-    fromMe: m.fromMe,
-    participant: m.participant,
-    pushName: m.pushName,
-    syncType: m.syncType,
-    mediaSize: m.mediaSize,
-    media: m.media === null ? null : { ...m.media },
-    refMessageId: m.refMessageId,
-    editedAt: toTimestampOrNull(m.editedAt),
-    revokedAt: toTimestampOrNull(m.revokedAt),
-    sendError: m.sendError,
-    rawMessage: m.rawMessage,
-    sortKey: sortKey(m.createdAt, m.id),
-  };
+  const doc: DocumentData = {};
+  for (const [field, mapping] of MESSAGE_DOC_ENTRIES) doc[field] = mapping.toDoc(m[field]);
+  doc.sortKey = sortKey(m.createdAt, m.id);
+  return doc as MessageDoc;
 }
 
 export function docToMessage(id: string, d: DocumentData): MessageRecord {
-  const createdAt = millisOf(d.createdAt) ?? millisOf(d.tsClient) ?? 0;
-  const direction: Direction = d.direction === 'outbound' ? 'outbound' : 'inbound';
-  return {
-    id,
-    accountId: str(d.accountId),
-    clientJid: str(d.clientJid),
-    direction,
-    body: str(d.body),
-    waMessageId: strOr(d.waMessageId, id),
-    status: oneOf(d.status, MESSAGE_STATUS_ORDER, direction === 'outbound' ? 'sent' : 'delivered'),
-    messageType: oneOf(d.messageType, MESSAGE_TYPES, 'other'),
-    mediaType: strOrNull(d.mediaType),
-    mediaUrl: strOrNull(d.mediaUrl),
-    mediaMimetype: strOrNull(d.mediaMimetype),
-    mediaFilename: strOrNull(d.mediaFilename),
-    tsClient: typeof d.tsClient === 'string' ? d.tsClient : new Date(createdAt).toISOString(),
-    tsServer: millisOf(d.tsServer) ?? createdAt,
-    createdAt,
-    syncedAt: millisOf(d.syncedAt),
-    syncSource: oneOf(d.syncSource, SYNC_SOURCES, 'realtime'),
-    deliveredAt: millisOf(d.deliveredAt),
-    readAt: millisOf(d.readAt),
-    contentType: str(d.contentType),
-    fromMe: typeof d.fromMe === 'boolean' ? d.fromMe : direction === 'outbound',
-    participant: strOrNull(d.participant),
-    pushName: strOrNull(d.pushName),
-    syncType: strOrNull(d.syncType),
-    mediaSize: numOrNull(d.mediaSize),
-    media: mediaOf(d.media),
-    refMessageId: strOrNull(d.refMessageId),
-    editedAt: millisOf(d.editedAt),
-    revokedAt: millisOf(d.revokedAt),
-    sendError: strOrNull(d.sendError),
-    rawMessage: bytesOrNull(d.rawMessage),
-  };
+  const out: Record<string, unknown> = { id };
+  for (const [field, mapping] of MESSAGE_DOC_ENTRIES) out[field] = mapping.fromDoc(d[field], d, id);
+  return out as unknown as MessageRecord;
 }
-
-const SYNC_SOURCES: readonly SyncSource[] = ['history_sync', 'realtime', 'backfill', 'outbound_api'];
 
 function mediaOf(value: unknown): MediaRef | null {
   if (value === null || typeof value !== 'object') return null;

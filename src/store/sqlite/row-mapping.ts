@@ -2,6 +2,7 @@ import {
   DISPLAY_NAME_RANK,
   MESSAGE_STATUS_ORDER,
   MESSAGE_TYPES,
+  SYNC_SOURCES,
   statusRank,
   type AccountRecord,
   type Direction,
@@ -18,152 +19,92 @@ import { StoreError } from '../../domain/errors.js';
 /** Values better-sqlite3 binds without surprises (booleans are not among them). */
 export type SqlValue = string | number | null | Uint8Array;
 
-/**
- * Column order of `messages` for positional binding: `messageValues` produces values in exactly this
- * order, and the INSERT/UPDATE statements are generated from this list, so the two cannot drift apart.
- */
-export const MESSAGE_COLUMNS = [
-  'account_id',
-  'id',
-  'thread_id',
-  'client_jid',
-  'direction',
-  'body',
-  'wa_message_id',
-  'status',
-  'message_type',
-  'media_type',
-  'media_url',
-  'media_mimetype',
-  'media_filename',
-  'ts_client',
-  'ts_server',
-  'created_at',
-  'synced_at',
-  'sync_source',
-  'delivered_at',
-  'read_at',
-  'content_type',
-  'from_me',
-  'participant',
-  'push_name',
-  'sync_type',
-  'media_size',
-  'media',
-  'ref_message_id',
-  'edited_at',
-  'revoked_at',
-  'send_error',
-  'raw_message',
-] as const;
-
-export interface MessageRow {
-  account_id: string;
-  id: string;
-  thread_id: string;
-  client_jid: string;
-  direction: string;
-  body: string;
-  wa_message_id: string;
-  status: number;
-  message_type: string;
-  media_type: string | null;
-  media_url: string | null;
-  media_mimetype: string | null;
-  media_filename: string | null;
-  ts_client: string;
-  ts_server: number;
-  created_at: number;
-  synced_at: number | null;
-  sync_source: string;
-  delivered_at: number | null;
-  read_at: number | null;
-  content_type: string;
-  from_me: number;
-  participant: string | null;
-  push_name: string | null;
-  sync_type: string | null;
-  media_size: number | null;
-  media: string | null;
-  ref_message_id: string | null;
-  edited_at: number | null;
-  revoked_at: number | null;
-  send_error: string | null;
-  raw_message: Uint8Array | null;
+/** How one record field is held in one column. */
+interface Column<T> {
+  name: string;
+  toSql(value: T): SqlValue;
+  fromSql(value: SqlValue): T;
 }
+
+const text = (name: string): Column<string> => ({ name, toSql: (v) => v, fromSql: (v) => v as string });
+const textOrNull = (name: string): Column<string | null> => ({ name, toSql: (v) => v, fromSql: (v) => v as string | null });
+const integer = (name: string): Column<number> => ({ name, toSql: (v) => v, fromSql: (v) => v as number });
+const integerOrNull = (name: string): Column<number | null> => ({ name, toSql: (v) => v, fromSql: (v) => v as number | null });
+
+/**
+ * Every field of `MessageRecord` and its column: a field added to the record fails to compile here
+ * until it has one (and the schema a migration for it). Columns, INSERT/UPDATE statements, values and
+ * row reading are all derived from this table, so they cannot drift apart. `account_id` and `id`
+ * come first: they are the key, which an UPDATE binds last.
+ */
+const MESSAGE_FIELD_COLUMNS: { readonly [K in keyof MessageRecord]-?: Column<MessageRecord[K]> } = {
+  accountId: text('account_id'),
+  id: text('id'),
+  clientJid: text('client_jid'),
+  direction: { name: 'direction', toSql: (v) => v, fromSql: (v) => parseDirection(v as string) },
+  body: text('body'),
+  waMessageId: text('wa_message_id'),
+  // Stored as its rank, so that "status only moves forward" is a comparison in SQL.
+  status: { name: 'status', toSql: (v) => statusRank(v), fromSql: (v) => statusFromRank(v as number) },
+  messageType: { name: 'message_type', toSql: (v) => v, fromSql: (v) => parseMessageType(v as string) },
+  mediaType: textOrNull('media_type'),
+  mediaUrl: textOrNull('media_url'),
+  mediaMimetype: textOrNull('media_mimetype'),
+  mediaFilename: textOrNull('media_filename'),
+  tsClient: text('ts_client'),
+  tsServer: integer('ts_server'),
+  createdAt: integer('created_at'),
+  syncedAt: integerOrNull('synced_at'),
+  syncSource: { name: 'sync_source', toSql: (v) => v, fromSql: (v) => parseSyncSource(v as string) },
+  deliveredAt: integerOrNull('delivered_at'),
+  readAt: integerOrNull('read_at'),
+  contentType: text('content_type'),
+  fromMe: { name: 'from_me', toSql: (v) => (v ? 1 : 0), fromSql: (v) => v !== 0 },
+  participant: textOrNull('participant'),
+  pushName: textOrNull('push_name'),
+  syncType: textOrNull('sync_type'),
+  mediaSize: integerOrNull('media_size'),
+  media: {
+    name: 'media',
+    toSql: (v) => (v === null ? null : JSON.stringify(v)),
+    fromSql: (v) => (v === null ? null : parseMediaRef(v as string)),
+  },
+  refMessageId: textOrNull('ref_message_id'),
+  editedAt: integerOrNull('edited_at'),
+  revokedAt: integerOrNull('revoked_at'),
+  sendError: textOrNull('send_error'),
+  rawMessage: { name: 'raw_message', toSql: (v) => v, fromSql: (v) => toUint8Array(v as Uint8Array | null) },
+};
+
+type MessageField = keyof MessageRecord;
+const KEY_FIELDS = ['accountId', 'id'] as const satisfies readonly MessageField[];
+const VALUE_FIELDS = (Object.keys(MESSAGE_FIELD_COLUMNS) as MessageField[]).filter((f) => !(KEY_FIELDS as readonly string[]).includes(f));
+const FIELD_ENTRIES = (Object.keys(MESSAGE_FIELD_COLUMNS) as MessageField[]).map((f) => [f, MESSAGE_FIELD_COLUMNS[f]] as const);
+
+/**
+ * Column order of `messages` for positional binding: the key, the thread (derived, not a record
+ * field), then every other field in table order. `messageValues` produces values in exactly this order.
+ */
+export const MESSAGE_COLUMNS: readonly string[] = [
+  ...KEY_FIELDS.map((f) => MESSAGE_FIELD_COLUMNS[f].name),
+  'thread_id',
+  ...VALUE_FIELDS.map((f) => MESSAGE_FIELD_COLUMNS[f].name),
+];
+
+/** A `messages` row as better-sqlite3 returns it: column name → value. */
+export type MessageRow = Readonly<Record<string, SqlValue>>;
 
 /** Positional values in `MESSAGE_COLUMNS` order. The thread id is passed in: the caller already has it. */
 export function messageValues(r: MessageRecord, threadId: string): SqlValue[] {
-  return [
-    r.accountId,
-    r.id,
-    threadId,
-    r.clientJid,
-    r.direction,
-    r.body,
-    r.waMessageId,
-    statusRank(r.status),
-    r.messageType,
-    r.mediaType,
-    r.mediaUrl,
-    r.mediaMimetype,
-    r.mediaFilename,
-    r.tsClient,
-    r.tsServer,
-    r.createdAt,
-    r.syncedAt,
-    r.syncSource,
-    r.deliveredAt,
-    r.readAt,
-    r.contentType,
-    r.fromMe ? 1 : 0,
-    r.participant,
-    r.pushName,
-    r.syncType,
-    r.mediaSize,
-    r.media === null ? null : JSON.stringify(r.media),
-    r.refMessageId,
-    r.editedAt,
-    r.revokedAt,
-    r.sendError,
-    r.rawMessage,
-  ];
+  const out: SqlValue[] = [r.accountId, r.id, threadId];
+  for (const f of VALUE_FIELDS) out.push((MESSAGE_FIELD_COLUMNS[f] as Column<unknown>).toSql(r[f]));
+  return out;
 }
 
 export function rowToMessage(row: MessageRow): MessageRecord {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    clientJid: row.client_jid,
-    direction: parseDirection(row.direction),
-    body: row.body,
-    waMessageId: row.wa_message_id,
-    status: statusFromRank(row.status),
-    messageType: parseMessageType(row.message_type),
-    mediaType: row.media_type,
-    mediaUrl: row.media_url,
-    mediaMimetype: row.media_mimetype,
-    mediaFilename: row.media_filename,
-    tsClient: row.ts_client,
-    tsServer: row.ts_server,
-    createdAt: row.created_at,
-    syncedAt: row.synced_at,
-    syncSource: parseSyncSource(row.sync_source),
-    deliveredAt: row.delivered_at,
-    readAt: row.read_at,
-    contentType: row.content_type,
-    fromMe: row.from_me !== 0,
-    participant: row.participant,
-    pushName: row.push_name,
-    syncType: row.sync_type,
-    mediaSize: row.media_size,
-    media: row.media === null ? null : parseMediaRef(row.media),
-    refMessageId: row.ref_message_id,
-    editedAt: row.edited_at,
-    revokedAt: row.revoked_at,
-    sendError: row.send_error,
-    rawMessage: toUint8Array(row.raw_message),
-  };
+  const out: Record<string, unknown> = {};
+  for (const [f, column] of FIELD_ENTRIES) out[f] = (column as Column<unknown>).fromSql(row[column.name] ?? null);
+  return out as unknown as MessageRecord;
 }
 
 export interface ThreadRow {
@@ -269,9 +210,9 @@ export function parseMessageType(value: string): MessageType {
   return value as MessageType;
 }
 
-const SYNC_SOURCES: ReadonlySet<string> = new Set<SyncSource>(['history_sync', 'realtime', 'backfill', 'outbound_api']);
+const SYNC_SOURCE_SET: ReadonlySet<string> = new Set<string>(SYNC_SOURCES);
 function parseSyncSource(value: string): SyncSource {
-  if (!SYNC_SOURCES.has(value)) throw corrupt('sync source', value);
+  if (!SYNC_SOURCE_SET.has(value)) throw corrupt('sync source', value);
   return value as SyncSource;
 }
 
