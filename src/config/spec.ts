@@ -2,7 +2,7 @@ import os from 'node:os';
 import { bool, envTag, identifier, int, key32, oneOf, text, type Parser } from './parsers.js';
 
 /**
- * Every environment variable wasync reads. Names and defaults of the seeds' variables are a public
+ * Every environment variable wasync reads. Names and defaults of the runbook's variables (README, Configuration) are a public
  * contract (operator runbook, auto-backfill summary): keep them exactly. The README's configuration
  * table is checked against this list by a test.
  */
@@ -18,13 +18,13 @@ export interface VarSpec<T> {
 const MS = int(1);
 
 export const ENV_SPEC = {
-  // Operator runbook (seed 000)
+  // The operator runbook's variables
   WHATSAPP_SYNC_FULL_HISTORY: { parser: bool, default: 'true', doc: 'Ask the phone for the full history at pairing (`syncFullHistory`).' },
   WHATSAPP_BACKFILL_COUNT: { parser: int(1, 10_000), default: '100', doc: 'Maximum messages to backfill per thread.' },
   WHATSAPP_BACKFILL_THREADS: { parser: int(1, 100_000), default: '50', doc: 'Maximum threads to process during a backfill.' },
   WHATSAPP_HISTORY_SYNC_DRY_RUN: { parser: bool, default: 'false', doc: 'Count history-sync messages but write none of them.' },
 
-  // Auto-backfill summary (seed 003)
+  // Automatic backfill and recent sync (README)
   AUTO_BACKFILL_ENABLED: { parser: bool, default: 'true', doc: 'Backfill on connect and periodically.' },
   AUTO_BACKFILL_INTERVAL_MS: { parser: MS, default: '720000', doc: 'Auto-backfill tick interval (12 min).' },
   AUTO_BACKFILL_COOLDOWN_SUCCESS_MS: {

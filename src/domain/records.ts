@@ -1,5 +1,5 @@
 /**
- * The records wasync keeps, in the shape the operator runbook defines (`../shared/seeds/`).
+ * The records wasync keeps, in the shape the operator runbook defines (README, Data model).
  * Field names are a public contract: extend, never rename.
  *
  * Every instant is held as epoch milliseconds inside the process; each store backend converts to its
@@ -8,7 +8,7 @@
 
 export type Direction = 'inbound' | 'outbound';
 
-/** Seeds: `'queued' | 'sent' | 'delivered' | 'read'`. Ordered: status only ever moves forward. */
+/** Runbook: `'queued' | 'sent' | 'delivered' | 'read'`. Ordered: status only ever moves forward. */
 export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'read';
 export const MESSAGE_STATUS_ORDER: readonly MessageStatus[] = ['queued', 'sent', 'delivered', 'read'];
 export function statusRank(status: MessageStatus): number {
@@ -19,7 +19,7 @@ export function maxStatus(a: MessageStatus, b: MessageStatus): MessageStatus {
 }
 
 /**
- * Seeds: `'text' | 'image' | 'video' | 'audio' | 'document'`. The documented extensions cover the
+ * Runbook: `'text' | 'image' | 'video' | 'audio' | 'document'`. The documented extensions cover the
  * other kinds of content WhatsApp carries; `other` is anything we store but do not classify further
  * (`contentType` then holds the raw proto field name).
  */
@@ -39,7 +39,7 @@ export const MESSAGE_TYPES = [
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /**
- * Seeds: `'history_sync' | 'realtime'`. Extensions: `backfill` (on-demand history fetched by the
+ * Runbook: `'history_sync' | 'realtime'`. Extensions: `backfill` (on-demand history fetched by the
  * backfill loop) and `outbound_api` (a message sent through `POST /api/whatsapp/send`).
  */
 export const SYNC_SOURCES = ['history_sync', 'realtime', 'backfill', 'outbound_api'] as const;

@@ -14,7 +14,7 @@ export interface HttpDeps {
   apiToken: string;
   logger: Logger;
   instanceId: string;
-  /** Whether this instance runs the periodic jobs (`/ready` reports it; seed 003). */
+  /** Whether this instance runs the periodic jobs (`/ready` reports it; README, Automatic backfill and recent sync). */
   mode: () => 'active' | 'passive';
   /** Prometheus exposition; `/metrics` answers 404 when absent. */
   metrics?: HttpMetrics;

@@ -8,8 +8,8 @@ import {
 import type { AccountRuntime, AccountView } from '../supervisor/service.js';
 
 /**
- * Records → API JSON. Field names are the seeds' (extend, never rename); every epoch-ms instant is
- * rendered as an ISO 8601 string (the seeds' "FirestoreTimestamp"/"ISO8601" placeholders).
+ * Records → API JSON. Field names are the public contract (README, API and Data model: extend, never
+ * rename); every epoch-ms instant is rendered as an ISO 8601 string.
  */
 
 /** Null when unset (or, defensively, not a valid instant). */
@@ -107,7 +107,7 @@ export function serializeAccountView(view: AccountView): ApiAccount {
   return { ...serializeAccountRecord(view.account), runtime: view.runtime };
 }
 
-/** Seed 000 "Dashboard Fields", plus the auto-backfill and realtime diagnostics of seed 003. */
+/** The runbook's dashboard fields, plus the auto-backfill and realtime diagnostics (README, API). */
 export interface DashboardAccount {
   accountId: string;
   /** Live connection state of the account's actor. */
@@ -145,7 +145,7 @@ export function serializeDashboardAccount({ account: a, runtime }: AccountView):
   };
 }
 
-/** Seed 003: `GET /diag` → `latestRealtime`. */
+/** `GET /diag` → `latestRealtime` (README, How to tell if sync is running or blocked). */
 export interface RealtimeDiag {
   accountId: string;
   lastRealtimeIngestAt: string | null;

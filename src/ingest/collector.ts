@@ -18,8 +18,11 @@ export interface IngestBatch {
  * the domain's rules: the best-ranked name (newest on ties), the furthest status (earliest time on
  * ties), the latest edit, the first revoke.
  *
- * Output order: mappings first (so the store folds LID threads before messages land), then messages,
- * names, and finally statuses/edits/revokes (whose targets may be among this event's messages).
+ * Output order: mappings first, then messages, names, and finally statuses/edits/revokes. The order
+ * does not decide how the store applies a batch: `applyMutations` sorts every batch by kind and
+ * applies mappings last, after the batch's messages (store/port.ts). It matters when the batch writer
+ * cuts one event across two flushes: a pairing is then stored no later than the messages this event
+ * already canonicalised with it, and a receipt no earlier than the message it may refer to.
  */
 export class MutationCollector {
   total = 0;

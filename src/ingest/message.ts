@@ -179,7 +179,7 @@ function skip(c: MutationCollector, reason: SkipReason): SkipReason {
   return reason;
 }
 
-/** `proto.WebMessageInfo.Status` of an own message → the seeds' status. A missing status means it was sent. */
+/** `proto.WebMessageInfo.Status` of an own message → the record's status (README, Data model). A missing status means it was sent. */
 export function outboundStatus(status: proto.WebMessageInfo.Status | null | undefined): MessageStatus {
   switch (status) {
     case Status.PENDING:

@@ -1,7 +1,7 @@
 import type { AccountRecord } from '../domain/records.js';
 
 /**
- * Which accounts an auto-backfill tick starts, and why the others wait (seed 003: connected accounts
+ * Which accounts an auto-backfill tick starts, and why the others wait (README, Automatic backfill and recent sync: connected accounts
  * by `lastAutoBackfillAt` ascending, success cooldown, attempt backoff after a failure, per-tick and
  * per-instance limits). Pure: the clock is an argument, so every rule is table-tested.
  */

@@ -61,7 +61,7 @@ export const accountRoutes: readonly Route[] = [
     return jsonReply(200, { success: true, code });
   }),
 
-  // Seed 000: the manual trigger answers as soon as the backfill has started; results land on the account.
+  // The runbook's manual trigger (README, API) answers as soon as the backfill has started; results land on the account.
   route('post', '/api/whatsapp/backfill/:accountId', {}, async ({ deps, params }) => {
     await deps.accounts.startBackfill(params.accountId);
     return jsonReply(200, {

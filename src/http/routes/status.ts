@@ -28,7 +28,7 @@ async function storeHealth(deps: HttpDeps): Promise<StoreHealth> {
   }
 }
 
-/** `GET /diag` lists at most this many connected accounts (seed 003). */
+/** `GET /diag` lists at most this many connected accounts (README, How to tell if sync is running or blocked). */
 const DIAG_ACCOUNTS = 3;
 
 export const statusRoutes: readonly Route[] = [
@@ -54,7 +54,7 @@ export const statusRoutes: readonly Route[] = [
     return { status: 200, text: await deps.metrics.render(), contentType: deps.metrics.contentType };
   }),
 
-  // Seed 003 shows `/diag` without a token; it lists account ids and realtime errors, so it sits behind
+  // The auto-backfill summary shows `/diag` without a token; it lists account ids and realtime errors, so it sits behind
   // the same bearer token as `/api/*`.
   route('get', '/diag', {}, async ({ deps }) => {
     const connected = (await deps.accounts.list())

@@ -16,9 +16,9 @@ import {
 } from '../../domain/records.js';
 
 /**
- * Record ↔ document mapping. Field names are the record field names (the seeds' contract); instants
+ * Record ↔ document mapping. Field names are the record field names (the public contract: README, Data model); instants
  * are held as epoch milliseconds in the process and as Firestore `Timestamp`s in documents, except
- * `tsClient`, which the seeds define as an ISO 8601 string.
+ * `tsClient`, which the runbook defines as an ISO 8601 string.
  *
  * Readers are tolerant: documents written by an earlier writer (the app this one replaces) may hold
  * a number or an ISO string where we write a Timestamp, or miss an extension field, and such a
@@ -178,7 +178,7 @@ export function sameMessage(a: MessageRecord, b: MessageRecord): boolean {
 // ------------------------------------------------------------------ index entries
 
 /**
- * `inboundDedupe/{accountId}__{messageId}` (seed 000) and its twin `outboundIndex/…`: one entry per
+ * `inboundDedupe/{accountId}__{messageId}` (the runbook's; docs/firestore.md) and its twin `outboundIndex/…`: one entry per
  * stored message, by direction. They make a message findable by id alone (receipts, edits, the
  * actor's lookups) without a collection-group query, and they are what `countMessages` counts.
  */

@@ -38,7 +38,7 @@ export interface FirestoreStoreOptions {
 const DELETE_PAGE = 500;
 
 /**
- * The Cloud Firestore backend of the store port, on the seeds' collections (see docs/firestore.md):
+ * The Cloud Firestore backend of the store port, on the runbook's collections (README, Data model; docs/firestore.md):
  * `accounts/{accountId}`, `threads/{accountId}__{clientJid}`, `threads/{threadId}/messages/{messageId}`,
  * `inboundDedupe/{accountId}__{messageId}`, plus server-only `outboundIndex`, `wasyncAuth` and
  * `wasyncPrivate`.

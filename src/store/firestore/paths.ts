@@ -2,7 +2,7 @@ import { StoreError } from '../../domain/errors.js';
 import { threadIdOf } from '../../domain/thread-id.js';
 
 /**
- * Collection names. The first four are the seeds' public contract (the inbox and the runbook's console
+ * Collection names. The first four are the runbook's public contract (docs/firestore.md) (the inbox and the runbook's console
  * checks read them); the `wasync*` ones hold data no client may read and are denied in firestore.rules.
  */
 export const COLLECTIONS = {
@@ -51,7 +51,7 @@ export function threadDocId(accountId: string, clientJid: string): string {
   return threadIdOf(accountId, clientJid);
 }
 
-/** `inboundDedupe/{accountId}__{messageId}` (seed 000); `outboundIndex` uses the same id form. */
+/** `inboundDedupe/{accountId}__{messageId}` (the runbook's); `outboundIndex` uses the same id form. */
 export function messageIndexId(accountId: string, messageId: string): string {
   return `${accountId}__${messageId}`;
 }
