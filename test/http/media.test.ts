@@ -7,7 +7,6 @@ import { encryptedStream, proto } from '@whiskeysockets/baileys';
 import { RangeNotSatisfiableError } from '../../src/domain/errors.js';
 import type { MediaRef, MessageRecord } from '../../src/domain/records.js';
 import { contentDisposition, mediaContentType, parseRangeHeader } from '../../src/http/media-headers.js';
-import { STATUS_BY_CODE } from '../../src/http/respond.js';
 import { resolveRange } from '../../src/supervisor/media.js';
 import { makeMessage } from '../support/records.js';
 import { AUTH, call, isErrorBody, startHarness, type Harness } from './harness.js';
@@ -436,10 +435,6 @@ describe('GET /api/whatsapp/media/:accountId/:messageId', () => {
         message: "WhatsApp's media server returned no data",
       });
       expect(r.headers.get('content-disposition')).toBeNull();
-    });
-
-    it('the statuses of the media codes', () => {
-      expect(STATUS_BY_CODE).toMatchObject({ MEDIA_UNAVAILABLE: 404, RANGE_NOT_SATISFIABLE: 416, MEDIA_DOWNLOAD_FAILED: 502 });
     });
   });
 

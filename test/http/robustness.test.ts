@@ -188,10 +188,24 @@ describe('clients that go away', () => {
     expect(await h.store.countMessages(ACC)).toBe(0);
   });
 
-  it('a slow client that sends headers only is answered or timed out, never a crash', async () => {
+  it('a slow client whose headers never end blocks no one and reaches no handler', async () => {
+    const before = h.observed.length;
     const socket = await openSocket(h.port);
+    socket.on('error', () => undefined);
+    // No blank line: the request never completes.
     socket.write(`GET /api/whatsapp/threads/${ACC} HTTP/1.1\r\nhost: x\r\n`);
+    await new Promise((r) => setTimeout(r, 20));
+    const others = await Promise.all([call(h.base, `/api/whatsapp/threads/${ACC}`), call(h.base, '/api/whatsapp/accounts')]);
+    expect(others.map((r) => r.status)).toEqual([200, 200]);
     socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    // Only the two complete requests reached a route; the half request left no trace.
+    expect(
+      h.observed
+        .slice(before)
+        .map((o) => `${o.route} ${o.status}`)
+        .sort(),
+    ).toEqual(['GET /api/whatsapp/accounts 200', 'GET /api/whatsapp/threads/:accountId 200']);
     await healthy();
   });
 });
