@@ -19,8 +19,8 @@ export interface AutoBackfillSettings extends AutoBackfillPolicy {
 
 export type AutoBackfillTrigger = 'tick' | 'connect' | 'slot';
 
-export interface AutoBackfillJobOptions {
-  settings: AutoBackfillSettings;
+/** What the scheduler gives each of its jobs. */
+export interface BackfillJobContext {
   store: Store;
   log: Logger;
   /** Lease holder. */
@@ -29,10 +29,14 @@ export interface AutoBackfillJobOptions {
   now: () => number;
   /** Connected, caught up and settled: the accounts a backfill can reach now. */
   ready: () => ReadonlySet<string>;
-  /** `passive` while the process drains, or the scheduler stopped: nothing starts. */
+  /** `passive` while the process drains: nothing starts. */
   idle: () => boolean;
   /** Whether the scheduler has stopped (a failure recorded then says the run was interrupted). */
   stopped: () => boolean;
+}
+
+export interface AutoBackfillJobOptions extends BackfillJobContext {
+  settings: AutoBackfillSettings;
 }
 
 /** Skips that a freed slot or the next tick can lift; the others wait for the next connect or tick. */

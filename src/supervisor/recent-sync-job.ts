@@ -1,7 +1,5 @@
 import { serializeError } from '../domain/errors.js';
-import type { Logger } from '../logging/logger.js';
-import type { Store } from '../store/port.js';
-import type { BackfillRunner } from './auto-backfill-job.js';
+import type { BackfillJobContext } from './auto-backfill-job.js';
 import { withJobLease } from './leased-run.js';
 
 export interface RecentSyncSettings {
@@ -11,19 +9,8 @@ export interface RecentSyncSettings {
   maxMessagesPerThread: number;
 }
 
-export interface RecentSyncJobOptions {
+export interface RecentSyncJobOptions extends BackfillJobContext {
   settings: RecentSyncSettings;
-  store: Store;
-  log: Logger;
-  /** Lease holder. */
-  instanceId: string;
-  run: BackfillRunner;
-  now: () => number;
-  /** Connected, caught up and settled: the accounts a sync can reach now. */
-  ready: () => ReadonlySet<string>;
-  /** `passive` while the process drains, or the scheduler stopped: nothing starts. */
-  idle: () => boolean;
-  stopped: () => boolean;
 }
 
 /**
