@@ -167,6 +167,15 @@ export function parseActorEvent(data: unknown, accountId: string): ActorEvent {
   return data as unknown as ActorEvent;
 }
 
+/** A command's answer as the supervisor receives it (the value itself is the command's own business). */
+export function parseActorResult(data: unknown, command: string): ActorResult<unknown> {
+  if (isObject(data) && data.ok === true) return data as ActorResult<unknown>;
+  if (isObject(data) && data.ok === false && isObject(data.error) && isString(data.error.code) && isString(data.error.message)) {
+    return data as unknown as ActorResult<unknown>;
+  }
+  throw new ActorProtocolError(`malformed answer to ${command}: ${describe(data)}`);
+}
+
 /** The worker's start-up data; throws `ActorProtocolError`. */
 export function parseActorInit(data: unknown): ActorInit {
   if (!isObject(data) || !isString(data.accountId) || data.accountId === '') throw new ActorProtocolError('actor init: accountId missing');

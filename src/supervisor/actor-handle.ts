@@ -2,7 +2,14 @@ import { MessageChannel, Worker, type ResourceLimits } from 'node:worker_threads
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { WasyncError, deserializeError, serializeError } from '../domain/errors.js';
-import { parseActorEvent, type ActorApi, type ActorEvent, type ActorInit, type ActorResult } from '../account-actor/protocol.js';
+import {
+  parseActorEvent,
+  parseActorResult,
+  type ActorApi,
+  type ActorEvent,
+  type ActorInit,
+  type ActorResult,
+} from '../account-actor/protocol.js';
 
 // Workers run compiled JS: under vitest this module is loaded from source, so point at the build
 // (vitest's globalSetup, test/support/build-before-tests.ts, brings dist/ up to date first).
@@ -95,8 +102,15 @@ export class ActorHandle {
       this.pending.add(onDead);
       const fn = this.remote[method] as unknown as (...a: unknown[]) => Promise<ActorResult<unknown>>;
       fn(...args).then(
-        (res) => {
+        (answer) => {
           this.pending.delete(onDead);
+          let res: ActorResult<unknown>;
+          try {
+            res = parseActorResult(answer, method);
+          } catch (err) {
+            reject(err);
+            return;
+          }
           if (res.ok) resolve(res.value as ResultValue<ReturnType<ActorApi[K]>>);
           else reject(deserializeError(res.error));
         },

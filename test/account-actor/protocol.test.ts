@@ -1,6 +1,12 @@
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { ActorProtocolError, parseActorEvent, parseActorInit, type ActorEvent } from '../../src/account-actor/protocol.js';
+import {
+  ActorProtocolError,
+  parseActorEvent,
+  parseActorInit,
+  parseActorResult,
+  type ActorEvent,
+} from '../../src/account-actor/protocol.js';
 
 const ACC = 'acc1';
 const STATUS = { accountId: ACC, connection: 'open', reason: null, qr: null, me: null, pendingWrites: 0, reconnectAttempts: 0 };
@@ -66,5 +72,23 @@ describe('parseActorInit (worker side)', () => {
     ['no command port', { accountId: ACC, env: {}, commandPort: {} }],
   ])('refuses %s', (_what, data) => {
     expect(() => parseActorInit(data)).toThrow(ActorProtocolError);
+  });
+});
+
+describe('parseActorResult (a command answer, supervisor side)', () => {
+  it('passes values and typed failures through', () => {
+    expect(parseActorResult({ ok: true, value: { flushed: true } }, 'stop')).toEqual({ ok: true, value: { flushed: true } });
+    expect(parseActorResult({ ok: true, value: undefined }, 'crash')).toEqual({ ok: true, value: undefined });
+    const failure = { ok: false, error: { name: 'WasyncError', code: 'NOT_CONNECTED', message: 'x' } };
+    expect(parseActorResult(failure, 'send')).toEqual(failure);
+  });
+
+  it.each([
+    ['nothing', undefined],
+    ['no ok flag', { value: 1 }],
+    ['a failure without an error', { ok: false }],
+    ['a failure whose error has no code', { ok: false, error: { message: 'x' } }],
+  ])('refuses %s', (_what, data) => {
+    expect(() => parseActorResult(data, 'send')).toThrow(/malformed answer to send/);
   });
 });
