@@ -91,7 +91,11 @@ export const ENV_SPEC = {
   },
   BATCH_MAX_OPS: { parser: int(1, 500), default: '500', doc: 'Batch writer: flush at this many operations (500 = Firestore batch limit).' },
   BATCH_FLUSH_MS: { parser: int(0, 60_000), default: '50', doc: 'Batch writer: flush a partial batch after this delay.' },
-  SHUTDOWN_TIMEOUT_MS: { parser: int(0), default: '30000', doc: 'The whole shutdown, flushing pending writes included, ends within this (runbook: 30 s).' },
+  SHUTDOWN_TIMEOUT_MS: {
+    parser: int(0),
+    default: '30000',
+    doc: 'The whole shutdown, flushing pending writes included, ends within this (runbook: 30 s).',
+  },
   ACTOR_MAX_RESTARTS: {
     parser: int(0),
     default: '5',
