@@ -1,14 +1,14 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createFirestoreStore } from '../../src/store/firestore/index.js';
-import { startFirestoreEmulator, type FirestoreEmulator } from '../support/firestore-emulator.js';
+import { openFirestoreEmulator, type EmulatorClient } from '../support/firestore-emulator.js';
 import { runStoreContract } from './contract.js';
 
-let emulator: FirestoreEmulator;
-beforeAll(async () => {
-  emulator = await startFirestoreEmulator();
+let emulator: EmulatorClient;
+beforeAll(() => {
+  emulator = openFirestoreEmulator();
 });
 afterAll(async () => {
-  await emulator.stop();
+  await emulator.close();
 });
 
 runStoreContract('firestore', async () => {
