@@ -33,14 +33,14 @@ export interface GoogleFirestoreEmulator {
  * The emulator's jar: under `CLOUDSDK_ROOT_DIR`, next to a `gcloud` on the PATH, or where the Debian
  * package puts it. null when none is there.
  */
-export function findEmulatorJar(env: NodeJS.ProcessEnv = process.env): string | null {
+export function findEmulatorJar(env: NodeJS.ProcessEnv = process.env, fallbackRoots: readonly string[] = [DEBIAN_SDK_ROOT]): string | null {
   const roots: string[] = [];
   if (env.CLOUDSDK_ROOT_DIR) roots.push(env.CLOUDSDK_ROOT_DIR);
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     const gcloud = dir ? path.join(dir, 'gcloud') : '';
     if (gcloud && existsSync(gcloud)) roots.push(path.resolve(path.dirname(realpathSync(gcloud)), '..'));
   }
-  roots.push(DEBIAN_SDK_ROOT);
+  roots.push(...fallbackRoots);
   for (const root of roots) {
     const jar = path.join(root, JAR);
     if (existsSync(jar)) return jar;
@@ -63,9 +63,11 @@ export function missingEmulatorMessage(detail: string): string {
  * JVM binds it, so another process can take it in between: a start that fails to bind is retried on
  * another port.
  */
-export async function startGoogleFirestoreEmulator(opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<GoogleFirestoreEmulator> {
+export async function startGoogleFirestoreEmulator(
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; fallbackRoots?: readonly string[] } = {},
+): Promise<GoogleFirestoreEmulator> {
   const env = opts.env ?? process.env;
-  const jar = findEmulatorJar(env);
+  const jar = findEmulatorJar(env, opts.fallbackRoots);
   if (!jar) throw new FirestoreEmulatorMissingError(missingEmulatorMessage(`no cloud-firestore-emulator.jar was found (looked under CLOUDSDK_ROOT_DIR, next to gcloud on the PATH and in ${DEBIAN_SDK_ROOT})`));
   let lastError: unknown;
   for (let attempt = 1; attempt <= 5; attempt++) {
@@ -105,11 +107,14 @@ async function startOnce(jar: string, port: number, timeoutMs: number, env: Node
   });
   exited.catch(() => undefined);
   const host = `127.0.0.1:${port}`;
+  const polling = new AbortController();
   try {
-    await Promise.race([exited, answers(host, started + timeoutMs)]);
+    await Promise.race([exited, answers(host, started + timeoutMs, polling.signal)]);
   } catch (err) {
     await stopChild(child);
     throw err;
+  } finally {
+    polling.abort();
   }
   const startupMs = performance.now() - started;
   // A runner that exits without its teardown (an uncaught error, process.exit) must not leave a JVM.
@@ -129,8 +134,8 @@ async function startOnce(jar: string, port: number, timeoutMs: number, env: Node
 }
 
 /** Polls `GET /` (the emulator answers "Ok") until it answers or the deadline passes. */
-async function answers(host: string, deadline: number): Promise<void> {
-  for (;;) {
+async function answers(host: string, deadline: number, stop: AbortSignal): Promise<void> {
+  while (!stop.aborted) {
     try {
       const res = await fetch(`http://${host}/`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return;
