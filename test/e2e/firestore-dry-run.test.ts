@@ -13,7 +13,7 @@ import { HISTORY_SYNC_RESULT_SCHEMA, kindOf, schemaProblems } from '../support/f
  * history: the history is counted (the account's lastHistorySyncResult says dryRun, and `saved` is
  * what would have been written) but not one of its messages is stored; live messages and API sends
  * still are (the switch covers history sync only). On Firestore the documents are also read RAW:
- * every thread's messages subcollection, the index collections, and the emulator's own state dump.
+ * every thread's messages subcollection, the index collections, and a listing of every collection.
  * The same checks through the store port run on SQLite.
  *
  * On Firestore the app gets the emulator host and the project only through the env it hands to its
