@@ -37,7 +37,6 @@ afterAll(async () => {
   await emulator.close();
 });
 
-
 const opened: Array<{ store: FirestoreStore; connection: Connection }> = [];
 function open(options: Partial<FirestoreStoreOptions> = {}): { store: FirestoreStore; connection: Connection } {
   const connection = emulator.connect();
@@ -269,7 +268,7 @@ describe('message lookup without the chat JID', () => {
   });
 });
 
-/** The lease every round contends for, and how long it lasts (each wave starts after the last expired). */
+/** How long a lease lasts: each wave of the race starts when the last wave's lease has expired. */
 const TTL = 60_000;
 
 /**
