@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Workers and child processes run dist/: build it first so no test runs stale worker code.
-    globalSetup: ['test/support/build-before-tests.ts'],
+    // Run in order: workers and child processes run dist/, so build it first and no test runs stale worker code;
+    // then Google's Cloud Firestore emulator, once per run, shared by every file (one project id each).
+    globalSetup: ['test/support/build-before-tests.ts', 'test/support/firestore-global-setup.ts'],
     // Worker-thread and server tests spawn real threads and sockets; forks keep them isolated per file.
     pool: 'forks',
     testTimeout: 60_000,

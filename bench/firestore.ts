@@ -1,16 +1,12 @@
-import { fork, spawn } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Timestamp, type Firestore, type WriteBatch } from 'firebase-admin/firestore';
 import { generateHistory } from '../src/connectors/sim/history-generator.js';
 import { previewOf } from '../src/domain/merge.js';
 import { threadIdOf, type MessageRecord } from '../src/domain/records.js';
 import { createFirestoreStore, type CommitterOptions } from '../src/store/firestore/index.js';
 import { messageToDoc, toTimestamp } from '../src/store/firestore/documents.js';
-import { startFirestoreEmulator, type Connection, type FirestoreEmulator } from '../test/support/firestore-emulator.js';
-import { freePort } from '../test/support/free-port.js';
+import { emulatorClient, type Connection } from '../test/support/firestore-emulator-client.js';
+import { startGoogleFirestoreEmulator } from '../test/support/google-firestore-emulator.js';
 import { ingestHistory, mapHistory, type HistoryChunk } from './pipeline.js';
 
 /**
@@ -19,13 +15,9 @@ import { ingestHistory, mapHistory, type HistoryChunk } from './pipeline.js';
  * (per message, an awaited `set(..., { merge: true })` of `threads/{threadId}/messages/{id}` and an
  * awaited thread update), on the same generated history, in one run.
  *
- * Emulators, each in a process of its own so that its work runs beside the client:
- * - on loopback, Google's Cloud Firestore emulator when the Google Cloud SDK has it installed
- *   (`platform/cloud-firestore-emulator` next to `gcloud`; needs Java), else the npm emulator the test
- *   suite uses (`@firestore-emulator/server`). The npm one spends time proportional to a collection's
- *   size on every document it adds (measured: `calibration`), which Google's and Firestore do not;
- * - through a proxy adding network latency, the npm emulator (available wherever the suite runs; on
- *   the smaller history used there its collection-size cost stays small).
+ * On Google's Cloud Firestore emulator (the suite's, test/support/google-firestore-emulator.ts), a JVM
+ * in a process of its own, beside the client as a real Firestore would be: on loopback, and through a
+ * proxy adding network latency.
  *
  * The pipeline is measured twice:
  * - **as shipped**: the store's token bucket starts at 500 writes/s (Google's 500/50/5 ramp) and
@@ -64,17 +56,13 @@ export interface ComparisonResult {
 }
 
 export interface FirestoreBenchResult {
-  /** The loopback run: on Google's emulator when installed, else on the npm emulator. */
+  /** On loopback. */
   loopback: ComparisonResult;
-  /** Through a proxy that delays every packet (a network), on the npm emulator, smaller history. */
+  /** Through a proxy that delays every packet (a network), smaller history. */
   latency: ComparisonResult;
-  /** The npm emulator's cost model, measured: one commit of 500 new documents into an empty collection and into one holding `heldDocs`. */
-  calibration: { emptyMs: number; heldDocs: number; heldMs: number };
-  /** Why Google's emulator did not run, when it did not. */
-  googleSkipped: string | null;
 }
 
-/** Messages stored in the given threads, by count aggregations (the emulator has no collection groups). */
+/** Messages stored in the given threads, by count aggregations on each thread's messages. */
 async function countStored(db: Firestore, threadIds: Iterable<string>): Promise<number> {
   let n = 0;
   for (const id of threadIds) n += (await db.collection(`threads/${id}/messages`).count().get()).data().count;
@@ -151,24 +139,6 @@ async function runOneByOne(db: Firestore, records: MessageRecord[], threadIds: S
   };
 }
 
-/** The npm emulator in a child process; resolves with its host. */
-async function startEmulatorProcess(): Promise<{ host: string; stop: () => void }> {
-  const child = fork(fileURLToPath(new URL('./firestore-emulator-process.js', import.meta.url)), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const host = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m: { host?: string }) => (m.host ? resolve(m.host) : reject(new Error('emulator process: no host'))));
-    child.once('exit', (code) => reject(new Error(`emulator process exited with ${code}`)));
-  });
-  return {
-    host,
-    stop: () => {
-      if (child.connected) child.disconnect();
-      child.kill();
-    },
-  };
-}
-
 /**
  * A TCP proxy that holds every chunk, in each direction, for half the round trip: the network between
  * a server and Firestore, which the local emulator does not have. Order is kept (equal delays fire in
@@ -206,25 +176,19 @@ async function startLatencyProxy(target: string, rttMs: number): Promise<{ host:
   };
 }
 
-/** Runs `fn` with the suite's emulator helper pointed at `host`, a fresh project per `fresh()`. */
+/** Runs `fn` with firebase-admin clients of the emulator at `host`, a fresh project per `fresh()`. */
 async function onEmulator<T>(host: string, fn: (fresh: () => Firestore) => Promise<T>): Promise<T> {
-  const previousExternal = process.env.WASYNC_TEST_FIRESTORE_EMULATOR_HOST;
-  process.env.WASYNC_TEST_FIRESTORE_EMULATOR_HOST = host;
-  let emulator: FirestoreEmulator | null = null;
+  const emulator = emulatorClient(host);
   const connections: Connection[] = [];
   try {
-    emulator = await startFirestoreEmulator();
-    const e = emulator;
     return await fn(() => {
-      const c = e.connect();
+      const c = emulator.connect();
       connections.push(c);
       return c.firestore;
     });
   } finally {
     for (const c of connections) await c.close().catch(() => undefined);
-    await emulator?.stop();
-    if (previousExternal === undefined) delete process.env.WASYNC_TEST_FIRESTORE_EMULATOR_HOST;
-    else process.env.WASYNC_TEST_FIRESTORE_EMULATOR_HOST = previousExternal;
+    await emulator.close();
   }
 }
 
@@ -248,104 +212,7 @@ function check(expected: number, ...results: FirestoreVariantResult[]): void {
 
 const UNPACED: Partial<CommitterOptions> = { ramp: { initialRate: Number.POSITIVE_INFINITY }, jitterMs: 0 };
 
-const NPM_EMULATOR = "@firestore-emulator/server (npm; the test suite's)";
-const GOOGLE_EMULATOR = 'Google Cloud Firestore emulator (gcloud SDK)';
-
-/** Google's emulator from the Google Cloud SDK next to `gcloud` on the PATH, if installed. */
-function findGoogleEmulatorJar(): string | null {
-  const candidates: string[] = [];
-  if (process.env.CLOUDSDK_ROOT_DIR) candidates.push(process.env.CLOUDSDK_ROOT_DIR);
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const gcloud = path.join(dir, 'gcloud');
-    if (dir && existsSync(gcloud)) candidates.push(path.resolve(path.dirname(realpathSync(gcloud)), '..'));
-  }
-  for (const root of candidates) {
-    const jar = path.join(root, 'platform', 'cloud-firestore-emulator', 'cloud-firestore-emulator.jar');
-    if (existsSync(jar)) return jar;
-  }
-  return null;
-}
-
-/** Starts Google's emulator (Java) on a free port; resolves once it serves. */
-async function startGoogleEmulator(jar: string): Promise<{ host: string; stop: () => void }> {
-  const port = await freePort();
-  // What the SDK's `cloud_firestore_emulator` script runs, without the shell in between (so that
-  // stopping the child stops the JVM).
-  const child = spawn(
-    process.env.JAVA ?? 'java',
-    [
-      '-Duser.language=en',
-      '-cp',
-      jar,
-      'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
-      'start',
-      '--host=127.0.0.1',
-      `--port=${port}`,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const stop = (): void => {
-    if (child.exitCode === null) child.kill();
-  };
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let seen = '';
-      const timer = setTimeout(() => reject(new Error("Google's emulator did not start within 60 s")), 60_000);
-      const onData = (chunk: Buffer): void => {
-        seen = (seen + chunk.toString()).slice(-4096);
-        if (seen.includes('Dev App Server is now running')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`Google's emulator exited with ${code}: ${seen.slice(-300)}`));
-      });
-    });
-  } catch (err) {
-    stop();
-    throw err;
-  }
-  child.stdout.resume();
-  child.stderr.resume();
-  return { host: `127.0.0.1:${port}`, stop };
-}
-
-/** Milliseconds for one commit of 500 new small documents into `collection`. */
-async function commit500(db: Firestore, collection: string, tag: string): Promise<number> {
-  const batch = db.batch();
-  for (let i = 0; i < 500; i++) {
-    batch.set(db.collection(collection).doc(`${tag}_${i}`), {
-      accountId: ACCOUNT,
-      messageId: `${tag}_${i}`,
-      threadId: 't',
-      createdAt: Timestamp.now(),
-    });
-  }
-  const started = performance.now();
-  await batch.commit();
-  return performance.now() - started;
-}
-
-/**
- * The npm emulator's cost of adding documents to a collection, as a function of what it holds: one
- * commit of 500 index-entry-sized documents into an empty collection, and into one holding `held`.
- */
-async function calibrate(db: Firestore, held: number): Promise<{ emptyMs: number; heldDocs: number; heldMs: number }> {
-  const emptyMs = await commit500(db, 'inboundDedupe', 'c0');
-  for (let n = 500; n < held; n += 500) await commit500(db, 'inboundDedupe', `c${n}`);
-  const heldDocs = (await db.collection('inboundDedupe').count().get()).data().count;
-  return { emptyMs, heldDocs, heldMs: await commit500(db, 'inboundDedupe', 'last') };
-}
+const GOOGLE_EMULATOR = 'Google Cloud Firestore emulator';
 
 const PIPELINE_UNPACED = 'pipeline, unpaced (raw batched commits)';
 const PIPELINE_PACED = 'pipeline as shipped (500 writes/s start of the ramp, jitter)';
@@ -386,55 +253,23 @@ export async function benchFirestore(opts: {
   chats: number;
   messagesPerChat: number;
   latency: { rttMs: number; chats: number; messagesPerChat: number };
-  /**
-   * Loopback comparison on Google's emulator when the Google Cloud SDK has it (default), else on the
-   * npm emulator. false: always the npm emulator.
-   */
-  google?: boolean;
 }): Promise<FirestoreBenchResult> {
   // The batch writer's flush timer is unref'd: keep the process alive while only it is pending.
   const keepAlive = setInterval(() => undefined, 1_000);
+  const google = await startGoogleFirestoreEmulator();
   try {
     const full = history(opts.chats, opts.messagesPerChat);
     const small = history(opts.latency.chats, opts.latency.messagesPerChat);
-    let loopback: ComparisonResult | null = null;
-
-    let googleSkipped: string | null = null;
-    const jar = opts.google === false ? null : findGoogleEmulatorJar();
-    if (opts.google === false) googleSkipped = 'disabled';
-    else if (!jar) googleSkipped = 'not installed (Google Cloud SDK component cloud-firestore-emulator)';
-    else {
-      try {
-        const google = await startGoogleEmulator(jar);
-        try {
-          loopback = await onEmulator(google.host, (fresh) => compare(GOOGLE_EMULATOR, 0, fresh, full, true, small));
-        } finally {
-          google.stop();
-        }
-      } catch (err) {
-        googleSkipped = `failed: ${err instanceof Error ? err.message : String(err)}`;
-      }
-    }
-
-    const child = await startEmulatorProcess();
+    const loopback = await onEmulator(google.host, (fresh) => compare(GOOGLE_EMULATOR, 0, fresh, full, true, small));
+    const proxy = await startLatencyProxy(google.host, opts.latency.rttMs);
     try {
-      const npm = await onEmulator(child.host, async (fresh) => {
-        // On loopback the npm emulator's own cost model dominates (see `calibration`): its comparison
-        // runs only when Google's emulator did not.
-        const result = loopback ?? (await compare(NPM_EMULATOR, 0, fresh, full, true, small));
-        return { result, calibration: await calibrate(fresh(), 3_000) };
-      });
-      const proxy = await startLatencyProxy(child.host, opts.latency.rttMs);
-      try {
-        const latency = await onEmulator(proxy.host, (fresh) => compare(NPM_EMULATOR, opts.latency.rttMs, fresh, small, true, null));
-        return { loopback: npm.result, latency, calibration: npm.calibration, googleSkipped };
-      } finally {
-        proxy.stop();
-      }
+      const latency = await onEmulator(proxy.host, (fresh) => compare(GOOGLE_EMULATOR, opts.latency.rttMs, fresh, small, true, null));
+      return { loopback, latency };
     } finally {
-      child.stop();
+      proxy.stop();
     }
   } finally {
+    await google.stop();
     clearInterval(keepAlive);
   }
 }

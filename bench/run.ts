@@ -69,7 +69,6 @@ async function main(): Promise<void> {
       chats: 50,
       messagesPerChat: 100,
       latency: { rttMs: 10, chats: 5, messagesPerChat: 100 },
-      google: process.env.BENCH_FIRESTORE_GOOGLE !== '0',
     });
     const header = '| variant | s | msg/s | documents written | round trips |\n|---|---|---|---|---|';
     const row = (x: FirestoreVariantResult): string =>
@@ -84,16 +83,8 @@ async function main(): Promise<void> {
           c.unpacedRatio.toFixed(2),
       );
     };
-    console.log('## History sync into Firestore: our pipeline vs one awaited set per message (each emulator in its own process)');
+    console.log("## History sync into Firestore: our pipeline vs one awaited set per message (Google's emulator in its own process)");
     table(r.loopback, `${fmt(r.loopback.messages)} messages, ${r.loopback.emulator}, loopback (no network latency)`);
-    if (r.googleSkipped) console.log(`- (Google's Cloud Firestore emulator not used: ${r.googleSkipped}.)`);
-    console.log(
-      `- npm emulator cost model: one commit of 500 new documents takes ${fmt(r.calibration.emptyMs)} ms into an empty collection, ` +
-        `${fmt(r.calibration.heldMs)} ms into one holding ${fmt(r.calibration.heldDocs)}: it copies a collection's document map ` +
-        'for every document it adds (reads of missing documents too). The pipeline writes the flat index collections ' +
-        "and reads every message's index entries and pending receipt; the baseline writes only into per-thread subcollections. " +
-        "Google's emulator and Firestore have no such cost.\n",
-    );
     table(
       r.latency,
       `${fmt(r.latency.messages)} messages through a proxy adding ${r.latency.rttMs} ms of round-trip latency ` +

@@ -69,10 +69,6 @@ describe('planCommits: cutting groups into commits', () => {
   it('skips empty groups', () => {
     expect(planCommits([[], [1], []], unit, FIRESTORE_COMMIT_LIMITS)).toEqual([[1]]);
   });
-
-  it('defaults to Firestore’s limits with a margin under 10 MiB', () => {
-    expect(FIRESTORE_COMMIT_LIMITS).toEqual({ maxOps: 500, maxBytes: 9 * MiB });
-  });
 });
 
 describe('size estimates follow Firestore’s storage-size rules', () => {
@@ -88,8 +84,14 @@ describe('size estimates follow Firestore’s storage-size rules', () => {
     expect(estimateValueBytes(['x', 1])).toBe(2 + 8);
   });
 
-  it('documents: name + 16, fields, + 32', () => {
-    expect(estimateDocumentBytes('c/d', { a: 'x' })).toBe(3 + 16 + (2 + 2) + 32);
+  it('documents: name (each id + 1) + 16, fields, + 32', () => {
+    expect(estimateDocumentBytes('c/d', { a: 'x' })).toBe(2 + 2 + 16 + (2 + 2) + 32);
+  });
+
+  it('matches the worked example of Google’s storage-size documentation (147 bytes)', () => {
+    // firebase.google.com/docs/firestore/storage-size: a task document in users/jeff/tasks.
+    const task = { type: 'Personal', done: false, priority: 1, description: 'Learn Cloud Firestore' };
+    expect(estimateDocumentBytes('users/jeff/tasks/my_task_id', task)).toBe(147);
   });
 
   it('a message with a 1 MiB raw proto weighs over 1 MiB', () => {

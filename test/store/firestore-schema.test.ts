@@ -4,7 +4,7 @@ import type { Mutation } from '../../src/domain/mutations.js';
 import { threadIdOf, type MessageRecord } from '../../src/domain/records.js';
 import { createFirestoreStore, type FirestoreStore } from '../../src/store/firestore/index.js';
 import { BASE_TIME, makeMessage } from '../support/records.js';
-import { startFirestoreEmulator, type Connection, type FirestoreEmulator } from '../support/firestore-emulator.js';
+import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
 import { INDEX_SCHEMA, MESSAGE_SCHEMA, SEED_MESSAGE_FIELDS, SEED_THREAD_FIELDS, THREAD_SCHEMA, kindOf, schemaProblems, type Schema } from '../support/firestore-schema.js';
 
 /**
@@ -28,7 +28,7 @@ function expectSchema(doc: DocumentData | undefined, schema: Schema, where: stri
 }
 
 describe('Firestore documents match the seeds', () => {
-  let emulator: FirestoreEmulator;
+  let emulator: EmulatorClient;
   let connection: Connection;
   let db: Firestore;
   let store: FirestoreStore;
@@ -65,7 +65,7 @@ describe('Firestore documents match the seeds', () => {
   const upsert = (...records: MessageRecord[]): Mutation[] => records.map((record) => ({ kind: 'message', record }));
 
   beforeAll(async () => {
-    emulator = await startFirestoreEmulator();
+    emulator = openFirestoreEmulator();
     connection = emulator.connect();
     db = connection.firestore;
     store = createFirestoreStore({ firestore: db, now: () => NOW, batching: { jitterMs: 0 } });
@@ -104,14 +104,13 @@ describe('Firestore documents match the seeds', () => {
   afterAll(async () => {
     await store?.close();
     await connection?.close();
-    await emulator?.stop();
+    await emulator?.close();
   });
 
   const get = async (path: string) => (await db.doc(path).get()).data();
 
   it('writes exactly the documented paths, nothing else', async () => {
-    const paths = emulator.documentPaths(connection.projectId);
-    if (paths === null) return; // external emulator: no state dump; the per-path checks below still run
+    const paths = await emulator.documentPaths(connection.projectId);
     const authKeyDoc = (await db.collection(`wasyncAuth/${ACC}/keys`).get()).docs[0]!.id;
     expect(paths).toEqual(
       [

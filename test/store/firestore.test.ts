@@ -1,5 +1,5 @@
 import { getApps } from 'firebase-admin/app';
-import { Timestamp, type WriteBatch } from 'firebase-admin/firestore';
+import { Timestamp, type DocumentData, type DocumentReference, type Firestore, type Transaction, type UpdateData, type WriteBatch } from 'firebase-admin/firestore';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { StoreError, TransientStoreError } from '../../src/domain/errors.js';
@@ -7,24 +7,19 @@ import type { Mutation } from '../../src/domain/mutations.js';
 import { threadIdOf, type MessageRecord } from '../../src/domain/records.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createFirestoreStore, openFirestoreStore, type FirestoreStore, type FirestoreStoreOptions } from '../../src/store/firestore/index.js';
+import type { Lease } from '../../src/store/port.js';
 import { BASE_TIME, makeMessage } from '../support/records.js';
-import { startFirestoreEmulator, type Connection, type FirestoreEmulator } from '../support/firestore-emulator.js';
+import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
+import { testProjectId } from '../support/firestore-emulator-client.js';
+import { recordBatchWrites, updateTimes } from '../support/firestore-writes.js';
 
 /**
  * Behaviour specific to the Firestore adapter, beyond the port contract: one write per thread per
  * batch, batches larger than one commit, failures part-way, transient errors, the message lookup
- * order, documents written by another writer, several stores in one process.
- *
- * Properties the in-process emulator cannot exhibit are listed in EMULATOR_GAPS with the reason;
- * their tests run only against an emulator that has them (WASYNC_TEST_FIRESTORE_EMULATOR_HOST, see
- * docs/firestore.md). Each gap also has a test proving it is still there, so a fixed emulator shows up.
+ * order (collection-group step included), documents written by another writer, lease mutual
+ * exclusion under real transactions, several stores in one process. On Google's emulator (started
+ * once per run by test/support/firestore-global-setup.ts).
  */
-export const EMULATOR_GAPS = {
-  'lease mutual exclusion under concurrent acquire':
-    'the in-process emulator does not isolate transactions: BeginTransaction returns a dummy id and Commit applies writes without checking what the transaction read',
-  'collection-group lookup of a message without an index entry':
-    'the in-process emulator ignores allDescendants and answers every collection-group query with nothing',
-} as const;
 
 const ACC = 'acc-fs';
 const PN = '40712345678@s.whatsapp.net';
@@ -34,16 +29,12 @@ const msg = (o: Partial<MessageRecord>) => makeMessage({ accountId: ACC, clientJ
 const upsert = (...records: MessageRecord[]): Mutation[] => records.map((record) => ({ kind: 'message', record }));
 const grpcError = (code: number) => Object.assign(new Error(`grpc ${code}`), { code });
 
-/** Known at collection time, before the emulator starts: only an external (Google's) one lacks the gaps. */
-const IN_PROCESS = !process.env.WASYNC_TEST_FIRESTORE_EMULATOR_HOST;
-const emulatorLacks = (gap: keyof typeof EMULATOR_GAPS): boolean => IN_PROCESS && gap in EMULATOR_GAPS;
-
-let emulator: FirestoreEmulator;
-beforeAll(async () => {
-  emulator = await startFirestoreEmulator();
+let emulator: EmulatorClient;
+beforeAll(() => {
+  emulator = openFirestoreEmulator();
 });
 afterAll(async () => {
-  await emulator.stop();
+  await emulator.close();
 });
 
 const opened: Array<{ store: FirestoreStore; connection: Connection }> = [];
@@ -70,8 +61,7 @@ afterEach(async () => {
 describe('writes', () => {
   it('writes each thread document once per batch, after its messages; a replay writes nothing', async () => {
     const { store, connection } = open();
-    const recorder = emulator.recordWrites(connection.projectId);
-    if (recorder === null) return;
+    const recorder = recordBatchWrites(connection.firestore);
     const batch = [
       ...Array.from({ length: 30 }, (_, i) => msg({ id: `A${i}`, createdAt: BASE_TIME + i })),
       ...Array.from({ length: 20 }, (_, i) => msg({ id: `B${i}`, clientJid: PN2, createdAt: BASE_TIME + i })),
@@ -87,10 +77,16 @@ describe('writes', () => {
     expect(recorder.writes.findIndex((w) => /^threads\/[^/]+$/.test(w.path))).toBeGreaterThan(lastMessageWrite);
     // Message + index entry per message (the receipt folds into the same message write), + 2 threads.
     expect(recorder.writes).toHaveLength(50 * 2 + 2);
+    // Exactly those documents exist on the server, and nothing else.
+    const written = [...new Set(recorder.writes.map((w) => w.path))].sort();
+    expect(await emulator.documentPaths(connection.projectId)).toEqual(written);
 
     recorder.clear();
+    const before = await updateTimes(connection.firestore, written);
     expect(await store.applyMutations(ACC, upsert(...batch))).toMatchObject({ inserted: 0, merged: 50 });
     expect(recorder.writes).toEqual([]);
+    // Nothing changed on the server either: every document keeps its update time.
+    expect(await updateTimes(connection.firestore, written)).toEqual(before);
     recorder.stop();
   });
 
@@ -116,7 +112,7 @@ describe('writes', () => {
     expect(rest.items.map((m) => m.id)).toEqual(records.slice(500).map((m) => m.id));
   });
 
-  it('cuts commits by bytes (a lower limit here: the in-process emulator accepts 4 MiB per request and is slow with large values)', async () => {
+  it('cuts commits by bytes (a 1 MiB limit here: the emulator refuses gRPC requests over 4 MiB, which the default 9 MiB cut can exceed)', async () => {
     const sizes: number[] = [];
     const { store } = open({
       batching: {
@@ -253,63 +249,132 @@ describe('message lookup without the chat JID', () => {
     expect(await store.countMessages(ACC)).toBe(1);
   });
 
-  it.skipIf(emulatorLacks('collection-group lookup of a message without an index entry'))(
-    'collection-group lookup of a message without an index entry',
-    async () => {
-      const { store, connection } = open();
-      await connection.firestore.doc(`threads/${PN_THREAD}/messages/ORPHAN`).set({ accountId: ACC, clientJid: PN, waMessageId: 'ORPHAN', body: 'x', direction: 'outbound' });
-      expect(await store.getMessage(ACC, 'ORPHAN')).toMatchObject({ id: 'ORPHAN', body: 'x' });
-      expect(await store.getMessage('someone-else', 'ORPHAN')).toBeNull();
-    },
-  );
+  it('finds a message without an index entry by a collection-group query, within its account only', async () => {
+    const { store, connection } = open();
+    const db = connection.firestore;
+    const OTHER = 'acc-other';
+    // Written by another writer: no index entry, so neither the hint nor the index finds them.
+    await db.doc(`threads/${PN_THREAD}/messages/ORPHAN`).set({ accountId: ACC, clientJid: PN, waMessageId: 'ORPHAN', body: 'mine', direction: 'outbound' });
+    await db.doc(`threads/${threadIdOf(OTHER, PN)}/messages/ORPHAN`).set({ accountId: OTHER, clientJid: PN, waMessageId: 'ORPHAN', body: 'theirs', direction: 'inbound' });
+    await db.doc(`threads/${threadIdOf(ACC, PN2)}/messages/ELSEWHERE`).set({ accountId: ACC, clientJid: PN2, waMessageId: 'ELSEWHERE', body: 'other chat', direction: 'inbound' });
+    expect(await db.collection('inboundDedupe').count().get().then((c) => c.data().count)).toBe(0);
 
-  it.runIf(IN_PROCESS)('emulator gap still present: collection-group queries answer nothing', async () => {
-    const { connection } = open();
-    await connection.firestore.doc(`threads/${PN_THREAD}/messages/X`).set({ accountId: ACC, waMessageId: 'X' });
-    const group = await connection.firestore.collectionGroup('messages').where('accountId', '==', ACC).get();
-    expect(group.size).toBe(0);
+    expect(await store.getMessage(ACC, 'ORPHAN')).toMatchObject({ id: 'ORPHAN', accountId: ACC, body: 'mine' });
+    expect(await store.getMessage(OTHER, 'ORPHAN')).toMatchObject({ id: 'ORPHAN', accountId: OTHER, body: 'theirs' });
+    // A wrong hint falls through to the collection group as well.
+    expect(await store.getMessage(ACC, 'ELSEWHERE', PN)).toMatchObject({ clientJid: PN2, body: 'other chat' });
+    expect(await store.getMessage('someone-else', 'ORPHAN')).toBeNull();
+    expect(await store.getMessage(ACC, 'NOWHERE')).toBeNull();
   });
 });
 
-describe('leases', () => {
-  it.skipIf(emulatorLacks('lease mutual exclusion under concurrent acquire'))('lease mutual exclusion under concurrent acquire', async () => {
+/** How long a lease lasts: each wave of the race starts when the last wave's lease has expired. */
+const TTL = 60_000;
+
+/**
+ * Rounds of concurrent lease operations from several instances, each with its own Firestore client
+ * (its own gRPC channel), on one project. In every wave and for every account at once: the instances
+ * that do not hold the lease call `acquireLease` and the holder of the last wave (its lease has just
+ * expired, not been taken) calls `renewLease`, all at the same instant. Exactly one of them may end up
+ * holding the lease, and the account document must say so. Returns every round that broke this.
+ */
+async function leaseRace(stores: FirestoreStore[], accounts: string[], waves: number): Promise<{ rounds: number; violations: string[] }> {
+  const violations: string[] = [];
+  const held = new Map<string, Lease>();
+  let rounds = 0;
+  for (let wave = 1; wave <= waves; wave++) {
+    const now = BASE_TIME + wave * TTL;
+    await Promise.all(
+      accounts.map(async (accountId) => {
+        rounds++;
+        const previous = held.get(accountId);
+        const settled = await Promise.allSettled(
+          stores.map((s, i) =>
+            previous?.holder === `instance-${i}` ? s.renewLease(previous, TTL, now) : s.acquireLease(accountId, 'autoBackfill', `instance-${i}`, TTL, now),
+          ),
+        );
+        const where = `${accountId}, wave ${wave}`;
+        for (const r of settled) {
+          // Giving up on contention is allowed (the caller retries later); anything else is a bug.
+          if (r.status === 'rejected' && !(r.reason instanceof TransientStoreError)) violations.push(`${where}: ${String(r.reason)}`);
+        }
+        const winners = settled.flatMap((r) => (r.status === 'fulfilled' && r.value !== null ? [r.value] : []));
+        if (winners.length !== 1) {
+          violations.push(`${where}: ${winners.length} holders (${winners.map((w) => w.holder).join(', ')})`);
+          return;
+        }
+        const winner = winners[0]!;
+        held.set(accountId, winner);
+        const account = await stores[0]!.getAccount(accountId);
+        if (account?.autoBackfillLeaseHolder !== winner.holder || account.autoBackfillLeaseUntil !== now + TTL) {
+          violations.push(`${where}: ${winner.holder} won but the account says ${account?.autoBackfillLeaseHolder} until ${account?.autoBackfillLeaseUntil}`);
+        }
+      }),
+    );
+  }
+  return { rounds, violations };
+}
+
+/**
+ * What the lease code would be without its transaction: the same callback, its reads plain reads and
+ * its writes applied after it returns (read, check, write). Installed on one client only.
+ */
+function withoutTransactions(db: Firestore): void {
+  const readThenWrite = async <T>(fn: (tx: Transaction) => Promise<T>): Promise<T> => {
+    const writes: Array<() => Promise<unknown>> = [];
+    const plain = {
+      get: (ref: DocumentReference) => ref.get(),
+      update: (ref: DocumentReference, data: UpdateData<DocumentData>) => {
+        writes.push(() => ref.update(data));
+        return plain;
+      },
+    };
+    const result = await fn(plain as unknown as Transaction);
+    for (const write of writes) await write();
+    return result;
+  };
+  db.runTransaction = readThenWrite as Firestore['runTransaction'];
+}
+
+describe('leases under real transactions', () => {
+  const INSTANCES = 4;
+  const ACCOUNTS = Array.from({ length: 16 }, (_, i) => `acc-lease-${i}`);
+
+  async function instances(mutate?: (db: Firestore) => void): Promise<{ stores: FirestoreStore[]; close: () => Promise<void> }> {
     const { store, connection } = open();
-    await store.createAccount({ id: ACC });
-    // Instances, each with its own client, on one project. Exactly one may win; a loser either sees
-    // the winner's holder (null) or gives up on contention (TransientStoreError), never both win.
-    const instances = Array.from({ length: 3 }, () => emulator.connect(connection.projectId));
+    for (const id of ACCOUNTS) await store.createAccount({ id });
+    const connections = Array.from({ length: INSTANCES }, () => emulator.connect(connection.projectId));
+    for (const c of connections) mutate?.(c.firestore);
+    const stores = connections.map((c) => createFirestoreStore({ firestore: c.firestore }));
+    return {
+      stores,
+      close: async () => {
+        for (const s of stores) await s.close();
+        await Promise.all(connections.map((c) => c.close()));
+      },
+    };
+  }
+
+  it('lease mutual exclusion: 4 instances at once, 16 accounts x 3 waves, exactly one holder every round', async () => {
+    const { stores, close } = await instances();
     try {
-      const settled = await Promise.allSettled(
-        instances.map((c, i) => createFirestoreStore({ firestore: c.firestore }).acquireLease(ACC, 'autoBackfill', `w${i}`, 60_000, BASE_TIME)),
-      );
-      for (const r of settled) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(TransientStoreError);
-      const winners = settled.flatMap((r) => (r.status === 'fulfilled' && r.value !== null ? [r.value] : []));
-      expect(winners).toHaveLength(1);
-      expect((await store.getAccount(ACC))?.autoBackfillLeaseHolder).toBe(winners[0]!.holder);
+      const { rounds, violations } = await leaseRace(stores, ACCOUNTS, 3);
+      expect(rounds).toBe(48);
+      expect(violations).toEqual([]);
     } finally {
-      await Promise.all(instances.map((c) => c.close()));
+      await close();
     }
   });
 
-  it.runIf(IN_PROCESS)('emulator gap still present: two interleaved transactions both commit', async () => {
-    const { connection } = open();
-    const db = connection.firestore;
-    const ref = db.doc('accounts/race');
-    await ref.set({ holder: null });
-    let release: () => void = () => undefined;
-    const bothRead = new Promise<void>((resolve) => (release = resolve));
-    let reads = 0;
-    const attempt = (holder: string) =>
-      db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        if (++reads === 2) release();
-        await bothRead;
-        if (snap.get('holder') !== null) return false;
-        tx.update(ref, { holder });
-        return true;
-      });
-    // On Firestore one of these retries, sees the other's holder and returns false.
-    expect(await Promise.all([attempt('a'), attempt('b')])).toEqual([true, true]);
+  it('the exclusion test bites: with a plain read-then-write in place of the transaction, rounds get several holders', async () => {
+    const { stores, close } = await instances(withoutTransactions);
+    try {
+      const { violations } = await leaseRace(stores, ACCOUNTS, 1);
+      expect(violations.length).toBeGreaterThan(0);
+      expect(violations.some((v) => /: [2-4] holders/.test(v))).toBe(true);
+    } finally {
+      await close();
+    }
   });
 });
 
@@ -328,8 +393,9 @@ describe('stores and apps', () => {
     const config = loadConfig({ STORE: 'firestore' });
     const logger = createLogger({ level: 'silent' });
     const before = getApps().length;
-    const store = await openFirestoreStore(config, logger, { FIRESTORE_EMULATOR_HOST: emulator.host, GOOGLE_CLOUD_PROJECT: 'wasync-open-test' });
-    const other = await openFirestoreStore(config, logger, { FIRESTORE_EMULATOR_HOST: emulator.host, GOOGLE_CLOUD_PROJECT: 'wasync-open-test' });
+    const project = testProjectId();
+    const store = await openFirestoreStore(config, logger, { FIRESTORE_EMULATOR_HOST: emulator.host, GOOGLE_CLOUD_PROJECT: project });
+    const other = await openFirestoreStore(config, logger, { FIRESTORE_EMULATOR_HOST: emulator.host, GOOGLE_CLOUD_PROJECT: project });
     expect(getApps().length).toBe(before + 2);
     await store.init();
     expect(await store.health()).toMatchObject({ status: 'ok', backend: 'firestore' });
@@ -357,10 +423,9 @@ describe('deleteAccount with purge', () => {
     await store.writeAuthCreds(ACC, new Uint8Array([1]));
     await store.writeAuthKeys(ACC, [{ type: 'session', id: 'x/y', value: new Uint8Array([2]) }]);
     await store.applyMutations('other', upsert(makeMessage({ id: 'A', accountId: 'other' })));
-    const before = emulator.documentPaths(connection.projectId);
+    const before = await emulator.documentPaths(connection.projectId);
     await store.deleteAccount(ACC, { purge: true });
-    const after = emulator.documentPaths(connection.projectId);
-    if (before === null || after === null) return;
+    const after = await emulator.documentPaths(connection.projectId);
     expect(before.filter((p) => p.includes(ACC)).length).toBeGreaterThan(10);
     expect(after.filter((p) => p.includes(ACC))).toEqual([]);
     expect(after).toEqual(before.filter((p) => !p.includes(ACC)));

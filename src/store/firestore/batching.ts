@@ -57,7 +57,7 @@ export function estimateValueBytes(value: unknown): number {
   if (value instanceof Timestamp || value instanceof Date) return 8;
   if (value instanceof Uint8Array) return value.byteLength;
   if (value instanceof GeoPoint) return 16;
-  if (value instanceof DocumentReference) return Buffer.byteLength(value.path, 'utf8') + 16;
+  if (value instanceof DocumentReference) return documentNameBytes(value.path);
   if (value instanceof FieldValue) return 8;
   if (Array.isArray(value)) return value.reduce<number>((sum, v) => sum + estimateValueBytes(v), 0);
   if (typeof value === 'object') return estimateFieldsBytes(value as Record<string, unknown>);
@@ -71,7 +71,12 @@ function estimateFieldsBytes(fields: Record<string, unknown>): number {
 }
 
 export function estimateDocumentBytes(path: string, data: DocumentData): number {
-  return Buffer.byteLength(path, 'utf8') + 16 + estimateFieldsBytes(data) + 32;
+  return documentNameBytes(path) + estimateFieldsBytes(data) + 32;
+}
+
+/** Each collection and document id of the path as a string (UTF-8 bytes + 1), plus 16. */
+function documentNameBytes(path: string): number {
+  return path.split('/').reduce((sum, id) => sum + Buffer.byteLength(id, 'utf8') + 1, 0) + 16;
 }
 
 /** What one write adds to a commit request: the document, plus the field mask of a merge. */

@@ -54,8 +54,8 @@ const NEGATIVE_OFFSET = 10 ** SORT_KEY_DIGITS;
 
 /**
  * A string that orders like the pair (ts, id): fixed-width decimal time, then the id. One range
- * filter on it replaces Firestore's `startAfter(ts, id)` cursor, which the in-process emulator
- * ignores, and a single-field index serves it, so keyset pages work the same on both.
+ * filter on it replaces Firestore's `startAfter(ts, id)` cursor and an order on `__name__`, and a
+ * single-field index serves it.
  *
  * Negative times (never produced by ingest, but a cursor may carry one) get a `-` prefix, which sorts
  * before every digit, and an offset so that they still order among themselves.

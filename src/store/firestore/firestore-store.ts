@@ -122,8 +122,7 @@ export class FirestoreStore implements Store {
         if (snap.exists) return docToMessage(messageId, snap.data() ?? {});
       }
 
-      // Needs the collection-group index in firestore.indexes.json. The in-process emulator answers
-      // collection-group queries with nothing, so this path is exercised on real Firestore only.
+      // Needs the collection-group index in firestore.indexes.json.
       const group = await this.db
         .collectionGroup(COLLECTIONS.messages)
         .where('accountId', '==', accountId)
@@ -150,7 +149,7 @@ export class FirestoreStore implements Store {
   /**
    * Every message we write has exactly one index entry (`inboundDedupe` for inbound, `outboundIndex`
    * for outbound), written in the same commit: two count aggregations instead of a collection-group
-   * count, which the in-process emulator cannot answer.
+   * count, which would also count other writers' messages that `listMessages` does not list.
    */
   async countMessages(accountId: string): Promise<number> {
     return this.guard('countMessages', async () => {
@@ -379,9 +378,9 @@ export class FirestoreStore implements Store {
   // ------------------------------------------------------------------ leases
 
   /**
-   * Read-check-write in a transaction on the account document. On real Firestore the transaction
-   * makes concurrent acquires mutually exclusive (one commits, the other retries and sees the
-   * holder); the in-process emulator does not isolate transactions, see docs/firestore.md.
+   * Read-check-write in a transaction on the account document: the transaction makes concurrent
+   * acquires mutually exclusive (one commits, the other retries and sees the holder; proven on
+   * Google's emulator, see docs/firestore.md, Leases).
    */
   async acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null> {
     return this.guard('acquireLease', async () => {
