@@ -24,7 +24,12 @@ import { HISTORY_SYNC_RESULT_SCHEMA, kindOf, schemaProblems } from '../support/f
 const ACCOUNT = 'acc_dry_run';
 const CHATS = 5;
 const PER_CHAT = 20;
-const SIM = { WA_SIM_CHATS: String(CHATS), WA_SIM_MESSAGES_PER_CHAT: String(PER_CHAT), WA_SIM_RATE: '4', WHATSAPP_HISTORY_SYNC_DRY_RUN: 'true' };
+const SIM = {
+  WA_SIM_CHATS: String(CHATS),
+  WA_SIM_MESSAGES_PER_CHAT: String(PER_CHAT),
+  WA_SIM_RATE: '4',
+  WHATSAPP_HISTORY_SYNC_DRY_RUN: 'true',
+};
 
 /**
  * What the phone will send this account, mapped as the actor maps it: per chunk the result the actor
@@ -37,12 +42,24 @@ function expectedHistory(): { chunks: HistorySyncResult[]; ids: Set<string>; sav
   const ids = new Set<string>();
   const results: HistorySyncResult[] = [];
   for (const chunk of chunks) {
-    const batch = mapHistorySet(chunk, { accountId: ACCOUNT, now: Date.now(), source: 'history_sync', syncType: chunk.syncType ?? null, resolver: mapResolver(lidToPn) });
+    const batch = mapHistorySet(chunk, {
+      accountId: ACCOUNT,
+      now: Date.now(),
+      source: 'history_sync',
+      syncType: chunk.syncType ?? null,
+      resolver: mapResolver(lidToPn),
+    });
     applyJidMappings(lidToPn, batch.mutations);
     const messages = batch.mutations.filter((m) => m.kind === 'message');
     const distinct = new Set(messages.map((m) => m.record.id));
     for (const m of chunk.messages) if (m.key.id) ids.add(m.key.id);
-    results.push({ saved: distinct.size, skipped: batch.skipped + messages.length - distinct.size, errors: 0, total: batch.total, dryRun: true });
+    results.push({
+      saved: distinct.size,
+      skipped: batch.skipped + messages.length - distinct.size,
+      errors: 0,
+      total: batch.total,
+      dryRun: true,
+    });
   }
   return { chunks: results, ids, saved: results.reduce((n, r) => n + r.saved, 0) };
 }
@@ -79,7 +96,12 @@ for (const backend of ['firestore', 'sqlite'] as const) {
         db = connection.firestore;
         savedHost = process.env.FIRESTORE_EMULATOR_HOST;
         delete process.env.FIRESTORE_EMULATOR_HOST;
-        overrides = { ...overrides, STORE: 'firestore', FIRESTORE_EMULATOR_HOST: emulator.host, GOOGLE_CLOUD_PROJECT: connection.projectId };
+        overrides = {
+          ...overrides,
+          STORE: 'firestore',
+          FIRESTORE_EMULATOR_HOST: emulator.host,
+          GOOGLE_CLOUD_PROJECT: connection.projectId,
+        };
       }
       startedAt = Date.now();
       t = await startTestApp(overrides);
@@ -110,9 +132,17 @@ for (const backend of ['firestore', 'sqlite'] as const) {
         const n = await t.app.store.countMessages(ACCOUNT);
         return n >= 2 ? n : undefined;
       });
-      const sent = await t.api('POST', '/api/whatsapp/send', { accountId: ACCOUNT, to: '40711111111', text: 'sent during a dry run', messageId: 'DRY_SEND_1' });
+      const sent = await t.api('POST', '/api/whatsapp/send', {
+        accountId: ACCOUNT,
+        to: '40711111111',
+        text: 'sent during a dry run',
+        messageId: 'DRY_SEND_1',
+      });
       expect(sent.status).toBe(202);
-      expect(await t.app.store.getMessage(ACCOUNT, 'DRY_SEND_1', '40711111111@s.whatsapp.net')).toMatchObject({ syncSource: 'outbound_api', body: 'sent during a dry run' });
+      expect(await t.app.store.getMessage(ACCOUNT, 'DRY_SEND_1', '40711111111@s.whatsapp.net')).toMatchObject({
+        syncSource: 'outbound_api',
+        body: 'sent during a dry run',
+      });
 
       const messages = await allMessages(t.app.store);
       expect(messages.length).toBeGreaterThanOrEqual(live + 1);
@@ -126,40 +156,43 @@ for (const backend of ['firestore', 'sqlite'] as const) {
     });
 
     // Registered on Firestore only (not skipped on SQLite: the run reports no skipped test).
-    if (backend === 'firestore') it('raw Firestore: no history document in any messages subcollection or index; the account fields are Timestamp and map', async () => {
-      const fdb = db!;
-      const storedMessageIds = async (): Promise<string[]> => {
-        const ids: string[] = [];
-        for (const thread of (await fdb.collection('threads').get()).docs) {
-          expect(thread.get('accountId')).toBe(ACCOUNT);
-          for (const m of (await thread.ref.collection('messages').get()).docs) {
-            ids.push(m.id);
-            expect(['realtime', 'outbound_api']).toContain(m.get('syncSource'));
+    if (backend === 'firestore')
+      it('raw Firestore: no history document in any messages subcollection or index; account fields are Timestamp and map', async () => {
+        const fdb = db!;
+        const storedMessageIds = async (): Promise<string[]> => {
+          const ids: string[] = [];
+          for (const thread of (await fdb.collection('threads').get()).docs) {
+            expect(thread.get('accountId')).toBe(ACCOUNT);
+            for (const m of (await thread.ref.collection('messages').get()).docs) {
+              ids.push(m.id);
+              expect(['realtime', 'outbound_api']).toContain(m.get('syncSource'));
+            }
           }
-        }
-        return ids;
-      };
-      const messageIds = await storedMessageIds();
-      expect(messageIds.length).toBeGreaterThanOrEqual(3);
-      expect(messageIds.filter((id) => expected.ids.has(id))).toEqual([]);
-      // Live messages keep arriving while this reads, each in one commit with its index entry: every
-      // message read before the index collections has its entry, every entry its message read after.
-      const indexed = [...(await fdb.collection('inboundDedupe').get()).docs, ...(await fdb.collection('outboundIndex').get()).docs].map((d) => d.get('messageId') as string);
-      expect(indexed).toEqual(expect.arrayContaining(messageIds));
-      expect(await storedMessageIds()).toEqual(expect.arrayContaining(indexed));
+          return ids;
+        };
+        const messageIds = await storedMessageIds();
+        expect(messageIds.length).toBeGreaterThanOrEqual(3);
+        expect(messageIds.filter((id) => expected.ids.has(id))).toEqual([]);
+        // Live messages keep arriving while this reads, each in one commit with its index entry: every
+        // message read before the index collections has its entry, every entry its message read after.
+        const indexed = [...(await fdb.collection('inboundDedupe').get()).docs, ...(await fdb.collection('outboundIndex').get()).docs].map(
+          (d) => d.get('messageId') as string,
+        );
+        expect(indexed).toEqual(expect.arrayContaining(messageIds));
+        expect(await storedMessageIds()).toEqual(expect.arrayContaining(indexed));
 
-      // Independent of any query: listing every collection of the project finds no history message anywhere.
-      const paths = await emulator!.documentPaths(connection!.projectId);
-      const leaked = paths.filter((p) => expected.ids.has(p.split('/').pop()!.replace(`${ACCOUNT}__`, '')));
-      expect(leaked).toEqual([]);
-      // Live traffic goes on while the listing runs: it finds every message the queries found, maybe more.
-      expect(paths.filter((p) => /\/messages\//.test(p)).map((p) => p.split('/').pop())).toEqual(expect.arrayContaining(messageIds));
+        // Independent of any query: listing every collection of the project finds no history message anywhere.
+        const paths = await emulator!.documentPaths(connection!.projectId);
+        const leaked = paths.filter((p) => expected.ids.has(p.split('/').pop()!.replace(`${ACCOUNT}__`, '')));
+        expect(leaked).toEqual([]);
+        // Live traffic goes on while the listing runs: it finds every message the queries found, maybe more.
+        expect(paths.filter((p) => /\/messages\//.test(p)).map((p) => p.split('/').pop())).toEqual(expect.arrayContaining(messageIds));
 
-      const account = (await fdb.doc(`accounts/${ACCOUNT}`).get()).data()!;
-      expect(kindOf(account.lastHistorySyncAt)).toBe('timestamp');
-      expect(schemaProblems(account.lastHistorySyncResult, HISTORY_SYNC_RESULT_SCHEMA, 'lastHistorySyncResult')).toEqual([]);
-      expect(account.lastHistorySyncResult).toEqual(expected.chunks.at(-1));
-      expect(account.historySyncCount ?? 0).toBe(0);
-    });
+        const account = (await fdb.doc(`accounts/${ACCOUNT}`).get()).data()!;
+        expect(kindOf(account.lastHistorySyncAt)).toBe('timestamp');
+        expect(schemaProblems(account.lastHistorySyncResult, HISTORY_SYNC_RESULT_SCHEMA, 'lastHistorySyncResult')).toEqual([]);
+        expect(account.lastHistorySyncResult).toEqual(expected.chunks.at(-1));
+        expect(account.historySyncCount ?? 0).toBe(0);
+      });
   });
 }

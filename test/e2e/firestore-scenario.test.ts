@@ -1,4 +1,4 @@
-import { Timestamp, type DocumentData, type Firestore } from 'firebase-admin/firestore';
+import type { Timestamp, DocumentData, Firestore } from 'firebase-admin/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, waitFor, type TestApp } from '../support/e2e.js';
 import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
@@ -50,16 +50,26 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
     connection = emulator.connect();
     db = connection.firestore;
     startedAt = Date.now();
-    t = await startTestApp({ STORE: 'firestore', GOOGLE_CLOUD_PROJECT: connection.projectId, WA_SIM_SCENARIO: writeScenarioFile('firestore') });
+    t = await startTestApp({
+      STORE: 'firestore',
+      GOOGLE_CLOUD_PROJECT: connection.projectId,
+      WA_SIM_SCENARIO: writeScenarioFile('firestore'),
+    });
     const created = await t.api('POST', '/api/whatsapp/accounts', { accountId: ACCOUNT });
     expect(created.status).toBe(201);
     await waitFor('the revoke to land', async () => {
-      const { json } = await t.api<{ messages?: Array<{ id: string; revokedAt: string | null }> }>('GET', `/api/whatsapp/messages/${ACCOUNT}/${PN_THREAD}?limit=50`);
+      const { json } = await t.api<{ messages?: Array<{ id: string; revokedAt: string | null }> }>(
+        'GET',
+        `/api/whatsapp/messages/${ACCOUNT}/${PN_THREAD}?limit=50`,
+      );
       return json.messages?.find((m) => m.id === 'HIST_IN_1' && m.revokedAt) ? true : undefined;
     });
     // The group's late `delivered` receipt comes after the read one: wait for both.
     await waitFor('the group receipts', async () => {
-      const { json } = await t.api<{ messages?: Array<{ id: string; readAt: string | null; deliveredAt: string | null }> }>('GET', `/api/whatsapp/messages/${ACCOUNT}/${GROUP_THREAD}`);
+      const { json } = await t.api<{ messages?: Array<{ id: string; readAt: string | null; deliveredAt: string | null }> }>(
+        'GET',
+        `/api/whatsapp/messages/${ACCOUNT}/${GROUP_THREAD}`,
+      );
       const m = json.messages?.[0];
       return m?.readAt && m.deliveredAt ? true : undefined;
     });
@@ -86,7 +96,11 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
     });
     const messages = await t.api<{ messages: Array<Record<string, unknown>> }>('GET', `/api/whatsapp/messages/${ACCOUNT}/${PN_THREAD}`);
     expect(messages.json.messages.map((m) => m.id)).toEqual(['LIVE_IN_1', 'HIST_OUT_1', 'HIST_IN_1']);
-    expect(messages.json.messages[0]).toMatchObject({ body: 'live hello (edited)', syncSource: 'realtime', editedAt: new Date(ms(T(50))).toISOString() });
+    expect(messages.json.messages[0]).toMatchObject({
+      body: 'live hello (edited)',
+      syncSource: 'realtime',
+      editedAt: new Date(ms(T(50))).toISOString(),
+    });
     const account = await t.api<{ account: Record<string, unknown> }>('GET', `/api/whatsapp/accounts/${ACCOUNT}`);
     expect(account.json.account).toMatchObject({
       historySyncCount: 2,
@@ -182,7 +196,15 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
       expect(millis(data.lastBackfillAt)).toBeGreaterThanOrEqual(startedAt);
     }
     const pn = (await doc(`threads/${PN_THREAD}`))!;
-    expect(pn).toMatchObject({ accountId: ACCOUNT, clientJid: PEER_PN, displayName: 'John Doe', lidJid: PEER_LID, lastMessageId: SEND_ID, lastMessagePreview: 'hello from the API', isGroup: false });
+    expect(pn).toMatchObject({
+      accountId: ACCOUNT,
+      clientJid: PEER_PN,
+      displayName: 'John Doe',
+      lidJid: PEER_LID,
+      lastMessageId: SEND_ID,
+      lastMessagePreview: 'hello from the API',
+      isGroup: false,
+    });
     // The send is the newest message; the backfilled ones are older and do not move the summary.
     const send = (await doc(`threads/${PN_THREAD}/messages/${SEND_ID}`))!;
     expect(millis(pn.lastMessageAt)).toBe(millis(send.createdAt));
@@ -193,7 +215,10 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
   });
 
   it('threads/{threadId}/messages/{messageId}: every document has the seed fields with the seed types', async () => {
-    const docs = [...(await db.collection(`threads/${PN_THREAD}/messages`).get()).docs, ...(await db.collection(`threads/${GROUP_THREAD}/messages`).get()).docs];
+    const docs = [
+      ...(await db.collection(`threads/${PN_THREAD}/messages`).get()).docs,
+      ...(await db.collection(`threads/${GROUP_THREAD}/messages`).get()).docs,
+    ];
     expect(docs).toHaveLength(8);
     const sources = new Set<string>();
     for (const d of docs) {
@@ -235,7 +260,15 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
     const msg = async (id: string, thread = PN_THREAD) => (await doc(`threads/${thread}/messages/${id}`))!;
 
     const histIn = await msg('HIST_IN_1');
-    expect(histIn).toMatchObject({ direction: 'inbound', body: 'Hello from history', syncSource: 'history_sync', syncType: 'INITIAL_BOOTSTRAP', messageType: 'text', status: 'delivered', pushName: 'Johnny' });
+    expect(histIn).toMatchObject({
+      direction: 'inbound',
+      body: 'Hello from history',
+      syncSource: 'history_sync',
+      syncType: 'INITIAL_BOOTSTRAP',
+      messageType: 'text',
+      status: 'delivered',
+      pushName: 'Johnny',
+    });
     expect(millis(histIn.createdAt)).toBe(ms(T(10)));
     expect(kindOf(histIn.revokedAt)).toBe('timestamp');
 
@@ -254,7 +287,15 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
     expect(millis(histOut.createdAt)).toBe(ms(T(20)));
 
     const live = await msg('LIVE_IN_1');
-    expect(live).toMatchObject({ clientJid: PEER_PN, direction: 'inbound', body: 'live hello (edited)', syncSource: 'realtime', status: 'delivered', syncedAt: null, mediaType: null });
+    expect(live).toMatchObject({
+      clientJid: PEER_PN,
+      direction: 'inbound',
+      body: 'live hello (edited)',
+      syncSource: 'realtime',
+      status: 'delivered',
+      syncedAt: null,
+      mediaType: null,
+    });
     expect(millis(live.editedAt)).toBe(ms(T(50)));
 
     const group = await msg('GROUP_OUT_1', GROUP_THREAD);
@@ -263,12 +304,25 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
     expect(kindOf(group.deliveredAt)).toBe('timestamp');
 
     const send = await msg(SEND_ID);
-    expect(send).toMatchObject({ direction: 'outbound', body: 'hello from the API', status: 'read', syncSource: 'outbound_api', messageType: 'text', sendError: null });
+    expect(send).toMatchObject({
+      direction: 'outbound',
+      body: 'hello from the API',
+      status: 'read',
+      syncSource: 'outbound_api',
+      messageType: 'text',
+      sendError: null,
+    });
     expect(millis(send.deliveredAt)).toBeLessThanOrEqual(millis(send.readAt));
     expect(millis(send.createdAt)).toBeGreaterThanOrEqual(startedAt - 1000);
 
     const archIn = await msg(ARCHIVE.inbound.id);
-    expect(archIn).toMatchObject({ direction: 'inbound', body: ARCHIVE.inbound.body, syncSource: 'backfill', messageType: 'text', status: 'delivered' });
+    expect(archIn).toMatchObject({
+      direction: 'inbound',
+      body: ARCHIVE.inbound.body,
+      syncSource: 'backfill',
+      messageType: 'text',
+      status: 'delivered',
+    });
     expect(millis(archIn.createdAt)).toBe(ms(ARCHIVE.inbound.ts));
     const archOut = await msg(ARCHIVE.outbound.id);
     expect(archOut).toMatchObject({ direction: 'outbound', body: ARCHIVE.outbound.body, syncSource: 'backfill', status: 'read' });
@@ -287,9 +341,18 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
   });
 
   it('inboundDedupe/{accountId}__{messageId} for inbound messages only; outbound ones in outboundIndex', async () => {
-    const all = [...(await db.collection(`threads/${PN_THREAD}/messages`).get()).docs, ...(await db.collection(`threads/${GROUP_THREAD}/messages`).get()).docs];
-    const inbound = all.filter((d) => d.get('direction') === 'inbound').map((d) => d.id).sort();
-    const outbound = all.filter((d) => d.get('direction') === 'outbound').map((d) => d.id).sort();
+    const all = [
+      ...(await db.collection(`threads/${PN_THREAD}/messages`).get()).docs,
+      ...(await db.collection(`threads/${GROUP_THREAD}/messages`).get()).docs,
+    ];
+    const inbound = all
+      .filter((d) => d.get('direction') === 'inbound')
+      .map((d) => d.id)
+      .sort();
+    const outbound = all
+      .filter((d) => d.get('direction') === 'outbound')
+      .map((d) => d.id)
+      .sort();
     expect(inbound).toEqual([ARCHIVE.document.id, ARCHIVE.inbound.id, 'HIST_IN_1', 'LIVE_IN_1'].sort());
     const dedupe = await db.collection('inboundDedupe').get();
     expect(dedupe.docs.map((d) => d.id).sort()).toEqual(inbound.map((id) => `${ACCOUNT}__${id}`));

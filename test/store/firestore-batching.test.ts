@@ -57,8 +57,16 @@ describe('planCommits: cutting groups into commits', () => {
 
   it('cuts by bytes before the count limit', () => {
     const sizes = [4 * MiB, 4 * MiB, 2 * MiB, 1, 8 * MiB, 1 * MiB];
-    const commits = planCommits(sizes.map((s) => [s]), (s) => s, { maxOps: 500, maxBytes: 9 * MiB });
-    expect(commits).toEqual([[4 * MiB, 4 * MiB], [2 * MiB, 1], [8 * MiB, 1 * MiB]]);
+    const commits = planCommits(
+      sizes.map((s) => [s]),
+      (s) => s,
+      { maxOps: 500, maxBytes: 9 * MiB },
+    );
+    expect(commits).toEqual([
+      [4 * MiB, 4 * MiB],
+      [2 * MiB, 1],
+      [8 * MiB, 1 * MiB],
+    ]);
   });
 
   it('gives a group over the byte limit a commit of its own; refuses one over the count limit', () => {
@@ -178,10 +186,15 @@ describe('transient gRPC codes', () => {
   ])('code %i (%s) is a TransientStoreError after the retries are spent', async (code, name) => {
     const t = fakeTime();
     let calls = 0;
-    const err = await withRetry('op', async () => {
-      calls++;
-      throw grpcError(code);
-    }, retry, t.timing).catch((e: unknown) => e);
+    const err = await withRetry(
+      'op',
+      async () => {
+        calls++;
+        throw grpcError(code);
+      },
+      retry,
+      t.timing,
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientStoreError);
     expect((err as TransientStoreError).code).toBe('STORE_TRANSIENT');
     expect((err as Error).message).toContain(name);
@@ -200,10 +213,15 @@ describe('transient gRPC codes', () => {
   it.each([3, 5, 6, 7, 9, 16])('code %i is a StoreError at once, without retries', async (code) => {
     const t = fakeTime();
     let calls = 0;
-    const err = await withRetry('op', async () => {
-      calls++;
-      throw grpcError(code);
-    }, retry, t.timing).catch((e: unknown) => e);
+    const err = await withRetry(
+      'op',
+      async () => {
+        calls++;
+        throw grpcError(code);
+      },
+      retry,
+      t.timing,
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
     expect(err).not.toBeInstanceOf(TransientStoreError);
     expect(calls).toBe(1);
@@ -213,10 +231,15 @@ describe('transient gRPC codes', () => {
   it('a transient failure followed by success returns the result', async () => {
     const t = fakeTime();
     let calls = 0;
-    const value = await withRetry('op', async () => {
-      if (++calls < 3) throw grpcError(14);
-      return 'ok';
-    }, retry, t.timing);
+    const value = await withRetry(
+      'op',
+      async () => {
+        if (++calls < 3) throw grpcError(14);
+        return 'ok';
+      },
+      retry,
+      t.timing,
+    );
     expect(value).toBe('ok');
     expect(calls).toBe(3);
   });
@@ -337,7 +360,12 @@ describe('Committer', () => {
       },
     });
     const heavy: WriteGroup[] = Array.from({ length: 20 }, (_, i) => [
-      { type: 'set', ref: db.doc(`threads/t/messages/m${i}`), data: messageToDoc(makeMessage({ id: `m${i}`, rawMessage: new Uint8Array(1000 * 1024) })), merge: true },
+      {
+        type: 'set',
+        ref: db.doc(`threads/t/messages/m${i}`),
+        data: messageToDoc(makeMessage({ id: `m${i}`, rawMessage: new Uint8Array(1000 * 1024) })),
+        merge: true,
+      },
     ]);
     expect(estimateWriteBytes(heavy[0]![0]!)).toBeGreaterThan(1000 * 1024);
     await committer.commit('test', heavy);

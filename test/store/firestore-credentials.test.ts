@@ -11,7 +11,11 @@ import { DEFAULT_EMULATOR_PROJECT, resolveFirestoreApp, verifyCredential } from 
 import { openFirestoreStore } from '../../src/store/firestore/index.js';
 
 const VAR = 'FIREBASE_SERVICE_ACCOUNT_JSON';
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 const SECRET_MARKER = privateKey.split('\n')[1]!.slice(0, 24);
 const account = {
   type: 'service_account',

@@ -1,6 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { EMULATOR_PACKAGE, FirestoreEmulatorMissingError, findEmulatorJar, startGoogleFirestoreEmulator } from '../support/google-firestore-emulator.js';
+import {
+  EMULATOR_PACKAGE,
+  FirestoreEmulatorMissingError,
+  findEmulatorJar,
+  startGoogleFirestoreEmulator,
+} from '../support/google-firestore-emulator.js';
 
 /**
  * The test helper that runs Google's Cloud Firestore emulator: where it is found, and what a machine

@@ -3,7 +3,15 @@ import type { Mutation } from '../../src/domain/mutations.js';
 import { threadIdOf, type MessageRecord } from '../../src/domain/records.js';
 import { createFirestoreStore, type FirestoreStore } from '../../src/store/firestore/index.js';
 import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
-import { describeShape, indexVerdict, readIndexFile, recordQueries, type IndexFile, type QueryRecorder, type QueryShape } from '../support/firestore-queries.js';
+import {
+  describeShape,
+  indexVerdict,
+  readIndexFile,
+  recordQueries,
+  type IndexFile,
+  type QueryRecorder,
+  type QueryShape,
+} from '../support/firestore-queries.js';
 import { BASE_TIME, makeMessage } from '../support/records.js';
 
 /**
@@ -24,9 +32,23 @@ const upsert = (...records: MessageRecord[]): Mutation[] => records.map((record)
 
 /** The inbox's own queries (docs/firestore.md, "Indexes"; the rules test runs them with the web SDK). */
 const INBOX_QUERIES: QueryShape[] = [
-  { collectionGroup: 'threads', scope: 'COLLECTION', equality: ['accountId'], inequality: [], orderBy: [{ field: 'lastMessageAt', direction: 'DESCENDING' }] },
+  {
+    collectionGroup: 'threads',
+    scope: 'COLLECTION',
+    equality: ['accountId'],
+    inequality: [],
+    orderBy: [{ field: 'lastMessageAt', direction: 'DESCENDING' }],
+  },
   ...(['ASCENDING', 'DESCENDING'] as const).flatMap((direction) =>
-    ['createdAt', 'sortKey'].map((field): QueryShape => ({ collectionGroup: 'messages', scope: 'COLLECTION', equality: [], inequality: [], orderBy: [{ field, direction }] })),
+    ['createdAt', 'sortKey'].map(
+      (field): QueryShape => ({
+        collectionGroup: 'messages',
+        scope: 'COLLECTION',
+        equality: [],
+        inequality: [],
+        orderBy: [{ field, direction }],
+      }),
+    ),
   ),
 ];
 
@@ -127,7 +149,14 @@ describe('firestore.indexes.json serves every query', () => {
 
 describe('the index check follows Firestore’s rules', () => {
   const file = readIndexFile();
-  const q = (o: Partial<QueryShape>): QueryShape => ({ collectionGroup: 'threads', scope: 'COLLECTION', equality: [], inequality: [], orderBy: [], ...o });
+  const q = (o: Partial<QueryShape>): QueryShape => ({
+    collectionGroup: 'threads',
+    scope: 'COLLECTION',
+    equality: [],
+    inequality: [],
+    orderBy: [],
+    ...o,
+  });
   const asc = (field: string) => ({ field, direction: 'ASCENDING' as const });
   const desc = (field: string) => ({ field, direction: 'DESCENDING' as const });
   const empty: IndexFile = { indexes: [], fieldOverrides: [] };
@@ -135,13 +164,38 @@ describe('the index check follows Firestore’s rules', () => {
   it.each([
     ['equality filters only: single-field indexes merge', q({ equality: ['accountId', 'clientJid'] }), empty, true],
     ['range and order on one field', q({ inequality: ['lastMessageSortKey'], orderBy: [desc('lastMessageSortKey')] }), empty, true],
-    ['equality plus an order on another field needs a composite', q({ equality: ['accountId'], orderBy: [desc('lastMessageAt')] }), empty, false],
+    [
+      'equality plus an order on another field needs a composite',
+      q({ equality: ['accountId'], orderBy: [desc('lastMessageAt')] }),
+      empty,
+      false,
+    ],
     ['the composite must have the order’s direction', q({ equality: ['accountId'], orderBy: [asc('lastMessageAt')] }), file, false],
     ['two orders need a composite', q({ orderBy: [asc('lastMessageAt'), asc('displayName')] }), file, false],
-    ['a collection-group query has no automatic single-field index', q({ collectionGroup: 'messages', scope: 'COLLECTION_GROUP', equality: ['accountId'] }), file, false],
-    ['a collection-group composite serves its collection group', q({ collectionGroup: 'messages', scope: 'COLLECTION_GROUP', equality: ['accountId', 'waMessageId'] }), file, true],
-    ['a collection-scope composite does not serve a collection-group query', q({ scope: 'COLLECTION_GROUP', equality: ['accountId'], orderBy: [desc('lastMessageAt')] }), file, false],
-    ['a field exempted by an override has no single-field index', q({ collectionGroup: 'messages', equality: ['rawMessage'] }), file, false],
+    [
+      'a collection-group query has no automatic single-field index',
+      q({ collectionGroup: 'messages', scope: 'COLLECTION_GROUP', equality: ['accountId'] }),
+      file,
+      false,
+    ],
+    [
+      'a collection-group composite serves its collection group',
+      q({ collectionGroup: 'messages', scope: 'COLLECTION_GROUP', equality: ['accountId', 'waMessageId'] }),
+      file,
+      true,
+    ],
+    [
+      'a collection-scope composite does not serve a collection-group query',
+      q({ scope: 'COLLECTION_GROUP', equality: ['accountId'], orderBy: [desc('lastMessageAt')] }),
+      file,
+      false,
+    ],
+    [
+      'a field exempted by an override has no single-field index',
+      q({ collectionGroup: 'messages', equality: ['rawMessage'] }),
+      file,
+      false,
+    ],
   ] as const)('%s', (_, shape, indexes, served) => {
     expect(indexVerdict(shape, indexes).ok).toBe(served);
   });

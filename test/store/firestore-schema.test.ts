@@ -1,11 +1,20 @@
-import { Timestamp, type DocumentData, type Firestore } from 'firebase-admin/firestore';
+import type { Timestamp, DocumentData, Firestore } from 'firebase-admin/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mutation } from '../../src/domain/mutations.js';
 import { threadIdOf, type MessageRecord } from '../../src/domain/records.js';
 import { createFirestoreStore, type FirestoreStore } from '../../src/store/firestore/index.js';
 import { BASE_TIME, makeMessage } from '../support/records.js';
 import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
-import { INDEX_SCHEMA, MESSAGE_SCHEMA, SEED_MESSAGE_FIELDS, SEED_THREAD_FIELDS, THREAD_SCHEMA, kindOf, schemaProblems, type Schema } from '../support/firestore-schema.js';
+import {
+  INDEX_SCHEMA,
+  MESSAGE_SCHEMA,
+  SEED_MESSAGE_FIELDS,
+  SEED_THREAD_FIELDS,
+  THREAD_SCHEMA,
+  kindOf,
+  schemaProblems,
+  type Schema,
+} from '../support/firestore-schema.js';
 
 /**
  * The data contract, checked on the raw documents: after a history-sync-like batch, live messages,
@@ -58,7 +67,14 @@ describe('Firestore documents match the seeds', () => {
     mediaMimetype: 'image/jpeg',
     mediaFilename: null,
     mediaSize: 2048,
-    media: { directPath: '/v/o1', url: 'https://mmg.whatsapp.net/o1', mediaKey: 'a2V5', fileEncSha256: 'ZW5j', fileSha256: 'c2hh', fileLength: 2048 },
+    media: {
+      directPath: '/v/o1',
+      url: 'https://mmg.whatsapp.net/o1',
+      mediaKey: 'a2V5',
+      fileEncSha256: 'ZW5j',
+      fileSha256: 'c2hh',
+      fileLength: 2048,
+    },
     rawMessage: new Uint8Array([10, 20, 30]),
     tsServer: NOW,
   });
@@ -95,7 +111,10 @@ describe('Firestore documents match the seeds', () => {
     // The LID chat turns out to be the PN chat.
     await store.applyMutations(ACC, [{ kind: 'jid-mapping', accountId: ACC, lid: LID, pn: PN }]);
     await store.setThreadBackfilledAt(ACC, PN_THREAD, NOW);
-    await store.patchAccount(ACC, { lastBackfillAt: NOW, lastBackfillResult: { threads: 1, messages: 2, errors: 0, threadResults: [{ threadId: PN_THREAD, messages: 2 }] } });
+    await store.patchAccount(ACC, {
+      lastBackfillAt: NOW,
+      lastBackfillResult: { threads: 1, messages: 2, errors: 0, threadResults: [{ threadId: PN_THREAD, messages: 2 }] },
+    });
     await store.acquireLease(ACC, 'autoBackfill', 'host-1', 900_000, NOW);
     await store.writeAuthCreds(ACC, new Uint8Array([1, 2, 3]));
     await store.writeAuthKeys(ACC, [{ type: 'app-state-sync-key', id: KEY_ID, value: new Uint8Array([4, 5]) }]);
@@ -170,7 +189,14 @@ describe('Firestore documents match the seeds', () => {
     expect(ms(l1!.editedAt)).toBe(BASE_TIME + 9000);
 
     const o1 = await msg(O1.id);
-    expect(o1).toMatchObject({ direction: 'outbound', fromMe: true, status: 'read', syncSource: 'outbound_api', messageType: 'image', mediaType: 'image' });
+    expect(o1).toMatchObject({
+      direction: 'outbound',
+      fromMe: true,
+      status: 'read',
+      syncSource: 'outbound_api',
+      messageType: 'image',
+      mediaType: 'image',
+    });
     expect(ms(o1!.deliveredAt)).toBe(BASE_TIME + 7000);
     expect(ms(o1!.readAt)).toBe(BASE_TIME + 8000);
     expect(Uint8Array.from(o1!.rawMessage as Uint8Array)).toEqual(new Uint8Array([10, 20, 30]));
@@ -235,7 +261,14 @@ describe('Firestore documents match the seeds', () => {
   it('accounts/{accountId}: runbook and auto-backfill fields, instants as Timestamps', async () => {
     const account = (await get(`accounts/${ACC}`))!;
     expect(kindOf(account.id)).toBe('absent'); // the id is the document id, not a field
-    for (const field of ['createdAt', 'updatedAt', 'lastHistorySyncAt', 'lastBackfillAt', 'autoBackfillLeaseUntil', 'autoBackfillLeaseAcquiredAt']) {
+    for (const field of [
+      'createdAt',
+      'updatedAt',
+      'lastHistorySyncAt',
+      'lastBackfillAt',
+      'autoBackfillLeaseUntil',
+      'autoBackfillLeaseAcquiredAt',
+    ]) {
       expect(kindOf(account[field]), field).toBe('timestamp');
     }
     expect(account).toMatchObject({

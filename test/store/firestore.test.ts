@@ -1,12 +1,25 @@
 import { getApps } from 'firebase-admin/app';
-import { Timestamp, type DocumentData, type DocumentReference, type Firestore, type Transaction, type UpdateData, type WriteBatch } from 'firebase-admin/firestore';
+import {
+  Timestamp,
+  type DocumentData,
+  type DocumentReference,
+  type Firestore,
+  type Transaction,
+  type UpdateData,
+  type WriteBatch,
+} from 'firebase-admin/firestore';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { StoreError, TransientStoreError } from '../../src/domain/errors.js';
 import type { Mutation } from '../../src/domain/mutations.js';
 import { threadIdOf, type MessageRecord } from '../../src/domain/records.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createFirestoreStore, openFirestoreStore, type FirestoreStore, type FirestoreStoreOptions } from '../../src/store/firestore/index.js';
+import {
+  createFirestoreStore,
+  openFirestoreStore,
+  type FirestoreStore,
+  type FirestoreStoreOptions,
+} from '../../src/store/firestore/index.js';
 import type { Lease } from '../../src/store/port.js';
 import { BASE_TIME, makeMessage } from '../support/records.js';
 import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
@@ -112,7 +125,8 @@ describe('writes', () => {
     expect(rest.items.map((m) => m.id)).toEqual(records.slice(500).map((m) => m.id));
   });
 
-  it('cuts commits by bytes (a 1 MiB limit here: the emulator refuses gRPC requests over 4 MiB, which the default 9 MiB cut can exceed)', async () => {
+  // A 1 MiB limit here: the emulator refuses gRPC requests over 4 MiB, which the default 9 MiB cut can exceed.
+  it('cuts commits by bytes', async () => {
     const sizes: number[] = [];
     const { store } = open({
       batching: {
@@ -123,7 +137,9 @@ describe('writes', () => {
         },
       },
     });
-    const records = Array.from({ length: 8 }, (_, i) => msg({ id: `R${i}`, createdAt: BASE_TIME + i, rawMessage: new Uint8Array(300 * 1024).fill(i) }));
+    const records = Array.from({ length: 8 }, (_, i) =>
+      msg({ id: `R${i}`, createdAt: BASE_TIME + i, rawMessage: new Uint8Array(300 * 1024).fill(i) }),
+    );
     await store.applyMutations(ACC, upsert(...records));
     // Three ~300 KiB messages (each with its index entry) per 1 MiB commit; the small thread write
     // still fits in the last.
@@ -212,7 +228,9 @@ describe('message lookup without the chat JID', () => {
       expect(await store.getMessage(ACC, 'OUT', hint)).toMatchObject({ id: 'OUT', direction: 'outbound' });
     }
     // A receipt without a JID reaches the moved message through the index too.
-    await store.applyMutations(ACC, [{ kind: 'status', accountId: ACC, clientJid: null, messageId: 'OUT', status: 'read', at: BASE_TIME + 5 }]);
+    await store.applyMutations(ACC, [
+      { kind: 'status', accountId: ACC, clientJid: null, messageId: 'OUT', status: 'read', at: BASE_TIME + 5 },
+    ]);
     expect(await store.getMessage(ACC, 'OUT')).toMatchObject({ status: 'read', readAt: BASE_TIME + 5 });
   });
 
@@ -244,7 +262,9 @@ describe('message lookup without the chat JID', () => {
       rawMessage: null,
     });
     expect(await store.countMessages(ACC)).toBe(0);
-    await store.applyMutations(ACC, [{ kind: 'status', accountId: ACC, clientJid: PN, messageId: 'LEGACY1', status: 'delivered', at: BASE_TIME + 9 }]);
+    await store.applyMutations(ACC, [
+      { kind: 'status', accountId: ACC, clientJid: PN, messageId: 'LEGACY1', status: 'delivered', at: BASE_TIME + 9 },
+    ]);
     expect(await store.getMessage(ACC, 'LEGACY1')).toMatchObject({ status: 'delivered', deliveredAt: BASE_TIME + 9 });
     expect(await store.countMessages(ACC)).toBe(1);
   });
@@ -254,10 +274,22 @@ describe('message lookup without the chat JID', () => {
     const db = connection.firestore;
     const OTHER = 'acc-other';
     // Written by another writer: no index entry, so neither the hint nor the index finds them.
-    await db.doc(`threads/${PN_THREAD}/messages/ORPHAN`).set({ accountId: ACC, clientJid: PN, waMessageId: 'ORPHAN', body: 'mine', direction: 'outbound' });
-    await db.doc(`threads/${threadIdOf(OTHER, PN)}/messages/ORPHAN`).set({ accountId: OTHER, clientJid: PN, waMessageId: 'ORPHAN', body: 'theirs', direction: 'inbound' });
-    await db.doc(`threads/${threadIdOf(ACC, PN2)}/messages/ELSEWHERE`).set({ accountId: ACC, clientJid: PN2, waMessageId: 'ELSEWHERE', body: 'other chat', direction: 'inbound' });
-    expect(await db.collection('inboundDedupe').count().get().then((c) => c.data().count)).toBe(0);
+    await db
+      .doc(`threads/${PN_THREAD}/messages/ORPHAN`)
+      .set({ accountId: ACC, clientJid: PN, waMessageId: 'ORPHAN', body: 'mine', direction: 'outbound' });
+    await db
+      .doc(`threads/${threadIdOf(OTHER, PN)}/messages/ORPHAN`)
+      .set({ accountId: OTHER, clientJid: PN, waMessageId: 'ORPHAN', body: 'theirs', direction: 'inbound' });
+    await db
+      .doc(`threads/${threadIdOf(ACC, PN2)}/messages/ELSEWHERE`)
+      .set({ accountId: ACC, clientJid: PN2, waMessageId: 'ELSEWHERE', body: 'other chat', direction: 'inbound' });
+    expect(
+      await db
+        .collection('inboundDedupe')
+        .count()
+        .get()
+        .then((c) => c.data().count),
+    ).toBe(0);
 
     expect(await store.getMessage(ACC, 'ORPHAN')).toMatchObject({ id: 'ORPHAN', accountId: ACC, body: 'mine' });
     expect(await store.getMessage(OTHER, 'ORPHAN')).toMatchObject({ id: 'ORPHAN', accountId: OTHER, body: 'theirs' });
@@ -290,7 +322,9 @@ async function leaseRace(stores: FirestoreStore[], accounts: string[], waves: nu
         const previous = held.get(accountId);
         const settled = await Promise.allSettled(
           stores.map((s, i) =>
-            previous?.holder === `instance-${i}` ? s.renewLease(previous, TTL, now) : s.acquireLease(accountId, 'autoBackfill', `instance-${i}`, TTL, now),
+            previous?.holder === `instance-${i}`
+              ? s.renewLease(previous, TTL, now)
+              : s.acquireLease(accountId, 'autoBackfill', `instance-${i}`, TTL, now),
           ),
         );
         const where = `${accountId}, wave ${wave}`;
@@ -307,7 +341,10 @@ async function leaseRace(stores: FirestoreStore[], accounts: string[], waves: nu
         held.set(accountId, winner);
         const account = await stores[0]!.getAccount(accountId);
         if (account?.autoBackfillLeaseHolder !== winner.holder || account.autoBackfillLeaseUntil !== now + TTL) {
-          violations.push(`${where}: ${winner.holder} won but the account says ${account?.autoBackfillLeaseHolder} until ${account?.autoBackfillLeaseUntil}`);
+          violations.push(
+            `${where}: ${winner.holder} won but the account says ${account?.autoBackfillLeaseHolder} ` +
+              `until ${account?.autoBackfillLeaseUntil}`,
+          );
         }
       }),
     );

@@ -22,8 +22,16 @@ export interface QueryShape {
 }
 
 export interface IndexFile {
-  indexes: Array<{ collectionGroup: string; queryScope: 'COLLECTION' | 'COLLECTION_GROUP'; fields: Array<{ fieldPath: string; order?: Direction; arrayConfig?: string }> }>;
-  fieldOverrides: Array<{ collectionGroup: string; fieldPath: string; indexes: Array<{ order?: Direction; arrayConfig?: string; queryScope: 'COLLECTION' | 'COLLECTION_GROUP' }> }>;
+  indexes: Array<{
+    collectionGroup: string;
+    queryScope: 'COLLECTION' | 'COLLECTION_GROUP';
+    fields: Array<{ fieldPath: string; order?: Direction; arrayConfig?: string }>;
+  }>;
+  fieldOverrides: Array<{
+    collectionGroup: string;
+    fieldPath: string;
+    indexes: Array<{ order?: Direction; arrayConfig?: string; queryScope: 'COLLECTION' | 'COLLECTION_GROUP' }>;
+  }>;
 }
 
 export function readIndexFile(path = 'firestore.indexes.json'): IndexFile {
@@ -83,7 +91,9 @@ export function shapeOf(query: StructuredQuery): QueryShape {
     equality: [...new Set(equality)].sort(),
     inequality: [...new Set(inequality)].sort(),
     // The document name is the implicit last order of every index: not a field of its own here.
-    orderBy: (query.orderBy ?? []).filter((o) => o.field.fieldPath !== '__name__').map((o) => ({ field: o.field.fieldPath, direction: o.direction ?? 'ASCENDING' })),
+    orderBy: (query.orderBy ?? [])
+      .filter((o) => o.field.fieldPath !== '__name__')
+      .map((o) => ({ field: o.field.fieldPath, direction: o.direction ?? 'ASCENDING' })),
   };
 }
 
@@ -115,14 +125,21 @@ export function indexVerdict(q: QueryShape, file: IndexFile): IndexVerdict {
   const match = file.indexes.find((index) => {
     if (index.collectionGroup !== q.collectionGroup || index.queryScope !== q.scope) return false;
     if (index.fields.length !== q.equality.length + orders.length) return false;
-    const prefix = index.fields.slice(0, q.equality.length).map((f) => f.fieldPath).sort();
+    const prefix = index.fields
+      .slice(0, q.equality.length)
+      .map((f) => f.fieldPath)
+      .sort();
     if (prefix.join('\u0000') !== q.equality.join('\u0000')) return false;
     return orders.every((o, i) => {
       const f = index.fields[q.equality.length + i]!;
       return f.fieldPath === o.field && f.order === o.direction;
     });
   });
-  if (match) return { ok: true, servedBy: `composite (${match.fields.map((f) => `${f.fieldPath} ${f.order === 'DESCENDING' ? 'desc' : 'asc'}`).join(', ')})` };
+  if (match)
+    return {
+      ok: true,
+      servedBy: `composite (${match.fields.map((f) => `${f.fieldPath} ${f.order === 'DESCENDING' ? 'desc' : 'asc'}`).join(', ')})`,
+    };
   const exempt = fields.filter((f) => q.scope === 'COLLECTION' && !singleField(f));
   const why = exempt.length > 0 ? ` (${exempt.join(', ')} exempted from single-field indexing by a field override)` : '';
   return { ok: false, problem: `${describeShape(q)}: no index in firestore.indexes.json serves it${why}` };

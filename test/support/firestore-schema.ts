@@ -39,8 +39,24 @@ export function schemaProblems(doc: DocumentData | undefined, schema: Schema, wh
 
 /** Seed 000, `threads/{threadId}/messages/{messageId}`. */
 export const SEED_MESSAGE_FIELDS = [
-  'accountId', 'clientJid', 'direction', 'body', 'waMessageId', 'status', 'messageType', 'mediaType', 'mediaUrl', 'mediaMimetype',
-  'mediaFilename', 'tsClient', 'tsServer', 'createdAt', 'syncedAt', 'syncSource', 'deliveredAt', 'readAt',
+  'accountId',
+  'clientJid',
+  'direction',
+  'body',
+  'waMessageId',
+  'status',
+  'messageType',
+  'mediaType',
+  'mediaUrl',
+  'mediaMimetype',
+  'mediaFilename',
+  'tsClient',
+  'tsServer',
+  'createdAt',
+  'syncedAt',
+  'syncSource',
+  'deliveredAt',
+  'readAt',
 ] as const;
 
 export const MESSAGE_SCHEMA: Schema = {
@@ -79,7 +95,14 @@ export const MESSAGE_SCHEMA: Schema = {
 };
 
 /** Seed 000, `threads/{threadId}`, for a thread that holds at least one message. */
-export const SEED_THREAD_FIELDS = ['accountId', 'clientJid', 'displayName', 'lastMessageAt', 'lastMessagePreview', 'lastBackfillAt'] as const;
+export const SEED_THREAD_FIELDS = [
+  'accountId',
+  'clientJid',
+  'displayName',
+  'lastMessageAt',
+  'lastMessagePreview',
+  'lastBackfillAt',
+] as const;
 
 export const THREAD_SCHEMA: Schema = {
   accountId: ['string'],

@@ -51,5 +51,7 @@ export function recordBatchWrites(db: Firestore): WriteRecorder {
 /** Each document's update time on the server (absent documents: null): what changes on any write. */
 export async function updateTimes(db: Firestore, paths: readonly string[]): Promise<Map<string, string | null>> {
   const snaps = paths.length === 0 ? [] : await db.getAll(...paths.map((p) => db.doc(p)));
-  return new Map(snaps.map((s) => [s.ref.path, s.updateTime ? `${s.updateTime.seconds}.${String(s.updateTime.nanoseconds).padStart(9, '0')}` : null]));
+  return new Map(
+    snaps.map((s) => [s.ref.path, s.updateTime ? `${s.updateTime.seconds}.${String(s.updateTime.nanoseconds).padStart(9, '0')}` : null]),
+  );
 }
