@@ -23,10 +23,17 @@ export async function spawnServer(opts: {
   env: Record<string, string | undefined>;
   command?: readonly string[];
   cwd?: string;
+  /** Run as this user (and the group of the same id): the tests run as root, images do not. */
+  uid?: number;
   startTimeoutMs?: number;
 }): Promise<SpawnedServer> {
   const [cmd, ...args] = opts.command ?? [process.execPath, MAIN_JS];
-  const child = spawn(cmd!, args, { cwd: opts.cwd, env: opts.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd!, args, {
+    cwd: opts.cwd,
+    env: opts.env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
