@@ -9,6 +9,7 @@ import { readDockerfile } from './dockerfile-model.js';
 import { IMAGE_USERS, inStage, replayDockerfile, type ReplayedStage } from './docker-replay.js';
 
 const TINI = '/usr/bin/tini';
+if (!existsSync(TINI)) console.warn(`test/deploy/docker-build.test.ts: ${TINI} is missing, the image replay is skipped (apt-get install tini; .ci/run does)`);
 
 /**
  * No Docker engine runs here, so the image is replayed (test/deploy/docker-replay.ts): both install
