@@ -124,22 +124,30 @@ for (const backend of ['firestore', 'sqlite'] as const) {
 
     it.runIf(backend === 'firestore')('raw Firestore: no history document in any messages subcollection or index; the account fields are Timestamp and map', async () => {
       const fdb = db!;
-      const threads = (await fdb.collection('threads').get()).docs;
-      const messageIds: string[] = [];
-      for (const thread of threads) {
-        expect(thread.get('accountId')).toBe(ACCOUNT);
-        for (const m of (await thread.ref.collection('messages').get()).docs) {
-          messageIds.push(m.id);
-          expect(['realtime', 'outbound_api']).toContain(m.get('syncSource'));
+      // Live messages keep arriving (WA_SIM_RATE): read the collections and the emulator's state
+      // again until no message landed between the reads, then check that snapshot.
+      const snapshot = await waitFor('a snapshot with no live message landing between its reads', async () => {
+        const threads = (await fdb.collection('threads').get()).docs;
+        const messages: Array<{ id: string; syncSource: unknown; accountId: unknown }> = [];
+        for (const thread of threads) {
+          for (const m of (await thread.ref.collection('messages').get()).docs) messages.push({ id: m.id, syncSource: m.get('syncSource'), accountId: thread.get('accountId') });
         }
+        const indexed = [...(await fdb.collection('inboundDedupe').get()).docs, ...(await fdb.collection('outboundIndex').get()).docs].map((d) => d.get('messageId') as string);
+        const paths = emulator!.documentPaths(connection!.projectId);
+        const stable = indexed.length === messages.length && (paths === null || paths.filter((p) => /\/messages\//.test(p)).length === messages.length);
+        return stable ? { messages, indexed, paths } : undefined;
+      });
+      const messageIds = snapshot.messages.map((m) => m.id);
+      for (const m of snapshot.messages) {
+        expect(m.accountId).toBe(ACCOUNT);
+        expect(['realtime', 'outbound_api']).toContain(m.syncSource);
       }
       expect(messageIds.length).toBeGreaterThanOrEqual(3);
       expect(messageIds.filter((id) => expected.ids.has(id))).toEqual([]);
-      const indexed = [...(await fdb.collection('inboundDedupe').get()).docs, ...(await fdb.collection('outboundIndex').get()).docs].map((d) => d.get('messageId') as string);
-      expect(indexed.sort()).toEqual([...messageIds].sort());
+      expect(snapshot.indexed.sort()).toEqual([...messageIds].sort());
 
       // Independent of any query: the emulator's own state holds no history message anywhere.
-      const paths = emulator!.documentPaths(connection!.projectId);
+      const paths = snapshot.paths;
       if (paths !== null) {
         const leaked = paths.filter((p) => expected.ids.has(p.split('/').pop()!.replace(`${ACCOUNT}__`, '')));
         expect(leaked).toEqual([]);
