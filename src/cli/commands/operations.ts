@@ -1,6 +1,6 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type DatabaseType from 'better-sqlite3';
 import { arg, stringFlag, type CommandSpec } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
 import { renderFields } from '../output.js';
@@ -44,6 +44,8 @@ export const operationCommands: readonly CommandSpec[] = [
       const started = Date.now();
       // Read-only: the backup never writes the live file. In WAL mode it reads one snapshot while
       // the server goes on writing; SQLite restarts a step that a concurrent write invalidated.
+      // Loaded here: the REST commands never pay for the native module.
+      const { default: Database } = await import('better-sqlite3');
       const db = new Database(source, { readonly: true, fileMustExist: true });
       try {
         // After the first step, copy the rest in one step: under steady writes, small steps could be
@@ -55,7 +57,7 @@ export const operationCommands: readonly CommandSpec[] = [
       } finally {
         db.close();
       }
-      const summary = verifyCopy(partial);
+      const summary = verifyCopy(new Database(partial), partial);
       renameSync(partial, dest);
       const result = { source, file: dest, bytes: statSync(dest).size, durationMs: Date.now() - started, ...summary };
       if (ctx.json) return ctx.out.json(result);
@@ -74,8 +76,7 @@ export const operationCommands: readonly CommandSpec[] = [
 ];
 
 /** The copy must be a whole database a server can open: integrity check, schema version, row counts. */
-function verifyCopy(file: string): { schemaVersion: number; accounts: number; threads: number; messages: number } {
-  const db = new Database(file);
+function verifyCopy(db: DatabaseType.Database, file: string): { schemaVersion: number; accounts: number; threads: number; messages: number } {
   try {
     // A standalone file: no -wal beside it to lose when the copy is moved.
     db.pragma('journal_mode = DELETE');
