@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.LOG_LEVEL, base: { instanceId: config.INSTANCE_ID } });
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, base: { instanceId: config.INSTANCE_ID } });
   const app = await startApp(config, { env: stringEnv(process.env), logger });
   logger.info({ url: app.url, store: config.STORE, connector: config.WA_CONNECTOR }, 'wasync listening');
   process.stdout.write(

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const port = parentPort;
   const init = parseActorInit(workerData);
   const config = loadConfig(init.env);
-  const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, name: 'wasync-actor' }), init.accountId);
+  const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'wasync-actor' }), init.accountId);
   const store = await openStore(config, logger);
   await store.init();
   const connector = await createConnector(config);

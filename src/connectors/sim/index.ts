@@ -26,5 +26,6 @@ export function simConnectorFromConfig(config: Config): SimConnector {
     rate: config.WA_SIM_RATE,
     ...(config.WA_SIM_SCENARIO ? { scenarioFile: config.WA_SIM_SCENARIO } : {}),
     fullHistory: config.WHATSAPP_SYNC_FULL_HISTORY,
+    delays: { pairMs: config.WA_SIM_PAIR_MS, qrMs: config.WA_SIM_QR_MS },
   });
 }

@@ -43,6 +43,8 @@ export interface SimDelays {
   onDemandMs: number;
   /** QR shown → paired. */
   pairMs: number;
+  /** A fresh QR this often until paired, as Baileys' QR rotates (`qrTimeout`). */
+  qrMs: number;
 }
 
 export const DEFAULT_DELAYS: Readonly<SimDelays> = {
@@ -52,6 +54,7 @@ export const DEFAULT_DELAYS: Readonly<SimDelays> = {
   historyMs: 20,
   onDemandMs: 200,
   pairMs: 0,
+  qrMs: 20_000,
 };
 
 /**
@@ -149,7 +152,12 @@ export class SimPhone implements WaSocket {
     }
     this.emit('connection.update', { connection: 'connecting', receivedPendingNotifications: false, qr: undefined });
     const pairing = this.opts.pairing ?? 'qr';
-    if (pairing !== 'resume') this.timers.after(0, () => this.emit('connection.update', { qr: simQrString() }));
+    // QRs at 0, qrMs, 2·qrMs… strictly before pairing, so none is left pending once paired.
+    const showQr = (shown: number): void => {
+      this.emit('connection.update', { qr: simQrString() });
+      if ((shown + 1) * this.delays.qrMs < this.delays.pairMs) this.timers.after(this.delays.qrMs, () => showQr(shown + 1));
+    };
+    if (pairing !== 'resume') this.timers.after(0, () => showQr(0));
     this.timers.after(pairing === 'resume' ? 0 : this.delays.pairMs, () => {
       if (pairing === 'restart') {
         // Baileys after pair-success: new login, then the server restarts the stream.
