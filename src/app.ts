@@ -39,7 +39,8 @@ export interface AppOptions {
  * entry point, the end-to-end tests and the benchmarks, so all three run the same thing.
  */
 export async function startApp(config: Config, opts: AppOptions): Promise<App> {
-  const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, base: { instanceId: config.INSTANCE_ID } });
+  const logger =
+    opts.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, base: { instanceId: config.INSTANCE_ID } });
   // The env the actor threads get: the HTTP layer's store must reach the same project/emulator.
   const store = await openStore(config, logger, opts.env);
   await store.init();

@@ -98,14 +98,20 @@ export class ApiClient {
         signal: AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs),
       });
     } catch (err) {
-      throw new CliError(EXIT.UNAVAILABLE, `cannot reach wasync at ${this.connection.url}: ${networkReason(err)} (is it running? set --url or WASYNC_URL)`);
+      throw new CliError(
+        EXIT.UNAVAILABLE,
+        `cannot reach wasync at ${this.connection.url}: ${networkReason(err)} (is it running? set --url or WASYNC_URL)`,
+      );
     }
     const text = await res.text();
     let json: unknown;
     try {
       json = text === '' ? {} : JSON.parse(text);
     } catch {
-      throw new CliError(EXIT.FAILED, `${method} ${route}: HTTP ${res.status} with a body that is not JSON (is ${this.connection.url} a wasync server?)`);
+      throw new CliError(
+        EXIT.FAILED,
+        `${method} ${route}: HTTP ${res.status} with a body that is not JSON (is ${this.connection.url} a wasync server?)`,
+      );
     }
     if (!res.ok) {
       const error = (json as ApiErrorBody).error;

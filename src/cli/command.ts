@@ -43,6 +43,7 @@ export interface CommandSpec {
   args: readonly ArgSpec[];
   summary: string;
   options?: Readonly<Record<string, OptionSpec>>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a command with nothing to report just returns (exit 0).
   run(ctx: CommandContext): Promise<ExitCode | void>;
 }
 
@@ -68,7 +69,8 @@ export function intFlag(ctx: Pick<CommandContext, 'flags'>, name: string, min: n
   const raw = ctx.flags[name];
   if (raw === undefined) return undefined;
   const n = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got "${String(raw)}"`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got "${String(raw)}"`);
   return n;
 }
 

@@ -6,9 +6,19 @@ import { CliError, EXIT, UsageError, type ExitCode } from './errors.js';
 import type { Output } from './output.js';
 
 const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  url: { type: 'string', value: 'URL', description: 'The server (default: WASYNC_URL, else http://127.0.0.1:$PORT, PORT defaulting to 8080).' },
-  token: { type: 'string', value: 'TOKEN', description: 'API token (default: WASYNC_TOKEN, API_TOKEN, else the file DATA_DIR/api-token). Visible to other users in ps: prefer the variable or the file.' },
-  json: { type: 'boolean', description: 'Print the API\'s JSON instead of text.' },
+  url: {
+    type: 'string',
+    value: 'URL',
+    description: 'The server (default: WASYNC_URL, else http://127.0.0.1:$PORT, PORT defaulting to 8080).',
+  },
+  token: {
+    type: 'string',
+    value: 'TOKEN',
+    description:
+      'API token (default: WASYNC_TOKEN, API_TOKEN, else the file DATA_DIR/api-token). ' +
+      'Visible to other users in ps: prefer the variable or the file.',
+  },
+  json: { type: 'boolean', description: "Print the API's JSON instead of text." },
   help: { type: 'boolean', short: 'h', description: 'Show help.' },
   version: { type: 'boolean', description: 'Print the version.' },
 };
@@ -57,7 +67,12 @@ async function dispatch(argv: readonly string[], io: CliEnvironment): Promise<Ex
 
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options: toParseArgs({ ...GLOBAL_OPTIONS, ...spec.options }), allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...argv],
+      options: toParseArgs({ ...GLOBAL_OPTIONS, ...spec.options }),
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\nusage: ${usageLine(spec)}`);
   }
@@ -65,7 +80,8 @@ async function dispatch(argv: readonly string[], io: CliEnvironment): Promise<Ex
   const args = bindArgs(spec, positionals);
   const flags = parsed.values as Record<string, string | boolean | undefined>;
   for (const [name, o] of Object.entries(spec.options ?? {})) {
-    if (o.required && flags[name] === undefined) throw new UsageError(`missing --${name}${o.value ? ` ${o.value}` : ''}\nusage: ${usageLine(spec)}`);
+    if (o.required && flags[name] === undefined)
+      throw new UsageError(`missing --${name}${o.value ? ` ${o.value}` : ''}\nusage: ${usageLine(spec)}`);
   }
   const ctx: CommandContext = {
     args,
@@ -105,7 +121,9 @@ function bindArgs(spec: CommandSpec, words: readonly string[]): Record<string, s
 }
 
 function toParseArgs(options: Readonly<Record<string, OptionSpec>>): Record<string, { type: 'string' | 'boolean'; short?: string }> {
-  return Object.fromEntries(Object.entries(options).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
+  return Object.fromEntries(
+    Object.entries(options).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]),
+  );
 }
 
 function stringOr(v: string | boolean | undefined): string | undefined {
@@ -113,7 +131,9 @@ function stringOr(v: string | boolean | undefined): string | undefined {
 }
 
 function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
-  const rows = Object.entries(options).map(([name, o]) => [`${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`, o.description] as const);
+  const rows = Object.entries(options).map(
+    ([name, o]) => [`${o.short ? `-${o.short}, ` : ''}--${name}${o.value ? ` ${o.value}` : ''}`, o.description] as const,
+  );
   const width = Math.max(...rows.map(([f]) => f.length));
   return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`);
 }
@@ -123,7 +143,14 @@ function help(words: readonly string[], io: CliEnvironment, code: ExitCode = EXI
   if (words.length > 0 && !spec) throw new UsageError(`unknown command "${words.join(' ')}"`);
   if (spec) {
     io.out.print(
-      [`usage: ${usageLine(spec)} [options]`, '', spec.summary, '', 'options:', ...optionLines({ ...spec.options, ...GLOBAL_OPTIONS })].join('\n'),
+      [
+        `usage: ${usageLine(spec)} [options]`,
+        '',
+        spec.summary,
+        '',
+        'options:',
+        ...optionLines({ ...spec.options, ...GLOBAL_OPTIONS }),
+      ].join('\n'),
     );
     return code;
   }

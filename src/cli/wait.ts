@@ -32,7 +32,8 @@ export async function waitUntilOpen(ctx: CommandContext, accountId: string, opts
     if (GIVE_UP_STATES.has(answer.connection)) {
       const { account } = await ctx.api.request<{ account: ApiAccount }>('GET', `/api/whatsapp/accounts/${seg(accountId)}`);
       const reason = account.runtime.reason ?? account.statusReason;
-      const hint = answer.connection === 'logged_out' || answer.connection === 'stopped' ? `; pair it again with: wasync qr ${accountId} --new` : '';
+      const hint =
+        answer.connection === 'logged_out' || answer.connection === 'stopped' ? `; pair it again with: wasync qr ${accountId} --new` : '';
       throw new CliError(EXIT.FAILED, `account ${accountId} is ${answer.connection}${reason ? ` (${reason})` : ''}${hint}`);
     }
     if (Date.now() >= deadline) {

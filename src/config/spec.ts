@@ -71,7 +71,9 @@ export const ENV_SPEC = {
   LOG_FORMAT: {
     parser: oneOf(['auto', 'json', 'pretty'] as const),
     default: 'auto',
-    doc: '`json` (one pino JSON object a line), `pretty` (human-readable, pino-pretty) or `auto` (pretty when stdout is a terminal, else JSON).',
+    doc:
+      '`json` (one pino JSON object a line), `pretty` (human-readable, pino-pretty) ' +
+      'or `auto` (pretty when stdout is a terminal, else JSON).',
   },
   WA_CONNECTOR: {
     parser: oneOf(['baileys', 'sim'] as const),
@@ -86,7 +88,11 @@ export const ENV_SPEC = {
   },
   WA_SIM_RATE: { parser: int(0, 100_000), default: '0', doc: 'Simulated phone: live inbound messages per second (0 = none).' },
   WA_SIM_PAIR_MS: { parser: int(0, 3_600_000), default: '0', doc: 'Simulated phone: how long its QR waits before it pairs (0 = at once).' },
-  WA_SIM_QR_MS: { parser: int(100, 3_600_000), default: '20000', doc: 'Simulated phone: a new QR this often while waiting to pair (Baileys rotates every 20 s).' },
+  WA_SIM_QR_MS: {
+    parser: int(100, 3_600_000),
+    default: '20000',
+    doc: 'Simulated phone: a new QR this often while waiting to pair (Baileys rotates every 20 s).',
+  },
   WA_SIM_SCENARIO: { parser: text, doc: 'Simulated phone: replay this scenario file (JSON lines) instead of generating.' },
   WA_DEMO: { parser: bool, default: 'false', doc: 'Create a `demo` account at start-up if it does not exist.' },
   WA_RECORD_DIR: { parser: text, doc: 'Append every event the real socket emits to a scenario file here (secrets left out).' },

@@ -31,7 +31,10 @@ const PHONE_FIELDS = ['phoneNumber', 'jid', 'remoteJid', 'participant', 'clientJ
 const PHONE_PATHS = [...PHONE_FIELDS, ...PHONE_FIELDS.map((f) => `*.${f}`), 'me.id', 'user.id', 'creds.me.id'];
 const ACCOUNT_PATHS = ['accountId', '*.accountId', 'account.id'];
 
-/** `auto` is pretty on a terminal. `isatty(1)` asks the OS, so actor threads (whose process.stdout is a pipe to the main thread) decide as the main thread does. */
+/**
+ * `auto` is pretty on a terminal. `isatty(1)` asks the OS, so actor threads (whose process.stdout is a
+ * pipe to the main thread) decide as the main thread does.
+ */
 export function resolveLogFormat(format: LogFormat, fd = 1): 'json' | 'pretty' {
   if (format !== 'auto') return format;
   return isatty(fd) ? 'pretty' : 'json';

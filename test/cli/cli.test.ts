@@ -31,7 +31,11 @@ describe('wasync CLI against a running server', () => {
 
   function cli(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; timeoutMs?: number } = {}): Promise<Run> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: (opts.env ?? env) as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, ...args], {
+        cwd: work,
+        env: (opts.env ?? env) as NodeJS.ProcessEnv,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -116,7 +120,10 @@ describe('wasync CLI against a running server', () => {
     expect((await cli(['accounts', 'add', 'cli-json'])).code).toBe(0);
     const run = await cli(['qr', 'cli-json', '--json', '--interval', '100']);
     expect(run.code, run.stderr).toBe(0);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { accountId: string; connection: string; qr: string | null });
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { accountId: string; connection: string; qr: string | null });
     const qrs = lines.flatMap((l) => (l.qr ? [l.qr] : []));
     expect(new Set(qrs).size).toBeGreaterThanOrEqual(2);
     for (const qr of qrs) expect(qr).toMatch(/^https:\/\/wa\.me\/settings\/linked_devices#2@/);
@@ -197,7 +204,11 @@ describe('wasync CLI against a running server', () => {
 
     const thread = page.threads[0]!.id;
     // Oldest first, a thread's history is fixed (live messages land at the other end): pages are exact.
-    const six = (JSON.parse((await cli(['messages', 'cli-main', thread, '--limit', '6', '--order', 'asc', '--json'])).stdout) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
+    const six = (
+      JSON.parse((await cli(['messages', 'cli-main', thread, '--limit', '6', '--order', 'asc', '--json'])).stdout) as {
+        messages: Array<{ id: string }>;
+      }
+    ).messages.map((m) => m.id);
     const firstPage = await cli(['messages', 'cli-main', thread, '--limit', '3', '--order', 'asc', '--json']);
     const { nextCursor } = JSON.parse(firstPage.stdout) as { nextCursor: string };
     const secondPage = await cli(['messages', 'cli-main', thread, '--limit', '3', '--order', 'asc', '--cursor', nextCursor, '--json']);
@@ -310,7 +321,17 @@ describe('wasync CLI against a running server', () => {
   it('help: the command list, per-command options, the version', async () => {
     const all = await cli(['--help']);
     expect(all.code).toBe(0);
-    for (const c of ['accounts add [ID]', 'accounts rm ID', 'qr ACCOUNT', 'pair ACCOUNT --phone NUMBER', 'send ACCOUNT TO TEXT…', 'backfill ACCOUNT', 'threads ACCOUNT', 'messages ACCOUNT THREAD', 'backup DEST']) {
+    for (const c of [
+      'accounts add [ID]',
+      'accounts rm ID',
+      'qr ACCOUNT',
+      'pair ACCOUNT --phone NUMBER',
+      'send ACCOUNT TO TEXT…',
+      'backfill ACCOUNT',
+      'threads ACCOUNT',
+      'messages ACCOUNT THREAD',
+      'backup DEST',
+    ]) {
       expect(all.stdout).toContain(`  ${c} `);
     }
     const one = await cli(['accounts', 'rm', '--help']);
@@ -319,7 +340,10 @@ describe('wasync CLI against a running server', () => {
     const bare = await cli([]);
     expect(bare.code).toBe(2);
     const version = await cli(['--version']);
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; bin: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+      bin: Record<string, string>;
+    };
     expect(version.stdout).toBe(`${pkg.version}\n`);
     expect(pkg.bin.wasync).toBe('dist/src/cli/main.js');
   });

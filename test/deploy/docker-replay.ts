@@ -62,7 +62,18 @@ async function replayStage(
 ): Promise<ReplayedStage> {
   const root = path.join(buildRoot, stage.name);
   mkdirSync(root, { recursive: true });
-  const s: ReplayedStage = { name: stage.name, root, workdir: '/', env: {}, user: null, entrypoint: [], cmd: [], healthcheck: null, skipped: [], ran: [] };
+  const s: ReplayedStage = {
+    name: stage.name,
+    root,
+    workdir: '/',
+    env: {},
+    user: null,
+    entrypoint: [],
+    cmd: [],
+    healthcheck: null,
+    skipped: [],
+    ran: [],
+  };
   for (const step of stage.steps) {
     const where = `Dockerfile line ${step.line} (${stage.name})`;
     switch (step.keyword) {
@@ -103,7 +114,13 @@ async function replayStage(
   return s;
 }
 
-async function copyStep(s: ReplayedStage, step: Step, ignored: Ignore, stages: Map<string, Promise<ReplayedStage>>, where: string): Promise<void> {
+async function copyStep(
+  s: ReplayedStage,
+  step: Step,
+  ignored: Ignore,
+  stages: Map<string, Promise<ReplayedStage>>,
+  where: string,
+): Promise<void> {
   const { from, sources, dest } = step.copy!;
   const destAbs = inStage(s.root, path.posix.resolve(s.workdir, dest));
   const intoDir = dest.endsWith('/') || sources.length > 1;
@@ -146,24 +163,26 @@ function copyTree(src: string, dest: string, rel: string, keep: (rel: string) =>
 }
 
 async function runPart(s: ReplayedStage, part: string, where: string): Promise<void> {
-  let m: RegExpExecArray | null;
+  const mkdir = /^mkdir -p (\/\S+)$/.exec(part);
+  const chown = /^chown (\w+):(\w+) (\/\S+)$/.exec(part);
+  const link = /^ln -s (\/\S+) (\/\S+)$/.exec(part);
   if (/^npm\s/.test(part)) {
     const started = Date.now();
     await sh(part, inStage(s.root, s.workdir), npmEnv(s.env), where);
     s.ran.push({ command: part, ms: Date.now() - started });
   } else if (/^apt-get\s/.test(part) || part === 'rm -rf /var/lib/apt/lists/*') {
     s.skipped.push(part);
-  } else if ((m = /^mkdir -p (\/\S+)$/.exec(part))) {
-    mkdirSync(inStage(s.root, m[1]!), { recursive: true });
-  } else if ((m = /^chown (\w+):(\w+) (\/\S+)$/.exec(part))) {
-    const uid = IMAGE_USERS[m[1]!];
-    const gid = IMAGE_USERS[m[2]!];
-    if (uid === undefined || gid === undefined) throw new Error(`${where}: chown to ${m[1]}:${m[2]}, not a user of the base image`);
-    chownSync(inStage(s.root, m[3]!), uid, gid);
-  } else if ((m = /^ln -s (\/\S+) (\/\S+)$/.exec(part))) {
-    const link = inStage(s.root, m[2]!);
-    mkdirSync(path.dirname(link), { recursive: true });
-    symlinkSync(inStage(s.root, m[1]!), link);
+  } else if (mkdir) {
+    mkdirSync(inStage(s.root, mkdir[1]!), { recursive: true });
+  } else if (chown) {
+    const uid = IMAGE_USERS[chown[1]!];
+    const gid = IMAGE_USERS[chown[2]!];
+    if (uid === undefined || gid === undefined) throw new Error(`${where}: chown to ${chown[1]}:${chown[2]}, not a user of the base image`);
+    chownSync(inStage(s.root, chown[3]!), uid, gid);
+  } else if (link) {
+    const at = inStage(s.root, link[2]!);
+    mkdirSync(path.dirname(at), { recursive: true });
+    symlinkSync(inStage(s.root, link[1]!), at);
   } else {
     throw new Error(`${where}: the replay does not know the step "${part}": teach test/deploy/docker-replay.ts`);
   }
@@ -188,6 +207,8 @@ function sh(command: string, cwd: string, env: Record<string, string>, where: st
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${where}: "${command}" exited ${code}:\n${out.slice(-4000)}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${where}: "${command}" exited ${code}:\n${out.slice(-4000)}`)),
+    );
   });
 }

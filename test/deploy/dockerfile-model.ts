@@ -28,7 +28,11 @@ export interface Stage {
  * deploy/Dockerfile through dockerfile-ast (the parser behind the Docker language server), reduced to
  * what the tests check and replay: stages with their resolved base image and their steps in order.
  */
-export function readDockerfile(text = readFileSync(DOCKERFILE, 'utf8')): { text: string; globalArgs: Record<string, string>; stages: Stage[] } {
+export function readDockerfile(text = readFileSync(DOCKERFILE, 'utf8')): {
+  text: string;
+  globalArgs: Record<string, string>;
+  stages: Stage[];
+} {
   const dockerfile = DockerfileParser.parse(text);
   const globalArgs: Record<string, string> = {};
   for (const arg of dockerfile.getInitialARGs()) {
@@ -62,7 +66,10 @@ function step(instruction: Instruction, keyword: string): Step {
     out.env = Object.fromEntries((instruction as Env).getProperties().map((p) => [p.getName(), p.getValue() ?? '']));
   }
   if (keyword === 'COPY') {
-    const words = instruction.getArguments().map((a) => a.getValue()).filter((w) => !w.startsWith('--'));
+    const words = instruction
+      .getArguments()
+      .map((a) => a.getValue())
+      .filter((w) => !w.startsWith('--'));
     out.copy = { from: (instruction as Copy).getFromFlag()?.getValue() ?? null, sources: words.slice(0, -1), dest: words.at(-1)! };
   }
   return out;

@@ -13,7 +13,7 @@ const runtime = model.stages.at(-1)!;
 const steps = (keyword: string) => runtime.steps.filter((s) => s.keyword === keyword);
 
 describe('deploy/Dockerfile, statically', () => {
-  it('passes dockerfile-utils\' validator with every rule raised to an error', () => {
+  it("passes dockerfile-utils' validator with every rule raised to an error", () => {
     const strict: ValidatorSettings = {
       deprecatedMaintainer: ValidationSeverity.ERROR,
       directiveCasing: ValidationSeverity.ERROR,
@@ -32,7 +32,7 @@ describe('deploy/Dockerfile, statically', () => {
     expect(validate(model.text.replace('STOPSIGNAL SIGTERM', 'STOPSIGNAL'), strict)).not.toEqual([]);
   });
 
-  it('builds every stage on one pinned Node LTS slim image that package.json\'s engines accept', () => {
+  it("builds every stage on one pinned Node LTS slim image that package.json's engines accept", () => {
     const images = new Set(model.stages.map((s) => s.image));
     expect(images.size).toBe(1);
     const [image] = [...images];
@@ -91,7 +91,16 @@ describe('deploy/Dockerfile, statically', () => {
     const copied = model.stages.flatMap((s) => s.steps.filter((x) => x.copy && x.copy.from === null).flatMap((x) => x.copy!.sources));
     for (const source of copied) expect(ig.ignores(source), source).toBe(false);
     expect(ig.ignores('src/main.ts')).toBe(false);
-    for (const secret of ['.env', 'deploy/.env', 'data/wasync.db', 'data/api-token', 'node_modules/pino/package.json', 'dist/src/main.js', '.git/config', 'deploy/firebase-service-account.json']) {
+    for (const secret of [
+      '.env',
+      'deploy/.env',
+      'data/wasync.db',
+      'data/api-token',
+      'node_modules/pino/package.json',
+      'dist/src/main.js',
+      '.git/config',
+      'deploy/firebase-service-account.json',
+    ]) {
       expect(ig.ignores(secret), secret).toBe(true);
     }
     expect(path.relative(REPO, DOCKERFILE)).toBe(path.join('deploy', 'Dockerfile'));

@@ -37,7 +37,11 @@ function which(bin: string): string | null {
 }
 
 const analyze = which('systemd-analyze');
-if (!analyze) console.warn('test/deploy/systemd.test.ts: systemd-analyze is not installed here: `systemd-analyze verify` is skipped (install the systemd package to run it)');
+if (!analyze)
+  console.warn(
+    'test/deploy/systemd.test.ts: systemd-analyze is not installed here: `systemd-analyze verify` is skipped ' +
+      '(install the systemd package to run it)',
+  );
 
 describe('deploy/wasync.service', () => {
   it('runs the service as the seeds describe: WorkingDirectory, EnvironmentFile=.env, User=deploy, ExecStart=node …', () => {

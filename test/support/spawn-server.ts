@@ -43,7 +43,11 @@ export async function spawnServer(opts: {
   let dead = false;
   void exited.then(() => (dead = true));
   try {
-    const listening = waitFor('the server to listen', async () => /listening on (http:\/\/[^\s]+)/.exec(out)?.[1], opts.startTimeoutMs ?? 30_000);
+    const listening = waitFor(
+      'the server to listen',
+      async () => /listening on (http:\/\/[^\s]+)/.exec(out)?.[1],
+      opts.startTimeoutMs ?? 30_000,
+    );
     listening.catch(() => undefined); // the race below reports whichever comes first
     const url = await Promise.race([
       listening,

@@ -22,7 +22,9 @@ export const accountCommands: readonly CommandSpec[] = [
         String(a.historySyncCount ?? 0),
         when(a.lastRealtimeMessageAt),
       ]);
-      ctx.out.print(renderTable(['ID', 'STATUS', 'ACTOR', 'PHONE', 'LAST CONNECTED', 'HISTORY SYNCS', 'LAST REALTIME MESSAGE'], rows, ctx.out.columns));
+      ctx.out.print(
+        renderTable(['ID', 'STATUS', 'ACTOR', 'PHONE', 'LAST CONNECTED', 'HISTORY SYNCS', 'LAST REALTIME MESSAGE'], rows, ctx.out.columns),
+      );
     },
   },
   {
@@ -34,7 +36,10 @@ export const accountCommands: readonly CommandSpec[] = [
       const res = await ctx.api.request<{ account: ApiAccount }>('POST', ACCOUNTS, { body: id === undefined ? {} : { accountId: id } });
       if (ctx.json) return ctx.out.json(res);
       ctx.out.print(res.account.id);
-      ctx.out.note(`created ${res.account.id} (${res.account.runtime.connection}); pair it: wasync qr ${res.account.id}  or  wasync pair ${res.account.id} --phone NUMBER`);
+      ctx.out.note(
+        `created ${res.account.id} (${res.account.runtime.connection}); ` +
+          `pair it: wasync qr ${res.account.id}  or  wasync pair ${res.account.id} --phone NUMBER`,
+      );
     },
   },
   {
@@ -54,7 +59,10 @@ export const accountCommands: readonly CommandSpec[] = [
           ['phone', a.phoneNumber ?? '-'],
           ['last connected', when(a.lastConnectedAt)],
           ['history syncs', `${a.historySyncCount ?? 0}, last ${when(a.lastHistorySyncAt)}`],
-          ['last backfill', `${when(a.lastBackfillAt)}${result ? `: ${result.threads} threads, ${result.messages} messages, ${result.errors} errors` : ''}`],
+          [
+            'last backfill',
+            `${when(a.lastBackfillAt)}${result ? `: ${result.threads} threads, ${result.messages} messages, ${result.errors} errors` : ''}`,
+          ],
           ['auto backfill', a.lastAutoBackfillStatus ?? '-'],
           ['last realtime message', when(a.lastRealtimeMessageAt)],
         ]),
@@ -65,7 +73,7 @@ export const accountCommands: readonly CommandSpec[] = [
     path: ['accounts', 'rm'],
     args: [{ name: 'ID' }],
     summary: 'Stop an account and log its session out; --purge also deletes its threads and messages.',
-    options: { purge: { type: 'boolean', description: 'Delete the account\'s threads and messages too (cannot be undone).' } },
+    options: { purge: { type: 'boolean', description: "Delete the account's threads and messages too (cannot be undone)." } },
     async run(ctx) {
       const id = arg(ctx, 'ID');
       const purge = ctx.flags.purge === true;

@@ -31,7 +31,9 @@ export const messagingCommands: readonly CommandSpec[] = [
     path: ['send'],
     args: [{ name: 'ACCOUNT' }, { name: 'TO' }, { name: 'TEXT', rest: true }],
     summary: 'Send a text message (TO: phone number or JID; TEXT "-" reads standard input).',
-    options: { id: { type: 'string', value: 'MESSAGE_ID', description: 'Your own message id: retrying with the same id never sends twice.' } },
+    options: {
+      id: { type: 'string', value: 'MESSAGE_ID', description: 'Your own message id: retrying with the same id never sends twice.' },
+    },
     async run(ctx) {
       const raw = arg(ctx, 'TEXT');
       // Like the shell's $(…): the newline(s) that end piped text are not part of the message.
@@ -59,7 +61,7 @@ export const messagingCommands: readonly CommandSpec[] = [
       const accountPath = `/api/whatsapp/accounts/${seg(id)}`;
       const wait = ctx.flags.wait === true;
       const timeoutMs = (intFlag(ctx, 'timeout', 0, 86_400) ?? 300) * 1000;
-      const before = wait ? (await ctx.api.request<{ account: ApiAccount }>('GET', accountPath)).account.lastBackfillAt ?? null : null;
+      const before = wait ? ((await ctx.api.request<{ account: ApiAccount }>('GET', accountPath)).account.lastBackfillAt ?? null) : null;
       const res = await ctx.api.request<{ message: string; accountId: string }>('POST', `/api/whatsapp/backfill/${seg(id)}`);
       if (!wait) return ctx.json ? ctx.out.json(res) : ctx.out.note(res.message);
       const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
@@ -71,7 +73,8 @@ export const messagingCommands: readonly CommandSpec[] = [
           ctx.out.print(`backfill of ${id} done: ${r.threads} threads, ${r.messages} messages, ${r.errors} errors`);
           return r.errors > 0 ? EXIT.FAILED : EXIT.OK;
         }
-        if (Date.now() >= deadline) throw new CliError(EXIT.TIMEOUT, `the backfill of ${id} has not finished after ${timeoutMs / 1000} s (it goes on in the server)`);
+        if (Date.now() >= deadline)
+          throw new CliError(EXIT.TIMEOUT, `the backfill of ${id} has not finished after ${timeoutMs / 1000} s (it goes on in the server)`);
         await ctx.sleep(500);
       }
     },
@@ -79,10 +82,13 @@ export const messagingCommands: readonly CommandSpec[] = [
   {
     path: ['threads'],
     args: [{ name: 'ACCOUNT' }],
-    summary: 'The account\'s threads, most recent first.',
+    summary: "The account's threads, most recent first.",
     options: PAGE_OPTIONS,
     async run(ctx) {
-      const res = await ctx.api.request<Page & { threads: ApiThread[] }>('GET', `/api/whatsapp/threads/${seg(arg(ctx, 'ACCOUNT'))}${pageQuery(ctx)}`);
+      const res = await ctx.api.request<Page & { threads: ApiThread[] }>(
+        'GET',
+        `/api/whatsapp/threads/${seg(arg(ctx, 'ACCOUNT'))}${pageQuery(ctx)}`,
+      );
       if (ctx.json) return ctx.out.json(res);
       const rows = res.threads.map((t) => [t.id, oneLine(t.displayName, 40) || '-', when(t.lastMessageAt), oneLine(t.lastMessagePreview)]);
       ctx.out.print(renderTable(['THREAD', 'NAME', 'LAST MESSAGE', 'PREVIEW'], rows, ctx.out.columns));

@@ -16,7 +16,10 @@ export const operationCommands: readonly CommandSpec[] = [
     args: [],
     summary: 'Exit 0 when the server answers /ready (the Docker healthcheck); prints its mode and instance.',
     async run(ctx) {
-      const res = await ctx.api.request<{ ready: boolean; mode: string; instanceId: string }>('GET', '/ready', { open: true, timeoutMs: 5_000 });
+      const res = await ctx.api.request<{ ready: boolean; mode: string; instanceId: string }>('GET', '/ready', {
+        open: true,
+        timeoutMs: 5_000,
+      });
       if (ctx.json) return ctx.out.json(res);
       ctx.out.print(`${res.ready ? 'ready' : 'not ready'}: ${res.mode}, instance ${res.instanceId}`);
       return res.ready ? EXIT.OK : EXIT.UNAVAILABLE;
@@ -25,7 +28,7 @@ export const operationCommands: readonly CommandSpec[] = [
   {
     path: ['backup'],
     args: [{ name: 'DEST' }],
-    summary: 'Copy the SQLite store to DEST while the server runs (SQLite\'s online backup API; run it on the server\'s box).',
+    summary: "Copy the SQLite store to DEST while the server runs (SQLite's online backup API; run it on the server's box).",
     options: {
       db: { type: 'string', value: 'FILE', description: 'The database to copy (default: DATA_DIR/wasync.db).' },
       force: { type: 'boolean', description: 'Replace DEST if it exists.' },
@@ -76,7 +79,10 @@ export const operationCommands: readonly CommandSpec[] = [
 ];
 
 /** The copy must be a whole database a server can open: integrity check, schema version, row counts. */
-function verifyCopy(db: DatabaseType.Database, file: string): { schemaVersion: number; accounts: number; threads: number; messages: number } {
+function verifyCopy(
+  db: DatabaseType.Database,
+  file: string,
+): { schemaVersion: number; accounts: number; threads: number; messages: number } {
   try {
     // A standalone file: no -wal beside it to lose when the copy is moved.
     db.pragma('journal_mode = DELETE');

@@ -24,7 +24,8 @@ async function drawQr(ctx: CommandContext, answer: QrAnswer, shown: number): Pro
   // Half-block characters: two QR rows per terminal line, small enough for an 80×24 terminal.
   const art = await QRCode.toString(answer.qr, { type: 'terminal', small: true, errorCorrectionLevel: 'L' });
   const caption =
-    `QR ${shown} for ${answer.accountId} (${new Date().toLocaleTimeString()}): on the phone, WhatsApp → Settings → Linked devices → Link a device.\n` +
+    `QR ${shown} for ${answer.accountId} (${new Date().toLocaleTimeString()}): ` +
+    'on the phone, WhatsApp → Settings → Linked devices → Link a device.\n' +
     'It is replaced as WhatsApp rotates it; Ctrl-C to stop waiting.';
   ctx.out.print(`${ctx.out.isTTY ? CLEAR : ''}${art}\n${caption}`);
 }
@@ -33,7 +34,7 @@ export const pairingCommands: readonly CommandSpec[] = [
   {
     path: ['qr'],
     args: [{ name: 'ACCOUNT' }],
-    summary: 'Draw the account\'s pairing QR in the terminal, redrawn as it rotates, until the account is open.',
+    summary: "Draw the account's pairing QR in the terminal, redrawn as it rotates, until the account is open.",
     options: {
       new: { type: 'boolean', description: 'Drop the session and ask for a new QR first (after a logout).' },
       ...WAIT_OPTIONS,
@@ -62,7 +63,12 @@ export const pairingCommands: readonly CommandSpec[] = [
     args: [{ name: 'ACCOUNT' }],
     summary: 'Pair by phone number instead of QR: prints the code to type on the phone.',
     options: {
-      phone: { type: 'string', value: 'NUMBER', required: true, description: 'The account\'s phone number, international form, digits only (e.g. 40712345678).' },
+      phone: {
+        type: 'string',
+        value: 'NUMBER',
+        required: true,
+        description: "The account's phone number, international form, digits only (e.g. 40712345678).",
+      },
       wait: { type: 'boolean', description: 'Then wait until the account is open.' },
       ...WAIT_OPTIONS,
     },
@@ -83,7 +89,9 @@ export const pairingCommands: readonly CommandSpec[] = [
       if (ctx.json) ctx.out.jsonLine({ accountId: id, code: res.code });
       else {
         ctx.out.print(res.code.length === 8 ? `${res.code.slice(0, 4)}-${res.code.slice(4)}` : res.code);
-        ctx.out.note('On the phone: WhatsApp → Settings → Linked devices → Link a device → Link with phone number instead, then type this code.');
+        ctx.out.note(
+          'On the phone: WhatsApp → Settings → Linked devices → Link a device → Link with phone number instead, then type this code.',
+        );
       }
       if (ctx.flags.wait !== true) return;
       const final = await waitUntilOpen(ctx, id, waitOptions(ctx));
