@@ -23,7 +23,7 @@ export type ReadTask =
 
 const { env } = workerData as ReadPoolData;
 const config = loadConfig(env);
-const logger = createLogger({ level: config.LOG_LEVEL, name: 'wasync-read-pool' });
+const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'wasync-read-pool' });
 
 let opened: Promise<Store> | null = null;
 
