@@ -12,8 +12,8 @@ export function renderEnvExample(): string {
   const head = [
     '# wasync environment file, generated from src/config/spec.ts by `npm run docs:env`: do not edit here.',
     '# Copy it to `.env` (mode 0600: it may hold secrets), uncomment what you change.',
-    "# Every line shows the default; an empty value means none (optional). The seeds' deploy checklist",
-    "# variables (AUTO_BACKFILL_*, INSTANCE_ID) have the seeds' defaults: set them only to change them.",
+    "# Every line shows the default; an empty value means none (optional). The runbook's deploy checklist",
+    "# variables (AUTO_BACKFILL_*, INSTANCE_ID) have the runbook's defaults: set them only to change them.",
     '# INSTANCE_ID must differ per process: set it per instance (unit, ecosystem file, compose service),',
     '# not in a file several instances share.',
   ];

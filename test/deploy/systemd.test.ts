@@ -44,7 +44,7 @@ if (!analyze)
   );
 
 describe('deploy/wasync.service', () => {
-  it('runs the service as the seeds describe: WorkingDirectory, EnvironmentFile=.env, User=deploy, ExecStart=node …', () => {
+  it('runs the service as the runbook describes: WorkingDirectory, EnvironmentFile=.env, User=deploy, ExecStart=node …', () => {
     const workdir = one('Service.WorkingDirectory')!;
     expect(path.isAbsolute(workdir)).toBe(true);
     expect(one('Service.EnvironmentFile')).toBe(path.posix.join(workdir, '.env'));
