@@ -1,5 +1,6 @@
 import { ACCOUNT_INSTANT_FIELDS, type AccountInstantField, type AccountRecord, type MessageRecord, type ThreadRecord } from '../domain/records.js';
 import type { AccountRuntime, AccountView } from '../supervisor/service.js';
+import type { ProtocolVersionStatus } from '../connectors/protocol-version.js';
 
 /**
  * Records → API JSON. Field names are the seeds' (extend, never rename); every epoch-ms instant is
@@ -138,6 +139,11 @@ export function serializeDashboardAccount({ account: a, runtime }: AccountView):
     lastRealtimeMessageAt: iso(a.lastRealtimeMessageAt),
     lastRealtimeError: a.lastRealtimeError ?? null,
   };
+}
+
+/** `GET /api/status/dashboard` → `waVersion`: the WhatsApp Web version the sockets announce. */
+export function serializeProtocolVersion(v: ProtocolVersionStatus) {
+  return { version: v.version, source: v.source, fetchedAt: iso(v.fetchedAt), ageSeconds: v.ageSeconds, checkedAt: iso(v.checkedAt), lastError: v.lastError };
 }
 
 /** Seed 003: `GET /diag` → `latestRealtime`. */
