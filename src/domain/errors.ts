@@ -24,6 +24,12 @@ export type ErrorCode =
   | 'MEDIA_UNAVAILABLE'
   /** WhatsApp's media server failed or could not be reached. */
   | 'MEDIA_DOWNLOAD_FAILED'
+  /** Downloaded media whose SHA-256 is not the message's `fileSha256`: rejected, nothing stored. */
+  | 'MEDIA_HASH_MISMATCH'
+  /** Media larger than the archive accepts (MEDIA_ARCHIVE_MAX_BYTES). */
+  | 'MEDIA_TOO_LARGE'
+  /** The media archive (disk or bucket) failed. */
+  | 'MEDIA_ARCHIVE_FAILED'
   /** A `Range` header that is malformed, asks for several ranges, or lies outside the file. */
   | 'RANGE_NOT_SATISFIABLE'
   | 'SHUTTING_DOWN'
