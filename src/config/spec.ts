@@ -67,7 +67,7 @@ export const ENV_SPEC = {
 
   // WhatsApp Web version (docs/wa-version.md)
   WA_VERSION: { parser: waVersion, doc: 'Pin the WhatsApp Web version the socket announces (`2.3000.x`). Unset: fetched from WhatsApp Web, cached in the store, refreshed every WA_VERSION_REFRESH_MS.' },
-  WA_VERSION_REFRESH_MS: { parser: int(60_000), default: '86400000', doc: 'How often the WhatsApp Web version is fetched again (24 h); instances share the cached one.' },
+  WA_VERSION_REFRESH_MS: { parser: int(60_000, 604_800_000), default: '86400000', doc: 'How often the WhatsApp Web version is fetched again (24 h); instances share the cached one.' },
   WA_VERSION_FETCH_TIMEOUT_MS: { parser: int(100, 60_000), default: '5000', doc: 'Deadline of one WhatsApp Web version fetch; past it the last known good version is used.' },
 
   // Media archive (docs/media-archive.md)

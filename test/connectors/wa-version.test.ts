@@ -294,3 +294,10 @@ describe('WhatsApp Web version', () => {
     });
   });
 });
+
+describe('WhatsApp Web version refresh interval', () => {
+  it('stays within what a timer can hold (setInterval overflows past 2^31-1 ms)', () => {
+    expect(() => loadConfig({ WA_VERSION_REFRESH_MS: '2147483648' })).toThrow(/WA_VERSION_REFRESH_MS/);
+    expect(loadConfig({}).WA_VERSION_REFRESH_MS).toBe(86_400_000);
+  });
+});

@@ -258,7 +258,9 @@ export function waVersionServiceFromConfig(config: Config, settings: SettingsSto
     settings,
     logger,
     pinned: config.WA_VERSION ?? null,
-    maxAgeMs: config.WA_VERSION_REFRESH_MS,
+    // A tenth under the tick: the cache written a moment after one tick's fetch must count as stale
+    // at the next tick, or timer drift would skip every other refresh.
+    maxAgeMs: Math.floor(config.WA_VERSION_REFRESH_MS * 0.9),
     refreshMs: config.WA_VERSION_REFRESH_MS,
     timeoutMs: config.WA_VERSION_FETCH_TIMEOUT_MS,
   });
