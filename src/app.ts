@@ -10,6 +10,8 @@ import { createHttpServer, type HttpServer } from './http/server.js';
 import type { HttpDeps } from './http/deps.js';
 import { inlineReads } from './http/conversation-reads.js';
 import { pooledReads } from './http/read-pool.js';
+import { createProtocolVersionService } from './connectors/index.js';
+import { registerProtocolVersionMetrics } from './metrics/protocol-version-metrics.js';
 
 export interface App {
   port: number;
@@ -47,6 +49,11 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const token = config.API_TOKEN ? { token: config.API_TOKEN, file: null, created: false } : ensureApiToken(config.DATA_DIR);
   const accounts = new Accounts({ config, env: opts.env, store, logger });
   const metrics = createMetrics(accounts, () => accounts.runtimes());
+  // The WhatsApp Web version (real connector only): resolved before any actor connects, so their
+  // first sockets find it in the store's cache; refreshed in the background afterwards.
+  const protocolVersion = await createProtocolVersionService(config, store, logger);
+  const protocolStatus = () => protocolVersion?.status() ?? null;
+  registerProtocolVersionMetrics(metrics.registry, protocolStatus);
   const reads =
     config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
   const http = (opts.serve ?? createHttpServer)({
@@ -58,9 +65,11 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     instanceId: config.INSTANCE_ID,
     mode: () => accounts.mode,
     metrics,
+    protocolVersion: protocolStatus,
   });
   const port = await http.listen(config.HOST, config.PORT);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+  await protocolVersion?.start();
   await accounts.start();
   let closing: Promise<void> | null = null;
   return {
@@ -74,7 +83,10 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     logger,
     shutdown() {
       closing ??= shutdownWithin(config.SHUTDOWN_TIMEOUT_MS, logger, {
-        stopAccepting: () => http.close(),
+        stopAccepting: () => {
+          http.close();
+          protocolVersion?.stop();
+        },
         stopActors: (budgetMs) => accounts.shutdown(budgetMs),
         close: async () => {
           http.terminate();

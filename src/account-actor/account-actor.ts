@@ -70,6 +70,8 @@ export class AccountActor {
   private ownJids: ReadonlySet<string> = new Set();
   private reconnectAttempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** A repair-and-retry was used in this connection streak (see retryAfterRepair); cleared when a connection opens. */
+  private repairUsed = false;
   private stopped = false;
   private accountWrites: Promise<void> = Promise.resolve();
 
@@ -342,6 +344,7 @@ export class AccountActor {
     if (u.connection === 'open') {
       this.qr = null;
       this.reconnectAttempts = 0;
+      this.repairUsed = false;
       this.me = sock.user?.id ? jidNormalizedUser(sock.user.id) : null;
       this.ownJids = new Set([this.me, sock.user?.lid ? jidNormalizedUser(sock.user.lid) : null].filter((j): j is string => j !== null));
       void this.setConnection('open', null, { lastConnectedAt: this.now(), phoneNumber: this.me, reconnectAttempts: 0, caughtUp: false });
@@ -360,9 +363,10 @@ export class AccountActor {
   private onClose(error: unknown): void {
     this.socket = null;
     if (this.stopped) return;
+    if (this.retryAfterRepair(error)) return;
     const code = statusCodeOf(error);
     const decision = decideOnDisconnect(code, this.reconnectAttempts + 1);
-    const why = `${code ?? 'network'}: ${error instanceof Error ? error.message : 'connection closed'}`;
+    const why = closeReason(error);
     if (decision.action === 'stop') {
       this.stopped = true;
       this.log.warn({ code, status: decision.status }, 'connection closed for good');
@@ -380,6 +384,26 @@ export class AccountActor {
       if (this.stopped) return;
       void this.connectOrRetry();
     }, decision.delayMs);
+  }
+
+  /**
+   * Kept apart from the backoff policy on purpose (issue 11): a close the connector can repair
+   * (WhatsApp refusing the client version: the connector refetches it) gets one repair and one
+   * immediate retry per connection streak; if that fails too, the close goes through the policy.
+   */
+  private retryAfterRepair(error: unknown): boolean {
+    if (this.repairUsed) return false;
+    const repair = this.d.connector.repairBeforeRetry?.({ accountId: this.d.accountId, store: this.d.store, logger: this.log }, error);
+    if (!repair) return false;
+    this.repairUsed = true;
+    this.log.warn({ code: statusCodeOf(error) }, 'connection refused; repairing and retrying once');
+    void this.setConnection('reconnecting', closeReason(error));
+    void repair
+      .catch((err: unknown) => this.reportError(err, 'repair before retry'))
+      .then(() => {
+        if (!this.stopped) void this.connectOrRetry();
+      });
+    return true;
   }
 
   private async setConnection(status: ConnectionStatus, reason: string | null, extra: AccountPatch = {}): Promise<void> {
@@ -420,6 +444,10 @@ export class AccountActor {
     this.log.error({ err, context }, 'actor error');
     this.d.emit({ type: 'error', accountId: this.d.accountId, error: serializeError(err), context });
   }
+}
+
+function closeReason(error: unknown): string {
+  return `${statusCodeOf(error) ?? 'network'}: ${error instanceof Error ? error.message : 'connection closed'}`;
 }
 
 function newestMessageAt(mutations: readonly Mutation[]): number | null {

@@ -85,3 +85,27 @@ export const envTag: Parser<string> = {
     return v;
   },
 };
+
+/** A WhatsApp Web version as `2.3000.1023456789`: three dot-separated non-negative integers. */
+export const waVersion: Parser<[number, number, number]> = {
+  form: 'a WhatsApp Web version such as 2.3000.1023456789',
+  parse(raw) {
+    const m = /^(\d{1,6})\.(\d{1,6})\.(\d{1,15})$/.exec(raw.trim());
+    if (!m) throw new Error(`expected a WhatsApp Web version such as 2.3000.1023456789, got "${raw}"`);
+    return [Number(m[1]), Number(m[2]), Number(m[3])];
+  },
+};
+
+/** A comma-separated subset of `values` (at least one, no repeats needed), e.g. `image,video`. */
+export function listOf<const T extends string>(values: readonly T[]): Parser<readonly T[]> {
+  const form = `a comma-separated list of ${values.join(', ')}`;
+  return {
+    form,
+    parse(raw) {
+      const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const bad = items.filter((s) => !values.includes(s as T));
+      if (items.length === 0 || bad.length > 0) throw new Error(`expected ${form}, got "${raw}"`);
+      return Object.freeze([...new Set(items as T[])]);
+    },
+  };
+}

@@ -1,7 +1,11 @@
 import type { Config } from '../config/index.js';
+import type { Logger } from '../logging/logger.js';
+import type { SettingsStore } from '../store/settings.js';
+import type { ProtocolVersionService } from './protocol-version.js';
 import type { Connector, ConnectorTraits } from './types.js';
 
 export type { Connector, ConnectorContext, ConnectorKind, ConnectorMedia, ConnectorTraits, WaSocket } from './types.js';
+export type { ProtocolVersionService, ProtocolVersionSource, ProtocolVersionStatus } from './protocol-version.js';
 
 /**
  * The only place that knows which connector is which: everything above `src/connectors/` works with
@@ -24,4 +28,18 @@ export async function createConnector(config: Config): Promise<Connector> {
 export async function connectorTraits(kind: string | undefined): Promise<ConnectorTraits> {
   if (kind === 'sim') return (await import('./sim/traits.js')).simTraits;
   return (await import('./baileys/traits.js')).baileysTraits;
+}
+
+/**
+ * The main thread's protocol-version service for the configured connector (the WhatsApp Web version
+ * for the real one); null for the simulated phone, which talks to no server.
+ */
+export async function createProtocolVersionService(
+  config: Config,
+  settings: SettingsStore,
+  logger: Logger,
+): Promise<ProtocolVersionService | null> {
+  if (config.WA_CONNECTOR === 'sim') return null;
+  const { waVersionServiceFromConfig } = await import('./baileys/index.js');
+  return waVersionServiceFromConfig(config, settings, logger);
 }

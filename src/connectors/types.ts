@@ -90,4 +90,10 @@ export interface Connector extends ConnectorTraits {
   onHistoryCommitted?(event: BaileysEventMap['messaging-history.set']): Promise<void>;
   /** Resolves once every auth-state write issued so far has settled: wipe the session only after it. */
   settled?(accountId: string): Promise<void>;
+  /**
+   * For a close the connector knows how to repair before reconnecting (the real one: WhatsApp refusing
+   * the client version, repaired by refetching it), the repair; null for any other close. The actor
+   * runs it and retries once at once instead of backing off.
+   */
+  repairBeforeRetry?(ctx: ConnectorContext, error: unknown): Promise<void> | null;
 }

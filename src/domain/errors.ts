@@ -25,6 +25,12 @@ export type ErrorCode =
   | 'MEDIA_UNAVAILABLE'
   /** WhatsApp's media server failed or could not be reached. */
   | 'MEDIA_DOWNLOAD_FAILED'
+  /** Downloaded media whose SHA-256 is not the message's `fileSha256`: rejected, nothing stored. */
+  | 'MEDIA_HASH_MISMATCH'
+  /** Media larger than the archive accepts (MEDIA_ARCHIVE_MAX_BYTES). */
+  | 'MEDIA_TOO_LARGE'
+  /** The media archive (disk or bucket) failed. */
+  | 'MEDIA_ARCHIVE_FAILED'
   /** A `Range` header that is malformed, asks for several ranges, or lies outside the file. */
   | 'RANGE_NOT_SATISFIABLE'
   | 'SHUTTING_DOWN'
@@ -86,6 +92,37 @@ export class TransientStoreError extends WasyncError {
 export class StoreError extends WasyncError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STORE_FAILED', message, options);
+  }
+}
+
+/** Downloaded media whose SHA-256 is not the message's `fileSha256` (the media archive verifies while it streams). */
+export class MediaHashMismatchError extends WasyncError {
+  /** Hex SHA-256 the message names. */
+  readonly expected: string;
+  /** Hex SHA-256 of what was downloaded. */
+  readonly actual: string;
+  constructor(expected: string, actual: string) {
+    super('MEDIA_HASH_MISMATCH', `the downloaded media hashes to ${actual.slice(0, 16)}…, not the message's ${expected.slice(0, 16)}…`);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Media over the archive's limit (MEDIA_ARCHIVE_MAX_BYTES); `size` is null when only known to exceed it. */
+export class MediaTooLargeError extends WasyncError {
+  readonly limit: number;
+  readonly size: number | null;
+  constructor(limit: number, size: number | null) {
+    super('MEDIA_TOO_LARGE', `the media is ${size === null ? 'more than' : `${size} bytes,`} over the archive's limit of ${limit} bytes`);
+    this.limit = limit;
+    this.size = size;
+  }
+}
+
+/** The media archive (disk or bucket) failed. */
+export class MediaArchiveError extends WasyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MEDIA_ARCHIVE_FAILED', message, options);
   }
 }
 
@@ -153,6 +190,15 @@ const REVIVERS: Readonly<Record<string, (e: SerializedError) => WasyncError>> = 
   RangeNotSatisfiableError: (e) => new RangeNotSatisfiableError(e.message, typeof e.fields?.size === 'number' ? e.fields.size : null),
   TransientStoreError: (e) => new TransientStoreError(e.message),
   StoreError: (e) => new StoreError(e.message),
+  MediaHashMismatchError: (e) =>
+    typeof e.fields?.expected === 'string' && typeof e.fields.actual === 'string'
+      ? new MediaHashMismatchError(e.fields.expected, e.fields.actual)
+      : new WasyncError(e.code, e.message),
+  MediaTooLargeError: (e) =>
+    typeof e.fields?.limit === 'number'
+      ? new MediaTooLargeError(e.fields.limit, typeof e.fields.size === 'number' ? e.fields.size : null)
+      : new WasyncError(e.code, e.message),
+  MediaArchiveError: (e) => new MediaArchiveError(e.message),
 };
 
 /**

@@ -37,6 +37,8 @@ export const MESSAGE_TYPES = [
   'other',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
+/** The message types that carry a media file (the media archive keeps copies of theirs). */
+export const MEDIA_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set(['image', 'video', 'audio', 'document', 'sticker']);
 
 /**
  * Runbook: `'history_sync' | 'realtime'`. Extensions: `backfill` (on-demand history fetched by the

@@ -2,6 +2,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import type { AccountsService } from '../supervisor/service.js';
 import type { ConversationReads } from './conversation-reads.js';
+import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
 
 /** What the HTTP layer needs from the rest of the process; everything is injected so tests can run it alone. */
 export interface HttpDeps {
@@ -18,6 +19,8 @@ export interface HttpDeps {
   mode: () => 'active' | 'passive';
   /** Prometheus exposition; `/metrics` answers 404 when absent. */
   metrics?: HttpMetrics;
+  /** The WhatsApp Web version in use (dashboard `waVersion`); absent or null with the simulated phone. */
+  protocolVersion?: () => ProtocolVersionStatus | null;
   /** Largest request body accepted; defaults to 64 KiB. */
   maxBodyBytes?: number;
 }

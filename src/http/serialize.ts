@@ -6,6 +6,7 @@ import {
   type ThreadRecord,
 } from '../domain/records.js';
 import type { AccountRuntime, AccountView } from '../supervisor/service.js';
+import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
 
 /**
  * Records → API JSON. Field names are the public contract (README, API and Data model: extend, never
@@ -142,6 +143,18 @@ export function serializeDashboardAccount({ account: a, runtime }: AccountView):
     lastRealtimeIngestAt: iso(a.lastRealtimeIngestAt),
     lastRealtimeMessageAt: iso(a.lastRealtimeMessageAt),
     lastRealtimeError: a.lastRealtimeError ?? null,
+  };
+}
+
+/** `GET /api/status/dashboard` → `waVersion`: the WhatsApp Web version the sockets announce. */
+export function serializeProtocolVersion(v: ProtocolVersionStatus) {
+  return {
+    version: v.version,
+    source: v.source,
+    fetchedAt: iso(v.fetchedAt),
+    ageSeconds: v.ageSeconds,
+    checkedAt: iso(v.checkedAt),
+    lastError: v.lastError,
   };
 }
 

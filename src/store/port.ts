@@ -1,5 +1,7 @@
 import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../domain/records.js';
 import type { Mutation } from '../domain/mutations.js';
+import type { MediaQueueStore } from './media-queue.js';
+import type { SettingsStore } from './settings.js';
 
 /**
  * The storage port: everything above it (ingest, actors, HTTP, backfill) is backend-agnostic.
@@ -62,7 +64,8 @@ export interface StoreHealth {
 
 export type AuthKeyWrite = { type: string; id: string; value: Uint8Array | null };
 
-export interface Store {
+/** Settings (src/store/settings.ts) and the media-archive queue (src/store/media-queue.ts) are part of the port. */
+export interface Store extends SettingsStore, MediaQueueStore {
   readonly backend: 'sqlite' | 'firestore';
 
   /** Runs migrations / checks connectivity. Idempotent. */
@@ -102,7 +105,7 @@ export interface Store {
   patchAccount(accountId: string, patch: AccountPatch): Promise<void>;
   /** Atomically: `historySyncCount += result.saved`, `lastHistorySyncAt = at`, `lastHistorySyncResult = result`. */
   recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void>;
-  /** Removes the account record and its auth state; with `purge`, its threads and messages too. */
+  /** Removes the account record, its auth state and media-archive jobs; with `purge`, its threads and messages too. */
   deleteAccount(accountId: string, opts: { purge: boolean }): Promise<void>;
 
   /** Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). */

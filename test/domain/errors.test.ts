@@ -3,6 +3,9 @@ import {
   BadRequestError,
   ConfigError,
   ConflictError,
+  MediaArchiveError,
+  MediaHashMismatchError,
+  MediaTooLargeError,
   NotFoundError,
   RangeNotSatisfiableError,
   StoreError,
@@ -25,6 +28,9 @@ describe('errors across a thread boundary', () => {
     ['RangeNotSatisfiableError', new RangeNotSatisfiableError('range past the end', 1234), RangeNotSatisfiableError],
     ['TransientStoreError', new TransientStoreError('SQLITE_BUSY'), TransientStoreError],
     ['StoreError', new StoreError('disk I/O error'), StoreError],
+    ['MediaHashMismatchError', new MediaHashMismatchError('ab'.repeat(32), 'cd'.repeat(32)), MediaHashMismatchError],
+    ['MediaTooLargeError', new MediaTooLargeError(100, 250), MediaTooLargeError],
+    ['MediaArchiveError', new MediaArchiveError('bucket unreachable'), MediaArchiveError],
   ])('%s comes back as its own class, with its name, code and message', (_name, original, cls) => {
     const rebuilt = acrossThreads(original);
     expect(rebuilt).toBeInstanceOf(cls);
@@ -35,6 +41,15 @@ describe('errors across a thread boundary', () => {
   it("keeps a subclass's own fields: RangeNotSatisfiableError.size, also when null", () => {
     expect((acrossThreads(new RangeNotSatisfiableError('x', 4096)) as RangeNotSatisfiableError).size).toBe(4096);
     expect((acrossThreads(new RangeNotSatisfiableError('x')) as RangeNotSatisfiableError).size).toBeNull();
+  });
+
+  it("keeps the media archive errors' own fields: what was expected and found, the limit and the size", () => {
+    expect(acrossThreads(new MediaHashMismatchError('ab'.repeat(32), 'cd'.repeat(32)))).toMatchObject({
+      expected: 'ab'.repeat(32),
+      actual: 'cd'.repeat(32),
+    });
+    expect(acrossThreads(new MediaTooLargeError(100, 250))).toMatchObject({ limit: 100, size: 250 });
+    expect(acrossThreads(new MediaTooLargeError(100, null))).toMatchObject({ limit: 100, size: null });
   });
 
   it('keeps the stack of the thread that threw it', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFirestoreStore } from '../../src/store/firestore/index.js';
-import { openFirestoreEmulator, type EmulatorClient } from '../support/firestore-emulator.js';
+import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
 import { indexVerdict, readIndexFile, recordQueries, type QueryRecorder } from '../support/firestore-queries.js';
 import { runStoreContract } from './contract/index.js';
 
@@ -16,10 +16,21 @@ afterAll(async () => {
 });
 
 runStoreContract('firestore', async () => {
-  const connection = emulator.connect();
+  const connections = [emulator.connect()];
   // No pacing pauses in tests: the ramp and jitter have their own tests.
-  const store = createFirestoreStore({ firestore: connection.firestore, batching: { jitterMs: 0 } });
-  return { store, cleanup: () => connection.close() };
+  const open = (c: Connection) => createFirestoreStore({ firestore: c.firestore, batching: { jitterMs: 0 } });
+  return {
+    store: open(connections[0]!),
+    // A second client on the same project: another instance, or the process after a restart.
+    reopen: async () => {
+      const c = emulator.connect(connections[0]!.projectId);
+      connections.push(c);
+      return open(c);
+    },
+    cleanup: async () => {
+      for (const c of connections) await c.close();
+    },
+  };
 });
 
 // Runs after the contract (tests of a file run in order): what the whole suite made the store send.

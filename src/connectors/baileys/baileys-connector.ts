@@ -14,6 +14,10 @@ import { renderQrToTerminal } from '../qr.js';
 import { baileysMedia } from './media.js';
 import type { SessionRecorder } from './recorder.js';
 import { baileysLogLevel, buildSocketConfig, storeMessageLookup } from './socket-config.js';
+import type { Store } from '../../store/port.js';
+import type { SettingsStore } from '../../store/settings.js';
+import { WaVersionService } from './wa-version-service.js';
+import { formatWaVersion, isVersionRejection, WaVersionResolver, type WaVersion, type WaVersionFetcher } from './wa-version.js';
 
 export interface BaileysConnectorOptions {
   /** WHATSAPP_SYNC_FULL_HISTORY */
@@ -35,6 +39,11 @@ export interface BaileysConnectorOptions {
   /** Tests replace the history download (replays). */
   historyDownload?: HistoryDownload;
   now?: () => number;
+  /**
+   * The WhatsApp Web version (wa-version.ts): `pinned` is WA_VERSION; otherwise each socket uses the
+   * version cached in the store, and a refusal by WhatsApp refetches it. Tests inject the fetcher.
+   */
+  waVersion?: { pinned?: WaVersion | null; fetcher?: WaVersionFetcher; timeoutMs?: number; maxAgeMs?: number };
 }
 
 interface HistoryTag {
@@ -56,6 +65,10 @@ export class BaileysConnector implements Connector {
   /** Per account: resolves once every auth-state and journal write issued so far has settled. */
   private readonly writes = new Map<string, () => Promise<void>>();
   private readonly historyTags = new WeakMap<object, HistoryTag>();
+  /** One resolver per store (an actor thread has one), so concurrent refetches share one request. */
+  private readonly versions = new WeakMap<Store, WaVersionResolver>();
+  /** The version each account's latest socket announced: what a refusal refused. */
+  private readonly announced = new Map<string, WaVersion>();
 
   constructor(opts: BaileysConnectorOptions) {
     this.o = opts;
@@ -85,12 +98,16 @@ export class BaileysConnector implements Connector {
       await openJournal?.idle();
     });
 
+    const version = await this.versionResolver(ctx).forConnect();
+    this.announced.set(ctx.accountId, version.version);
+    ctx.logger.info({ waVersion: formatWaVersion(version.version), waVersionSource: version.source }, 'connecting to WhatsApp');
     const config = buildSocketConfig({
       auth: auth.state,
       logger,
       syncFullHistory: this.o.syncFullHistory,
       getMessage: storeMessageLookup(ctx.store, ctx.accountId, ctx.logger),
       makeSignalRepository: tap?.wrapSignalRepository(DEFAULT_CONNECTION_CONFIG.makeSignalRepository),
+      version: version.version,
     });
     // Loaded only in record mode: it pulls in the simulated phone's scenario writer.
     const recording = this.o.recordDir ? await import('./recorder.js') : null;
@@ -155,6 +172,45 @@ export class BaileysConnector implements Connector {
   }
 
   /**
+   * A close that looks like WhatsApp refusing our client version (405) is repaired by refetching the
+   * version (or taking the one another thread or instance already cached); the actor then retries
+   * once at once. Any other close: null, the actor's backoff policy decides.
+   */
+  repairBeforeRetry(ctx: ConnectorContext, error: unknown): Promise<void> | null {
+    if (!isVersionRejection(error)) return null;
+    const rejected = this.announced.get(ctx.accountId);
+    if (!rejected) return null;
+    return this.versionResolver(ctx)
+      .afterRejection(rejected)
+      .then((next) => {
+        ctx.logger.warn(
+          { rejected: formatWaVersion(rejected), waVersion: formatWaVersion(next.version), waVersionSource: next.source },
+          formatWaVersion(next.version) === formatWaVersion(rejected)
+            ? 'WhatsApp refused the client version and no newer one is known; retrying once with it'
+            : 'WhatsApp refused the client version; retrying once with the current one',
+        );
+      });
+  }
+
+  private versionResolver(ctx: ConnectorContext): WaVersionResolver {
+    let resolver = this.versions.get(ctx.store);
+    if (!resolver) {
+      const v = this.o.waVersion ?? {};
+      resolver = new WaVersionResolver({
+        settings: ctx.store,
+        logger: ctx.logger,
+        pinned: v.pinned ?? null,
+        ...(v.fetcher ? { fetcher: v.fetcher } : {}),
+        ...(v.timeoutMs !== undefined ? { timeoutMs: v.timeoutMs } : {}),
+        maxAgeMs: v.maxAgeMs ?? Number.POSITIVE_INFINITY,
+        now: this.now,
+      });
+      this.versions.set(ctx.store, resolver);
+    }
+    return resolver;
+  }
+
+  /**
    * Resolves once the account's auth-state and journal writes issued so far have landed. The actor
    * should await it before wiping the session after a 401 (a late creds write could otherwise land
    * after the wipe and resurrect a dead session).
@@ -187,5 +243,20 @@ export function baileysConnectorFromConfig(config: Config): BaileysConnector {
   };
   if (config.AUTH_STATE_KEY) opts.authStateKey = config.AUTH_STATE_KEY;
   if (config.WA_RECORD_DIR) opts.recordDir = config.WA_RECORD_DIR;
+  opts.waVersion = { pinned: config.WA_VERSION ?? null, timeoutMs: config.WA_VERSION_FETCH_TIMEOUT_MS, maxAgeMs: config.WA_VERSION_REFRESH_MS };
   return new BaileysConnector(opts);
+}
+
+/** The main thread's WhatsApp Web version service (start-up resolve, periodic refresh, status). */
+export function waVersionServiceFromConfig(config: Config, settings: SettingsStore, logger: Logger): WaVersionService {
+  return new WaVersionService({
+    settings,
+    logger,
+    pinned: config.WA_VERSION ?? null,
+    // A tenth under the tick: the cache written a moment after one tick's fetch must count as stale
+    // at the next tick, or timer drift would skip every other refresh.
+    maxAgeMs: Math.floor(config.WA_VERSION_REFRESH_MS * 0.9),
+    refreshMs: config.WA_VERSION_REFRESH_MS,
+    timeoutMs: config.WA_VERSION_FETCH_TIMEOUT_MS,
+  });
 }

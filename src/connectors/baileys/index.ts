@@ -1,4 +1,4 @@
-export { BaileysConnector, baileysConnectorFromConfig, type BaileysConnectorOptions } from './baileys-connector.js';
+export { BaileysConnector, baileysConnectorFromConfig, waVersionServiceFromConfig, type BaileysConnectorOptions } from './baileys-connector.js';
 export { useStoreAuthState, SIGNAL_KEY_TYPES, type StoreAuthState, type StoreAuthStateOptions } from './auth-state.js';
 export {
   baileysMedia,
@@ -11,3 +11,15 @@ export {
 export { baileysTraits } from './traits.js';
 export { buildSocketConfig, baileysLogLevel, acceptEveryHistoryChunk } from './socket-config.js';
 export type { SessionRecorder } from './recorder.js';
+export {
+  BUNDLED_WA_VERSION,
+  WaVersionResolver,
+  fetchWaWebVersion,
+  formatWaVersion,
+  isVersionRejection,
+  type WaVersion,
+  type WaVersionFetcher,
+  type WaVersionSource,
+  type WaVersionState,
+} from './wa-version.js';
+export { WaVersionService } from './wa-version-service.js';

@@ -6,6 +6,7 @@ import {
   type SocketConfig,
   type UserFacingSocketConfig,
   type WAMessageKey,
+  type WAVersion,
 } from '@whiskeysockets/baileys';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../logging/logger.js';
@@ -63,6 +64,8 @@ export interface SocketConfigInput {
   getMessage: SocketConfig['getMessage'];
   /** Wraps Baileys' Signal repository (the history journal's pre-ack hook); default: Baileys' own. */
   makeSignalRepository?: SocketConfig['makeSignalRepository'];
+  /** The WhatsApp Web version to announce (wa-version.ts); default: the one bundled with Baileys. */
+  version?: WAVersion;
 }
 
 /** Everything `makeWASocket` is given, as a pure function so it is tested without opening a connection. */
@@ -79,5 +82,6 @@ export function buildSocketConfig(input: SocketConfigInput): UserFacingSocketCon
     // Appearing online would silence the phone's notifications for the business's staff.
     markOnlineOnConnect: false,
     makeSignalRepository: input.makeSignalRepository ?? DEFAULT_CONNECTION_CONFIG.makeSignalRepository,
+    ...(input.version ? { version: input.version } : {}),
   };
 }

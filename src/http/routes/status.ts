@@ -3,7 +3,7 @@ import type { StoreHealth } from '../../store/port.js';
 import type { HttpDeps } from '../deps.js';
 import { jsonReply } from '../respond.js';
 import { route, type Route } from '../router.js';
-import { serializeDashboardAccount, serializeRealtimeDiag } from '../serialize.js';
+import { serializeDashboardAccount, serializeProtocolVersion, serializeRealtimeDiag } from '../serialize.js';
 
 /** Operational endpoints: probes, diagnostics, the dashboard summary and Prometheus metrics. */
 
@@ -72,6 +72,12 @@ export const statusRoutes: readonly Route[] = [
 
   route('get', '/api/status/dashboard', {}, async ({ deps }) => {
     const views = await deps.accounts.list();
-    return jsonReply(200, { success: true, accounts: views.map(serializeDashboardAccount), count: views.length });
+    const waVersion = deps.protocolVersion?.() ?? null;
+    return jsonReply(200, {
+      success: true,
+      accounts: views.map(serializeDashboardAccount),
+      count: views.length,
+      waVersion: waVersion ? serializeProtocolVersion(waVersion) : null,
+    });
   }),
 ];

@@ -22,6 +22,19 @@ import { GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, grpcCodeOf, storeClosedError, toSt
 import { canAcquire, canRenew, leaseFields, readLease } from './leases.js';
 import { COLLECTIONS, isValidDocId } from './paths.js';
 import { Refs, getAllByPath } from './refs.js';
+import { FirestoreMediaQueue } from './media-queue.js';
+import { FirestoreSettings } from './settings.js';
+import { assertSettingKey, encodeSettingValue, type JsonValue, type SettingEntry } from '../settings.js';
+import {
+  assertClaimOptions,
+  assertJobInput,
+  type ClaimMediaJobsOptions,
+  type MediaJob,
+  type MediaJobCounts,
+  type MediaJobInput,
+  type MediaJobLease,
+  type MediaJobResult,
+} from '../media-queue.js';
 
 export interface FirestoreStoreOptions {
   firestore: Firestore;
@@ -51,6 +64,8 @@ export class FirestoreStore implements Store {
   private readonly now: () => number;
   private readonly logger: Logger | undefined;
   private readonly onClose: (() => Promise<void>) | undefined;
+  private readonly settings: FirestoreSettings;
+  private readonly media: FirestoreMediaQueue;
   private closed = false;
 
   constructor(options: FirestoreStoreOptions) {
@@ -59,6 +74,8 @@ export class FirestoreStore implements Store {
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
     this.onClose = options.onClose;
+    this.settings = new FirestoreSettings(this.db);
+    this.media = new FirestoreMediaQueue(this.db);
     this.committer = new Committer(this.db, { now: this.now, ...(options.logger ? { logger: options.logger } : {}), ...options.batching });
   }
 
@@ -289,6 +306,7 @@ export class FirestoreStore implements Store {
       if (!isValidDocId(accountId)) return;
       await this.deleteAll('deleteAccount', this.refs.lidMappings(accountId));
       await this.deleteAll('deleteAccount', this.refs.pendingReceipts(accountId));
+      await this.deleteAll('deleteAccount', this.media.accountJobs(accountId));
       await this.clearAuth(accountId);
       if (opts.purge) {
         const threads = await this.refs.threads().where('accountId', '==', accountId).get();
@@ -423,6 +441,63 @@ export class FirestoreStore implements Store {
         tx.update(ref, { ...leaseFields(lease.name, { holder: null, until: null, acquiredAt: null }), updatedAt: toTimestamp(this.now()) });
       });
     });
+  }
+
+  // ------------------------------------------------------------------ settings (src/store/settings.ts)
+
+  async getSetting(key: string): Promise<SettingEntry | null> {
+    assertSettingKey(key);
+    return this.guard('getSetting', () => this.settings.get(key));
+  }
+
+  async putSetting(key: string, value: JsonValue): Promise<SettingEntry> {
+    assertSettingKey(key);
+    const json = encodeSettingValue(value);
+    return this.guard('putSetting', () => this.settings.put(key, json, this.now()));
+  }
+
+  async deleteSetting(key: string): Promise<void> {
+    assertSettingKey(key);
+    await this.guard('deleteSetting', () => this.settings.delete(key));
+  }
+
+  // ------------------------------------------------------------------ media queue (src/store/media-queue.ts)
+
+  async enqueueMediaJobs(jobs: readonly MediaJobInput[], now: number): Promise<number> {
+    jobs.forEach(assertJobInput);
+    if (jobs.length === 0) return 0;
+    return this.guard('enqueueMediaJobs', () => this.media.enqueue(jobs, now));
+  }
+
+  async claimMediaJobs(accountId: string, opts: ClaimMediaJobsOptions): Promise<MediaJob[]> {
+    assertClaimOptions(opts);
+    if (!isValidDocId(accountId)) return [];
+    return this.guard('claimMediaJobs', () => this.media.claim(accountId, opts));
+  }
+
+  async renewMediaJob(lease: MediaJobLease, leaseMs: number, now: number): Promise<boolean> {
+    return this.guard('renewMediaJob', () => this.media.renewLease(lease, leaseMs, now));
+  }
+
+  async completeMediaJob(lease: MediaJobLease, result: MediaJobResult, now: number): Promise<boolean> {
+    return this.guard('completeMediaJob', () => this.media.complete(lease, result, now));
+  }
+
+  async retryMediaJob(lease: MediaJobLease, error: string, retryAt: number, now: number): Promise<boolean> {
+    return this.guard('retryMediaJob', () => this.media.retry(lease, error, retryAt, now));
+  }
+
+  async failMediaJob(lease: MediaJobLease, error: string, now: number): Promise<boolean> {
+    return this.guard('failMediaJob', () => this.media.fail(lease, error, now));
+  }
+
+  async getMediaJob(accountId: string, messageId: string): Promise<MediaJob | null> {
+    if (!isValidDocId(accountId) || !isValidDocId(messageId)) return null;
+    return this.guard('getMediaJob', () => this.media.find(accountId, messageId));
+  }
+
+  async countMediaJobs(accountId: string): Promise<MediaJobCounts> {
+    return this.guard('countMediaJobs', () => this.media.count(accountId));
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -20,6 +20,10 @@ export const COLLECTIONS = {
   private: 'wasyncPrivate',
   lidMappings: 'lidMappings',
   pendingReceipts: 'pendingReceipts',
+  /** `wasyncSettings/{key}`: process-wide settings (src/store/settings.ts). */
+  settings: 'wasyncSettings',
+  /** `wasyncMediaQueue/{accountId}__{messageId}`: media-archive jobs (src/store/media-queue.ts). */
+  mediaJobs: 'wasyncMediaQueue',
   /** A document that never exists: `health()` reads it to time a round trip. */
   healthProbe: 'wasyncHealth',
 } as const;

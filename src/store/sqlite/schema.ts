@@ -115,6 +115,42 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'settings_and_media_jobs',
+    sql: `
+      -- Process-wide key/value state every instance shares (the cached WhatsApp Web version, …).
+      CREATE TABLE settings (
+        key         TEXT    PRIMARY KEY,
+        value       TEXT    NOT NULL,  -- JSON
+        updated_at  INTEGER NOT NULL
+      );
+
+      -- The media-archive queue (src/store/media-queue.ts): one row per media message.
+      CREATE TABLE media_jobs (
+        account_id    TEXT    NOT NULL,
+        message_id    TEXT    NOT NULL,
+        client_jid    TEXT,
+        priority      TEXT    NOT NULL CHECK (priority IN ('live', 'history')),
+        message_at    INTEGER NOT NULL,
+        state         TEXT    NOT NULL CHECK (state IN ('queued', 'leased', 'backoff', 'done', 'failed')),
+        queue_key     TEXT,              -- set only while queued: the claim order
+        wake_at       INTEGER,           -- set only while leased (lease expiry) or in backoff (retry time)
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        lease_id      TEXT,
+        lease_holder  TEXT,
+        result        TEXT,              -- JSON {sha256, size, key} once done
+        enqueued_at   INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        finished_at   INTEGER,
+        PRIMARY KEY (account_id, message_id)
+      );
+      -- Partial indexes: a claim scans only the queued (or sleeping) rows, however many are done.
+      CREATE INDEX media_jobs_queued ON media_jobs (account_id, queue_key, message_id) WHERE queue_key IS NOT NULL;
+      CREATE INDEX media_jobs_waking ON media_jobs (account_id, wake_at, message_id) WHERE wake_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** Applies every migration the database has not seen yet; returns the versions applied by this call. */

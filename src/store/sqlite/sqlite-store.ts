@@ -14,6 +14,19 @@ import { canAcquire, canRenew, leasePatch, readLease } from './leases.js';
 import { parseAccount, rowToMessage, rowToThread, toUint8Array } from './row-mapping.js';
 import { migrate } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
+import { SqliteMediaQueue } from './media-queue.js';
+import { SqliteSettings } from './settings.js';
+import { assertSettingKey, encodeSettingValue, type JsonValue, type SettingEntry } from '../settings.js';
+import {
+  assertClaimOptions,
+  assertJobInput,
+  type ClaimMediaJobsOptions,
+  type MediaJob,
+  type MediaJobCounts,
+  type MediaJobInput,
+  type MediaJobLease,
+  type MediaJobResult,
+} from '../media-queue.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. */
@@ -48,6 +61,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly now: () => number;
   private stmts: Statements | null = null;
+  private extras: { settings: SqliteSettings; media: SqliteMediaQueue } | null = null;
   private closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -73,6 +87,7 @@ export class SqliteStore implements Store {
     this.guard('init', () => {
       migrate(this.db, undefined, this.now());
       this.stmts ??= prepareStatements(this.db);
+      this.extras ??= { settings: new SqliteSettings(this.db), media: new SqliteMediaQueue(this.db) };
     });
   }
 
@@ -80,6 +95,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.stmts = null;
+    this.extras = null;
     this.db.close();
   }
 
@@ -217,6 +233,7 @@ export class SqliteStore implements Store {
       s.deleteAccountAuthKeys.run(accountId);
       s.deleteAccountPendingReceipts.run(accountId);
       s.deleteAccountJidMappings.run(accountId);
+      this.x().media.deleteAccountJobs(accountId);
       if (opts.purge) {
         s.deleteAccountMessages.run(accountId);
         s.deleteAccountThreads.run(accountId);
@@ -315,7 +332,67 @@ export class SqliteStore implements Store {
     });
   }
 
+  // ------------------------------------------------------------------ settings (src/store/settings.ts)
+
+  async getSetting(key: string): Promise<SettingEntry | null> {
+    assertSettingKey(key);
+    return this.guard('getSetting', () => this.x().settings.get(key));
+  }
+
+  async putSetting(key: string, value: JsonValue): Promise<SettingEntry> {
+    assertSettingKey(key);
+    const json = encodeSettingValue(value);
+    return this.write('putSetting', () => this.x().settings.put(key, json, this.now()));
+  }
+
+  async deleteSetting(key: string): Promise<void> {
+    assertSettingKey(key);
+    await this.write('deleteSetting', () => this.x().settings.delete(key));
+  }
+
+  // ------------------------------------------------------------------ media queue (src/store/media-queue.ts)
+
+  async enqueueMediaJobs(jobs: readonly MediaJobInput[], now: number): Promise<number> {
+    jobs.forEach(assertJobInput);
+    if (jobs.length === 0) return 0;
+    return this.write('enqueueMediaJobs', () => this.x().media.enqueue(jobs, now));
+  }
+
+  async claimMediaJobs(accountId: string, opts: ClaimMediaJobsOptions): Promise<MediaJob[]> {
+    assertClaimOptions(opts);
+    return this.write('claimMediaJobs', () => this.x().media.claim(accountId, opts));
+  }
+
+  async renewMediaJob(lease: MediaJobLease, leaseMs: number, now: number): Promise<boolean> {
+    return this.write('renewMediaJob', () => this.x().media.renewLease(lease, leaseMs, now));
+  }
+
+  async completeMediaJob(lease: MediaJobLease, result: MediaJobResult, now: number): Promise<boolean> {
+    return this.write('completeMediaJob', () => this.x().media.complete(lease, result, now));
+  }
+
+  async retryMediaJob(lease: MediaJobLease, error: string, retryAt: number, now: number): Promise<boolean> {
+    return this.write('retryMediaJob', () => this.x().media.retry(lease, error, retryAt, now));
+  }
+
+  async failMediaJob(lease: MediaJobLease, error: string, now: number): Promise<boolean> {
+    return this.write('failMediaJob', () => this.x().media.fail(lease, error, now));
+  }
+
+  async getMediaJob(accountId: string, messageId: string): Promise<MediaJob | null> {
+    return this.guard('getMediaJob', () => this.x().media.find(accountId, messageId));
+  }
+
+  async countMediaJobs(accountId: string): Promise<MediaJobCounts> {
+    return this.guard('countMediaJobs', () => this.x().media.count(accountId));
+  }
+
   // ------------------------------------------------------------------ plumbing
+
+  private x(): { settings: SqliteSettings; media: SqliteMediaQueue } {
+    this.s();
+    return this.extras!;
+  }
 
   private s(): Statements {
     if (this.closed) throw storeClosedError();

@@ -81,4 +81,9 @@ export function byKey<T>(key: (item: T) => [number, string]): (a: T, b: T) => nu
 /** What an area of the contract sees: the store of the running test (fresh, initialised, empty). */
 export interface ContractContext {
   readonly store: Store;
+  /**
+   * Another store on the same data, initialised: another instance, or the process after a restart.
+   * The suite closes it after the test.
+   */
+  reopen(): Promise<Store>;
 }

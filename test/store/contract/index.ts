@@ -5,8 +5,10 @@ import { authStateContract } from './auth-state.js';
 import type { ContractContext } from './fixtures.js';
 import { leasesContract } from './leases.js';
 import { lifecycleContract } from './lifecycle.js';
+import { mediaQueueContract } from './media-queue.js';
 import { messagesContract } from './messages.js';
 import { pagingContract } from './paging.js';
+import { settingsContract } from './settings.js';
 import { threadsContract } from './threads.js';
 
 /** One area of the port's behaviour, as a suite of tests over the store of the running test. */
@@ -21,34 +23,50 @@ export const CONTRACT_AREAS: readonly ContractArea[] = [
   accountsContract,
   authStateContract,
   leasesContract,
+  settingsContract,
+  mediaQueueContract,
 ];
+
+/** What a backend gives the suite for each test. */
+export interface ContractBackend {
+  /** An empty store (not necessarily initialised: the suite calls `init()`). */
+  store: Store;
+  /** A second store on the same data (another instance, or the process after a restart), not initialised. */
+  reopen: () => Promise<Store>;
+  cleanup: () => Promise<void>;
+}
 
 /**
  * The executable definition of the store port. Every backend runs this suite unchanged, so it talks
- * to the port only. `makeStore` must return an empty store (not necessarily initialised: the suite
- * calls `init()`); the suite closes it before calling `cleanup`.
+ * to the port only. The suite closes the store and every reopened one before calling `cleanup`.
  */
-export function runStoreContract(name: string, makeStore: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+export function runStoreContract(name: string, makeStore: () => Promise<ContractBackend>): void {
   describe(`Store contract: ${name}`, () => {
-    let current: Store | null = null;
-    let cleanup: () => Promise<void> = async () => undefined;
+    let current: ContractBackend | null = null;
+    const reopened: Store[] = [];
     const ctx: ContractContext = {
       get store(): Store {
         if (!current) throw new Error('the contract store exists only while a test runs');
-        return current;
+        return current.store;
+      },
+      async reopen(): Promise<Store> {
+        if (!current) throw new Error('the contract store exists only while a test runs');
+        const other = await current.reopen();
+        reopened.push(other);
+        await other.init();
+        return other;
       },
     };
 
     beforeEach(async () => {
-      const made = await makeStore();
-      current = made.store;
-      cleanup = made.cleanup;
-      await current.init();
+      current = await makeStore();
+      await current.store.init();
     });
     afterEach(async () => {
-      await current?.close();
+      for (const other of reopened.splice(0)) await other.close();
+      await current?.store.close();
+      await current?.cleanup();
       current = null;
-      await cleanup();
     });
 
     for (const area of CONTRACT_AREAS) area(ctx);
