@@ -102,7 +102,10 @@ export function listOf<const T extends string>(values: readonly T[]): Parser<rea
   return {
     form,
     parse(raw) {
-      const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const items = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       const bad = items.filter((s) => !values.includes(s as T));
       if (items.length === 0 || bad.length > 0) throw new Error(`expected ${form}, got "${raw}"`);
       return Object.freeze([...new Set(items as T[])]);

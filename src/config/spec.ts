@@ -119,12 +119,29 @@ export const ENV_SPEC = {
   ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
 
   // WhatsApp Web version (docs/wa-version.md)
-  WA_VERSION: { parser: waVersion, doc: 'Pin the WhatsApp Web version the socket announces (`2.3000.x`). Unset: fetched from WhatsApp Web, cached in the store, refreshed every WA_VERSION_REFRESH_MS.' },
-  WA_VERSION_REFRESH_MS: { parser: int(60_000, 604_800_000), default: '86400000', doc: 'How often the WhatsApp Web version is fetched again (24 h); instances share the cached one.' },
-  WA_VERSION_FETCH_TIMEOUT_MS: { parser: int(100, 60_000), default: '5000', doc: 'Deadline of one WhatsApp Web version fetch; past it the last known good version is used.' },
+  WA_VERSION: {
+    parser: waVersion,
+    doc:
+      'Pin the WhatsApp Web version the socket announces (`2.3000.x`). ' +
+      'Unset: fetched from WhatsApp Web, cached in the store, refreshed every WA_VERSION_REFRESH_MS.',
+  },
+  WA_VERSION_REFRESH_MS: {
+    parser: int(60_000, 604_800_000),
+    default: '86400000',
+    doc: 'How often the WhatsApp Web version is fetched again (24 h); instances share the cached one.',
+  },
+  WA_VERSION_FETCH_TIMEOUT_MS: {
+    parser: int(100, 60_000),
+    default: '5000',
+    doc: 'Deadline of one WhatsApp Web version fetch; past it the last known good version is used.',
+  },
 
   // Media archive (docs/media-archive.md)
-  MEDIA_ARCHIVE: { parser: oneOf(['off', 'fs', 's3'] as const), default: 'off', doc: 'Keep a copy of media files: `fs` under `DATA_DIR/media`, `s3` in an S3-compatible bucket (also Google Cloud Storage), `off`.' },
+  MEDIA_ARCHIVE: {
+    parser: oneOf(['off', 'fs', 's3'] as const),
+    default: 'off',
+    doc: 'Keep a copy of media files: `fs` under `DATA_DIR/media`, `s3` in an S3-compatible bucket (also Google Cloud Storage), `off`.',
+  },
   MEDIA_ARCHIVE_MAX_BYTES: { parser: int(1), default: '104857600', doc: 'Files larger than this (100 MiB) are not archived.' },
   MEDIA_ARCHIVE_TYPES: {
     parser: listOf(['image', 'video', 'audio', 'document', 'sticker'] as const),
@@ -132,13 +149,28 @@ export const ENV_SPEC = {
     doc: 'Message types whose media is archived (comma-separated).',
   },
   MEDIA_ARCHIVE_CONCURRENCY: { parser: int(1, 64), default: '2', doc: 'Media files downloaded and stored at once, per instance.' },
-  MEDIA_ARCHIVE_MAX_ATTEMPTS: { parser: int(1, 100), default: '8', doc: 'Attempts per file before it is marked failed (retries back off from 30 s to 6 h).' },
+  MEDIA_ARCHIVE_MAX_ATTEMPTS: {
+    parser: int(1, 100),
+    default: '8',
+    doc: 'Attempts per file before it is marked failed (retries back off from 30 s to 6 h).',
+  },
   MEDIA_ARCHIVE_S3_BUCKET: { parser: text, doc: '`s3`: the bucket (required).' },
-  MEDIA_ARCHIVE_S3_ENDPOINT: { parser: text, doc: '`s3`: endpoint URL of a non-AWS service, e.g. `https://storage.googleapis.com` (GCS), a MinIO URL. Unset: AWS S3.' },
+  MEDIA_ARCHIVE_S3_ENDPOINT: {
+    parser: text,
+    doc: '`s3`: endpoint URL of a non-AWS service, e.g. `https://storage.googleapis.com` (GCS), a MinIO URL. Unset: AWS S3.',
+  },
   MEDIA_ARCHIVE_S3_REGION: { parser: text, doc: '`s3`: region. Unset: AWS_REGION, else `us-east-1` (GCS accepts `auto`).' },
   MEDIA_ARCHIVE_S3_PREFIX: { parser: text, default: 'wasync/', doc: '`s3`: key prefix of archived files (`{prefix}sha256/ab/abcd…`).' },
-  MEDIA_ARCHIVE_S3_FORCE_PATH_STYLE: { parser: bool, default: 'false', doc: '`s3`: address the bucket in the path (`endpoint/bucket/key`), as MinIO and other self-hosted servers need.' },
-  MEDIA_ARCHIVE_S3_ACCESS_KEY_ID: { parser: text, doc: "`s3`: access key id (GCS: an HMAC key). Unset: the AWS SDK's default credential chain.", secret: true },
+  MEDIA_ARCHIVE_S3_FORCE_PATH_STYLE: {
+    parser: bool,
+    default: 'false',
+    doc: '`s3`: address the bucket in the path (`endpoint/bucket/key`), as MinIO and other self-hosted servers need.',
+  },
+  MEDIA_ARCHIVE_S3_ACCESS_KEY_ID: {
+    parser: text,
+    doc: "`s3`: access key id (GCS: an HMAC key). Unset: the AWS SDK's default credential chain.",
+    secret: true,
+  },
   MEDIA_ARCHIVE_S3_SECRET_ACCESS_KEY: { parser: text, doc: '`s3`: secret access key, with MEDIA_ARCHIVE_S3_ACCESS_KEY_ID.', secret: true },
 } satisfies Record<string, VarSpec<unknown>>;
 

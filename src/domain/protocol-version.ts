@@ -10,7 +10,10 @@ export type ProtocolVersionSource = 'fetched' | 'cached' | 'pinned' | 'bundled';
 export interface ProtocolVersionStatus {
   /** `2.3000.1023456789` */
   version: string;
-  /** `fetched` by this process, `cached` (fetched by an earlier run or another instance), `pinned` (WA_VERSION), `bundled` (the library's own). */
+  /**
+   * `fetched` by this process, `cached` (fetched by an earlier run or another instance), `pinned`
+   * (WA_VERSION), `bundled` (the library's own).
+   */
   source: ProtocolVersionSource;
   /** Epoch ms when WhatsApp last confirmed this version; null for pinned and bundled. */
   fetchedAt: number | null;

@@ -5,7 +5,17 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RangeNotSatisfiableError, WasyncError } from '../domain/errors.js';
-import { MediaArchiveError, assertSha256, contentKey, messageOf, type ArchiveRange, type ArchiveRead, type ArchivedMedia, type MediaArchive, type PutOptions } from './port.js';
+import {
+  MediaArchiveError,
+  assertSha256,
+  contentKey,
+  messageOf,
+  type ArchiveRange,
+  type ArchiveRead,
+  type ArchivedMedia,
+  type MediaArchive,
+  type PutOptions,
+} from './port.js';
 import { VerifyingStream } from './verify.js';
 
 /** Temp files older than this at start-up were left by a crash mid-write: removed. */
@@ -55,7 +65,9 @@ export class FsMediaArchive implements MediaArchive {
       await rename(temp, final);
     } catch (err) {
       await rm(temp, { force: true });
-      throw err instanceof WasyncError ? err : new MediaArchiveError(`could not store media ${sha256.slice(0, 16)}…: ${messageOf(err)}`, { cause: err });
+      throw err instanceof WasyncError
+        ? err
+        : new MediaArchiveError(`could not store media ${sha256.slice(0, 16)}…: ${messageOf(err)}`, { cause: err });
     }
     const info = await this.stat(sha256);
     if (!info) throw new MediaArchiveError(`media ${sha256.slice(0, 16)}… vanished right after it was stored`);

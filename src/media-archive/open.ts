@@ -32,7 +32,10 @@ async function openS3(config: Config, env: NodeJS.ProcessEnv): Promise<MediaArch
   const keyId = config.MEDIA_ARCHIVE_S3_ACCESS_KEY_ID;
   const secret = config.MEDIA_ARCHIVE_S3_SECRET_ACCESS_KEY;
   if ((keyId === undefined) !== (secret === undefined)) {
-    throw new ConfigError('MEDIA_ARCHIVE_S3_ACCESS_KEY_ID and MEDIA_ARCHIVE_S3_SECRET_ACCESS_KEY go together (or neither: the AWS SDK default credential chain)');
+    throw new ConfigError(
+      'MEDIA_ARCHIVE_S3_ACCESS_KEY_ID and MEDIA_ARCHIVE_S3_SECRET_ACCESS_KEY go together ' +
+        '(or neither: the AWS SDK default credential chain)',
+    );
   }
   if (config.MEDIA_ARCHIVE_S3_ENDPOINT !== undefined && !/^https?:\/\/[^/]+/.test(config.MEDIA_ARCHIVE_S3_ENDPOINT)) {
     throw new ConfigError(`MEDIA_ARCHIVE_S3_ENDPOINT must be an http(s) URL, got "${config.MEDIA_ARCHIVE_S3_ENDPOINT}"`);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { BadRequestError, WasyncError } from '../domain/errors.js';
+import { BadRequestError } from '../domain/errors.js';
 
 /**
  * The media archive port: decrypted media files, content-addressed by their SHA-256 (the message's
@@ -67,7 +67,8 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /** Refuses anything but a lowercase hex SHA-256: it becomes a path or an object key. */
 export function assertSha256(sha256: string): string {
-  if (typeof sha256 !== 'string' || !HEX_SHA256.test(sha256)) throw new BadRequestError('a media archive address must be a lowercase hex SHA-256');
+  if (typeof sha256 !== 'string' || !HEX_SHA256.test(sha256))
+    throw new BadRequestError('a media archive address must be a lowercase hex SHA-256');
   return sha256;
 }
 

@@ -5,7 +5,10 @@ import { archiveMessageMedia, NothingToArchiveError, type MediaDownload } from '
 import type { ArchivedMedia, MediaArchive } from './port.js';
 import { nextArchiveStep } from './retry.js';
 
-export type RunnerStore = Pick<Store, 'getMessage' | 'claimMediaJobs' | 'renewMediaJob' | 'completeMediaJob' | 'retryMediaJob' | 'failMediaJob'>;
+export type RunnerStore = Pick<
+  Store,
+  'getMessage' | 'claimMediaJobs' | 'renewMediaJob' | 'completeMediaJob' | 'retryMediaJob' | 'failMediaJob'
+>;
 
 export type JobOutcome =
   | { result: 'stored' | 'already'; media: ArchivedMedia }
@@ -61,7 +64,7 @@ export class MediaArchiveRunner {
   }
 
   start(): void {
-    if (this.running) return;
+    if (this.running !== null) return;
     this.stopped = false;
     this.running = this.loop();
   }
@@ -132,11 +135,19 @@ export class MediaArchiveRunner {
 
   private async run(job: MediaJob): Promise<void> {
     const lease: MediaJobLease = { accountId: job.accountId, messageId: job.messageId, leaseId: job.leaseId! };
-    const renew = setInterval(() => {
-      this.o.store.renewMediaJob(lease, this.leaseMs, this.now()).catch((err: unknown) =>
-        this.o.logger.warn({ err: err instanceof Error ? err.message : String(err), messageId: job.messageId }, 'media archive: could not renew a lease'),
-      );
-    }, Math.max(1_000, Math.floor(this.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.o.store
+          .renewMediaJob(lease, this.leaseMs, this.now())
+          .catch((err: unknown) =>
+            this.o.logger.warn(
+              { err: err instanceof Error ? err.message : String(err), messageId: job.messageId },
+              'media archive: could not renew a lease',
+            ),
+          );
+      },
+      Math.max(1_000, Math.floor(this.leaseMs / 3)),
+    );
     renew.unref();
     let outcome: JobOutcome;
     try {
@@ -152,10 +163,16 @@ export class MediaArchiveRunner {
         else await this.o.store.failMediaJob(lease, step.error, this.now());
       } catch (storeErr) {
         // The lease expires and the job runs again: nothing is lost.
-        this.o.logger.warn({ err: storeErr instanceof Error ? storeErr.message : String(storeErr), messageId: job.messageId }, 'media archive: could not record an outcome');
+        this.o.logger.warn(
+          { err: storeErr instanceof Error ? storeErr.message : String(storeErr), messageId: job.messageId },
+          'media archive: could not record an outcome',
+        );
       }
       outcome = step.action === 'retry' ? { result: 'retry', error: step.error, at: step.at } : { result: 'failed', error: step.error };
-      this.o.logger[step.action === 'retry' ? 'info' : 'warn']({ messageId: job.messageId, attempts: job.attempts, error: step.error }, `media archive: ${step.action === 'retry' ? 'will retry' : 'gave up on'} a file`);
+      this.o.logger[step.action === 'retry' ? 'info' : 'warn'](
+        { messageId: job.messageId, attempts: job.attempts, error: step.error },
+        `media archive: ${step.action === 'retry' ? 'will retry' : 'gave up on'} a file`,
+      );
     } finally {
       clearInterval(renew);
     }

@@ -1,11 +1,28 @@
-import { Readable, Transform, pipeline } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { type Readable, Transform, pipeline } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  type S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 // lib-storage's Upload streams a body of unknown length to S3 as a multipart upload (a single
 // PutObject when it fits in one part), with bounded memory (partSize × queueSize); and when the
 // body fails it aborts the multipart upload, so nothing is stored: the verification needs exactly that.
 import { Upload } from '@aws-sdk/lib-storage';
 import { RangeNotSatisfiableError, WasyncError } from '../domain/errors.js';
-import { MediaArchiveError, assertSha256, contentKey, messageOf, type ArchiveRange, type ArchiveRead, type ArchivedMedia, type MediaArchive, type PutOptions } from './port.js';
+import {
+  MediaArchiveError,
+  assertSha256,
+  contentKey,
+  messageOf,
+  type ArchiveRange,
+  type ArchiveRead,
+  type ArchivedMedia,
+  type MediaArchive,
+  type PutOptions,
+} from './port.js';
 import { VerifyingStream } from './verify.js';
 
 export interface S3ArchiveOptions {
@@ -62,7 +79,9 @@ export class S3MediaArchive implements MediaArchive {
     } catch (err) {
       // The verifier's own error (mismatch, too large) or the download's is the real cause.
       const cause = verify.errored ?? body.errored ?? err;
-      throw cause instanceof WasyncError ? cause : new MediaArchiveError(`could not store media ${sha256.slice(0, 16)}… in the bucket: ${messageOf(cause)}`, { cause });
+      throw cause instanceof WasyncError
+        ? cause
+        : new MediaArchiveError(`could not store media ${sha256.slice(0, 16)}… in the bucket: ${messageOf(cause)}`, { cause });
     }
     return { sha256, key, size: verify.bytes, storedAt: Date.now() };
   }
@@ -122,7 +141,8 @@ export class S3MediaArchive implements MediaArchive {
     try {
       await this.o.client.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: key }));
     } catch (err) {
-      if (!isNotFound(err)) throw new MediaArchiveError(`could not delete media ${sha256.slice(0, 16)}…: ${messageOf(err)}`, { cause: err });
+      if (!isNotFound(err))
+        throw new MediaArchiveError(`could not delete media ${sha256.slice(0, 16)}…: ${messageOf(err)}`, { cause: err });
     }
   }
 

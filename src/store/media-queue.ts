@@ -136,18 +136,28 @@ export function assertJobInput(job: MediaJobInput): void {
   assertJobId(job.messageId, 'messageId');
   if (job.priority !== 'live' && job.priority !== 'history') throw new BadRequestError(`media job priority must be live or history`);
   if (!Number.isFinite(job.messageAt)) throw new BadRequestError(`media job messageAt must be a number (epoch ms)`);
-  if (job.clientJid !== null && typeof job.clientJid !== 'string') throw new BadRequestError('media job clientJid must be a string or null');
+  if (job.clientJid !== null && typeof job.clientJid !== 'string')
+    throw new BadRequestError('media job clientJid must be a string or null');
 }
 
 export function assertClaimOptions(opts: ClaimMediaJobsOptions): void {
-  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_CLAIM) throw new BadRequestError(`claim limit must be an integer from 1 to ${MAX_CLAIM}`);
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_CLAIM)
+    throw new BadRequestError(`claim limit must be an integer from 1 to ${MAX_CLAIM}`);
   if (!Number.isFinite(opts.leaseMs) || opts.leaseMs <= 0) throw new BadRequestError('claim leaseMs must be positive');
   if (!Number.isInteger(opts.maxAttempts) || opts.maxAttempts < 1) throw new BadRequestError('claim maxAttempts must be an integer ≥ 1');
 }
 
 /** `{accountId}__{messageId}` must stay unambiguous (Firestore's document id), hence no `__` in an account id. */
 function assertJobId(id: string, what: string): void {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 500 || id.includes('/') || id === '.' || id === '..' || (what === 'accountId' && id.includes('__'))) {
+  if (
+    typeof id !== 'string' ||
+    id.length === 0 ||
+    id.length > 500 ||
+    id.includes('/') ||
+    id === '.' ||
+    id === '..' ||
+    (what === 'accountId' && id.includes('__'))
+  ) {
     throw new BadRequestError(`media job ${what} ${JSON.stringify(String(id).slice(0, 80))} is not a valid id`);
   }
 }

@@ -31,7 +31,9 @@ const KEY_FORM = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export function assertSettingKey(key: string): string {
   if (typeof key !== 'string' || !KEY_FORM.test(key)) {
-    throw new BadRequestError(`setting key must be 1-128 letters, digits, '.', '_', ':' or '-' (got ${JSON.stringify(String(key).slice(0, 80))})`);
+    throw new BadRequestError(
+      `setting key must be 1-128 letters, digits, '.', '_', ':' or '-' (got ${JSON.stringify(String(key).slice(0, 80))})`,
+    );
   }
   return key;
 }

@@ -37,7 +37,10 @@ describe('AccountActor: a refused WhatsApp Web version', () => {
   const refuse = (i: number): void => {
     sockets[i]!.ev.emit('connection.update', {
       connection: 'close',
-      lastDisconnect: { error: new Boom('Connection Failure', { statusCode: 405, data: { reason: '405', location: 'cln' } }), date: new Date() },
+      lastDisconnect: {
+        error: new Boom('Connection Failure', { statusCode: 405, data: { reason: '405', location: 'cln' } }),
+        date: new Date(),
+      },
     });
   };
   const waitForSockets = (n: number, timeout = 5_000) => vi.waitFor(() => expect(sockets).toHaveLength(n), { timeout, interval: 5 });

@@ -65,7 +65,15 @@ describe('WhatsApp Web version', () => {
   });
 
   const resolver = (fetcher: WaVersionFetcher, o: { pinned?: WaVersion; timeoutMs?: number; settings?: Store } = {}) =>
-    new WaVersionResolver({ settings: o.settings ?? store, logger, fetcher, maxAgeMs: DAY, timeoutMs: o.timeoutMs ?? 200, now: clock, pinned: o.pinned ?? null });
+    new WaVersionResolver({
+      settings: o.settings ?? store,
+      logger,
+      fetcher,
+      maxAgeMs: DAY,
+      timeoutMs: o.timeoutMs ?? 200,
+      now: clock,
+      pinned: o.pinned ?? null,
+    });
 
   describe('resolver', () => {
     it('fetched: no cache yet, so it fetches and caches the version for every instance', async () => {
@@ -76,7 +84,7 @@ describe('WhatsApp Web version', () => {
       expect(fetcher.calls).toBe(1);
     });
 
-    it('cached: another instance (or a restart) within the refresh interval uses the cache without fetching; past it, refetches', async () => {
+    it('cached: another instance (or a restart) within the refresh interval uses the cache, no fetch; past it, refetches', async () => {
       await resolver(scriptedFetcher(V1)).resolve();
       const other = scriptedFetcher(V2);
       now = T0 + DAY - 1;
@@ -147,7 +155,9 @@ describe('WhatsApp Web version', () => {
       expect(fetcher.calls).toBe(0);
     });
 
-    it('after a rejection: refetches the rejected version, takes a newer cached one as is, and does not refetch what was confirmed moments ago', async () => {
+    // After a rejection: the rejected version is refetched, a newer cached one taken as is, and one
+    // confirmed moments ago not refetched.
+    it('after a rejection: refetches, takes a newer cached version, does not refetch one confirmed moments ago', async () => {
       await store.putSetting(WA_VERSION_SETTING, { version: V1, fetchedAt: T0 - DAY / 2 });
       const fetcher = scriptedFetcher(V2);
       const r = resolver(fetcher);
@@ -192,7 +202,11 @@ describe('WhatsApp Web version', () => {
     });
 
     it.each([
-      ['405 Connection Failure (failure reason=405)', new Boom('Connection Failure', { statusCode: 405, data: { reason: '405', location: 'cln' } }), true],
+      [
+        '405 Connection Failure (failure reason=405)',
+        new Boom('Connection Failure', { statusCode: 405, data: { reason: '405', location: 'cln' } }),
+        true,
+      ],
       ['401 logged out', new Boom('Connection Failure', { statusCode: 401, data: { reason: '401' } }), false],
       ['428 connection closed', new Boom('Connection Closed', { statusCode: 428 }), false],
       ['515 restart required', new Boom('Stream Errored (restart required)', { statusCode: 515 }), false],
@@ -205,12 +219,26 @@ describe('WhatsApp Web version', () => {
 
   describe('main-thread service', () => {
     it('resolves at start, reports version, source and age, follows a version another thread cached, and feeds the metric', async () => {
-      const service = new WaVersionService({ settings: store, logger, fetcher: scriptedFetcher(V1), maxAgeMs: DAY, refreshMs: DAY, now: clock });
+      const service = new WaVersionService({
+        settings: store,
+        logger,
+        fetcher: scriptedFetcher(V1),
+        maxAgeMs: DAY,
+        refreshMs: DAY,
+        now: clock,
+      });
       expect(service.status()).toBeNull();
       await service.start();
       try {
         now = T0 + 90_000;
-        expect(service.status()).toEqual({ version: V1.join('.'), source: 'fetched', fetchedAt: T0, ageSeconds: 90, checkedAt: T0, lastError: null });
+        expect(service.status()).toEqual({
+          version: V1.join('.'),
+          source: 'fetched',
+          fetchedAt: T0,
+          ageSeconds: 90,
+          checkedAt: T0,
+          lastError: null,
+        });
         // An actor refetched after a rejection: the service picks it up on its next cache sync.
         await store.putSetting(WA_VERSION_SETTING, { version: V2, fetchedAt: T0 + 60_000 });
         await service.sync();
@@ -228,7 +256,14 @@ describe('WhatsApp Web version', () => {
     });
 
     it('bundled and pinned versions have no age; the metric then has no age sample', async () => {
-      const service = new WaVersionService({ settings: store, logger, fetcher: scriptedFetcher(new Error('offline')), maxAgeMs: DAY, refreshMs: DAY, now: clock });
+      const service = new WaVersionService({
+        settings: store,
+        logger,
+        fetcher: scriptedFetcher(new Error('offline')),
+        maxAgeMs: DAY,
+        refreshMs: DAY,
+        now: clock,
+      });
       await service.start();
       service.stop();
       expect(service.status()).toMatchObject({ source: 'bundled', ageSeconds: null, fetchedAt: null, lastError: 'offline' });
@@ -265,7 +300,13 @@ describe('WhatsApp Web version', () => {
       await store.createAccount({ id: ACCOUNT });
     });
     const connector = (o: { pinned?: WaVersion; fetcher?: WaVersionFetcher } = {}) =>
-      new BaileysConnector({ syncFullHistory: true, logLevel: 'silent', makeSocket, now: clock, waVersion: { pinned: o.pinned ?? null, fetcher: o.fetcher ?? scriptedFetcher(new Error('unused')) } });
+      new BaileysConnector({
+        syncFullHistory: true,
+        logLevel: 'silent',
+        makeSocket,
+        now: clock,
+        waVersion: { pinned: o.pinned ?? null, fetcher: o.fetcher ?? scriptedFetcher(new Error('unused')) },
+      });
     const ctx = () => ({ accountId: ACCOUNT, store, logger });
 
     it('hands the socket the cached version, the pinned one, or the bundled one', async () => {

@@ -83,7 +83,7 @@ const backends: Array<[string, () => Promise<MediaArchive>]> = [
 ];
 
 describe.each(backends)('archiveMessageMedia into %s', (_name, open) => {
-  it('downloads, decrypts, verifies and stores the file under its SHA-256; a second message with the same file downloads nothing', async () => {
+  it('downloads, decrypts, verifies and stores the file under its SHA-256; the same file again downloads nothing', async () => {
     const archive = await open();
     const record = mediaRecord(ACC, 'IMG', image, `${cdn.base}/f/img`);
     const out = await archiveMessageMedia({ record, archive, download: download(), maxBytes: 10_000_000 });
@@ -102,7 +102,9 @@ describe.each(backends)('archiveMessageMedia into %s', (_name, open) => {
     // The CDN serves the image, but the message says it is the document.
     const lying: MessageRecord = { ...mediaRecord(ACC, 'LIE', image, `${cdn.base}/f/img`) };
     lying.media = { ...lying.media!, fileSha256: doc.fileSha256.toString('base64'), fileLength: null };
-    await expect(archiveMessageMedia({ record: lying, archive, download: download(), maxBytes: 10_000_000 })).rejects.toBeInstanceOf(MediaHashMismatchError);
+    await expect(archiveMessageMedia({ record: lying, archive, download: download(), maxBytes: 10_000_000 })).rejects.toBeInstanceOf(
+      MediaHashMismatchError,
+    );
     expect(await archive.has(hex(doc.plain))).toBe(false);
     expect(await archive.has(hex(image.plain))).toBe(false);
   });
@@ -110,7 +112,10 @@ describe.each(backends)('archiveMessageMedia into %s', (_name, open) => {
   it('archives media the CDN dropped through the phone’s re-upload', async () => {
     const archive = await open();
     const sock = phone('doc');
-    const record = mediaRecord(ACC, 'OLD_DOC', doc, `${cdn.base}/gone/doc`, { contentType: 'documentMessage', mimetype: 'application/pdf' });
+    const record = mediaRecord(ACC, 'OLD_DOC', doc, `${cdn.base}/gone/doc`, {
+      contentType: 'documentMessage',
+      mimetype: 'application/pdf',
+    });
     const out = await archiveMessageMedia({ record, archive, download: download(sock), maxBytes: 10_000_000 });
     expect(sock.asked).toBe(1);
     expect((await collect((await archive.get(out.media.sha256))!.stream)).equals(doc.plain)).toBe(true);
@@ -122,7 +127,9 @@ describe('archiveMessageMedia limits', () => {
     const archive = await FsMediaArchive.open(join(dir, 'limits-1'));
     const before = cdn.requests.length;
     const record = mediaRecord(ACC, 'BIG', doc, `${cdn.base}/f/doc`, { contentType: 'documentMessage' });
-    await expect(archiveMessageMedia({ record, archive, download: download(), maxBytes: 1024 * 1024 })).rejects.toBeInstanceOf(MediaTooLargeError);
+    await expect(archiveMessageMedia({ record, archive, download: download(), maxBytes: 1024 * 1024 })).rejects.toBeInstanceOf(
+      MediaTooLargeError,
+    );
     expect(cdn.requests.length).toBe(before);
   });
 
@@ -130,7 +137,9 @@ describe('archiveMessageMedia limits', () => {
     const root = join(dir, 'limits-2');
     const archive = await FsMediaArchive.open(root);
     const record = mediaRecord(ACC, 'BIG_NOSIZE', huge, `${cdn.base}/f/huge`, { contentType: 'documentMessage', sizeKnown: false });
-    await expect(archiveMessageMedia({ record, archive, download: download(), maxBytes: 256 * 1024 })).rejects.toBeInstanceOf(MediaTooLargeError);
+    await expect(archiveMessageMedia({ record, archive, download: download(), maxBytes: 256 * 1024 })).rejects.toBeInstanceOf(
+      MediaTooLargeError,
+    );
     expect(await archive.has(hex(huge.plain))).toBe(false);
     expect(readdirSync(join(root, 'tmp'))).toEqual([]);
     // The download was cancelled: the CDN's response closed before the whole file went out.
@@ -140,10 +149,14 @@ describe('archiveMessageMedia limits', () => {
 
   it('has nothing to do for a message without media or without a hash to verify against', async () => {
     const archive = await FsMediaArchive.open(join(dir, 'limits-3'));
-    await expect(archiveMessageMedia({ record: makeMessage({ accountId: ACC }), archive, download: download(), maxBytes: 1 })).rejects.toMatchObject({ code: 'MEDIA_UNAVAILABLE' });
+    await expect(
+      archiveMessageMedia({ record: makeMessage({ accountId: ACC }), archive, download: download(), maxBytes: 1 }),
+    ).rejects.toMatchObject({ code: 'MEDIA_UNAVAILABLE' });
     const noHash = mediaRecord(ACC, 'NOHASH', image, `${cdn.base}/f/img`);
     noHash.media = { ...noHash.media!, fileSha256: null };
-    await expect(archiveMessageMedia({ record: noHash, archive, download: download(), maxBytes: 10_000_000 })).rejects.toMatchObject({ code: 'MEDIA_UNAVAILABLE' });
+    await expect(archiveMessageMedia({ record: noHash, archive, download: download(), maxBytes: 10_000_000 })).rejects.toMatchObject({
+      code: 'MEDIA_UNAVAILABLE',
+    });
   });
 });
 
@@ -156,9 +169,19 @@ describe('what gets queued', () => {
       accountId: ACC,
       messageType: 'image',
       contentType: 'imageMessage',
-      media: { url: 'https://mmg.whatsapp.net/x', directPath: null, mediaKey: 'a2V5', fileEncSha256: null, fileSha256: Buffer.alloc(32, 7).toString('base64'), fileLength: 50_000 },
+      media: {
+        url: 'https://mmg.whatsapp.net/x',
+        directPath: null,
+        mediaKey: 'a2V5',
+        fileEncSha256: null,
+        fileSha256: Buffer.alloc(32, 7).toString('base64'),
+        fileLength: 50_000,
+      },
     });
-  const withMedia = (patch: Partial<NonNullable<MessageRecord['media']>>): MessageRecord => ({ ...img(), media: { ...img().media!, ...patch } });
+  const withMedia = (patch: Partial<NonNullable<MessageRecord['media']>>): MessageRecord => ({
+    ...img(),
+    media: { ...img().media!, ...patch },
+  });
 
   it.each([
     ['an image', img, policy, true],
@@ -180,6 +203,12 @@ describe('what gets queued', () => {
     ['backfill', 'history'],
   ] as const)('%s media is queued as %s', (syncSource, priority) => {
     const record = { ...img(), syncSource };
-    expect(mediaJobFor(record)).toEqual({ accountId: ACC, messageId: 'Q', clientJid: record.clientJid, priority, messageAt: record.createdAt });
+    expect(mediaJobFor(record)).toEqual({
+      accountId: ACC,
+      messageId: 'Q',
+      clientJid: record.clientJid,
+      priority,
+      messageAt: record.createdAt,
+    });
   });
 });

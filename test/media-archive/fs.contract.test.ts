@@ -9,12 +9,20 @@ import { runMediaArchiveContract } from './contract.js';
 
 /** Every file under `dir`, relative to it. */
 function walk(dir: string, root = dir): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name), root) : [relative(root, join(dir, e.name))]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name), root) : [relative(root, join(dir, e.name))],
+  );
 }
 
 /** Temp files, and any file whose bytes do not hash to the address it sits at. */
 function leftovers(root: string): string[] {
-  return walk(root).filter((rel) => rel.startsWith('tmp/') || createHash('sha256').update(readFileSync(join(root, rel))).digest('hex') !== rel.split('/').at(-1));
+  return walk(root).filter(
+    (rel) =>
+      rel.startsWith('tmp/') ||
+      createHash('sha256')
+        .update(readFileSync(join(root, rel)))
+        .digest('hex') !== rel.split('/').at(-1),
+  );
 }
 
 runMediaArchiveContract(
@@ -22,7 +30,11 @@ runMediaArchiveContract(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasync-archive-'));
     const root = join(dir, 'media');
-    return { archive: await FsMediaArchive.open(root), leftovers: async () => leftovers(root), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      archive: await FsMediaArchive.open(root),
+      leftovers: async () => leftovers(root),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   },
   // No parts on disk; the size only shapes the test files.
   1024 * 1024,
@@ -38,7 +50,8 @@ describe('fs archive specifics', () => {
       const h = createHash('sha256').update(data).digest('hex');
       const stored = await archive.put(Readable.from([data]), { sha256: h });
       expect(statSync(join(root, stored.key)).mode & 0o777).toBe(0o600);
-      for (const d of [root, join(root, 'tmp'), join(root, 'sha256'), join(root, 'sha256', h.slice(0, 2))]) expect(statSync(d).mode & 0o777).toBe(0o700);
+      for (const d of [root, join(root, 'tmp'), join(root, 'sha256'), join(root, 'sha256', h.slice(0, 2))])
+        expect(statSync(d).mode & 0o777).toBe(0o700);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,7 +8,16 @@ import { ARCHIVE_RETRY, archiveRetryDelay, describeArchiveError, nextArchiveStep
 describe('media archive retry policy', () => {
   it('backs off 30 s, 2 min, 8 min, 32 min, ~2 h, then 6 h, within ±20 %', () => {
     const mid = (attempt: number) => archiveRetryDelay(attempt, () => 0.5);
-    expect([1, 2, 3, 4, 5, 6, 7, 20].map(mid)).toEqual([30_000, 120_000, 480_000, 1_920_000, 7_680_000, ARCHIVE_RETRY.maxMs, ARCHIVE_RETRY.maxMs, ARCHIVE_RETRY.maxMs]);
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map(mid)).toEqual([
+      30_000,
+      120_000,
+      480_000,
+      1_920_000,
+      7_680_000,
+      ARCHIVE_RETRY.maxMs,
+      ARCHIVE_RETRY.maxMs,
+      ARCHIVE_RETRY.maxMs,
+    ]);
     expect(archiveRetryDelay(1, () => 0)).toBe(24_000);
     expect(archiveRetryDelay(1, () => 0.999999)).toBeLessThanOrEqual(36_000);
   });
@@ -30,9 +39,11 @@ describe('media archive retry policy', () => {
   });
 
   it('keeps codes and HTTP statuses, and cuts URLs to their host (CDN URLs carry tokens)', () => {
-    expect(describeArchiveError(new Boom('Failed to fetch stream from https://mmg.whatsapp.net/v/t62/abc.enc?ccb=11-4&oh=SECRET&oe=1', { statusCode: 404 }))).toBe(
-      'HTTP 404: Failed to fetch stream from https://mmg.whatsapp.net/…',
-    );
+    expect(
+      describeArchiveError(
+        new Boom('Failed to fetch stream from https://mmg.whatsapp.net/v/t62/abc.enc?ccb=11-4&oh=SECRET&oe=1', { statusCode: 404 }),
+      ),
+    ).toBe('HTTP 404: Failed to fetch stream from https://mmg.whatsapp.net/…');
     expect(describeArchiveError(new MediaTooLargeError(10, 20))).toMatch(/^MEDIA_TOO_LARGE: /);
     expect(describeArchiveError('plain')).toBe('plain');
   });

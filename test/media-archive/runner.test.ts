@@ -23,11 +23,14 @@ const logger = pino({ level: 'silent' });
 const ACC = 'acc_runner';
 const cdn = new Cdn();
 const files: CdnFile[] = [];
-const noPhone = { updateMediaMessage: async () => Promise.reject(new Error('no phone here')) } as unknown as Pick<WASocket, 'updateMediaMessage'>;
+const noPhone = { updateMediaMessage: async () => Promise.reject(new Error('no phone here')) } as unknown as Pick<
+  WASocket,
+  'updateMediaMessage'
+>;
 
 beforeAll(async () => {
   files.push(...(await Promise.all(Array.from({ length: 6 }, (_, i) => encrypt(randomBytes(20_000 + i * 1000), 'image')))));
-  files.forEach((f, i) => cdn.files.set(`f${i}`, f));
+  for (const [i, f] of files.entries()) cdn.files.set(`f${i}`, f);
   await cdn.start();
 });
 afterAll(async () => {
@@ -73,14 +76,21 @@ describe('MediaArchiveRunner', () => {
     return stream;
   };
 
-  const message = (id: string, i: number, o: { syncSource?: MessageRecord['syncSource']; createdAt?: number; url?: string } = {}): MessageRecord => ({
+  const message = (
+    id: string,
+    i: number,
+    o: { syncSource?: MessageRecord['syncSource']; createdAt?: number; url?: string } = {},
+  ): MessageRecord => ({
     ...mediaRecord(ACC, id, files[i]!, o.url ?? `${cdn.base}/f/f${i}`),
     syncSource: o.syncSource ?? 'realtime',
     createdAt: o.createdAt ?? 1_700_000_000_000 + i,
   });
 
   async function seed(records: MessageRecord[], on: Store = store): Promise<void> {
-    await on.applyMutations(ACC, records.map((record) => ({ kind: 'message', record })));
+    await on.applyMutations(
+      ACC,
+      records.map((record) => ({ kind: 'message', record })),
+    );
     await on.enqueueMediaJobs(records.map(mediaJobFor), Date.now());
   }
 
@@ -117,7 +127,11 @@ describe('MediaArchiveRunner', () => {
     expect(started).toEqual(['LIVE_1', 'LIVE_2', 'H_NEW', 'B_MID', 'H_OLD']);
     expect(await store.countMediaJobs(ACC)).toEqual({ queued: 0, leased: 0, backoff: 0, done: 5, failed: 0 });
     for (const i of [0, 1, 2, 3, 4]) expect(await archive.has(sha(i))).toBe(true);
-    expect((await store.getMediaJob(ACC, 'LIVE_1'))?.result).toEqual({ sha256: sha(2), size: files[2]!.plain.length, key: archive.keyOf(sha(2)) });
+    expect((await store.getMediaJob(ACC, 'LIVE_1'))?.result).toEqual({
+      sha256: sha(2),
+      size: files[2]!.plain.length,
+      key: archive.keyOf(sha(2)),
+    });
 
     settled = [];
     await seed([message('M5', 5), message('M5_COPY', 5), message('M0_COPY', 0)]);
@@ -144,9 +158,16 @@ describe('MediaArchiveRunner', () => {
     expect(retry).toMatchObject({ state: 'backoff', attempts: 1 });
     expect(retry!.wakeAt!).toBeGreaterThan(Date.now() + 20_000);
     expect(retry!.lastError).toMatch(/500/);
-    expect(await store.getMediaJob(ACC, 'NOHASH')).toMatchObject({ state: 'failed', attempts: 1, lastError: expect.stringMatching(/^MEDIA_UNAVAILABLE: .*fileSha256/) });
+    expect(await store.getMediaJob(ACC, 'NOHASH')).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      lastError: expect.stringMatching(/^MEDIA_UNAVAILABLE: .*fileSha256/),
+    });
     // A mismatch may be a corrupted download: retried, and nothing was stored meanwhile.
-    expect(await store.getMediaJob(ACC, 'LIE')).toMatchObject({ state: 'backoff', lastError: expect.stringMatching(/^MEDIA_HASH_MISMATCH/) });
+    expect(await store.getMediaJob(ACC, 'LIE')).toMatchObject({
+      state: 'backoff',
+      lastError: expect.stringMatching(/^MEDIA_HASH_MISMATCH/),
+    });
     expect(await archive.has(sha(1))).toBe(false);
     expect(await archive.has(sha(0))).toBe(false);
   });
@@ -155,14 +176,24 @@ describe('MediaArchiveRunner', () => {
     await seed([message('CDN_500', 2, { url: `${cdn.base}/fail/f2` })]);
     start({ maxAttempts: 1 });
     await waitSettled(1);
-    expect(await store.getMediaJob(ACC, 'CDN_500')).toMatchObject({ state: 'failed', attempts: 1, lastError: expect.stringMatching(/500/) });
+    expect(await store.getMediaJob(ACC, 'CDN_500')).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      lastError: expect.stringMatching(/500/),
+    });
     expect(settled[0]!.outcome.result).toBe('failed');
   });
 
   it('resumes after a restart: the jobs a dead process held are done by the next one', async () => {
     await seed([message('A', 0), message('B', 1), message('C', 2, { syncSource: 'history_sync' })]);
     // The process that died held A and B (claimed, never finished), with leases that have run out since.
-    const dead = await store.claimMediaJobs(ACC, { holder: 'dead-instance', limit: 2, leaseMs: 60_000, now: Date.now() - 61_000, maxAttempts: 3 });
+    const dead = await store.claimMediaJobs(ACC, {
+      holder: 'dead-instance',
+      limit: 2,
+      leaseMs: 60_000,
+      now: Date.now() - 61_000,
+      maxAttempts: 3,
+    });
     expect(dead.map((j) => j.messageId)).toEqual(['A', 'B']);
     await store.close();
 

@@ -71,12 +71,12 @@ describe('MEDIA_ARCHIVE=s3 from the configuration', () => {
   it('names the variable when the configuration cannot work', async () => {
     await expect(openMediaArchive(env({}))).rejects.toThrow(/MEDIA_ARCHIVE_S3_BUCKET/);
     await expect(openMediaArchive(env({ MEDIA_ARCHIVE_S3_BUCKET: 'no-such-bucket' }))).rejects.toBeInstanceOf(ConfigError);
-    await expect(openMediaArchive(loadConfig({ MEDIA_ARCHIVE: 's3', MEDIA_ARCHIVE_S3_BUCKET: 'b', MEDIA_ARCHIVE_S3_ACCESS_KEY_ID: 'only-half' }))).rejects.toThrow(
-      /go together/,
-    );
-    await expect(openMediaArchive(env({ MEDIA_ARCHIVE_S3_BUCKET: server.bucket, MEDIA_ARCHIVE_S3_ENDPOINT: 'storage.googleapis.com' }))).rejects.toThrow(
-      /MEDIA_ARCHIVE_S3_ENDPOINT must be an http\(s\) URL/,
-    );
+    await expect(
+      openMediaArchive(loadConfig({ MEDIA_ARCHIVE: 's3', MEDIA_ARCHIVE_S3_BUCKET: 'b', MEDIA_ARCHIVE_S3_ACCESS_KEY_ID: 'only-half' })),
+    ).rejects.toThrow(/go together/);
+    await expect(
+      openMediaArchive(env({ MEDIA_ARCHIVE_S3_BUCKET: server.bucket, MEDIA_ARCHIVE_S3_ENDPOINT: 'storage.googleapis.com' })),
+    ).rejects.toThrow(/MEDIA_ARCHIVE_S3_ENDPOINT must be an http\(s\) URL/);
     expect(await openMediaArchive(loadConfig({}))).toBeNull();
   });
 });

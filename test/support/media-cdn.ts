@@ -24,7 +24,14 @@ export async function encrypt(plain: Buffer, type: 'image' | 'document' | 'audio
   const enc = await encryptedStream(plain, type);
   const encrypted = readFileSync(enc.encFilePath);
   rmSync(enc.encFilePath, { force: true });
-  return { plain, encrypted, mediaKey: enc.mediaKey, fileEncSha256: enc.fileEncSha256, fileSha256: enc.fileSha256, fileLength: enc.fileLength };
+  return {
+    plain,
+    encrypted,
+    mediaKey: enc.mediaKey,
+    fileEncSha256: enc.fileEncSha256,
+    fileSha256: enc.fileSha256,
+    fileLength: enc.fileLength,
+  };
 }
 
 /**
@@ -114,7 +121,6 @@ export class Cdn {
   }
 }
 
-
 export function mediaRecord(
   accountId: string,
   id: string,
@@ -156,4 +162,3 @@ export function mediaRecord(
     },
   });
 }
-

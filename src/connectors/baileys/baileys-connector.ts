@@ -243,7 +243,11 @@ export function baileysConnectorFromConfig(config: Config): BaileysConnector {
   };
   if (config.AUTH_STATE_KEY) opts.authStateKey = config.AUTH_STATE_KEY;
   if (config.WA_RECORD_DIR) opts.recordDir = config.WA_RECORD_DIR;
-  opts.waVersion = { pinned: config.WA_VERSION ?? null, timeoutMs: config.WA_VERSION_FETCH_TIMEOUT_MS, maxAgeMs: config.WA_VERSION_REFRESH_MS };
+  opts.waVersion = {
+    pinned: config.WA_VERSION ?? null,
+    timeoutMs: config.WA_VERSION_FETCH_TIMEOUT_MS,
+    maxAgeMs: config.WA_VERSION_REFRESH_MS,
+  };
   return new BaileysConnector(opts);
 }
 

@@ -1,4 +1,9 @@
-export { BaileysConnector, baileysConnectorFromConfig, waVersionServiceFromConfig, type BaileysConnectorOptions } from './baileys-connector.js';
+export {
+  BaileysConnector,
+  baileysConnectorFromConfig,
+  waVersionServiceFromConfig,
+  type BaileysConnectorOptions,
+} from './baileys-connector.js';
 export { useStoreAuthState, SIGNAL_KEY_TYPES, type StoreAuthState, type StoreAuthStateOptions } from './auth-state.js';
 export {
   baileysMedia,

@@ -58,7 +58,8 @@ export class WaVersionService implements ProtocolVersionService {
     const seen = await this.resolver.forConnect();
     const current = this.current;
     if (!current || seen.source === 'bundled' || seen.source === 'pinned') return;
-    if (formatWaVersion(seen.version) !== formatWaVersion(current.version) || (seen.fetchedAt ?? 0) > (current.fetchedAt ?? 0)) this.adopt(seen);
+    if (formatWaVersion(seen.version) !== formatWaVersion(current.version) || (seen.fetchedAt ?? 0) > (current.fetchedAt ?? 0))
+      this.adopt(seen);
   }
 
   status(): ProtocolVersionStatus | null {
@@ -79,7 +80,12 @@ export class WaVersionService implements ProtocolVersionService {
     this.current = next;
     if (!before || formatWaVersion(before.version) !== formatWaVersion(next.version) || before.source !== next.source) {
       this.log.info(
-        { waVersion: formatWaVersion(next.version), waVersionSource: next.source, fetchedAt: next.fetchedAt, previous: before ? formatWaVersion(before.version) : null },
+        {
+          waVersion: formatWaVersion(next.version),
+          waVersionSource: next.source,
+          fetchedAt: next.fetchedAt,
+          previous: before ? formatWaVersion(before.version) : null,
+        },
         'WhatsApp Web version in use',
       );
     }

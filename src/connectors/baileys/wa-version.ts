@@ -135,7 +135,10 @@ export class WaVersionResolver {
    */
   async afterRejection(rejected: WaVersion): Promise<WaVersionState> {
     if (this.o.pinned) {
-      this.o.logger.warn({ waVersion: formatWaVersion(this.o.pinned) }, 'WhatsApp refused the pinned WA_VERSION: pin a newer one, or unset it to follow WhatsApp Web');
+      this.o.logger.warn(
+        { waVersion: formatWaVersion(this.o.pinned) },
+        'WhatsApp refused the pinned WA_VERSION: pin a newer one, or unset it to follow WhatsApp Web',
+      );
       return this.pinnedState();
     }
     const cached = await this.readCache();

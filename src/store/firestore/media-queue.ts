@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type DocumentData, type DocumentReference, type Firestore, type Query } from 'firebase-admin/firestore';
+import type { DocumentData, DocumentReference, Firestore, Query } from 'firebase-admin/firestore';
 import {
   MEDIA_JOB_STATES,
   WAKE_BATCH,
@@ -44,7 +44,8 @@ export class FirestoreMediaQueue {
 
   async enqueue(jobs: readonly MediaJobInput[], now: number): Promise<number> {
     const unique = new Map<string, MediaJobInput>();
-    for (const j of jobs) if (!unique.has(messageIndexId(j.accountId, j.messageId))) unique.set(messageIndexId(j.accountId, j.messageId), j);
+    for (const j of jobs)
+      if (!unique.has(messageIndexId(j.accountId, j.messageId))) unique.set(messageIndexId(j.accountId, j.messageId), j);
     const list = [...unique.values()];
     let added = 0;
     for (let i = 0; i < list.length; i += ENQUEUE_CHUNK) {
@@ -95,12 +96,23 @@ export class FirestoreMediaQueue {
         /** Set when the job was leased and its lease expired: the worker died mid-job. */
         expiredError: string | null;
       }
-      const candidates: Candidate[] = next.docs.map((d) => ({ ref: d.ref, job: docToJob(d.data()), key: String(d.get('queueKey')), expiredError: null }));
+      const candidates: Candidate[] = next.docs.map((d) => ({
+        ref: d.ref,
+        job: docToJob(d.data()),
+        key: String(d.get('queueKey')),
+        expiredError: null,
+      }));
       const woken: Candidate[] = [];
       for (const d of due.docs) {
         const job = docToJob(d.data());
         if (job.state === 'leased' && job.attempts >= o.maxAttempts) {
-          tx.update(d.ref, { ...sleepOff(), state: 'failed', lastError: leaseExpiredError(job.attempts, job.lastError), updatedAt: o.now, finishedAt: o.now });
+          tx.update(d.ref, {
+            ...sleepOff(),
+            state: 'failed',
+            lastError: leaseExpiredError(job.attempts, job.lastError),
+            updatedAt: o.now,
+            finishedAt: o.now,
+          });
           continue;
         }
         const c: Candidate = {
@@ -162,7 +174,13 @@ export class FirestoreMediaQueue {
   }
 
   fail(l: MediaJobLease, error: string, now: number): Promise<boolean> {
-    return this.ifLeased(l, () => ({ ...sleepOff(), state: 'failed', lastError: truncateJobError(error), updatedAt: now, finishedAt: now }));
+    return this.ifLeased(l, () => ({
+      ...sleepOff(),
+      state: 'failed',
+      lastError: truncateJobError(error),
+      updatedAt: now,
+      finishedAt: now,
+    }));
   }
 
   retry(l: MediaJobLease, error: string, retryAt: number, now: number): Promise<boolean> {
@@ -183,7 +201,9 @@ export class FirestoreMediaQueue {
 
   async count(accountId: string): Promise<MediaJobCounts> {
     const out = emptyMediaJobCounts();
-    const counts = await Promise.all(MEDIA_JOB_STATES.map((state) => this.accountJobs(accountId).where('state', '==', state).count().get()));
+    const counts = await Promise.all(
+      MEDIA_JOB_STATES.map((state) => this.accountJobs(accountId).where('state', '==', state).count().get()),
+    );
     MEDIA_JOB_STATES.forEach((state, i) => {
       out[state] = counts[i]!.data().count;
     });

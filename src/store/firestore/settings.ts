@@ -19,7 +19,10 @@ export class FirestoreSettings {
   }
 
   async put(key: string, json: string, now: number): Promise<SettingEntry> {
-    await this.db.collection(COLLECTIONS.settings).doc(key).set({ json, updatedAt: toTimestamp(now) });
+    await this.db
+      .collection(COLLECTIONS.settings)
+      .doc(key)
+      .set({ json, updatedAt: toTimestamp(now) });
     return { key, value: decodeSettingValue(json), updatedAt: now };
   }
 

@@ -59,11 +59,16 @@ export class SqliteMediaQueue {
       (account_id, message_id, client_jid, priority, message_at, state, queue_key, attempts, enqueued_at, updated_at)
       VALUES (?, ?, ?, ?, ?, 'queued', ?, 0, ?, ?)`);
     this.get = db.prepare('SELECT * FROM media_jobs WHERE account_id = ? AND message_id = ?');
-    this.due = db.prepare('SELECT * FROM media_jobs WHERE account_id = ? AND wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, message_id LIMIT ?');
-    this.next = db.prepare('SELECT * FROM media_jobs WHERE account_id = ? AND queue_key IS NOT NULL ORDER BY queue_key, message_id LIMIT ?');
+    this.due = db.prepare(
+      'SELECT * FROM media_jobs WHERE account_id = ? AND wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, message_id LIMIT ?',
+    );
+    this.next = db.prepare(
+      'SELECT * FROM media_jobs WHERE account_id = ? AND queue_key IS NOT NULL ORDER BY queue_key, message_id LIMIT ?',
+    );
     this.requeue = db.prepare(`UPDATE media_jobs SET state = 'queued', queue_key = ?, wake_at = NULL, lease_id = NULL, lease_holder = NULL,
       last_error = COALESCE(?, last_error), updated_at = ? WHERE account_id = ? AND message_id = ?`);
-    this.expire = db.prepare(`UPDATE media_jobs SET state = 'failed', queue_key = NULL, wake_at = NULL, lease_id = NULL, lease_holder = NULL,
+    this.expire =
+      db.prepare(`UPDATE media_jobs SET state = 'failed', queue_key = NULL, wake_at = NULL, lease_id = NULL, lease_holder = NULL,
       last_error = ?, updated_at = ?, finished_at = ? WHERE account_id = ? AND message_id = ?`);
     this.lease = db.prepare(`UPDATE media_jobs SET state = 'leased', queue_key = NULL, lease_id = ?, lease_holder = ?, wake_at = ?,
       attempts = attempts + 1, updated_at = ? WHERE account_id = ? AND message_id = ?`);

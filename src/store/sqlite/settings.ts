@@ -10,7 +10,8 @@ export class SqliteSettings {
   constructor(db: Database.Database) {
     this.select = db.prepare('SELECT value, updated_at FROM settings WHERE key = ?');
     this.upsert = db.prepare(
-      'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+      'INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
     );
     this.remove = db.prepare('DELETE FROM settings WHERE key = ?');
   }

@@ -30,17 +30,38 @@ export function mediaQueueContract(ctx: ContractContext): void {
       messageAt,
     });
     const claim = (now: number, limit = 10, o: { accountId?: string; leaseMs?: number; maxAttempts?: number; on?: Store } = {}) =>
-      (o.on ?? store).claimMediaJobs(o.accountId ?? ACC, { holder: 'inst-1', limit, leaseMs: o.leaseMs ?? LEASE, now, maxAttempts: o.maxAttempts ?? 5 });
+      (o.on ?? store).claimMediaJobs(o.accountId ?? ACC, {
+        holder: 'inst-1',
+        limit,
+        leaseMs: o.leaseMs ?? LEASE,
+        now,
+        maxAttempts: o.maxAttempts ?? 5,
+      });
     const lease = (j: MediaJob): MediaJobLease => ({ accountId: j.accountId, messageId: j.messageId, leaseId: j.leaseId! });
     const ids = (jobs: MediaJob[]) => jobs.map((j) => j.messageId);
-    const result = { sha256: 'ab'.repeat(32), size: 70_000, key: 'ab/ab/' + 'ab'.repeat(32) };
+    const result = { sha256: 'ab'.repeat(32), size: 70_000, key: `ab/ab/${'ab'.repeat(32)}` };
 
     it('enqueues idempotently per message, also within one call', async () => {
       expect(await store.enqueueMediaJobs([job('A', 'live', T), job('B', 'history', T), job('A', 'live', T)], T)).toBe(2);
       expect(await store.enqueueMediaJobs([job('A', 'history', T + 5), job('C', 'live', T)], T + 10)).toBe(1);
       expect(await store.enqueueMediaJobs([], T)).toBe(0);
       const a = await store.getMediaJob(ACC, 'A');
-      expect(a).toMatchObject({ accountId: ACC, messageId: 'A', priority: 'live', messageAt: T, state: 'queued', attempts: 0, lastError: null, wakeAt: null, leaseId: null, leaseHolder: null, result: null, enqueuedAt: T, updatedAt: T, finishedAt: null });
+      expect(a).toMatchObject({
+        accountId: ACC,
+        messageId: 'A',
+        priority: 'live',
+        messageAt: T,
+        state: 'queued',
+        attempts: 0,
+        lastError: null,
+        wakeAt: null,
+        leaseId: null,
+        leaseHolder: null,
+        result: null,
+        enqueuedAt: T,
+        updatedAt: T,
+        finishedAt: null,
+      });
       expect(a?.clientJid).toBe('40712345678@s.whatsapp.net');
       expect(await store.countMediaJobs(ACC)).toEqual({ queued: 3, leased: 0, backoff: 0, done: 0, failed: 0 });
       expect(await store.getMediaJob(ACC, 'nope')).toBeNull();
@@ -63,7 +84,10 @@ export function mediaQueueContract(ctx: ContractContext): void {
     });
 
     it('a live job enqueued later still goes ahead of a history backlog', async () => {
-      await store.enqueueMediaJobs(Array.from({ length: 30 }, (_, i) => job(`h${String(i).padStart(2, '0')}`, 'history', T - i * 1000)), T);
+      await store.enqueueMediaJobs(
+        Array.from({ length: 30 }, (_, i) => job(`h${String(i).padStart(2, '0')}`, 'history', T - i * 1000)),
+        T,
+      );
       expect(ids(await claim(T, 3))).toEqual(['h00', 'h01', 'h02']);
       await store.enqueueMediaJobs([job('live', 'live', T + 5000)], T + 5000);
       expect(ids(await claim(T + 5000, 2))).toEqual(['live', 'h03']);
@@ -93,7 +117,16 @@ export function mediaQueueContract(ctx: ContractContext): void {
       expect(await store.completeMediaJob(lease(a!), result, T + 2)).toBe(true);
       expect(await store.completeMediaJob(lease(a!), result, T + 3)).toBe(false);
       const done = await store.getMediaJob(ACC, 'A');
-      expect(done).toMatchObject({ state: 'done', result, finishedAt: T + 2, updatedAt: T + 2, wakeAt: null, leaseId: null, leaseHolder: null, attempts: 1 });
+      expect(done).toMatchObject({
+        state: 'done',
+        result,
+        finishedAt: T + 2,
+        updatedAt: T + 2,
+        wakeAt: null,
+        leaseId: null,
+        leaseHolder: null,
+        attempts: 1,
+      });
       expect(await store.enqueueMediaJobs([job('A', 'live', T)], T + 4)).toBe(0);
       expect(await claim(T + 10 * LEASE)).toEqual([]);
       expect(await store.countMediaJobs(ACC)).toEqual({ queued: 0, leased: 0, backoff: 0, done: 1, failed: 0 });
@@ -104,7 +137,13 @@ export function mediaQueueContract(ctx: ContractContext): void {
       const [live] = await claim(T, 1);
       expect(await store.retryMediaJob(lease(live!), 'CDN answered 500', T + 30_000, T + 5)).toBe(true);
       expect(await store.retryMediaJob(lease(live!), 'again', T + 30_000, T + 6)).toBe(false);
-      expect(await store.getMediaJob(ACC, 'live')).toMatchObject({ state: 'backoff', wakeAt: T + 30_000, lastError: 'CDN answered 500', leaseId: null, leaseHolder: null });
+      expect(await store.getMediaJob(ACC, 'live')).toMatchObject({
+        state: 'backoff',
+        wakeAt: T + 30_000,
+        lastError: 'CDN answered 500',
+        leaseId: null,
+        leaseHolder: null,
+      });
       expect(ids(await claim(T + 29_999, 1))).toEqual(['h1']);
       const [again] = await claim(T + 30_000, 1);
       expect(again).toMatchObject({ messageId: 'live', state: 'leased', attempts: 2, lastError: 'CDN answered 500' });
@@ -187,12 +226,17 @@ export function mediaQueueContract(ctx: ContractContext): void {
       for (const j of bad) await expect(store.enqueueMediaJobs([job('ok', 'live', T), j], T)).rejects.toBeInstanceOf(BadRequestError);
       expect(await store.getMediaJob(ACC, 'ok')).toBeNull();
       for (const limit of [0, 101, 1.5]) await expect(claim(T, limit)).rejects.toBeInstanceOf(BadRequestError);
-      await expect(store.claimMediaJobs(ACC, { holder: 'h', limit: 1, leaseMs: 0, now: T, maxAttempts: 1 })).rejects.toBeInstanceOf(BadRequestError);
+      await expect(store.claimMediaJobs(ACC, { holder: 'h', limit: 1, leaseMs: 0, now: T, maxAttempts: 1 })).rejects.toBeInstanceOf(
+        BadRequestError,
+      );
     });
 
     it('two instances claiming at once never lease the same job', async () => {
       const other = await reopen();
-      await store.enqueueMediaJobs(Array.from({ length: 40 }, (_, i) => job(`m${String(i).padStart(2, '0')}`, i % 2 ? 'live' : 'history', T + i)), T);
+      await store.enqueueMediaJobs(
+        Array.from({ length: 40 }, (_, i) => job(`m${String(i).padStart(2, '0')}`, i % 2 ? 'live' : 'history', T + i)),
+        T,
+      );
       const seen: string[] = [];
       for (let round = 0; round < 5; round++) {
         const [x, y] = await Promise.all([claim(T + round, 4), claim(T + round, 4, { on: other })]);

@@ -18,7 +18,10 @@ export function settingsContract(ctx: ContractContext): void {
       expect(await store.getSetting('never')).toBeNull();
       const values: JsonValue[] = [
         { version: [2, 3000, 1043857760], fetchedAt: BASE_TIME, source: 'fetched' },
-        [[1, 2], [3, [4]]],
+        [
+          [1, 2],
+          [3, [4]],
+        ],
         1.5,
         0,
         -7,
