@@ -70,6 +70,11 @@ const STORE_QUERIES = [
   'messages (collection group): accountId ==, waMessageId ==',
   'inboundDedupe: accountId ==',
   'outboundIndex: accountId ==',
+  // The media-archive queue: claim wakes due jobs, then takes the queue order; counts per state; deletes by account.
+  'wasyncMediaQueue: accountId ==, wakeAt range, order wakeAt asc',
+  'wasyncMediaQueue: accountId ==, queueKey range, order queueKey asc',
+  'wasyncMediaQueue: accountId ==, state ==',
+  'wasyncMediaQueue: accountId ==',
 ];
 
 describe('firestore.indexes.json serves every query', () => {
@@ -111,6 +116,27 @@ describe('firestore.indexes.json serves every query', () => {
     await store.listAccounts();
     await store.writeAuthKeys(ACC, [{ type: 'session', id: 's', value: new Uint8Array([1]) }]);
     await store.clearAuthState(ACC);
+    // Settings and the media-archive queue: enqueue, claim (waking due jobs, then the queue order),
+    // settle, count, and the account delete that removes its jobs.
+    await store.putSetting('waVersion', { version: [2, 3000, 1], fetchedAt: BASE_TIME });
+    await store.getSetting('waVersion');
+    await store.deleteSetting('waVersion');
+    const job = (messageId: string, priority: 'live' | 'history') => ({
+      accountId: ACC,
+      messageId,
+      clientJid: PN,
+      priority,
+      messageAt: BASE_TIME,
+    });
+    await store.enqueueMediaJobs([job('M0', 'live'), job('M1', 'history'), job('M2', 'history')], BASE_TIME);
+    const claimed = await store.claimMediaJobs(ACC, { holder: 'i1', limit: 2, leaseMs: 1000, now: BASE_TIME, maxAttempts: 3 });
+    const lease = (j: (typeof claimed)[number]) => ({ accountId: j.accountId, messageId: j.messageId, leaseId: j.leaseId! });
+    await store.renewMediaJob(lease(claimed[0]!), 1000, BASE_TIME + 1);
+    await store.retryMediaJob(lease(claimed[0]!), 'CDN 500', BASE_TIME + 10, BASE_TIME + 2);
+    await store.completeMediaJob(lease(claimed[1]!), { sha256: 'ab'.repeat(32), size: 1, key: 'k' }, BASE_TIME + 3);
+    await store.claimMediaJobs(ACC, { holder: 'i1', limit: 2, leaseMs: 1000, now: BASE_TIME + 20, maxAttempts: 3 });
+    await store.getMediaJob(ACC, 'M0');
+    await store.countMediaJobs(ACC);
     await store.deleteAccount(ACC, { purge: true });
   });
 
