@@ -105,7 +105,7 @@ describe('firestore.rules: what an inbox client may read', () => {
       for (let t = 0; t < threads; t++) await store.applyMutations(accountId, upsert(seedMessages(accountId, t)));
     }
     // Everything else the server keeps: a named thread without messages, a LID mapping, a receipt
-    // waiting for its message, a lease, WhatsApp credentials and keys.
+    // waiting for its message, a lease, WhatsApp credentials and keys, a setting, a media-archive job.
     await store.applyMutations(A, [
       { kind: 'thread', accountId: A, clientJid: jid(9), displayName: 'No messages yet', source: 'contactName' },
       { kind: 'jid-mapping', accountId: A, lid: LID, pn: jid(0) },
@@ -115,6 +115,12 @@ describe('firestore.rules: what an inbox client may read', () => {
     await store.writeAuthCreds(A, new Uint8Array([1, 2, 3]));
     await store.writeAuthKeys(A, [{ type: 'session', id: 'peer.0', value: new Uint8Array([4]) }]);
     authKeyId = (await admin.firestore.collection(`${COLLECTIONS.auth}/${A}/${COLLECTIONS.authKeys}`).get()).docs[0]!.id;
+    await store.putSetting('waVersion', { version: [2, 3000, 1], fetchedAt: BASE_TIME });
+    const mediaMessage = seedMessages(A, 0)[0]!;
+    await store.enqueueMediaJobs(
+      [{ accountId: A, messageId: mediaMessage.id, clientJid: jid(0), priority: 'live', messageAt: mediaMessage.createdAt }],
+      BASE_TIME,
+    );
 
     inboxA = db(env.authenticatedContext('agent-a', { wasyncAccounts: [A] } as never));
     inboxAB = db(env.authenticatedContext('agent-ab', { wasyncAccounts: [A, B] } as never));
@@ -253,6 +259,10 @@ describe('firestore.rules: what an inbox client may read', () => {
       ['wasyncPrivate lidMappings', (d) => getDocs(collection(d, COLLECTIONS.private, A, COLLECTIONS.lidMappings))],
       ['wasyncPrivate pendingReceipts', (d) => getDoc(doc(d, COLLECTIONS.private, A, COLLECTIONS.pendingReceipts, 'NOT_YET'))],
       ['wasyncHealth', (d) => getDoc(doc(d, COLLECTIONS.healthProbe, 'probe'))],
+      ['wasyncSettings/{key} (the cached WhatsApp Web version)', (d) => getDoc(doc(d, COLLECTIONS.settings, 'waVersion'))],
+      ['wasyncSettings list', (d) => getDocs(collection(d, COLLECTIONS.settings))],
+      ['wasyncMediaQueue job', (d) => getDoc(doc(d, COLLECTIONS.mediaJobs, messageIndexId(A, seedMessages(A, 0)[0]!.id)))],
+      ['wasyncMediaQueue by account', (d) => getDocs(query(collection(d, COLLECTIONS.mediaJobs), where('accountId', '==', A)))],
       // Anything the rules do not name falls to the catch-all deny: journals, webhook secrets, change logs to come.
       ['a collection the rules do not name (journal)', (d) => getDocs(collection(d, 'wasyncJournal'))],
       ['a collection the rules do not name (webhook secrets)', (d) => getDoc(doc(d, 'wasyncWebhooks', A))],
@@ -302,6 +312,11 @@ describe('firestore.rules: what an inbox client may read', () => {
       ['create an account', (d) => setDoc(doc(d, COLLECTIONS.accounts, 'account_forged'), { status: 'open' })],
       ['write an index entry', (d) => setDoc(doc(d, COLLECTIONS.inboundDedupe, messageIndexId(A, 'X')), { accountId: A })],
       ['replace credentials', (d) => setDoc(doc(d, COLLECTIONS.auth, A), { creds: 'x' })],
+      ['pin the WhatsApp Web version', (d) => setDoc(doc(d, COLLECTIONS.settings, 'waVersion'), { json: '{"version":[2,1,1]}' })],
+      [
+        'enqueue or settle a media job',
+        (d) => setDoc(doc(d, COLLECTIONS.mediaJobs, messageIndexId(A, 'X')), { accountId: A, state: 'done' }),
+      ],
       [
         'a batch of its own thread and message',
         (d) => {
@@ -329,6 +344,8 @@ describe('firestore.rules: what an inbox client may read', () => {
       );
       expect((await admin.firestore.doc(`accounts/${A}`).get()).get('autoBackfillLeaseHolder')).toBe('instance-1');
       expect((await admin.firestore.doc(`threads/${threadIdOf(A, jid(8))}`).get()).exists).toBe(false);
+      expect((await store.getSetting('waVersion'))?.value).toEqual({ version: [2, 3000, 1], fetchedAt: BASE_TIME });
+      expect(await store.getMediaJob(A, 'X')).toBeNull();
     });
   });
 });
