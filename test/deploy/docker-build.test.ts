@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/free-port.js';
 import { spawnServer, type SpawnedServer } from '../support/spawn-server.js';
-import { readDockerfile } from './dockerfile-model.js';
+import { REPO, readDockerfile } from './dockerfile-model.js';
 import { IMAGE_USERS, inStage, replayDockerfile, type ReplayedStage } from './docker-replay.js';
 
 const TINI = '/usr/bin/tini';
@@ -14,8 +14,9 @@ if (!existsSync(TINI))
 
 /**
  * No Docker engine runs here, so the image is replayed (test/deploy/docker-replay.ts): both install
- * stages for real (`npm ci --omit=dev` compiles better-sqlite3 as the image would; the build stage
- * runs `npm run build` from a fresh `npm ci`), the runtime stage assembled from their outputs, then
+ * stages for real (`npm ci --omit=dev` with every install script, better-sqlite3's binary taken from the
+ * project's own build as a real build takes a prebuilt one, see hostPrebuild; the build stage runs
+ * `npm run build` from a fresh `npm ci`), the runtime stage assembled from their outputs, then
  * started as the image starts: ENTRYPOINT + CMD (tini, then node), as the image's non-root user,
  * with the image's ENV (DATA_DIR=/data inside the stage), and probed with the HEALTHCHECK command.
  * A broken step (a missing file in COPY, a failing npm step, a dev dependency needed at run time, a
@@ -35,7 +36,7 @@ describe.skipIf(!existsSync(TINI))('deploy/Dockerfile, replayed without Docker',
     // The image's user must reach its files through the temp dir, as it would in the image's /.
     chmodSync(buildRoot, 0o755);
     const started = Date.now();
-    stages = await replayDockerfile(readDockerfile().stages, buildRoot);
+    stages = await replayDockerfile(readDockerfile().stages, buildRoot, { npmEnv: hostPrebuild(path.join(buildRoot, 'prebuilds')) });
     replayMs = Date.now() - started;
     runtime = stages.get('runtime')!;
 
@@ -125,6 +126,30 @@ describe.skipIf(!existsSync(TINI))('deploy/Dockerfile, replayed without Docker',
     expect(readFileSync(inStage(runtime.root, '/data/api-token'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);
   });
 });
+
+/**
+ * The deps stage's `npm ci --omit=dev` runs better-sqlite3's install script, `prebuild-install ||
+ * node-gyp rebuild`. A real build downloads the prebuilt binary from GitHub; here GitHub is out of
+ * reach, so it would compile from source (about 70 of the replay's 100 s on 2 cores). The project's
+ * own install already built that same version for this Node (and so proved that it compiles), so that
+ * binary is handed to prebuild-install as a local prebuild (its `npm_config_<package>_local_prebuilds`
+ * setting): the install script still runs, and prebuild-install loads the binary before accepting it;
+ * the tests below load it again in the started server. A different version or Node ABI finds no file
+ * and compiles, as before; so does WASYNC_TEST_IMAGE_FROM_SOURCE=1.
+ */
+function hostPrebuild(dir: string): Record<string, string> {
+  const pkgDir = path.join(REPO, 'node_modules', 'better-sqlite3');
+  const addon = path.join(pkgDir, 'build', 'Release', 'better_sqlite3.node');
+  if (process.env.WASYNC_TEST_IMAGE_FROM_SOURCE === '1' || !existsSync(addon)) return {};
+  const { version } = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string };
+  // prebuild-install's name for it: {name}-v{version}-{runtime}-v{abi}-{platform}{libc}-{arch}.tar.gz (glibc: no libc part).
+  const tarball = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const staging = path.join(dir, 'staging');
+  mkdirSync(path.join(staging, 'build', 'Release'), { recursive: true });
+  copyFileSync(addon, path.join(staging, 'build', 'Release', 'better_sqlite3.node'));
+  execFileSync('tar', ['-czf', path.join(dir, tarball), '-C', staging, 'build']);
+  return { npm_config_better_sqlite3_local_prebuilds: dir };
+}
 
 /** `docker exec` as the image's user. */
 function run(command: readonly string[], env: Record<string, string>, uid: number): Promise<{ code: number | null; out: string }> {

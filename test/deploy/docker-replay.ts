@@ -34,16 +34,22 @@ export interface ReplayedStage {
  * the stage's WORKDIR with its ENV (the npm cache is reused); mkdir/chown/ln are applied inside the
  * stage root. apt-get steps are recorded (the host has the same Debian packages). Any other step
  * throws: the replay must be taught it, so that no Dockerfile step goes unchecked. Stages run
- * concurrently, each waiting for the stages it copies from, as BuildKit does.
+ * concurrently, each waiting for the stages it copies from, as BuildKit does. `npmEnv` is added to
+ * the environment of every `npm` step (the build's network and caches, as `docker build --build-arg`
+ * or a cache mount would give them; never the image's own ENV).
  */
-export async function replayDockerfile(stages: readonly Stage[], buildRoot: string): Promise<Map<string, ReplayedStage>> {
+export async function replayDockerfile(
+  stages: readonly Stage[],
+  buildRoot: string,
+  opts: { npmEnv?: Record<string, string> } = {},
+): Promise<Map<string, ReplayedStage>> {
   const rules = readFileSync(path.join(REPO, '.dockerignore'), 'utf8')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
   const ignored = ignore().add(rules);
   const done = new Map<string, Promise<ReplayedStage>>();
-  for (const stage of stages) done.set(stage.name, replayStage(stage, buildRoot, ignored, done));
+  for (const stage of stages) done.set(stage.name, replayStage(stage, buildRoot, ignored, done, opts.npmEnv ?? {}));
   const out = new Map<string, ReplayedStage>();
   for (const [name, p] of done) out.set(name, await p);
   return out;
@@ -59,6 +65,7 @@ async function replayStage(
   buildRoot: string,
   ignored: Ignore,
   stages: Map<string, Promise<ReplayedStage>>,
+  extraNpmEnv: Record<string, string>,
 ): Promise<ReplayedStage> {
   const root = path.join(buildRoot, stage.name);
   mkdirSync(root, { recursive: true });
@@ -88,7 +95,7 @@ async function replayStage(
         await copyStep(s, step, ignored, stages, where);
         break;
       case 'RUN':
-        for (const part of step.text.split('&&').map((p) => p.trim())) await runPart(s, part, where);
+        for (const part of step.text.split('&&').map((p) => p.trim())) await runPart(s, part, where, extraNpmEnv);
         break;
       case 'USER':
         s.user = step.text;
@@ -162,13 +169,13 @@ function copyTree(src: string, dest: string, rel: string, keep: (rel: string) =>
   }
 }
 
-async function runPart(s: ReplayedStage, part: string, where: string): Promise<void> {
+async function runPart(s: ReplayedStage, part: string, where: string, extraNpmEnv: Record<string, string>): Promise<void> {
   const mkdir = /^mkdir -p (\/\S+)$/.exec(part);
   const chown = /^chown (\w+):(\w+) (\/\S+)$/.exec(part);
   const link = /^ln -s (\/\S+) (\/\S+)$/.exec(part);
   if (/^npm\s/.test(part)) {
     const started = Date.now();
-    await sh(part, inStage(s.root, s.workdir), npmEnv(s.env), where);
+    await sh(part, inStage(s.root, s.workdir), { ...npmEnv(s.env), ...extraNpmEnv }, where);
     s.ran.push({ command: part, ms: Date.now() - started });
   } else if (/^apt-get\s/.test(part) || part === 'rm -rf /var/lib/apt/lists/*') {
     s.skipped.push(part);
