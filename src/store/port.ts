@@ -39,10 +39,15 @@ export interface ApplyResult {
   revokes: number;
   /** LID threads merged into their phone-number thread. */
   threadsMerged: number;
+  /**
+   * Ids of the messages this call inserted (`inserted` of them): what was new to the store, as
+   * opposed to a replay or a second sighting. Lets the caller count, per submitter, what it added.
+   */
+  insertedIds: string[];
 }
 
 export function emptyApplyResult(): ApplyResult {
-  return { inserted: 0, merged: 0, statusesApplied: 0, statusesDeferred: 0, edits: 0, revokes: 0, threadsMerged: 0 };
+  return { inserted: 0, merged: 0, statusesApplied: 0, statusesDeferred: 0, edits: 0, revokes: 0, threadsMerged: 0, insertedIds: [] };
 }
 
 export type LeaseName = 'autoBackfill' | 'recentSync' | 'owner';

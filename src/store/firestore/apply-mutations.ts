@@ -296,6 +296,7 @@ class Workspace {
       if (slot.current === null) {
         slot.current = { record, threadId: threadIdOf(this.accountId, record.clientJid) };
         result.inserted++;
+        result.insertedIds.push(record.id);
       } else {
         slot.current = { record: mergeMessage(slot.current.record, record), threadId: slot.current.threadId };
         result.merged++;

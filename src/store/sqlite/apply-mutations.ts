@@ -71,6 +71,7 @@ function applyMessages(s: Statements, accountId: string, records: readonly Messa
     const values = messageValues(record, threadIdOf(accountId, record.clientJid));
     if (s.insertMessage.run(...values).changes === 1) {
       result.inserted++;
+      result.insertedIds.push(record.id);
       stored = record;
     } else {
       const row = s.getMessage.get(accountId, record.id);
