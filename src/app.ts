@@ -12,6 +12,7 @@ import { inlineReads } from './http/conversation-reads.js';
 import { pooledReads } from './http/read-pool.js';
 import { createProtocolVersionService } from './connectors/index.js';
 import { registerProtocolVersionMetrics } from './metrics/protocol-version-metrics.js';
+import { registerHistorySyncMetrics } from './metrics/history-sync-metrics.js';
 
 export interface App {
   port: number;
@@ -49,6 +50,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const token = config.API_TOKEN ? { token: config.API_TOKEN, file: null, created: false } : ensureApiToken(config.DATA_DIR);
   const accounts = new Accounts({ config, env: opts.env, store, logger });
   const metrics = createMetrics(accounts, () => accounts.runtimes());
+  registerHistorySyncMetrics(metrics.registry, accounts, () => accounts.historySyncStates());
   // The WhatsApp Web version (real connector only): resolved before any actor connects, so their
   // first sockets find it in the store's cache; refreshed in the background afterwards.
   const protocolVersion = await createProtocolVersionService(config, store, logger);

@@ -25,6 +25,7 @@ import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
 import type { ActorEvent, ActorStatus, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
 import { MEDIA_REUPLOAD_TIMEOUT_MS, requestMediaReupload } from './media-reupload.js';
 import { OutboundSender } from './outbound-sender.js';
+import { HistorySyncTracker } from './history-sync-tracker.js';
 import { ThrottledPatch } from './throttled-patch.js';
 
 const ON_DEMAND = proto.HistorySync.HistorySyncType.ON_DEMAND;
@@ -61,6 +62,7 @@ export class AccountActor {
   private readonly sender: OutboundSender;
   private readonly backfills: BackfillRunner;
   private readonly realtimeDiag: ThrottledPatch;
+  private readonly historySync: HistorySyncTracker;
   private socket: WaSocket | null = null;
   private connection: ConnectionStatus = 'created';
   private reason: string | null = null;
@@ -109,6 +111,15 @@ export class AccountActor {
       emit: deps.emit,
       pnForLid,
     });
+    this.historySync = new HistorySyncTracker({
+      accountId: deps.accountId,
+      store: deps.store,
+      logger: deps.logger,
+      stallMs: deps.config.HISTORY_SYNC_STALL_MS,
+      now: this.now,
+      onChange: (state) => deps.emit({ type: 'history-sync-status', accountId: deps.accountId, state }),
+      onError: (err, context) => this.reportError(err, context),
+    });
     this.realtimeDiag = new ThrottledPatch(
       (p) => deps.store.patchAccount(deps.accountId, p),
       1_000,
@@ -130,6 +141,7 @@ export class AccountActor {
 
   async start(): Promise<ActorStatus> {
     for (const { lid, pn } of await this.d.store.listJidMappings(this.d.accountId)) this.lidToPn.set(lid, pn);
+    await this.historySync.load();
     this.stopped = false;
     await this.connectOrRetry();
     return this.status();
@@ -148,6 +160,7 @@ export class AccountActor {
     }
     const res = await this.writer.close(opts.timeoutMs);
     await this.realtimeDiag.flush();
+    await this.historySync.stop();
     if (opts.logout) await this.wipeSession();
     await this.setConnection(opts.logout ? 'logged_out' : 'stopped', opts.logout ? 'logged out by the operator' : null);
     if (!res.flushed) this.log.error({ pending: res.pending }, 'shutdown flush timed out; unflushed writes are lost');
@@ -245,6 +258,9 @@ export class AccountActor {
     const live = (): IngestContext => this.ctx('realtime');
     on('connection.update', (u) => this.onConnectionUpdate(sock, u));
     on('messaging-history.set', (d) => this.onHistorySet(d));
+    on('messaging-history.status', (d) =>
+      this.historySync.onPhaseStatus({ syncType: proto.HistorySync.HistorySyncType[d.syncType] ?? String(d.syncType), status: d.status }),
+    );
     on('messages.upsert', (d) => this.ingest(mapMessagesUpsert(d, live()), 'realtime'));
     on('messages.update', (d) => this.ingest(mapMessagesUpdate(d, live()), 'realtime'));
     on('message-receipt.update', (d) => this.ingest(mapReceipts(d, live()), 'realtime'));
@@ -300,13 +316,7 @@ export class AccountActor {
     // On-demand answers are backfill, not history sync: the dry-run switch covers history sync only.
     const pending = this.writer.submit(batch.mutations, { history: !onDemand });
     void pending.then(async (outcome) => {
-      const result: HistorySyncResult = {
-        saved: outcome.saved,
-        skipped: batch.skipped + outcome.duplicates,
-        errors: outcome.errors,
-        total: batch.total,
-        dryRun: outcome.dryRun,
-      };
+      const result = historySyncResult(batch.total, outcome);
       this.emitMessages(source, outcome);
       if (outcome.errors === 0) {
         this.d.connector.onHistoryCommitted?.(data).catch((err: unknown) => this.reportError(err, 'history journal'));
@@ -315,6 +325,7 @@ export class AccountActor {
         this.backfills.onAnswer(data, outcome.saved);
         return;
       }
+      this.historySync.onChunk({ syncType: syncTypeName(syncType), progress: data.progress ?? null, saved: result.saved });
       try {
         if (outcome.dryRun) {
           await this.d.store.patchAccount(this.d.accountId, { lastHistorySyncAt: this.now(), lastHistorySyncResult: result });
@@ -328,7 +339,7 @@ export class AccountActor {
       this.d.emit({
         type: 'history-sync',
         accountId: this.d.accountId,
-        syncType: syncType === null ? null : (proto.HistorySync.HistorySyncType[syncType] ?? String(syncType)),
+        syncType: syncType === null ? null : syncTypeName(syncType),
         progress: data.progress ?? null,
         result,
       });
@@ -336,6 +347,8 @@ export class AccountActor {
   }
 
   private onConnectionUpdate(sock: WaSocket, u: BaileysEventMap['connection.update']): void {
+    // Baileys says so on the connection that paired (which then restarts with 515): a new history follows.
+    if (u.isNewLogin) this.historySync.onNewLogin();
     if (u.qr) {
       this.qr = u.qr;
       void this.setConnection('qr', null);
@@ -348,6 +361,7 @@ export class AccountActor {
       this.me = sock.user?.id ? jidNormalizedUser(sock.user.id) : null;
       this.ownJids = new Set([this.me, sock.user?.lid ? jidNormalizedUser(sock.user.lid) : null].filter((j): j is string => j !== null));
       void this.setConnection('open', null, { lastConnectedAt: this.now(), phoneNumber: this.me, reconnectAttempts: 0, caughtUp: false });
+      this.historySync.onConnected();
     }
     if (u.receivedPendingNotifications) {
       // Everything WhatsApp queued for this device while it was away has been delivered.
@@ -362,6 +376,7 @@ export class AccountActor {
 
   private onClose(error: unknown): void {
     this.socket = null;
+    this.historySync.onDisconnected();
     if (this.stopped) return;
     if (this.retryAfterRepair(error)) return;
     const code = statusCodeOf(error);
@@ -444,6 +459,23 @@ export class AccountActor {
     this.log.error({ err, context }, 'actor error');
     this.d.emit({ type: 'error', accountId: this.d.accountId, error: serializeError(err), context });
   }
+}
+
+/**
+ * What a history chunk added (README, Data model): `saved` counts the messages the store did not hold
+ * yet (in a dry run, the ones that would have been written), so replays and messages first seen live
+ * add nothing to `historySyncCount`; `skipped` is the rest of the chunk that did not fail: what ingest
+ * does not store (deleted stubs, protocol messages) and what was already stored.
+ */
+export function historySyncResult(total: number, outcome: SubmitOutcome): HistorySyncResult {
+  const saved = outcome.dryRun ? outcome.saved : outcome.inserted;
+  return { saved, skipped: Math.max(0, total - saved - outcome.errors), errors: outcome.errors, total, dryRun: outcome.dryRun };
+}
+
+/** A chunk's sync type as its `proto.HistorySync.HistorySyncType` name (the messages' `syncType`); unknown numbers as digits. */
+function syncTypeName(syncType: number | null): string {
+  if (syncType === null) return 'UNKNOWN';
+  return proto.HistorySync.HistorySyncType[syncType] ?? String(syncType);
 }
 
 function closeReason(error: unknown): string {

@@ -146,6 +146,16 @@ export interface HistorySyncResult {
   dryRun: boolean;
 }
 
+/** History-sync statuses (transitions in src/domain/history-sync.ts). */
+export const HISTORY_SYNC_STATUSES = ['waiting', 'running', 'paused', 'complete'] as const;
+export type HistorySyncStatus = (typeof HISTORY_SYNC_STATUSES)[number];
+
+/** Percent per phase that reports progress, by `proto.HistorySync.HistorySyncType` name; null before its first chunk. */
+export interface HistorySyncProgress {
+  RECENT: number | null;
+  FULL: number | null;
+}
+
 export interface BackfillResult {
   threads: number;
   messages: number;
@@ -188,6 +198,19 @@ export interface AccountRecord {
   lastHistorySyncAt?: number | null;
   historySyncCount?: number;
   lastHistorySyncResult?: HistorySyncResult | null;
+
+  /** The current history sync (src/domain/history-sync.ts; README, Data model). */
+  historySyncStatus?: HistorySyncStatus;
+  historySyncProgress?: HistorySyncProgress;
+  historySyncChunks?: Record<string, number>;
+  historySyncMessagesSaved?: number;
+  historySyncStartedAt?: number | null;
+  historySyncUpdatedAt?: number | null;
+  historySyncLastChunkAt?: number | null;
+  historySyncCompletedAt?: number | null;
+  /** No chunk for HISTORY_SYNC_STALL_MS while connected and not complete; cleared by the next chunk. */
+  historySyncStalled?: boolean;
+  historySyncStalledAt?: number | null;
 
   lastBackfillAt?: number | null;
   lastBackfillResult?: BackfillResult | null;
@@ -235,6 +258,11 @@ export const ACCOUNT_INSTANT_FIELDS = [
   'lastConnectedAt',
   'caughtUpAt',
   'lastHistorySyncAt',
+  'historySyncStartedAt',
+  'historySyncUpdatedAt',
+  'historySyncLastChunkAt',
+  'historySyncCompletedAt',
+  'historySyncStalledAt',
   'lastBackfillAt',
   'lastAutoBackfillAt',
   'lastAutoBackfillAttemptAt',

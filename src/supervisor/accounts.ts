@@ -8,6 +8,7 @@ import { NotFoundError, WasyncError, serializeError } from '../domain/errors.js'
 import type { AccountRecord, BackfillResult, ConnectionStatus } from '../domain/records.js';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
+import { historySyncOf, type HistorySyncSummary } from '../domain/history-sync.js';
 import { ActorHandle } from './actor-handle.js';
 import { BackfillScheduler, backfillSchedulerSettings } from './backfill-scheduler.js';
 import { openStoredMedia } from './media.js';
@@ -33,6 +34,8 @@ interface AccountSlot {
   reason: string | null;
   me: string | null;
   pendingWrites: number;
+  /** The account's history-sync status: stored at start, then from its actor's events (metrics). */
+  historySync: HistorySyncSummary | null;
 }
 
 export interface AccountsOptions {
@@ -99,7 +102,7 @@ export class Accounts extends EventEmitter implements AccountsService {
       accounts.push(await this.o.store.createAccount(this.newAccount('demo')));
     }
     for (const account of accounts) {
-      this.slotFor(account.id, account.status ?? 'created');
+      this.slotFor(account.id, account.status ?? 'created').historySync = historySyncEntry(account);
       if (!PARKED.has(account.status)) this.supervisor.spawn(account.id);
     }
     this.scheduler?.start();
@@ -126,6 +129,11 @@ export class Accounts extends EventEmitter implements AccountsService {
     if (this.scheduler && !(await this.scheduler.settled(Math.max(0, deadline - Date.now())))) {
       this.o.logger.warn('backfill runs still recording their outcome at shutdown; their leases will expire');
     }
+  }
+
+  /** History-sync status of every account this process knows (the `wasync_history_sync_accounts` gauge). */
+  historySyncStates(): HistorySyncSummary[] {
+    return [...this.slots.values()].flatMap((s) => (s.historySync ? [s.historySync] : []));
   }
 
   runtimes(): AccountRuntime[] {
@@ -163,7 +171,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     this.refuseWhenDraining();
     const id = input.accountId ?? `account_${this.o.config.WASYNC_ENV}_${randomBytes(6).toString('hex')}`;
     const account = await this.o.store.createAccount(this.newAccount(id));
-    this.slotFor(id, 'created');
+    this.slotFor(id, 'created').historySync = historySyncEntry(account);
     this.supervisor.spawn(id);
     return { account, runtime: this.runtimeView(account) };
   }
@@ -311,6 +319,8 @@ export class Accounts extends EventEmitter implements AccountsService {
       if (event.status.connection !== 'qr') slot.qr = null;
       if (event.status.connection === 'open') this.supervisor.resetIntensity(accountId);
       this.scheduler?.onConnection(accountId, event.status.connection);
+    } else if (event.type === 'history-sync-status') {
+      slot.historySync = { status: event.state.status, stalled: event.state.stalled };
     } else if (event.type === 'caught-up') {
       this.scheduler?.onCaughtUp(accountId);
     } else if (event.type === 'qr') {
@@ -351,7 +361,7 @@ export class Accounts extends EventEmitter implements AccountsService {
   private slotFor(accountId: string, connection: ConnectionStatus = 'created'): AccountSlot {
     let slot = this.slots.get(accountId);
     if (!slot) {
-      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0 };
+      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null };
       this.slots.set(accountId, slot);
     }
     return slot;
@@ -400,4 +410,9 @@ export class Accounts extends EventEmitter implements AccountsService {
       qrDataUrl: qr ? await QRCode.toDataURL(qr, { errorCorrectionLevel: 'L', margin: 1, scale: 6 }) : null,
     };
   }
+}
+
+function historySyncEntry(account: AccountRecord): HistorySyncSummary {
+  const s = historySyncOf(account);
+  return { status: s.status, stalled: s.stalled };
 }

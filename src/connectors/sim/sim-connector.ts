@@ -39,6 +39,8 @@ export interface SimConnectorOptions {
   pairing?: 'qr' | 'restart';
   /** Phones start on `setImmediate` (default true); false leaves `phone.start()` to the caller. */
   autoStart?: boolean;
+  /** Each connection stops sending the history after this many chunks (a phone gone quiet mid-sync). */
+  historyStopAfter?: number;
 }
 
 /** What one account's phone keeps across its connections. */
@@ -109,6 +111,7 @@ export class SimConnector implements Connector {
       delays: this.opts.delays,
       pairing,
       autoStart: this.opts.autoStart,
+      ...(this.opts.historyStopAfter !== undefined ? { historyStopAfter: this.opts.historyStopAfter } : {}),
       onPaired: () => {
         account.paired = true;
       },

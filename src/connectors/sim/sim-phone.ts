@@ -43,6 +43,8 @@ export interface SimDelays {
   onDemandMs: number;
   /** QR shown → paired. */
   pairMs: number;
+  /** No RECENT chunk for this long before RECENT completes: `messaging-history.status` paused (Baileys: 120 s). */
+  historyPausedMs: number;
   /** A fresh QR this often until paired, as Baileys' QR rotates (`qrTimeout`). */
   qrMs: number;
 }
@@ -55,6 +57,7 @@ export const DEFAULT_DELAYS: Readonly<SimDelays> = {
   onDemandMs: 200,
   pairMs: 0,
   qrMs: 20_000,
+  historyPausedMs: 120_000,
 };
 
 /**
@@ -88,6 +91,11 @@ export interface SimPhoneOptions {
   pairing?: PairingMode;
   /** Start on `setImmediate` after construction (default). False: call `start()` yourself. */
   autoStart?: boolean;
+  /**
+   * Stop sending the history after this many chunks, as a phone that went offline mid-sync does (the
+   * connection stays open; live traffic does not start). Default: the whole plan.
+   */
+  historyStopAfter?: number;
   /** The phone paired (restart mode) or was logged out: the connector remembers it for the next connection. */
   onPaired?: () => void;
   onLoggedOut?: () => void;
@@ -121,6 +129,9 @@ export class SimPhone implements WaSocket {
   private readonly delays: SimDelays;
   private readonly rng = Rng.fromString(randomUUID());
   private readonly log: Logger;
+  /** Baileys' per-connection milestones (chats.js `historySyncStatus`): each announced once. */
+  private readonly milestones = { bootstrapComplete: false, recentComplete: false };
+  private pausedTimer: { cancel(): void } | null = null;
 
   constructor(private readonly opts: SimPhoneOptions) {
     this.log = opts.logger;
@@ -286,16 +297,42 @@ export class SimPhone implements WaSocket {
       this.startLive(script);
       return;
     }
+    if (this.opts.historyStopAfter !== undefined && k >= this.opts.historyStopAfter) return;
     const sync = buildHistorySync(script.world, plan);
     emitUpsert(this.emit, historyNotificationMessage(script.world.identity, sync, this.rng, unixTimestampSeconds()), 'notify');
-    // Baileys 7 announces milestones: the bootstrap chunk, and RECENT reaching 100 %.
-    if (plan.syncType === HistorySyncType.INITIAL_BOOTSTRAP && k === 0) {
-      this.emit('messaging-history.status', { syncType: plan.syncType, status: 'complete', explicit: true });
-    } else if (plan.syncType === HistorySyncType.RECENT && plan.progress === 100) {
-      this.emit('messaging-history.status', { syncType: plan.syncType, status: 'complete', explicit: true });
-    }
+    this.announceMilestones(plan);
     this.emit('messaging-history.set', toHistorySetEvent(sync, { isLatest: freshLogin && k === 0 }));
     this.timers.after(this.delays.historyMs, () => this.deliverHistory(script, k + 1, freshLogin));
+  }
+
+  /**
+   * `messaging-history.status` exactly as Baileys 7.0.0-rc14 emits it when it upserts a chunk's
+   * notification (lib/Socket/chats.js, `upsertMessage`): the first INITIAL_BOOTSTRAP chunk of a
+   * connection is `complete`; a RECENT chunk with progress 100 is `complete` (explicit); every RECENT
+   * chunk before that restarts a 120 s timer whose expiry reports RECENT `paused` (explicit: false)
+   * and counts as RECENT's end for the connection. FULL gets no status.
+   */
+  private announceMilestones(plan: HistoryChunkPlan): void {
+    const m = this.milestones;
+    if (plan.syncType === HistorySyncType.INITIAL_BOOTSTRAP && !m.bootstrapComplete) {
+      m.bootstrapComplete = true;
+      this.emit('messaging-history.status', { syncType: plan.syncType, status: 'complete', explicit: true });
+    }
+    if (plan.syncType === HistorySyncType.RECENT && plan.progress === 100 && !m.recentComplete) {
+      m.recentComplete = true;
+      this.pausedTimer?.cancel();
+      this.pausedTimer = null;
+      this.emit('messaging-history.status', { syncType: plan.syncType, status: 'complete', explicit: true });
+    }
+    if (plan.syncType === HistorySyncType.RECENT && !m.recentComplete) {
+      this.pausedTimer?.cancel();
+      this.pausedTimer = this.timers.after(this.delays.historyPausedMs, () => {
+        this.pausedTimer = null;
+        if (m.recentComplete) return;
+        m.recentComplete = true;
+        this.emit('messaging-history.status', { syncType: HistorySyncType.RECENT, status: 'paused', explicit: false });
+      });
+    }
   }
 
   private startLive(script: Extract<PhoneScript, { kind: 'generated' }>): void {
