@@ -7,6 +7,9 @@ import {
   applyJidMappings,
   mapChats,
   mapContacts,
+  mapGroupParticipants,
+  mapGroupsUpdate,
+  mapGroupsUpsert,
   mapHistorySet,
   mapLidMapping,
   mapMessagesUpdate,
@@ -75,6 +78,8 @@ export class AccountActor {
   /** A repair-and-retry was used in this connection streak (see retryAfterRepair); cleared when a connection opens. */
   private repairUsed = false;
   private stopped = false;
+  /** `refreshGroups` ran for this actor (reset by a new pairing). */
+  private groupsFetched = false;
   private accountWrites: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
@@ -269,6 +274,9 @@ export class AccountActor {
     on('chats.upsert', (d) => this.ingest(mapChats(d, live()), 'meta'));
     on('chats.update', (d) => this.ingest(mapChats(d, live()), 'meta'));
     on('lid-mapping.update', (d) => this.ingest(mapLidMapping(d, live()), 'meta'));
+    on('groups.upsert', (d) => this.ingest(mapGroupsUpsert(d, live()), 'meta'));
+    on('groups.update', (d) => this.ingest(mapGroupsUpdate(d, live()), 'meta'));
+    on('group-participants.update', (d) => this.ingest(mapGroupParticipants(d, live()), 'meta'));
   }
 
   private ctx(source: SyncSource, syncType?: number | null): IngestContext {
@@ -348,7 +356,10 @@ export class AccountActor {
 
   private onConnectionUpdate(sock: WaSocket, u: BaileysEventMap['connection.update']): void {
     // Baileys says so on the connection that paired (which then restarts with 515): a new history follows.
-    if (u.isNewLogin) this.historySync.onNewLogin();
+    if (u.isNewLogin) {
+      this.historySync.onNewLogin();
+      this.groupsFetched = false;
+    }
     if (u.qr) {
       this.qr = u.qr;
       void this.setConnection('qr', null);
@@ -368,10 +379,32 @@ export class AccountActor {
       this.log.info('caught up with pending notifications');
       void this.patchAccountInOrder({ caughtUp: true, caughtUpAt: this.now() }, 'caught-up flag');
       this.d.emit({ type: 'caught-up', accountId: this.d.accountId });
+      this.refreshGroups(sock);
     }
     if (u.connection === 'close') {
       this.onClose(u.lastDisconnect?.error);
     }
+  }
+
+  /**
+   * Once per actor (and again after a new pairing): asks WhatsApp for every group the account is in.
+   * Baileys emits the answer as `groups.update` with whole metadata, so every roster and subject lands in
+   * the store, where the real socket's `cachedGroupMetadata` reads it on each send to a group
+   * (Baileys' recommendation: no metadata query per send). Later changes come as participant updates.
+   */
+  private refreshGroups(sock: WaSocket): void {
+    if (this.groupsFetched || typeof sock.groupFetchAllParticipating !== 'function') return;
+    this.groupsFetched = true;
+    sock.groupFetchAllParticipating().then(
+      (groups) => this.log.info({ groups: Object.keys(groups).length }, 'group metadata fetched'),
+      (err: unknown) => {
+        this.groupsFetched = false;
+        this.log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'could not fetch group metadata; sends fetch it as needed',
+        );
+      },
+    );
   }
 
   private onClose(error: unknown): void {

@@ -38,12 +38,14 @@ export function serializeThread(t: ThreadRecord): ApiThread {
     lidJid: t.lidJid,
     displayNameSource: t.displayNameSource,
     isGroup: t.isGroup,
+    participants: t.participants,
+    groupAddressingMode: t.groupAddressingMode,
     createdAt: iso(t.createdAt),
     updatedAt: iso(t.updatedAt),
   };
 }
 
-type MessageTimeKey = 'tsServer' | 'createdAt' | 'syncedAt' | 'deliveredAt' | 'readAt' | 'editedAt' | 'revokedAt';
+type MessageTimeKey = 'tsServer' | 'createdAt' | 'syncedAt' | 'deliveredAt' | 'readAt' | 'editedAt' | 'revokedAt' | 'mediaArchivedAt';
 /**
  * `rawMessage` (the encoded proto) and `media` (it holds the media decryption key) never leave the
  * process. The mapped type makes the literal below list every other field: a field added to
@@ -85,6 +87,11 @@ export function serializeMessage(m: MessageRecord): ApiMessage {
     editedAt: iso(m.editedAt),
     revokedAt: iso(m.revokedAt),
     sendError: m.sendError,
+    senderName: m.senderName,
+    mediaArchivedAt: iso(m.mediaArchivedAt),
+    mediaSha256: m.mediaSha256,
+    mediaArchiveKey: m.mediaArchiveKey,
+    mediaArchiveError: m.mediaArchiveError,
   };
 }
 

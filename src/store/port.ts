@@ -80,8 +80,10 @@ export interface Store extends SettingsStore, MediaQueueStore {
 
   /**
    * Applies mutations as one unit (SQLite: one `BEGIN IMMEDIATE` transaction; Firestore: batched
-   * commits of ≤500 operations). Order inside the unit: thread names, messages, receipts, edits,
-   * revokes, JID mappings; thread summaries move forward from the messages, once per thread.
+   * commits of ≤500 operations). Order inside the unit: thread names, group rosters and participant
+   * updates (in arrival order), messages, receipts, edits, revokes, JID mappings; thread summaries move
+   * forward from the messages, once per thread. A group message from someone else gets its
+   * `senderName` from the sender's thread as it stands then (`withSenderName`).
    * Throws `TransientStoreError` for failures worth retrying, `StoreError` otherwise.
    */
   applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult>;

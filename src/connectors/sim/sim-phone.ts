@@ -10,6 +10,7 @@ import {
   type AnyMessageContent,
   type BaileysEventMap,
   type Contact,
+  type GroupMetadata,
   type MiscMessageGenerationOptions,
   type WAMessage,
   type WAMessageKey,
@@ -28,6 +29,7 @@ import { Rng } from './rng.js';
 import type { AnyBaileysEvent, BaileysEvent, Long } from './scenario-codec.js';
 import type { ScenarioEvent } from './scenario.js';
 import { TimerBag } from './timers.js';
+import type { SimGroups } from './groups.js';
 import type { SimWorld } from './world.js';
 
 export interface SimDelays {
@@ -85,6 +87,8 @@ export interface SimPhoneOptions {
   script: PhoneScript;
   /** The phone's store beyond the generated world; shared by the connections of one account. */
   archive: MessageArchive;
+  /** The generated world's groups as they change (subjects, rosters); shared by the account's connections. */
+  groups?: SimGroups;
   pairs: LidPnPairs;
   logger: Logger;
   delays?: Partial<SimDelays>;
@@ -102,6 +106,9 @@ export interface SimPhoneOptions {
 }
 
 type PhoneState = 'idle' | 'connecting' | 'open' | 'closed';
+
+/** Live group events per live message. */
+const GROUP_EVENT_CHANCE = 0.04;
 
 /**
  * A simulated WhatsApp phone behind Baileys' socket interface, one instance per connection attempt.
@@ -227,6 +234,19 @@ export class SimPhone implements WaSocket {
     return requestId;
   }
 
+  /** The groups as the phone knows them now, without emitting anything (tests, demos). */
+  groupMetadata(): { [jid: string]: GroupMetadata } {
+    return this.opts.groups?.metadata() ?? {};
+  }
+
+  /** Baileys' answer: every group's metadata, also emitted as `groups.update` (lib/Socket/groups.js). */
+  async groupFetchAllParticipating(): Promise<{ [jid: string]: GroupMetadata }> {
+    this.requireOpen();
+    const data = this.opts.groups?.metadata() ?? {};
+    this.emit('groups.update', Object.values(data));
+    return data;
+  }
+
   async requestPairingCode(phoneNumber: string, customPairingCode?: string): Promise<string> {
     if (customPairingCode && customPairingCode.length !== 8) throw new Error('Custom pairing code must be exactly 8 chars');
     if (this.state === 'closed') throw new SimDisconnectError('Connection Closed', DisconnectReason.connectionClosed);
@@ -349,6 +369,9 @@ export class SimPhone implements WaSocket {
       for (let i = 0; i < n; i++) {
         const msg = liveInboundMessage(script.world, this.rng, unixTimestampSeconds());
         if (msg) emitUpsert(this.emit, msg, 'notify');
+        // Now and then a group changes: a new subject, a member added, removed, promoted or demoted.
+        if (this.opts.groups && this.rng.chance(GROUP_EVENT_CHANCE))
+          this.opts.groups.emitRandomChange(this.emit, this.rng, unixTimestampSeconds());
       }
       sent += Math.max(0, n);
     });

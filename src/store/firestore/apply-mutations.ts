@@ -1,7 +1,25 @@
 import type { DocumentSnapshot, Firestore } from 'firebase-admin/firestore';
 import { StoreError } from '../../domain/errors.js';
-import { applyStatus, isNewerThan, mergeLidThread, mergeMessage, newThread, previewOf } from '../../domain/merge.js';
-import type { JidMapping, MessageEdit, MessageRevoke, Mutation, StatusUpdate, ThreadNameUpdate } from '../../domain/mutations.js';
+import {
+  applyGroupMutation,
+  applyStatus,
+  isNewerThan,
+  mergeLidThread,
+  mergeMessage,
+  newThread,
+  previewOf,
+  withSenderName,
+} from '../../domain/merge.js';
+import type {
+  GroupParticipantsUpdate,
+  GroupRosterUpdate,
+  JidMapping,
+  MessageEdit,
+  MessageRevoke,
+  Mutation,
+  StatusUpdate,
+  ThreadNameUpdate,
+} from '../../domain/mutations.js';
 import { DISPLAY_NAME_RANK, type MessageRecord, type ThreadRecord } from '../../domain/records.js';
 import { threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
@@ -20,7 +38,7 @@ import {
   type MessageIndexDoc,
   type PendingReceipt,
 } from './documents.js';
-import { assertDocId } from './paths.js';
+import { assertDocId, isValidDocId } from './paths.js';
 import { getAllByPath, type Refs } from './refs.js';
 
 /**
@@ -78,6 +96,7 @@ export async function applyMutationsFirestore(ctx: ApplyContext, accountId: stri
   await ws.load(p);
 
   for (const m of p.names) ws.applyName(m);
+  for (const m of p.groups) ws.applyGroup(m);
   if (p.messages.length > 0) ws.applyMessages(p.messages, result);
   for (const m of p.statuses) ws.applyReceipt(m, result);
   for (const m of p.edits) ws.applyEdit(m, result);
@@ -115,6 +134,10 @@ function partition(accountId: string, mutations: readonly Mutation[]): Partition
         thread(m.lid);
         thread(m.pn);
         break;
+      case 'group-roster':
+      case 'group-participants':
+        thread(m.clientJid);
+        break;
     }
   });
 }
@@ -148,10 +171,14 @@ class Workspace {
     const threadIds = new Set<string>();
 
     for (const m of p.names) threadIds.add(threadIdOf(acc, m.clientJid));
+    for (const m of p.groups) threadIds.add(threadIdOf(acc, m.clientJid));
     for (const r of p.messages) {
       addCandidate(r.id, r.clientJid);
       pendingIds.add(r.id);
       threadIds.add(threadIdOf(acc, r.clientJid));
+      // The sender's own thread names a group message (withSenderName); an id Firestore cannot address has none.
+      const sender = senderThreadId(acc, r);
+      if (sender !== null) threadIds.add(sender);
     }
     for (const m of p.statuses) {
       addCandidate(m.messageId, m.clientJid);
@@ -284,11 +311,18 @@ class Workspace {
     this.setThread(threadId, { ...current, displayName: m.displayName, displayNameSource: m.source, updatedAt: now });
   }
 
+  applyGroup(m: GroupRosterUpdate | GroupParticipantsUpdate): void {
+    const threadId = threadIdOf(this.accountId, m.clientJid);
+    const next = applyGroupMutation(this.thread(threadId).current, m, this.ctx.now);
+    if (next !== null) this.setThread(threadId, next);
+  }
+
   applyMessages(records: readonly MessageRecord[], result: ApplyResult): void {
     const newestByThread = new Map<string, MessageRecord>();
     for (const incoming of records) {
       const slot = this.messages.get(incoming.id)!;
-      let record = incoming;
+      const sender = senderThreadId(this.accountId, incoming);
+      let record = withSenderName(incoming, sender === null ? null : this.thread(sender).current);
       if (slot.pendingCurrent !== null) {
         record = foldPendingReceipt(incoming, slot.pendingCurrent);
         slot.pendingCurrent = null;
@@ -503,6 +537,12 @@ class Workspace {
     }
     return doc;
   }
+}
+
+function senderThreadId(accountId: string, r: MessageRecord): string | null {
+  if (r.participant === null || r.fromMe || r.senderName !== null) return null;
+  const id = threadIdOf(accountId, r.participant);
+  return isValidDocId(id) ? id : null;
 }
 
 /**
