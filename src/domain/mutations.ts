@@ -13,7 +13,8 @@ export type Mutation =
   | ThreadNameUpdate
   | JidMapping
   | GroupRosterUpdate
-  | GroupParticipantsUpdate;
+  | GroupParticipantsUpdate
+  | MediaJobEnqueue;
 
 /**
  * Insert the message, or merge into the stored one: identity and time fields keep their first value,
@@ -104,6 +105,23 @@ export interface GroupParticipantsUpdate {
   participants: GroupParticipant[];
 }
 
+/**
+ * Queue a stored message's media for the archive (docs/media-archive.md) in the same write as the
+ * message, so a crash can never leave a stored media message without its job. Applied after the batch's
+ * messages, only for a message the store then holds; idempotent (a job that exists is left as it is,
+ * done or not). The fields are the queue's `MediaJobInput` (src/store/media-queue.ts).
+ */
+export interface MediaJobEnqueue {
+  kind: 'media-job';
+  accountId: string;
+  messageId: string;
+  clientJid: string | null;
+  /** `live` (realtime, sends) before `history` (history sync, backfill). */
+  priority: 'live' | 'history';
+  /** The message's `createdAt`: orders jobs of one priority. */
+  messageAt: number;
+}
+
 /** Identity of a mutation for in-batch coalescing: the same key never reaches the store twice. */
 export function mutationKey(m: Mutation): string {
   switch (m.kind) {
@@ -124,5 +142,7 @@ export function mutationKey(m: Mutation): string {
       return `g:${m.clientJid}`;
     case 'group-participants':
       return `p:${m.clientJid}:${m.action}`;
+    case 'media-job':
+      return `q:${m.messageId}`;
   }
 }

@@ -3,6 +3,7 @@ import type {
   GroupParticipantsUpdate,
   GroupRosterUpdate,
   JidMapping,
+  MediaJobEnqueue,
   MessageEdit,
   MessageRevoke,
   Mutation,
@@ -17,6 +18,8 @@ export interface PartitionedMutations {
   /** Rosters and participant updates of groups, in arrival order (an update applies to the roster before it). */
   groups: Array<GroupRosterUpdate | GroupParticipantsUpdate>;
   messages: MessageRecord[];
+  /** Media-archive jobs for the batch's (or stored) messages, applied after the messages. */
+  mediaJobs: MediaJobEnqueue[];
   statuses: StatusUpdate[];
   edits: MessageEdit[];
   revokes: MessageRevoke[];
@@ -30,7 +33,7 @@ export interface PartitionedMutations {
  * it refuses the batch; `check` adds a backend's own refusals (Firestore: ids it cannot address).
  */
 export function partitionMutations(accountId: string, mutations: readonly Mutation[], check?: (m: Mutation) => void): PartitionedMutations {
-  const p: PartitionedMutations = { names: [], groups: [], messages: [], statuses: [], edits: [], revokes: [], mappings: [] };
+  const p: PartitionedMutations = { names: [], groups: [], messages: [], mediaJobs: [], statuses: [], edits: [], revokes: [], mappings: [] };
   for (const m of mutations) {
     const owner = m.kind === 'message' ? m.record.accountId : m.accountId;
     if (owner !== accountId) throw new StoreError(`mutation ${m.kind} belongs to account ${owner}, not to ${accountId}`);
@@ -57,6 +60,9 @@ export function partitionMutations(accountId: string, mutations: readonly Mutati
       case 'group-roster':
       case 'group-participants':
         p.groups.push(m);
+        break;
+      case 'media-job':
+        p.mediaJobs.push(m);
         break;
     }
   }

@@ -24,6 +24,7 @@ import { partitionMutations } from '../partition.js';
 import { emptyApplyResult, type ApplyResult } from '../port.js';
 import { messageValues, parseMessageType, rowToMessage, rowToThread, statusFromRank, threadValues } from './row-mapping.js';
 import type { Statements } from './statements.js';
+import type { SqliteMediaQueue } from './media-queue.js';
 
 type ReceiptState = Parameters<typeof applyStatus>[0];
 
@@ -33,12 +34,21 @@ type ReceiptState = Parameters<typeof applyStatus>[0];
  * port's: a receipt in the same batch as its message finds the message, an edit finds the thread
  * summary already moved, and a mapping sees every message of the batch before it moves a LID thread.
  */
-export function applyMutationsInTxn(s: Statements, accountId: string, mutations: readonly Mutation[], now: number): ApplyResult {
+export function applyMutationsInTxn(
+  s: Statements,
+  queue: Pick<SqliteMediaQueue, 'enqueue'>,
+  accountId: string,
+  mutations: readonly Mutation[],
+  now: number,
+): ApplyResult {
   const result = emptyApplyResult();
   const p = partitionMutations(accountId, mutations);
   for (const m of p.names) applyThreadName(s, accountId, m, now);
   for (const m of p.groups) applyGroup(s, accountId, m, now);
   if (p.messages.length > 0) applyMessages(s, accountId, p.messages, now, result);
+  // In the messages' transaction: a stored media message always has its job (idempotent: INSERT OR IGNORE).
+  const jobs = p.mediaJobs.filter((j) => s.messageExists.get(accountId, j.messageId) === 1);
+  if (jobs.length > 0) result.mediaJobsEnqueued += queue.enqueue(jobs, now);
   for (const m of p.statuses) applyReceipt(s, accountId, m, result);
   for (const m of p.edits) applyEdit(s, accountId, m, now, result);
   for (const m of p.revokes) {

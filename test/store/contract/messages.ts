@@ -166,6 +166,7 @@ export function messagesContract(ctx: ContractContext): void {
           revokes: 0,
           threadsMerged: 0,
           insertedIds: [],
+          mediaJobsEnqueued: 0,
         });
       });
     });
