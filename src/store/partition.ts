@@ -33,7 +33,16 @@ export interface PartitionedMutations {
  * it refuses the batch; `check` adds a backend's own refusals (Firestore: ids it cannot address).
  */
 export function partitionMutations(accountId: string, mutations: readonly Mutation[], check?: (m: Mutation) => void): PartitionedMutations {
-  const p: PartitionedMutations = { names: [], groups: [], messages: [], mediaJobs: [], statuses: [], edits: [], revokes: [], mappings: [] };
+  const p: PartitionedMutations = {
+    names: [],
+    groups: [],
+    messages: [],
+    mediaJobs: [],
+    statuses: [],
+    edits: [],
+    revokes: [],
+    mappings: [],
+  };
   for (const m of mutations) {
     const owner = m.kind === 'message' ? m.record.accountId : m.accountId;
     if (owner !== accountId) throw new StoreError(`mutation ${m.kind} belongs to account ${owner}, not to ${accountId}`);

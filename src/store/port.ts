@@ -1,11 +1,4 @@
-import type {
-  AccountPatch,
-  AccountRecord,
-  HistorySyncResult,
-  MediaArchiveFields,
-  MessageRecord,
-  ThreadRecord,
-} from '../domain/records.js';
+import type { AccountPatch, AccountRecord, HistorySyncResult, MediaArchiveFields, MessageRecord, ThreadRecord } from '../domain/records.js';
 import type { Mutation } from '../domain/mutations.js';
 import type { MediaQueueStore } from './media-queue.js';
 import type { SettingsStore } from './settings.js';
@@ -56,7 +49,17 @@ export interface ApplyResult {
 }
 
 export function emptyApplyResult(): ApplyResult {
-  return { inserted: 0, merged: 0, statusesApplied: 0, statusesDeferred: 0, edits: 0, revokes: 0, threadsMerged: 0, insertedIds: [], mediaJobsEnqueued: 0 };
+  return {
+    inserted: 0,
+    merged: 0,
+    statusesApplied: 0,
+    statusesDeferred: 0,
+    edits: 0,
+    revokes: 0,
+    threadsMerged: 0,
+    insertedIds: [],
+    mediaJobsEnqueued: 0,
+  };
 }
 
 export type LeaseName = 'autoBackfill' | 'recentSync' | 'owner';

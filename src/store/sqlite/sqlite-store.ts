@@ -156,7 +156,8 @@ export class SqliteStore implements Store {
     return this.write(
       'recordMediaArchive',
       (s) =>
-        s.recordMediaArchive.run(f.mediaArchivedAt, f.mediaSha256, f.mediaArchiveKey, f.mediaArchiveError, accountId, messageId).changes > 0,
+        s.recordMediaArchive.run(f.mediaArchivedAt, f.mediaSha256, f.mediaArchiveKey, f.mediaArchiveError, accountId, messageId).changes >
+        0,
     );
   }
 
