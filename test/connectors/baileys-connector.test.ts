@@ -202,7 +202,7 @@ describe('storeGroupMetadata (cachedGroupMetadata)', () => {
   });
   afterEach(() => temp.cleanup());
 
-  it('answers a send to a group from the stored roster, as the group addresses its members; undefined when the roster is unknown', async () => {
+  it('answers a send to a group from the stored roster, as the group addresses its members; undefined for an unknown roster', async () => {
     const cached = storeGroupMetadata(temp.store, ACCOUNT, logger);
     const auth = {
       creds: initAuthCreds(),
