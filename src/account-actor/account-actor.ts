@@ -29,6 +29,8 @@ import type { ActorEvent, ActorStatus, BackfillCommand, MessageEventRecord, Send
 import { MEDIA_REUPLOAD_TIMEOUT_MS, requestMediaReupload } from './media-reupload.js';
 import { OutboundSender } from './outbound-sender.js';
 import { HistorySyncTracker } from './history-sync-tracker.js';
+import { archivePolicyOf, withMediaJobs } from './media-jobs.js';
+import type { ArchivePolicy } from '../media-archive/archiver.js';
 import { ThrottledPatch } from './throttled-patch.js';
 
 const ON_DEMAND = proto.HistorySync.HistorySyncType.ON_DEMAND;
@@ -66,6 +68,8 @@ export class AccountActor {
   private readonly backfills: BackfillRunner;
   private readonly realtimeDiag: ThrottledPatch;
   private readonly historySync: HistorySyncTracker;
+  /** What the media archive keeps; null when it is off (no jobs are written). */
+  private readonly archivePolicy: ArchivePolicy | null;
   private socket: WaSocket | null = null;
   private connection: ConnectionStatus = 'created';
   private reason: string | null = null;
@@ -116,6 +120,7 @@ export class AccountActor {
       emit: deps.emit,
       pnForLid,
     });
+    this.archivePolicy = archivePolicyOf(deps.config);
     this.historySync = new HistorySyncTracker({
       accountId: deps.accountId,
       store: deps.store,
@@ -298,7 +303,7 @@ export class AccountActor {
   private ingest(batch: IngestBatch, kind: 'realtime' | 'meta'): void {
     this.learnMappings(batch.mutations);
     if (batch.mutations.length === 0) return;
-    const pending = this.writer.submit(batch.mutations, { history: false });
+    const pending = this.writer.submit(withMediaJobs(batch.mutations, this.archivePolicy), { history: false });
     void pending.then((outcome) => {
       this.emitMessages('realtime', outcome);
       this.emitStatuses(outcome);
@@ -322,7 +327,7 @@ export class AccountActor {
     const batch = mapHistorySet(data, this.ctx(source, syncType));
     this.learnMappings(batch.mutations);
     // On-demand answers are backfill, not history sync: the dry-run switch covers history sync only.
-    const pending = this.writer.submit(batch.mutations, { history: !onDemand });
+    const pending = this.writer.submit(withMediaJobs(batch.mutations, this.archivePolicy), { history: !onDemand });
     void pending.then(async (outcome) => {
       const result = historySyncResult(batch.total, outcome);
       this.emitMessages(source, outcome);
