@@ -135,14 +135,14 @@ export function onChunk(s: HistorySyncState, chunk: HistoryChunkInfo, now: numbe
     stalled: false,
     stalledAt: null,
   };
-  return settle(next, now);
+  return settle(next, now, progress.RECENT !== s.progress.RECENT || progress.FULL !== s.progress.FULL);
 }
 
 /** Baileys' `messaging-history.status`: `complete` per phase, or RECENT `paused` after 120 s without a chunk. */
 export function onPhaseStatus(s: HistorySyncState, e: HistoryPhaseStatus, now: number): HistorySyncState {
   if (e.syncType !== 'RECENT') return s;
   if (e.status === 'complete') {
-    return settle({ ...s, progress: { ...s.progress, RECENT: 100 }, updatedAt: now }, now);
+    return settle({ ...s, progress: { ...s.progress, RECENT: 100 }, updatedAt: now }, now, s.progress.RECENT !== 100);
   }
   if (s.status === 'complete') return s;
   return { ...s, status: 'paused', updatedAt: now };
@@ -165,10 +165,14 @@ export function stallDueAt(s: HistorySyncState, o: { connectedAt: number | null;
   return Math.max(s.lastChunkAt ?? s.updatedAt ?? 0, o.connectedAt) + o.stallMs;
 }
 
-function settle(s: HistorySyncState, now: number): HistorySyncState {
+/** `completedAt` is when the last phase reached 100 %: a FULL that completes after RECENT moves it; a replayed chunk does not. */
+function settle(s: HistorySyncState, now: number, progressed: boolean): HistorySyncState {
   const recentDone = s.progress.RECENT === 100;
   const fullOpen = s.progress.FULL !== null && s.progress.FULL < 100;
-  if (recentDone && !fullOpen) return { ...s, status: 'complete', completedAt: s.completedAt ?? now, stalled: false, stalledAt: null };
+  if (recentDone && !fullOpen) {
+    const completedAt = s.completedAt === null || progressed ? now : s.completedAt;
+    return { ...s, status: 'complete', completedAt, stalled: false, stalledAt: null };
+  }
   // A paused RECENT stays paused until a chunk arrives (onChunk clears it by coming here with a chunk).
   return { ...s, status: 'running', completedAt: null };
 }

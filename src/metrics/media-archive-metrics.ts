@@ -27,7 +27,7 @@ export function registerMediaArchiveMetrics(registry: Registry, service: MediaAr
   });
   new Gauge({
     name: 'wasync_media_archive_jobs',
-    help: 'Media-archive jobs of the accounts running on this instance, by state (read from the store every 30 s).',
+    help: 'Media-archive jobs of the accounts running on this instance, by state (read from the store as jobs settle and every 30 s).',
     labelNames: ['state'] as const,
     registers: [registry],
     collect() {

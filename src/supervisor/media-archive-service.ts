@@ -28,6 +28,9 @@ export interface MediaArchiveServiceOptions {
   now?: () => number;
 }
 
+/** After a job settles, its account's counts are read again this much later (one read for a burst). */
+const COUNTS_SETTLE_MS = 2_000;
+
 /** One settled job, for metrics. */
 export interface MediaArchiveSettled {
   accountId: string;
@@ -48,6 +51,7 @@ export class MediaArchiveService extends EventEmitter {
   private readonly counts = new Map<string, MediaJobCounts>();
   private readonly now: () => number;
   private countsTimer: NodeJS.Timeout | null = null;
+  private readonly countsDue = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(o: MediaArchiveServiceOptions) {
@@ -91,7 +95,10 @@ export class MediaArchiveService extends EventEmitter {
       logger: this.o.logger.child({ accountId, component: 'media-archive' }),
       now: this.now,
       recordOutcome: (job, outcome) => this.record(job, outcome),
-      onSettled: (job, outcome) => this.emit('settled', { accountId: job.accountId, outcome } satisfies MediaArchiveSettled),
+      onSettled: (job, outcome) => {
+        this.emit('settled', { accountId: job.accountId, outcome } satisfies MediaArchiveSettled);
+        this.countsSoon(job.accountId);
+      },
       ...(this.o.idleMs !== undefined ? { idleMs: this.o.idleMs } : {}),
     });
     this.runners.set(accountId, runner);
@@ -117,6 +124,8 @@ export class MediaArchiveService extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true;
     if (this.countsTimer) clearInterval(this.countsTimer);
+    for (const t of this.countsDue.values()) clearTimeout(t);
+    this.countsDue.clear();
     this.countsTimer = null;
     await Promise.allSettled([...this.runners.keys()].map((id) => this.stopAccount(id)));
   }
@@ -143,6 +152,17 @@ export class MediaArchiveService extends EventEmitter {
         : { mediaArchivedAt: this.now(), mediaSha256: outcome.media.sha256, mediaArchiveKey: outcome.media.key, mediaArchiveError: null };
     // False when the message is gone (its account purged meanwhile): nothing left to record it on.
     await this.o.store.recordMediaArchive(job.accountId, job.messageId, job.clientJid, fields);
+  }
+
+  /** The job counts move as jobs settle: read again, at most every few seconds per account. */
+  private countsSoon(accountId: string): void {
+    if (this.countsDue.has(accountId)) return;
+    const timer = setTimeout(() => {
+      this.countsDue.delete(accountId);
+      void this.refreshCounts(accountId);
+    }, COUNTS_SETTLE_MS);
+    timer.unref();
+    this.countsDue.set(accountId, timer);
   }
 
   private async refreshCounts(only?: string): Promise<void> {

@@ -109,6 +109,12 @@ describe('history-sync state', () => {
     expect(s.completedAt).toBe(T + 4000);
   });
 
+  it('completedAt is when the last phase reached 100 %; a replayed chunk does not move it', () => {
+    const once = run([chunk('RECENT', 100), chunk('FULL', 100)]);
+    expect(once.completedAt).toBe(T + 2000);
+    expect(onChunk(once, { syncType: 'RECENT', progress: 100, saved: 0 }, T + 9000).completedAt).toBe(T + 2000);
+  });
+
   it('stalls only when connected, not complete, and quiet for the whole stall time; a chunk clears it', () => {
     const running = run([chunk('RECENT', 40)]); // last chunk at T + 1000
     const o = { stallMs: 60_000, connectedAt: T };

@@ -258,8 +258,12 @@ for (const combo of COMBOS) {
       expect(await metric(t!, 'wasync_media_archive_files_total{result="stored"}')).toBeGreaterThan(0);
       expect(await metric(t!, 'wasync_media_archive_bytes_total')).toBeGreaterThan(0);
       expect(await metric(t!, 'wasync_media_archive_in_flight')).toBe(0);
-      // The jobs gauge is read from the store every 30 s; at start-up of the runner it was read once.
-      expect(await metric(t!, 'wasync_media_archive_jobs{')).toBeGreaterThan(0);
+      // The jobs gauge follows the queue (read again shortly after jobs settle).
+      const counts = await store.countMediaJobs(ACC);
+      await waitFor('the jobs gauge to show the queue', async () =>
+        (await metric(t!, 'wasync_media_archive_jobs{state="done"}')) === counts.done ? true : undefined,
+      );
+      expect(await metric(t!, 'wasync_media_archive_jobs{state="failed"}')).toBe(1);
       expect(media.length).toBeGreaterThan(0);
     });
   });
