@@ -34,6 +34,8 @@ import type { ArchivePolicy } from '../media-archive/archiver.js';
 import { ThrottledPatch } from './throttled-patch.js';
 
 const ON_DEMAND = proto.HistorySync.HistorySyncType.ON_DEMAND;
+/** Group metadata is fetched again on a connection at most this often (6 h). */
+const GROUPS_REFRESH_MS = 6 * 3600_000;
 
 export interface AccountActorDeps {
   accountId: string;
@@ -82,8 +84,9 @@ export class AccountActor {
   /** A repair-and-retry was used in this connection streak (see retryAfterRepair); cleared when a connection opens. */
   private repairUsed = false;
   private stopped = false;
-  /** `refreshGroups` ran for this actor (reset by a new pairing). */
-  private groupsFetched = false;
+  /** When `refreshGroups` last succeeded (null: not yet, or a new pairing since). */
+  private groupsFetchedAt: number | null = null;
+  private groupsFetching = false;
   private accountWrites: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
@@ -363,7 +366,7 @@ export class AccountActor {
     // Baileys says so on the connection that paired (which then restarts with 515): a new history follows.
     if (u.isNewLogin) {
       this.historySync.onNewLogin();
-      this.groupsFetched = false;
+      this.groupsFetchedAt = null;
     }
     if (u.qr) {
       this.qr = u.qr;
@@ -392,24 +395,31 @@ export class AccountActor {
   }
 
   /**
-   * Once per actor (and again after a new pairing): asks WhatsApp for every group the account is in.
-   * Baileys emits the answer as `groups.update` with whole metadata, so every roster and subject lands in
-   * the store, where the real socket's `cachedGroupMetadata` reads it on each send to a group
-   * (Baileys' recommendation: no metadata query per send). Later changes come as participant updates.
+   * Once caught up (at most every GROUPS_REFRESH_MS, and again after a new pairing): asks WhatsApp for
+   * every group the account is in. Baileys emits the answer as `groups.update` with whole metadata, so
+   * every roster and subject lands in the store, where the real socket's `cachedGroupMetadata` reads it
+   * on each send to a group (Baileys' recommendation: no metadata query per send). Changes in between
+   * come as participant updates; the periodic re-fetch repairs any that were missed.
    */
   private refreshGroups(sock: WaSocket): void {
-    if (this.groupsFetched || typeof sock.groupFetchAllParticipating !== 'function') return;
-    this.groupsFetched = true;
-    sock.groupFetchAllParticipating().then(
-      (groups) => this.log.info({ groups: Object.keys(groups).length }, 'group metadata fetched'),
-      (err: unknown) => {
-        this.groupsFetched = false;
-        this.log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'could not fetch group metadata; sends fetch it as needed',
-        );
-      },
-    );
+    if (this.groupsFetching || typeof sock.groupFetchAllParticipating !== 'function') return;
+    if (this.groupsFetchedAt !== null && this.now() - this.groupsFetchedAt < GROUPS_REFRESH_MS) return;
+    this.groupsFetching = true;
+    sock
+      .groupFetchAllParticipating()
+      .then(
+        (groups) => {
+          this.groupsFetchedAt = this.now();
+          this.log.info({ groups: Object.keys(groups).length }, 'group metadata fetched');
+        },
+        (err: unknown) => {
+          const why = err instanceof Error ? err.message : String(err);
+          this.log.warn({ err: why }, 'could not fetch group metadata; sends fetch it as needed');
+        },
+      )
+      .finally(() => {
+        this.groupsFetching = false;
+      });
   }
 
   private onClose(error: unknown): void {
