@@ -116,7 +116,7 @@ describe('HistorySyncTracker', () => {
     await t.stop();
   });
 
-  it('after a restart the stored sync goes on: the stall clock runs from the last chunk or the connection, whichever is later', async () => {
+  it('after a restart the stored sync goes on: the stall clock runs from the later of the last chunk and the connection', async () => {
     const lastChunk = Date.now() - 50_000;
     const s = fakeStore({
       id: ACC,
