@@ -4,7 +4,7 @@ import path from 'node:path';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { inlineReads } from '../src/http/conversation-reads.js';
 import { pooledReads } from '../src/http/read-pool.js';
-import { threadIdOf, type MessageRecord } from '../src/domain/records.js';
+import { NOT_ARCHIVED, threadIdOf, type MessageRecord } from '../src/domain/records.js';
 
 export interface ReadOffloadResult {
   limit: number;
@@ -55,6 +55,8 @@ export async function benchReadOffload(): Promise<ReadOffloadResult[]> {
     revokedAt: null,
     sendError: null,
     rawMessage: null,
+    senderName: null,
+    ...NOT_ARCHIVED,
   };
   for (let b = 0; b < 20; b++) {
     await store.applyMutations(

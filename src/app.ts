@@ -12,6 +12,9 @@ import { inlineReads } from './http/conversation-reads.js';
 import { pooledReads } from './http/read-pool.js';
 import { createProtocolVersionService } from './connectors/index.js';
 import { registerProtocolVersionMetrics } from './metrics/protocol-version-metrics.js';
+import { registerHistorySyncMetrics } from './metrics/history-sync-metrics.js';
+import { registerMediaArchiveMetrics } from './metrics/media-archive-metrics.js';
+import { openMediaArchive } from './media-archive/open.js';
 
 export interface App {
   port: number;
@@ -47,8 +50,15 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const store = await openStore(config, logger, opts.env);
   await store.init();
   const token = config.API_TOKEN ? { token: config.API_TOKEN, file: null, created: false } : ensureApiToken(config.DATA_DIR);
-  const accounts = new Accounts({ config, env: opts.env, store, logger });
+  // MEDIA_ARCHIVE: checked now (the directory writable, the bucket reachable) so a misconfiguration stops start-up.
+  const mediaArchive = await openMediaArchive(config, opts.env).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const accounts = new Accounts({ config, env: opts.env, store, logger, mediaArchive });
   const metrics = createMetrics(accounts, () => accounts.runtimes());
+  registerHistorySyncMetrics(metrics.registry, accounts, () => accounts.historySyncStates());
+  if (accounts.mediaArchive) registerMediaArchiveMetrics(metrics.registry, accounts.mediaArchive);
   // The WhatsApp Web version (real connector only): resolved before any actor connects, so their
   // first sockets find it in the store's cache; refreshed in the background afterwards.
   const protocolVersion = await createProtocolVersionService(config, store, logger);
@@ -91,6 +101,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         close: async () => {
           http.terminate();
           await reads.close();
+          await mediaArchive?.close();
           await store.close();
         },
       });

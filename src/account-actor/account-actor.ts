@@ -7,6 +7,9 @@ import {
   applyJidMappings,
   mapChats,
   mapContacts,
+  mapGroupParticipants,
+  mapGroupsUpdate,
+  mapGroupsUpsert,
   mapHistorySet,
   mapLidMapping,
   mapMessagesUpdate,
@@ -25,9 +28,14 @@ import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
 import type { ActorEvent, ActorStatus, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
 import { MEDIA_REUPLOAD_TIMEOUT_MS, requestMediaReupload } from './media-reupload.js';
 import { OutboundSender } from './outbound-sender.js';
+import { HistorySyncTracker } from './history-sync-tracker.js';
+import { archivePolicyOf, withMediaJobs } from './media-jobs.js';
+import type { ArchivePolicy } from '../media-archive/archiver.js';
 import { ThrottledPatch } from './throttled-patch.js';
 
 const ON_DEMAND = proto.HistorySync.HistorySyncType.ON_DEMAND;
+/** Group metadata is fetched again on a connection at most this often (6 h). */
+const GROUPS_REFRESH_MS = 6 * 3600_000;
 
 export interface AccountActorDeps {
   accountId: string;
@@ -61,6 +69,9 @@ export class AccountActor {
   private readonly sender: OutboundSender;
   private readonly backfills: BackfillRunner;
   private readonly realtimeDiag: ThrottledPatch;
+  private readonly historySync: HistorySyncTracker;
+  /** What the media archive keeps; null when it is off (no jobs are written). */
+  private readonly archivePolicy: ArchivePolicy | null;
   private socket: WaSocket | null = null;
   private connection: ConnectionStatus = 'created';
   private reason: string | null = null;
@@ -73,6 +84,9 @@ export class AccountActor {
   /** A repair-and-retry was used in this connection streak (see retryAfterRepair); cleared when a connection opens. */
   private repairUsed = false;
   private stopped = false;
+  /** When `refreshGroups` last succeeded (null: not yet, or a new pairing since). */
+  private groupsFetchedAt: number | null = null;
+  private groupsFetching = false;
   private accountWrites: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
@@ -109,6 +123,16 @@ export class AccountActor {
       emit: deps.emit,
       pnForLid,
     });
+    this.archivePolicy = archivePolicyOf(deps.config);
+    this.historySync = new HistorySyncTracker({
+      accountId: deps.accountId,
+      store: deps.store,
+      logger: deps.logger,
+      stallMs: deps.config.HISTORY_SYNC_STALL_MS,
+      now: this.now,
+      onChange: (state) => deps.emit({ type: 'history-sync-status', accountId: deps.accountId, state }),
+      onError: (err, context) => this.reportError(err, context),
+    });
     this.realtimeDiag = new ThrottledPatch(
       (p) => deps.store.patchAccount(deps.accountId, p),
       1_000,
@@ -130,6 +154,7 @@ export class AccountActor {
 
   async start(): Promise<ActorStatus> {
     for (const { lid, pn } of await this.d.store.listJidMappings(this.d.accountId)) this.lidToPn.set(lid, pn);
+    await this.historySync.load();
     this.stopped = false;
     await this.connectOrRetry();
     return this.status();
@@ -148,6 +173,7 @@ export class AccountActor {
     }
     const res = await this.writer.close(opts.timeoutMs);
     await this.realtimeDiag.flush();
+    await this.historySync.stop();
     if (opts.logout) await this.wipeSession();
     await this.setConnection(opts.logout ? 'logged_out' : 'stopped', opts.logout ? 'logged out by the operator' : null);
     if (!res.flushed) this.log.error({ pending: res.pending }, 'shutdown flush timed out; unflushed writes are lost');
@@ -245,6 +271,9 @@ export class AccountActor {
     const live = (): IngestContext => this.ctx('realtime');
     on('connection.update', (u) => this.onConnectionUpdate(sock, u));
     on('messaging-history.set', (d) => this.onHistorySet(d));
+    on('messaging-history.status', (d) =>
+      this.historySync.onPhaseStatus({ syncType: proto.HistorySync.HistorySyncType[d.syncType] ?? String(d.syncType), status: d.status }),
+    );
     on('messages.upsert', (d) => this.ingest(mapMessagesUpsert(d, live()), 'realtime'));
     on('messages.update', (d) => this.ingest(mapMessagesUpdate(d, live()), 'realtime'));
     on('message-receipt.update', (d) => this.ingest(mapReceipts(d, live()), 'realtime'));
@@ -253,6 +282,9 @@ export class AccountActor {
     on('chats.upsert', (d) => this.ingest(mapChats(d, live()), 'meta'));
     on('chats.update', (d) => this.ingest(mapChats(d, live()), 'meta'));
     on('lid-mapping.update', (d) => this.ingest(mapLidMapping(d, live()), 'meta'));
+    on('groups.upsert', (d) => this.ingest(mapGroupsUpsert(d, live()), 'meta'));
+    on('groups.update', (d) => this.ingest(mapGroupsUpdate(d, live()), 'meta'));
+    on('group-participants.update', (d) => this.ingest(mapGroupParticipants(d, live()), 'meta'));
   }
 
   private ctx(source: SyncSource, syncType?: number | null): IngestContext {
@@ -274,7 +306,7 @@ export class AccountActor {
   private ingest(batch: IngestBatch, kind: 'realtime' | 'meta'): void {
     this.learnMappings(batch.mutations);
     if (batch.mutations.length === 0) return;
-    const pending = this.writer.submit(batch.mutations, { history: false });
+    const pending = this.writer.submit(withMediaJobs(batch.mutations, this.archivePolicy), { history: false });
     void pending.then((outcome) => {
       this.emitMessages('realtime', outcome);
       this.emitStatuses(outcome);
@@ -298,15 +330,9 @@ export class AccountActor {
     const batch = mapHistorySet(data, this.ctx(source, syncType));
     this.learnMappings(batch.mutations);
     // On-demand answers are backfill, not history sync: the dry-run switch covers history sync only.
-    const pending = this.writer.submit(batch.mutations, { history: !onDemand });
+    const pending = this.writer.submit(withMediaJobs(batch.mutations, this.archivePolicy), { history: !onDemand });
     void pending.then(async (outcome) => {
-      const result: HistorySyncResult = {
-        saved: outcome.saved,
-        skipped: batch.skipped + outcome.duplicates,
-        errors: outcome.errors,
-        total: batch.total,
-        dryRun: outcome.dryRun,
-      };
+      const result = historySyncResult(batch.total, outcome);
       this.emitMessages(source, outcome);
       if (outcome.errors === 0) {
         this.d.connector.onHistoryCommitted?.(data).catch((err: unknown) => this.reportError(err, 'history journal'));
@@ -315,6 +341,7 @@ export class AccountActor {
         this.backfills.onAnswer(data, outcome.saved);
         return;
       }
+      this.historySync.onChunk({ syncType: syncTypeName(syncType), progress: data.progress ?? null, saved: result.saved });
       try {
         if (outcome.dryRun) {
           await this.d.store.patchAccount(this.d.accountId, { lastHistorySyncAt: this.now(), lastHistorySyncResult: result });
@@ -328,7 +355,7 @@ export class AccountActor {
       this.d.emit({
         type: 'history-sync',
         accountId: this.d.accountId,
-        syncType: syncType === null ? null : (proto.HistorySync.HistorySyncType[syncType] ?? String(syncType)),
+        syncType: syncType === null ? null : syncTypeName(syncType),
         progress: data.progress ?? null,
         result,
       });
@@ -336,6 +363,11 @@ export class AccountActor {
   }
 
   private onConnectionUpdate(sock: WaSocket, u: BaileysEventMap['connection.update']): void {
+    // Baileys says so on the connection that paired (which then restarts with 515): a new history follows.
+    if (u.isNewLogin) {
+      this.historySync.onNewLogin();
+      this.groupsFetchedAt = null;
+    }
     if (u.qr) {
       this.qr = u.qr;
       void this.setConnection('qr', null);
@@ -348,20 +380,51 @@ export class AccountActor {
       this.me = sock.user?.id ? jidNormalizedUser(sock.user.id) : null;
       this.ownJids = new Set([this.me, sock.user?.lid ? jidNormalizedUser(sock.user.lid) : null].filter((j): j is string => j !== null));
       void this.setConnection('open', null, { lastConnectedAt: this.now(), phoneNumber: this.me, reconnectAttempts: 0, caughtUp: false });
+      this.historySync.onConnected();
     }
     if (u.receivedPendingNotifications) {
       // Everything WhatsApp queued for this device while it was away has been delivered.
       this.log.info('caught up with pending notifications');
       void this.patchAccountInOrder({ caughtUp: true, caughtUpAt: this.now() }, 'caught-up flag');
       this.d.emit({ type: 'caught-up', accountId: this.d.accountId });
+      this.refreshGroups(sock);
     }
     if (u.connection === 'close') {
       this.onClose(u.lastDisconnect?.error);
     }
   }
 
+  /**
+   * Once caught up (at most every GROUPS_REFRESH_MS, and again after a new pairing): asks WhatsApp for
+   * every group the account is in. Baileys emits the answer as `groups.update` with whole metadata, so
+   * every roster and subject lands in the store, where the real socket's `cachedGroupMetadata` reads it
+   * on each send to a group (Baileys' recommendation: no metadata query per send). Changes in between
+   * come as participant updates; the periodic re-fetch repairs any that were missed.
+   */
+  private refreshGroups(sock: WaSocket): void {
+    if (this.groupsFetching || typeof sock.groupFetchAllParticipating !== 'function') return;
+    if (this.groupsFetchedAt !== null && this.now() - this.groupsFetchedAt < GROUPS_REFRESH_MS) return;
+    this.groupsFetching = true;
+    sock
+      .groupFetchAllParticipating()
+      .then(
+        (groups) => {
+          this.groupsFetchedAt = this.now();
+          this.log.info({ groups: Object.keys(groups).length }, 'group metadata fetched');
+        },
+        (err: unknown) => {
+          const why = err instanceof Error ? err.message : String(err);
+          this.log.warn({ err: why }, 'could not fetch group metadata; sends fetch it as needed');
+        },
+      )
+      .finally(() => {
+        this.groupsFetching = false;
+      });
+  }
+
   private onClose(error: unknown): void {
     this.socket = null;
+    this.historySync.onDisconnected();
     if (this.stopped) return;
     if (this.retryAfterRepair(error)) return;
     const code = statusCodeOf(error);
@@ -444,6 +507,23 @@ export class AccountActor {
     this.log.error({ err, context }, 'actor error');
     this.d.emit({ type: 'error', accountId: this.d.accountId, error: serializeError(err), context });
   }
+}
+
+/**
+ * What a history chunk added (README, Data model): `saved` counts the messages the store did not hold
+ * yet (in a dry run, the ones that would have been written), so replays and messages first seen live
+ * add nothing to `historySyncCount`; `skipped` is the rest of the chunk that did not fail: what ingest
+ * does not store (deleted stubs, protocol messages) and what was already stored.
+ */
+export function historySyncResult(total: number, outcome: SubmitOutcome): HistorySyncResult {
+  const saved = outcome.dryRun ? outcome.saved : outcome.inserted;
+  return { saved, skipped: Math.max(0, total - saved - outcome.errors), errors: outcome.errors, total, dryRun: outcome.dryRun };
+}
+
+/** A chunk's sync type as its `proto.HistorySync.HistorySyncType` name (the messages' `syncType`); unknown numbers as digits. */
+function syncTypeName(syncType: number | null): string {
+  if (syncType === null) return 'UNKNOWN';
+  return proto.HistorySync.HistorySyncType[syncType] ?? String(syncType);
 }
 
 function closeReason(error: unknown): string {

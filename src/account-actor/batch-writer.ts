@@ -34,6 +34,11 @@ export interface FlushStats {
 export interface SubmitOutcome {
   /** Message upserts committed (or, in a dry run, that would have been). */
   saved: number;
+  /**
+   * Of `saved`, the messages the store did not hold before (`ApplyResult.insertedIds`): the rest were
+   * already there (a replay, a second sighting) and merged. 0 in a dry run.
+   */
+  inserted: number;
   /** Mutations folded into an identical pending one (same message twice in a batch window). */
   duplicates: number;
   /** Mutations that could not be written after retries. */
@@ -89,7 +94,7 @@ export class BatchWriter {
    * so a caller can always report counts.
    */
   submit(mutations: readonly Mutation[], opts: { history: boolean }): Promise<SubmitOutcome> {
-    const outcome: SubmitOutcome = { saved: 0, duplicates: 0, errors: 0, committed: [], dryRun: false };
+    const outcome: SubmitOutcome = { saved: 0, inserted: 0, duplicates: 0, errors: 0, committed: [], dryRun: false };
     if (this.closed) {
       outcome.errors = mutations.length;
       outcome.firstError = 'batch writer is closed';
@@ -196,7 +201,7 @@ export class BatchWriter {
       attempts += 1;
       try {
         const result = await this.opts.store.applyMutations(this.opts.accountId, mutations);
-        this.settle(batch, null);
+        this.settle(batch, null, new Set(result.insertedIds));
         this.opts.onFlush?.({ ops: batch.length, durationMs: performance.now() - started, attempts, result, failed: false });
         return;
       } catch (err) {
@@ -214,7 +219,7 @@ export class BatchWriter {
           return;
         }
         this.opts.logger?.error({ err: serializeError(err), attempts, ops: batch.length }, 'batch write failed');
-        this.settle(batch, err);
+        this.settle(batch, err, null);
         this.opts.onFlush?.({
           ops: batch.length,
           durationMs: performance.now() - started,
@@ -227,12 +232,15 @@ export class BatchWriter {
     }
   }
 
-  private settle(batch: Entry[], err: unknown): void {
+  private settle(batch: Entry[], err: unknown, inserted: ReadonlySet<string> | null): void {
     for (const e of batch) {
       const o = e.owner.outcome;
       if (err === null) {
         o.committed.push(e.mutation);
-        if (e.mutation.kind === 'message') o.saved += 1;
+        if (e.mutation.kind === 'message') {
+          o.saved += 1;
+          if (inserted?.has(e.mutation.record.id)) o.inserted += 1;
+        }
       } else {
         o.errors += 1;
         o.firstError ??= err instanceof WasyncError || err instanceof Error ? err.message : String(err);

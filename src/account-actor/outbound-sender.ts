@@ -2,7 +2,7 @@ import { generateMessageIDV2, proto } from '@whiskeysockets/baileys';
 import type { WaSocket } from '../connectors/types.js';
 import { WasyncError } from '../domain/errors.js';
 import type { Mutation } from '../domain/mutations.js';
-import type { ConnectionStatus, MessageRecord } from '../domain/records.js';
+import { NOT_ARCHIVED, type ConnectionStatus, type MessageRecord } from '../domain/records.js';
 import { threadIdOf } from '../domain/thread-id.js';
 import type { Store } from '../store/port.js';
 import type { SubmitOutcome } from './batch-writer.js';
@@ -105,5 +105,7 @@ export function outboundRecord(accountId: string, clientJid: string, id: string,
     sendError: null,
     // Kept so Baileys' getMessage can answer a retry receipt for this message.
     rawMessage: proto.Message.encode({ conversation: text }).finish(),
+    senderName: null,
+    ...NOT_ARCHIVED,
   };
 }

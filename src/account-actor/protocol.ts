@@ -1,5 +1,6 @@
 import { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../domain/errors.js';
+import type { HistorySyncState } from '../domain/history-sync.js';
 import {
   SYNC_SOURCES,
   type BackfillResult,
@@ -116,6 +117,8 @@ export type ActorEvent =
       updates: Array<{ messageId: string; clientJid: string | null; status: MessageStatus; at: number }>;
     }
   | { type: 'history-sync'; accountId: string; syncType: string | null; progress: number | null; result: HistorySyncResult }
+  /** The account's history-sync state changed (src/domain/history-sync.ts); written on the account too. */
+  | { type: 'history-sync-status'; accountId: string; state: HistorySyncState }
   | { type: 'backfill'; accountId: string; reason: BackfillCommand['reason']; record: BackfillRecord; result: BackfillResult }
   | { type: 'error'; accountId: string; error: SerializedError; context: string }
   | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean };
@@ -150,6 +153,7 @@ const EVENT_CHECKS: { readonly [K in ActorEvent['type']]: (e: Fields) => boolean
   messages: (e) => MESSAGE_SOURCES.has(e.source) && Array.isArray(e.messages),
   statuses: (e) => Array.isArray(e.updates),
   'history-sync': (e) => isStringOrNull(e.syncType) && isNumberOrNull(e.progress) && isObject(e.result),
+  'history-sync-status': (e) => isObject(e.state) && isString(e.state.status) && typeof e.state.stalled === 'boolean',
   backfill: (e) => isString(e.reason) && isString(e.record) && isObject(e.result),
   error: (e) => isObject(e.error) && isString(e.error.code) && isString(e.error.message) && isString(e.context),
   flush: (e) => isNumber(e.ops) && isNumber(e.durationMs) && typeof e.failed === 'boolean',

@@ -13,6 +13,10 @@ export interface ApiAccount {
   lastConnectedAt?: string | null;
   historySyncCount?: number;
   lastHistorySyncAt?: string | null;
+  historySyncStatus?: string;
+  historySyncProgress?: { RECENT: number | null; FULL: number | null };
+  historySyncMessagesSaved?: number;
+  historySyncStalled?: boolean;
   lastBackfillAt?: string | null;
   lastBackfillResult?: { threads: number; messages: number; errors: number } | null;
   lastRealtimeMessageAt?: string | null;

@@ -118,6 +118,15 @@ export const ENV_SPEC = {
   ACTOR_BACKOFF_BASE_MS: { parser: int(0), default: '500', doc: 'First restart delay; doubles per restart, with jitter.' },
   ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
 
+  // History-sync progress (README, Data model)
+  HISTORY_SYNC_STALL_MS: {
+    parser: int(1_000, 86_400_000),
+    default: '600000',
+    doc:
+      'Flag a history sync as stalled (`historySyncStalled`, logged once) after this long without a chunk ' +
+      'while connected and not complete (10 min).',
+  },
+
   // WhatsApp Web version (docs/wa-version.md)
   WA_VERSION: {
     parser: waVersion,

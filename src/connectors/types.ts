@@ -12,6 +12,8 @@ import type { Store } from '../store/port.js';
 export type WaSocket = Pick<WASocket, 'ev' | 'sendMessage' | 'fetchMessageHistory' | 'logout' | 'end' | 'user'> & {
   /** Pairing by phone number instead of QR (Baileys' `requestPairingCode`). */
   requestPairingCode: WASocket['requestPairingCode'];
+  /** Every group the account is in, with whole metadata; also emitted as `groups.update` (optional for doubles). */
+  groupFetchAllParticipating?: WASocket['groupFetchAllParticipating'];
 };
 
 export type ConnectorKind = 'baileys' | 'sim';

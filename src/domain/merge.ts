@@ -1,4 +1,12 @@
-import { DISPLAY_NAME_RANK, maxStatus, type MessageRecord, type MessageStatus, type ThreadRecord } from './records.js';
+import {
+  DISPLAY_NAME_RANK,
+  maxStatus,
+  type GroupParticipant,
+  type MessageRecord,
+  type MessageStatus,
+  type ThreadRecord,
+} from './records.js';
+import type { GroupParticipantsUpdate, GroupRosterUpdate } from './mutations.js';
 import { threadIdOf } from './thread-id.js';
 
 /**
@@ -35,6 +43,12 @@ export function mergeMessage(stored: MessageRecord, incoming: MessageRecord): Me
     // A successful later sighting of an outbound message means the send went through.
     sendError: statusAfterSend(incoming.status) ? null : (stored.sendError ?? incoming.sendError),
     rawMessage: stored.rawMessage ?? incoming.rawMessage,
+    senderName: stored.senderName ?? incoming.senderName,
+    // The archive runner owns these: a second sighting of the message never changes them.
+    mediaArchivedAt: stored.mediaArchivedAt,
+    mediaSha256: stored.mediaSha256,
+    mediaArchiveKey: stored.mediaArchiveKey,
+    mediaArchiveError: stored.mediaArchiveError,
   };
 }
 
@@ -92,6 +106,8 @@ export function newThread(accountId: string, clientJid: string, now: number): Th
     lidJid: null,
     displayNameSource: null,
     isGroup: clientJid.endsWith('@g.us'),
+    participants: null,
+    groupAddressingMode: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -120,4 +136,79 @@ export function mergeLidThread(pn: ThreadRecord | null, lid: ThreadRecord, pnJid
     createdAt: Math.min(base.createdAt, lid.createdAt),
     updatedAt: now,
   };
+}
+
+/**
+ * A group roster after a participant update (both backends): `add` appends members not there yet
+ * (with the role the update states), `remove` drops them, `promote`/`demote` set or clear the admin
+ * role. Members are matched by any of their JIDs, so a member listed by LID is found by phone number.
+ */
+export function applyParticipantsUpdate(roster: readonly GroupParticipant[], m: Pick<GroupParticipantsUpdate, 'action' | 'participants'>) {
+  const matches = (a: GroupParticipant, b: GroupParticipant): boolean => {
+    const ids = new Set([a.jid, a.phoneNumber, a.lid].filter((x): x is string => x !== null));
+    return ids.has(b.jid) || (b.phoneNumber !== null && ids.has(b.phoneNumber)) || (b.lid !== null && ids.has(b.lid));
+  };
+  const find = (p: GroupParticipant) => roster.findIndex((r) => matches(r, p));
+  switch (m.action) {
+    case 'add': {
+      const out = [...roster];
+      for (const p of m.participants) {
+        const i = out.findIndex((r) => matches(r, p));
+        if (i < 0) out.push(p);
+        else out[i] = { ...out[i]!, phoneNumber: out[i]!.phoneNumber ?? p.phoneNumber, lid: out[i]!.lid ?? p.lid };
+      }
+      return out;
+    }
+    case 'remove':
+      return roster.filter((r) => !m.participants.some((p) => matches(r, p)));
+    case 'promote':
+    case 'demote': {
+      const out = [...roster];
+      for (const p of m.participants) {
+        const i = find(p);
+        if (i < 0) continue;
+        const admin = m.action === 'demote' ? null : (p.admin ?? (out[i]!.admin === 'superadmin' ? 'superadmin' : 'admin'));
+        out[i] = { ...out[i]!, admin };
+      }
+      return out;
+    }
+  }
+}
+
+/**
+ * Who sent a group message, as the account knows them when it is stored: the saved contact name of
+ * the sender's own thread, else the message's push name, else any name that thread has. Own messages
+ * and 1:1 messages keep null (`fromMe` and the thread name say it).
+ */
+export function withSenderName(record: MessageRecord, senderThread: Pick<ThreadRecord, 'displayName' | 'displayNameSource'> | null) {
+  if (record.senderName !== null || record.participant === null || record.fromMe) return record;
+  const saved = senderThread?.displayNameSource === 'contactName' ? senderThread.displayName : null;
+  const name = saved ?? record.pushName ?? senderThread?.displayName ?? null;
+  return name === null ? record : { ...record, senderName: name };
+}
+
+/**
+ * A group thread after a roster or participant update (both backends); null when nothing changes. A
+ * roster creates the thread; a participant update needs a known roster (see `GroupParticipantsUpdate`).
+ */
+export function applyGroupMutation(
+  thread: ThreadRecord | null,
+  m: GroupRosterUpdate | GroupParticipantsUpdate,
+  now: number,
+): ThreadRecord | null {
+  if (m.kind === 'group-roster') {
+    if (m.source === 'history' && thread?.participants) return null;
+    const base = thread ?? newThread(m.accountId, m.clientJid, now);
+    const mode = m.addressingMode ?? base.groupAddressingMode;
+    if (thread && sameRoster(thread.participants, m.participants) && thread.groupAddressingMode === mode) return null;
+    return { ...base, participants: m.participants.map((p) => ({ ...p })), groupAddressingMode: mode, updatedAt: now };
+  }
+  if (!thread?.participants) return null;
+  const participants = applyParticipantsUpdate(thread.participants, m);
+  if (sameRoster(thread.participants, participants)) return null;
+  return { ...thread, participants, updatedAt: now };
+}
+
+function sameRoster(a: readonly GroupParticipant[] | null, b: readonly GroupParticipant[] | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

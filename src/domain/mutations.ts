@@ -1,11 +1,20 @@
-import type { DisplayNameSource, MessageRecord, MessageStatus } from './records.js';
+import type { DisplayNameSource, GroupAddressingMode, GroupParticipant, MessageRecord, MessageStatus } from './records.js';
 
 /**
  * What ingest produces and the batch writer hands to the store. Every mutation is idempotent and
  * commutative where it can be (status only moves forward, `deliveredAt`/`readAt` are set once,
  * thread summaries only move forward), so replays, duplicates and out-of-order arrivals converge.
  */
-export type Mutation = MessageUpsert | StatusUpdate | MessageEdit | MessageRevoke | ThreadNameUpdate | JidMapping;
+export type Mutation =
+  | MessageUpsert
+  | StatusUpdate
+  | MessageEdit
+  | MessageRevoke
+  | ThreadNameUpdate
+  | JidMapping
+  | GroupRosterUpdate
+  | GroupParticipantsUpdate
+  | MediaJobEnqueue;
 
 /**
  * Insert the message, or merge into the stored one: identity and time fields keep their first value,
@@ -68,6 +77,51 @@ export interface JidMapping {
   pn: string;
 }
 
+/**
+ * A group's whole roster as WhatsApp states it: replaces the thread's `participants` (creating the
+ * thread if needed). A history chunk's roster is a snapshot taken when the phone built the sync, which
+ * can be older than a live change: it only fills a roster not known yet.
+ */
+export interface GroupRosterUpdate {
+  kind: 'group-roster';
+  accountId: string;
+  clientJid: string;
+  /** `metadata`: the group's own metadata (groups.upsert, a metadata fetch), always current. */
+  source: 'metadata' | 'history';
+  participants: GroupParticipant[];
+  /** Null when the source does not say (the stored mode is kept). */
+  addressingMode: GroupAddressingMode | null;
+}
+
+/**
+ * Members added, removed, promoted or demoted (`group-participants.update`). Applied to a known roster
+ * only: on a group whose roster is unknown it changes nothing (a partial list would be wrong).
+ */
+export interface GroupParticipantsUpdate {
+  kind: 'group-participants';
+  accountId: string;
+  clientJid: string;
+  action: 'add' | 'remove' | 'promote' | 'demote';
+  participants: GroupParticipant[];
+}
+
+/**
+ * Queue a stored message's media for the archive (docs/media-archive.md) in the same write as the
+ * message, so a crash can never leave a stored media message without its job. Applied after the batch's
+ * messages, only for a message the store then holds; idempotent (a job that exists is left as it is,
+ * done or not). The fields are the queue's `MediaJobInput` (src/store/media-queue.ts).
+ */
+export interface MediaJobEnqueue {
+  kind: 'media-job';
+  accountId: string;
+  messageId: string;
+  clientJid: string | null;
+  /** `live` (realtime, sends) before `history` (history sync, backfill). */
+  priority: 'live' | 'history';
+  /** The message's `createdAt`: orders jobs of one priority. */
+  messageAt: number;
+}
+
 /** Identity of a mutation for in-batch coalescing: the same key never reaches the store twice. */
 export function mutationKey(m: Mutation): string {
   switch (m.kind) {
@@ -83,5 +137,12 @@ export function mutationKey(m: Mutation): string {
       return `t:${m.clientJid}`;
     case 'jid-mapping':
       return `j:${m.lid}`;
+    // Never coalesced (the batch writer keeps them in arrival order): a roster and the updates after it.
+    case 'group-roster':
+      return `g:${m.clientJid}`;
+    case 'group-participants':
+      return `p:${m.clientJid}:${m.action}`;
+    case 'media-job':
+      return `q:${m.messageId}`;
   }
 }

@@ -103,7 +103,39 @@ export interface MessageRecord {
   sendError: string | null;
   /** Encoded `proto.Message` kept for messages Baileys may need again (own sends for retries, media). */
   rawMessage: Uint8Array | null;
+  /**
+   * Group messages from others: the sender as the account knows them when the message is stored: the
+   * saved contact name, else the message's push name, else any name known for the sender. Null otherwise.
+   */
+  senderName: string | null;
+
+  // The media archive (docs/media-archive.md), written by the archive runner, never by ingest.
+  /** When the media file was verified and stored in the archive; null while it is not. */
+  mediaArchivedAt: number | null;
+  /** Hex SHA-256 of the archived file: its content address. */
+  mediaSha256: string | null;
+  /** Where the archive keeps it (fs: path under `DATA_DIR/media`; s3: object key). */
+  mediaArchiveKey: string | null;
+  /** Why the media could not be archived, once the archive gave up on it (retries exhausted or hopeless). */
+  mediaArchiveError: string | null;
 }
+
+/** The message fields only the media archive writes (`Store.recordMediaArchive`). */
+export const MEDIA_ARCHIVE_FIELDS = [
+  'mediaArchivedAt',
+  'mediaSha256',
+  'mediaArchiveKey',
+  'mediaArchiveError',
+] as const satisfies ReadonlyArray<keyof MessageRecord>;
+export type MediaArchiveFields = Pick<MessageRecord, (typeof MEDIA_ARCHIVE_FIELDS)[number]>;
+
+/** A message as ingest creates it: nothing archived yet. */
+export const NOT_ARCHIVED: Readonly<MediaArchiveFields> = Object.freeze({
+  mediaArchivedAt: null,
+  mediaSha256: null,
+  mediaArchiveKey: null,
+  mediaArchiveError: null,
+});
 
 // Kept importable from here too: many modules and tests name it next to the records.
 export { threadIdOf } from './thread-id.js';
@@ -114,8 +146,30 @@ export const DISPLAY_NAME_RANK = {
   verifiedName: 2,
   chatName: 3,
   contactName: 4,
+  /**
+   * A group's subject from the group's own metadata (`groups.upsert`/`groups.update`): above the chat
+   * name a history chunk carries, so a chunk delivered after a live rename cannot bring the old one back.
+   */
+  groupSubject: 5,
 } as const;
 export type DisplayNameSource = keyof typeof DISPLAY_NAME_RANK;
+
+/** A group member's role; null for a regular member. */
+export type GroupAdminRole = 'admin' | 'superadmin';
+
+/** How a group addresses its members (and messages to it): by LID or by phone number. */
+export type GroupAddressingMode = 'lid' | 'pn';
+
+/** One member of a group thread (`ThreadRecord.participants`). */
+export interface GroupParticipant {
+  /** As the group addresses the member: a LID (`…@lid`) in LID-addressed groups, else the phone-number JID. */
+  jid: string;
+  /** The member's phone-number JID when known (for a phone-number member, `jid` itself). */
+  phoneNumber: string | null;
+  /** The member's LID when known (for a LID member, `jid` itself). */
+  lid: string | null;
+  admin: GroupAdminRole | null;
+}
 
 export interface ThreadRecord {
   /** `{accountId}__{clientJid}` */
@@ -134,6 +188,14 @@ export interface ThreadRecord {
   lidJid: string | null;
   displayNameSource: DisplayNameSource | null;
   isGroup: boolean;
+  /**
+   * Groups: every member with their role, as WhatsApp last stated the whole roster (group metadata, the
+   * history sync) and changed by participant updates since. Null for 1:1 chats and for groups whose
+   * roster is not known yet (a partial list would make a send skip members).
+   */
+  participants: GroupParticipant[] | null;
+  /** Groups: LID or phone-number addressing, when known. */
+  groupAddressingMode: GroupAddressingMode | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -144,6 +206,16 @@ export interface HistorySyncResult {
   errors: number;
   total: number;
   dryRun: boolean;
+}
+
+/** History-sync statuses (transitions in src/domain/history-sync.ts). */
+export const HISTORY_SYNC_STATUSES = ['waiting', 'running', 'paused', 'complete'] as const;
+export type HistorySyncStatus = (typeof HISTORY_SYNC_STATUSES)[number];
+
+/** Percent per phase that reports progress, by `proto.HistorySync.HistorySyncType` name; null before its first chunk. */
+export interface HistorySyncProgress {
+  RECENT: number | null;
+  FULL: number | null;
 }
 
 export interface BackfillResult {
@@ -188,6 +260,19 @@ export interface AccountRecord {
   lastHistorySyncAt?: number | null;
   historySyncCount?: number;
   lastHistorySyncResult?: HistorySyncResult | null;
+
+  /** The current history sync (src/domain/history-sync.ts; README, Data model). */
+  historySyncStatus?: HistorySyncStatus;
+  historySyncProgress?: HistorySyncProgress;
+  historySyncChunks?: Record<string, number>;
+  historySyncMessagesSaved?: number;
+  historySyncStartedAt?: number | null;
+  historySyncUpdatedAt?: number | null;
+  historySyncLastChunkAt?: number | null;
+  historySyncCompletedAt?: number | null;
+  /** No chunk for HISTORY_SYNC_STALL_MS while connected and not complete; cleared by the next chunk. */
+  historySyncStalled?: boolean;
+  historySyncStalledAt?: number | null;
 
   lastBackfillAt?: number | null;
   lastBackfillResult?: BackfillResult | null;
@@ -235,6 +320,11 @@ export const ACCOUNT_INSTANT_FIELDS = [
   'lastConnectedAt',
   'caughtUpAt',
   'lastHistorySyncAt',
+  'historySyncStartedAt',
+  'historySyncUpdatedAt',
+  'historySyncLastChunkAt',
+  'historySyncCompletedAt',
+  'historySyncStalledAt',
   'lastBackfillAt',
   'lastAutoBackfillAt',
   'lastAutoBackfillAttemptAt',

@@ -7,6 +7,8 @@ import {
 } from '../domain/records.js';
 import type { AccountRuntime, AccountView } from '../supervisor/service.js';
 import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
+import { historySyncOf, historySyncPatch, type HistorySyncState } from '../domain/history-sync.js';
+import type { HistorySyncProgress, HistorySyncStatus } from '../domain/records.js';
 
 /**
  * Records → API JSON. Field names are the public contract (README, API and Data model: extend, never
@@ -36,12 +38,14 @@ export function serializeThread(t: ThreadRecord): ApiThread {
     lidJid: t.lidJid,
     displayNameSource: t.displayNameSource,
     isGroup: t.isGroup,
+    participants: t.participants,
+    groupAddressingMode: t.groupAddressingMode,
     createdAt: iso(t.createdAt),
     updatedAt: iso(t.updatedAt),
   };
 }
 
-type MessageTimeKey = 'tsServer' | 'createdAt' | 'syncedAt' | 'deliveredAt' | 'readAt' | 'editedAt' | 'revokedAt';
+type MessageTimeKey = 'tsServer' | 'createdAt' | 'syncedAt' | 'deliveredAt' | 'readAt' | 'editedAt' | 'revokedAt' | 'mediaArchivedAt';
 /**
  * `rawMessage` (the encoded proto) and `media` (it holds the media decryption key) never leave the
  * process. The mapped type makes the literal below list every other field: a field added to
@@ -83,6 +87,11 @@ export function serializeMessage(m: MessageRecord): ApiMessage {
     editedAt: iso(m.editedAt),
     revokedAt: iso(m.revokedAt),
     sendError: m.sendError,
+    senderName: m.senderName,
+    mediaArchivedAt: iso(m.mediaArchivedAt),
+    mediaSha256: m.mediaSha256,
+    mediaArchiveKey: m.mediaArchiveKey,
+    mediaArchiveError: m.mediaArchiveError,
   };
 }
 
@@ -98,7 +107,9 @@ export type ApiAccount = ApiAccountRecord & { runtime: AccountRuntime };
  * present (null when unset) so dashboards can read them without probing.
  */
 export function serializeAccountRecord(account: AccountRecord): ApiAccountRecord {
-  const out: Record<string, unknown> = { ...account };
+  // The history-sync fields are always present too: an account stored before they existed gets the
+  // state they imply (README, Data model).
+  const out: Record<string, unknown> = { ...historySyncPatch(historySyncOf(account)), ...account };
   for (const key of ACCOUNT_INSTANT_FIELDS) out[key] = iso(account[key]);
   // Every key of AccountRecord was copied and exactly the time keys were converted: the mapped type.
   return out as ApiAccountRecord;
@@ -125,6 +136,15 @@ export interface DashboardAccount {
   lastRealtimeIngestAt: string | null;
   lastRealtimeMessageAt: string | null;
   lastRealtimeError: string | null;
+  historySyncStatus: HistorySyncStatus;
+  historySyncProgress: HistorySyncProgress;
+  historySyncChunks: Record<string, number>;
+  historySyncMessagesSaved: number;
+  historySyncStartedAt: string | null;
+  historySyncUpdatedAt: string | null;
+  historySyncCompletedAt: string | null;
+  historySyncStalled: boolean;
+  historySyncStalledAt: string | null;
 }
 
 export function serializeDashboardAccount({ account: a, runtime }: AccountView): DashboardAccount {
@@ -143,6 +163,21 @@ export function serializeDashboardAccount({ account: a, runtime }: AccountView):
     lastRealtimeIngestAt: iso(a.lastRealtimeIngestAt),
     lastRealtimeMessageAt: iso(a.lastRealtimeMessageAt),
     lastRealtimeError: a.lastRealtimeError ?? null,
+    ...dashboardHistorySync(historySyncOf(a)),
+  };
+}
+
+function dashboardHistorySync(h: HistorySyncState) {
+  return {
+    historySyncStatus: h.status,
+    historySyncProgress: h.progress,
+    historySyncChunks: h.chunks,
+    historySyncMessagesSaved: h.messagesSaved,
+    historySyncStartedAt: iso(h.startedAt),
+    historySyncUpdatedAt: iso(h.updatedAt),
+    historySyncCompletedAt: iso(h.completedAt),
+    historySyncStalled: h.stalled,
+    historySyncStalledAt: iso(h.stalledAt),
   };
 }
 

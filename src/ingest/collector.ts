@@ -1,4 +1,13 @@
-import type { MessageEdit, MessageRevoke, MessageUpsert, Mutation, StatusUpdate, ThreadNameUpdate } from '../domain/mutations.js';
+import type {
+  GroupParticipantsUpdate,
+  GroupRosterUpdate,
+  MessageEdit,
+  MessageRevoke,
+  MessageUpsert,
+  Mutation,
+  StatusUpdate,
+  ThreadNameUpdate,
+} from '../domain/mutations.js';
 import { DISPLAY_NAME_RANK, statusRank } from '../domain/records.js';
 import type { SkipReason } from './content.js';
 import type { LearningResolver } from './jids.js';
@@ -18,7 +27,8 @@ export interface IngestBatch {
  * the domain's rules: the best-ranked name (newest on ties), the furthest status (earliest time on
  * ties), the latest edit, the first revoke.
  *
- * Output order: mappings first, then messages, names, and finally statuses/edits/revokes. The order
+ * Output order: mappings first, then messages, names, group rosters and participant updates (in
+ * arrival order: an update applies to the roster before it), and finally statuses/edits/revokes. The order
  * does not decide how the store applies a batch: `applyMutations` sorts every batch by kind and
  * applies mappings last, after the batch's messages (store/port.ts). It matters when the batch writer
  * cuts one event across two flushes: a pairing is then stored no later than the messages this event
@@ -33,6 +43,7 @@ export class MutationCollector {
   private readonly statuses = new Map<string, StatusUpdate>();
   private readonly edits = new Map<string, MessageEdit>();
   private readonly revokes = new Map<string, MessageRevoke>();
+  private readonly groups: Array<GroupRosterUpdate | GroupParticipantsUpdate> = [];
 
   constructor(readonly resolver: LearningResolver) {}
 
@@ -54,6 +65,10 @@ export class MutationCollector {
       if (a < b || (a === b && at < prev.at)) return;
     }
     this.threads.set(m.clientJid, { m, at });
+  }
+
+  group(m: GroupRosterUpdate | GroupParticipantsUpdate): void {
+    this.groups.push(m);
   }
 
   status(m: StatusUpdate): void {
@@ -87,6 +102,7 @@ export class MutationCollector {
     for (const m of this.resolver.mappings) out.push(m);
     for (const m of this.messages) out.push(m);
     for (const { m } of this.threads.values()) out.push(m);
+    for (const m of this.groups) out.push(m);
     for (const m of this.statuses.values()) out.push(m);
     for (const m of this.edits.values()) out.push(m);
     for (const m of this.revokes.values()) out.push(m);

@@ -40,7 +40,9 @@ export type SkipReason =
   | 'unknown_status'
   | 'no_receipt_time'
   | 'irrelevant_update'
-  | 'no_name';
+  | 'no_name'
+  | 'not_a_group'
+  | 'unsupported_action';
 
 export interface ContentInfo {
   kind: 'content';

@@ -2,6 +2,7 @@ import { proto, type BaileysEventMap, type Chat, type Contact, type WAMessageKey
 import type { DisplayNameSource, MessageStatus, SyncSource } from '../domain/records.js';
 import { MutationCollector, type IngestBatch } from './collector.js';
 import { editOf, type SkipReason } from './content.js';
+import { historyGroupRoster } from './groups.js';
 import { canonicalJid, isGroupJid, isLidJid, isPnJid, isStatusBroadcast, LearningResolver } from './jids.js';
 import { ingestMessage, learnFromKey, messageEnv, outboundStatus, type IngestContext } from './message.js';
 import { msToMillis, toMillis, toMillisOrNull } from './timestamps.js';
@@ -36,6 +37,7 @@ export function mapHistorySet(data: BaileysEventMap['messaging-history.set'], ct
 
   for (const contact of contacts) contactNames(contact, ctx, c);
   for (const chat of chats) chatName(chat, ctx, c);
+  for (const chat of chats) historyGroupRoster(chat, ctx, c);
 
   c.total = messages.length;
   const env = messageEnv(ctx, source, syncType);

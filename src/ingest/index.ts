@@ -11,6 +11,7 @@ export {
   type SkipReason,
 } from './content.js';
 export { mapChats, mapContacts, mapHistorySet, mapLidMapping, mapMessagesUpdate, mapMessagesUpsert, mapReceipts } from './events.js';
+export { historyGroupRoster, mapGroupParticipants, mapGroupsUpdate, mapGroupsUpsert } from './groups.js';
 export {
   applyJidMappings,
   canonicalJid,

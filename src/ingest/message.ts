@@ -1,6 +1,6 @@
 import { proto, type WAMessage, type WAMessageKey } from '@whiskeysockets/baileys';
 import type { Mutation } from '../domain/mutations.js';
-import type { MessageRecord, MessageStatus, SyncSource } from '../domain/records.js';
+import { NOT_ARCHIVED, type MessageRecord, type MessageStatus, type SyncSource } from '../domain/records.js';
 import { MutationCollector } from './collector.js';
 import { classifyContent, type SkipReason } from './content.js';
 import { canonicalJid, isGroupJid, isLidJid, isPnJid, isStatusBroadcast, LearningResolver, type JidResolver } from './jids.js';
@@ -164,6 +164,8 @@ export function ingestMessage(msg: WAMessage | null | undefined, env: MessageEnv
     sendError,
     // Only what Baileys may ask for again: own messages (retry `getMessage`) and media (downloads).
     rawMessage: fromMe || content.mediaType !== null ? encodeMessage(msg.message) : null,
+    senderName: null,
+    ...NOT_ARCHIVED,
   };
   c.message({ kind: 'message', record });
 

@@ -3,7 +3,8 @@ import type { MediaJob, MediaJobLease } from '../store/media-queue.js';
 import type { Store } from '../store/port.js';
 import { archiveMessageMedia, NothingToArchiveError, type MediaDownload } from './archiver.js';
 import type { ArchivedMedia, MediaArchive } from './port.js';
-import { nextArchiveStep } from './retry.js';
+import { archiveRetryDelay, nextArchiveStep } from './retry.js';
+import { ConcurrencyLimit } from './limit.js';
 
 export type RunnerStore = Pick<
   Store,
@@ -15,6 +16,9 @@ export type JobOutcome =
   | { result: 'retry'; error: string; at: number }
   | { result: 'failed'; error: string };
 
+/** A final outcome, which the message record keeps (`recordOutcome`). */
+export type FinalOutcome = Exclude<JobOutcome, { result: 'retry' }>;
+
 export interface MediaArchiveRunnerOptions {
   accountId: string;
   store: RunnerStore;
@@ -22,8 +26,10 @@ export interface MediaArchiveRunnerOptions {
   download: MediaDownload;
   /** Lease holder name (the instance id). */
   holder: string;
-  /** MEDIA_ARCHIVE_CONCURRENCY */
+  /** At most this many of this account's files at once (MEDIA_ARCHIVE_CONCURRENCY). */
   concurrency: number;
+  /** Shared by every account's runner: the per-instance limit. Default: a limit of `concurrency` of its own. */
+  limit?: ConcurrencyLimit;
   /** MEDIA_ARCHIVE_MAX_BYTES */
   maxBytes: number;
   /** MEDIA_ARCHIVE_MAX_ATTEMPTS */
@@ -34,7 +40,13 @@ export interface MediaArchiveRunnerOptions {
   idleMs?: number;
   logger: Logger;
   now?: () => number;
-  /** Every settled job, once its outcome is in the store (metrics, record fields, events). */
+  /**
+   * Writes a final outcome where it must be seen (the message's archive fields) before the job is
+   * settled in the queue, so a crash in between leaves the job to run again rather than a done job
+   * whose message does not say so. If it throws, the job is retried.
+   */
+  recordOutcome?: (job: MediaJob, outcome: FinalOutcome) => Promise<void>;
+  /** Every settled job, once its outcome is in the store (metrics, events). */
   onSettled?: (job: MediaJob, outcome: JobOutcome) => void;
 }
 
@@ -52,8 +64,10 @@ export class MediaArchiveRunner {
   private readonly now: () => number;
   private readonly leaseMs: number;
   private readonly inflight = new Set<Promise<void>>();
+  private readonly limit: ConcurrencyLimit;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private abort = new AbortController();
   private wake: (() => void) | null = null;
 
   constructor(o: MediaArchiveRunnerOptions) {
@@ -61,11 +75,13 @@ export class MediaArchiveRunner {
     this.o = o;
     this.now = o.now ?? Date.now;
     this.leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+    this.limit = o.limit ?? new ConcurrencyLimit(o.concurrency);
   }
 
   start(): void {
     if (this.running !== null) return;
     this.stopped = false;
+    this.abort = new AbortController();
     this.running = this.loop();
   }
 
@@ -77,6 +93,7 @@ export class MediaArchiveRunner {
   /** Stops claiming and waits for the jobs in flight to settle. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     this.wake?.();
     await this.running;
     this.running = null;
@@ -90,24 +107,39 @@ export class MediaArchiveRunner {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const free = this.o.concurrency - this.inflight.size;
-      let claimed = 0;
-      if (free > 0) {
-        try {
-          const jobs = await this.o.store.claimMediaJobs(this.o.accountId, {
-            holder: this.o.holder,
-            limit: free,
-            leaseMs: this.leaseMs,
-            now: this.now(),
-            maxAttempts: this.o.maxAttempts,
-          });
-          claimed = jobs.length;
-          for (const job of jobs) this.track(this.run(job));
-        } catch (err) {
-          this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'media archive: could not claim jobs');
-        }
+      if (free <= 0) {
+        await this.idle();
+        continue;
       }
+      // One permit, waited for (first come, first served among the accounts), then as many more as are free now.
+      const first = await this.limit.acquire(this.abort.signal);
+      if (!first) break;
+      const permits = [first];
+      while (permits.length < free) {
+        const more = this.limit.tryAcquire();
+        if (!more) break;
+        permits.push(more);
+      }
+      let claimed = 0;
+      try {
+        const jobs = await this.o.store.claimMediaJobs(this.o.accountId, {
+          holder: this.o.holder,
+          limit: permits.length,
+          leaseMs: this.leaseMs,
+          now: this.now(),
+          maxAttempts: this.o.maxAttempts,
+        });
+        claimed = jobs.length;
+        jobs.forEach((job, i) => {
+          const release = permits[i]!;
+          this.track(this.run(job).finally(release));
+        });
+      } catch (err) {
+        this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'media archive: could not claim jobs');
+      }
+      for (const unused of permits.slice(claimed)) unused();
       // A full claim may have left more behind; otherwise wait for a slot, a notify or the idle tick.
-      if (claimed === free && claimed > 0 && this.inflight.size < this.o.concurrency) continue;
+      if (claimed === permits.length && claimed > 0 && this.inflight.size < this.o.concurrency) continue;
       await this.idle();
     }
   }
@@ -154,10 +186,20 @@ export class MediaArchiveRunner {
       const record = await this.o.store.getMessage(job.accountId, job.messageId, job.clientJid);
       if (!record) throw new NothingToArchiveError(`message ${job.messageId} is no longer stored`);
       const done = await archiveMessageMedia({ record, archive: this.o.archive, download: this.o.download, maxBytes: this.o.maxBytes });
-      await this.o.store.completeMediaJob(lease, { sha256: done.media.sha256, size: done.media.size, key: done.media.key }, this.now());
       outcome = { result: done.status, media: done.media };
+      await this.o.recordOutcome?.(job, outcome);
+      await this.o.store.completeMediaJob(lease, { sha256: done.media.sha256, size: done.media.size, key: done.media.key }, this.now());
     } catch (err) {
-      const step = nextArchiveStep(err, job.attempts, this.o.maxAttempts, this.now());
+      let step = nextArchiveStep(err, job.attempts, this.o.maxAttempts, this.now());
+      if (step.action === 'fail' && this.o.recordOutcome) {
+        try {
+          await this.o.recordOutcome(job, { result: 'failed', error: step.error });
+        } catch (recordErr) {
+          // The failure must reach the message: the job runs again rather than failing unseen.
+          const why = recordErr instanceof Error ? recordErr.message : String(recordErr);
+          step = { action: 'retry', at: this.now() + archiveRetryDelay(1), error: `${step.error} (not recorded on the message: ${why})` };
+        }
+      }
       try {
         if (step.action === 'retry') await this.o.store.retryMediaJob(lease, step.error, step.at, this.now());
         else await this.o.store.failMediaJob(lease, step.error, this.now());

@@ -30,12 +30,6 @@ export function createMetrics(events: EventEmitter, runtimes: () => Iterable<Acc
     labelNames: ['status'] as const,
     registers: [registry],
   });
-  const historySync = new Counter({
-    name: 'wasync_history_sync_messages_total',
-    help: 'History-sync messages by outcome (saved, skipped, errors).',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
   const flushSeconds = new Histogram({
     name: 'wasync_batch_flush_seconds',
     help: 'Batch writer flush duration.',
@@ -94,11 +88,6 @@ export function createMetrics(events: EventEmitter, runtimes: () => Iterable<Acc
         break;
       case 'statuses':
         for (const u of e.updates) statuses.inc({ status: u.status });
-        break;
-      case 'history-sync':
-        historySync.inc({ outcome: 'saved' }, e.result.saved);
-        historySync.inc({ outcome: 'skipped' }, e.result.skipped);
-        historySync.inc({ outcome: 'errors' }, e.result.errors);
         break;
       case 'flush':
         flushSeconds.observe(e.durationMs / 1000);

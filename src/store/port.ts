@@ -1,4 +1,4 @@
-import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../domain/records.js';
+import type { AccountPatch, AccountRecord, HistorySyncResult, MediaArchiveFields, MessageRecord, ThreadRecord } from '../domain/records.js';
 import type { Mutation } from '../domain/mutations.js';
 import type { MediaQueueStore } from './media-queue.js';
 import type { SettingsStore } from './settings.js';
@@ -39,10 +39,27 @@ export interface ApplyResult {
   revokes: number;
   /** LID threads merged into their phone-number thread. */
   threadsMerged: number;
+  /**
+   * Ids of the messages this call inserted (`inserted` of them): what was new to the store, as
+   * opposed to a replay or a second sighting. Lets the caller count, per submitter, what it added.
+   */
+  insertedIds: string[];
+  /** Media-archive jobs this call added (`media-job` mutations for messages that had none). */
+  mediaJobsEnqueued: number;
 }
 
 export function emptyApplyResult(): ApplyResult {
-  return { inserted: 0, merged: 0, statusesApplied: 0, statusesDeferred: 0, edits: 0, revokes: 0, threadsMerged: 0 };
+  return {
+    inserted: 0,
+    merged: 0,
+    statusesApplied: 0,
+    statusesDeferred: 0,
+    edits: 0,
+    revokes: 0,
+    threadsMerged: 0,
+    insertedIds: [],
+    mediaJobsEnqueued: 0,
+  };
 }
 
 export type LeaseName = 'autoBackfill' | 'recentSync' | 'owner';
@@ -75,8 +92,10 @@ export interface Store extends SettingsStore, MediaQueueStore {
 
   /**
    * Applies mutations as one unit (SQLite: one `BEGIN IMMEDIATE` transaction; Firestore: batched
-   * commits of ≤500 operations). Order inside the unit: thread names, messages, receipts, edits,
-   * revokes, JID mappings; thread summaries move forward from the messages, once per thread.
+   * commits of ≤500 operations). Order inside the unit: thread names, group rosters and participant
+   * updates (in arrival order), messages, media-archive jobs, receipts, edits, revokes, JID mappings; thread summaries move
+   * forward from the messages, once per thread. A group message from someone else gets its
+   * `senderName` from the sender's thread as it stands then (`withSenderName`).
    * Throws `TransientStoreError` for failures worth retrying, `StoreError` otherwise.
    */
   applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult>;
@@ -89,6 +108,12 @@ export interface Store extends SettingsStore, MediaQueueStore {
   /** Messages of a thread by (`createdAt`, `id`). Unknown thread: empty page. */
   listMessages(accountId: string, threadId: string, opts: ListOptions): Promise<Page<MessageRecord>>;
   countMessages(accountId: string): Promise<number>;
+  /**
+   * The media archive's result on a message (`mediaArchivedAt`, `mediaSha256`, `mediaArchiveKey`,
+   * `mediaArchiveError`): only these fields are written, so it never races ingest's writes of the rest.
+   * False when the message is not stored. `clientJid` is a hint, as for `getMessage`.
+   */
+  recordMediaArchive(accountId: string, messageId: string, clientJid: string | null, fields: MediaArchiveFields): Promise<boolean>;
 
   getThread(accountId: string, threadId: string): Promise<ThreadRecord | null>;
   /** Threads that hold at least one message, by (`lastMessageAt`, `id`). */

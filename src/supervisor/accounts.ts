@@ -5,12 +5,15 @@ import type { ActorEvent, BackfillCommand } from '../account-actor/protocol.js';
 import type { Config } from '../config/index.js';
 import { connectorTraits } from '../connectors/index.js';
 import { NotFoundError, WasyncError, serializeError } from '../domain/errors.js';
-import type { AccountRecord, BackfillResult, ConnectionStatus } from '../domain/records.js';
+import { MEDIA_MESSAGE_TYPES, type AccountRecord, type BackfillResult, type ConnectionStatus } from '../domain/records.js';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
+import { historySyncOf, type HistorySyncSummary } from '../domain/history-sync.js';
 import { ActorHandle } from './actor-handle.js';
 import { BackfillScheduler, backfillSchedulerSettings } from './backfill-scheduler.js';
 import { openStoredMedia } from './media.js';
+import { MediaArchiveService } from './media-archive-service.js';
+import type { MediaArchive } from '../media-archive/port.js';
 import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
 
@@ -33,6 +36,8 @@ interface AccountSlot {
   reason: string | null;
   me: string | null;
   pendingWrites: number;
+  /** The account's history-sync status: stored at start, then from its actor's events (metrics). */
+  historySync: HistorySyncSummary | null;
 }
 
 export interface AccountsOptions {
@@ -41,6 +46,8 @@ export interface AccountsOptions {
   env: Record<string, string>;
   store: Store;
   logger: Logger;
+  /** The media archive (MEDIA_ARCHIVE), or null/absent when it is off. */
+  mediaArchive?: MediaArchive | null;
 }
 
 /**
@@ -55,6 +62,8 @@ export class Accounts extends EventEmitter implements AccountsService {
   private readonly slots = new Map<string, AccountSlot>();
   /** Auto backfill and recent sync: one per process, fed by the actors' connection events. */
   private readonly scheduler: BackfillScheduler | null;
+  /** Archives the media of the accounts running here (null when MEDIA_ARCHIVE=off). */
+  readonly mediaArchive: MediaArchiveService | null;
 
   constructor(opts: AccountsOptions) {
     super();
@@ -78,6 +87,15 @@ export class Accounts extends EventEmitter implements AccountsService {
         onGiveUp: (accountId, why) => this.onGiveUp(accountId, why),
       },
     });
+    this.mediaArchive = opts.mediaArchive
+      ? new MediaArchiveService({
+          archive: opts.mediaArchive,
+          store: opts.store,
+          config: c,
+          logger: opts.logger,
+          reupload: (accountId, messageId) => this.runningActor(accountId).call('updateMediaMessage', messageId),
+        })
+      : null;
     const settings = backfillSchedulerSettings(c);
     this.scheduler =
       settings.autoBackfill || settings.recentSync
@@ -99,7 +117,7 @@ export class Accounts extends EventEmitter implements AccountsService {
       accounts.push(await this.o.store.createAccount(this.newAccount('demo')));
     }
     for (const account of accounts) {
-      this.slotFor(account.id, account.status ?? 'created');
+      this.slotFor(account.id, account.status ?? 'created').historySync = historySyncEntry(account);
       if (!PARKED.has(account.status)) this.supervisor.spawn(account.id);
     }
     this.scheduler?.start();
@@ -122,10 +140,20 @@ export class Accounts extends EventEmitter implements AccountsService {
   async shutdown(budgetMs: number): Promise<void> {
     const deadline = Date.now() + Math.max(0, budgetMs);
     this.scheduler?.stop();
+    // Archive downloads in flight get a share of the budget; a job cut short keeps its lease, which
+    // expires, and the job runs again after the restart (docs/media-archive.md).
+    const archiveStopped = this.mediaArchive ? settleWithin(this.mediaArchive.close(), Math.min(5_000, budgetMs / 4)) : null;
     await this.supervisor.shutdown(budgetMs);
+    if (archiveStopped && !(await archiveStopped))
+      this.o.logger.warn('media archive downloads still running at shutdown; they resume after a restart');
     if (this.scheduler && !(await this.scheduler.settled(Math.max(0, deadline - Date.now())))) {
       this.o.logger.warn('backfill runs still recording their outcome at shutdown; their leases will expire');
     }
+  }
+
+  /** History-sync status of every account this process knows (the `wasync_history_sync_accounts` gauge). */
+  historySyncStates(): HistorySyncSummary[] {
+    return [...this.slots.values()].flatMap((s) => (s.historySync ? [s.historySync] : []));
   }
 
   runtimes(): AccountRuntime[] {
@@ -163,7 +191,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     this.refuseWhenDraining();
     const id = input.accountId ?? `account_${this.o.config.WASYNC_ENV}_${randomBytes(6).toString('hex')}`;
     const account = await this.o.store.createAccount(this.newAccount(id));
-    this.slotFor(id, 'created');
+    this.slotFor(id, 'created').historySync = historySyncEntry(account);
     this.supervisor.spawn(id);
     return { account, runtime: this.runtimeView(account) };
   }
@@ -175,6 +203,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     await this.supervisor.remove(accountId, Date.now() + this.o.config.SHUTDOWN_TIMEOUT_MS);
     this.slots.delete(accountId);
     this.scheduler?.onActorGone(accountId);
+    await this.mediaArchive?.stopAccount(accountId);
     await this.o.store.deleteAccount(accountId, opts);
   }
 
@@ -237,6 +266,7 @@ export class Accounts extends EventEmitter implements AccountsService {
       range,
       defaultConnector: this.o.config.WA_CONNECTOR,
       reupload: () => this.runningActor(accountId).call('updateMediaMessage', messageId),
+      archive: this.mediaArchive?.archive ?? null,
     });
   }
 
@@ -283,6 +313,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     const slot = this.slots.get(accountId);
     if (slot) slot.qr = null;
     this.scheduler?.onActorGone(accountId);
+    void this.mediaArchive?.stopAccount(accountId);
   }
 
   private onGiveUp(accountId: string, why: string): void {
@@ -309,8 +340,16 @@ export class Accounts extends EventEmitter implements AccountsService {
       slot.me = event.status.me;
       slot.pendingWrites = event.status.pendingWrites;
       if (event.status.connection !== 'qr') slot.qr = null;
-      if (event.status.connection === 'open') this.supervisor.resetIntensity(accountId);
+      if (event.status.connection === 'open') {
+        this.supervisor.resetIntensity(accountId);
+        this.mediaArchive?.startAccount(accountId);
+      }
       this.scheduler?.onConnection(accountId, event.status.connection);
+    } else if (event.type === 'messages') {
+      // The jobs were written with the messages: wake the runner rather than wait for its idle tick.
+      if (event.messages.some((m) => MEDIA_MESSAGE_TYPES.has(m.messageType))) this.mediaArchive?.notify(accountId);
+    } else if (event.type === 'history-sync-status') {
+      slot.historySync = { status: event.state.status, stalled: event.state.stalled };
     } else if (event.type === 'caught-up') {
       this.scheduler?.onCaughtUp(accountId);
     } else if (event.type === 'qr') {
@@ -351,7 +390,7 @@ export class Accounts extends EventEmitter implements AccountsService {
   private slotFor(accountId: string, connection: ConnectionStatus = 'created'): AccountSlot {
     let slot = this.slots.get(accountId);
     if (!slot) {
-      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0 };
+      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null };
       this.slots.set(accountId, slot);
     }
     return slot;
@@ -399,5 +438,23 @@ export class Accounts extends EventEmitter implements AccountsService {
       qr,
       qrDataUrl: qr ? await QRCode.toDataURL(qr, { errorCorrectionLevel: 'L', margin: 1, scale: 6 }) : null,
     };
+  }
+}
+
+function historySyncEntry(account: AccountRecord): HistorySyncSummary {
+  const s = historySyncOf(account);
+  return { status: s.status, stalled: s.stalled };
+}
+
+/** Whether `work` settled within `ms` (it goes on either way). */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true).catch(() => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,8 +1,10 @@
+import type { Readable } from 'node:stream';
 import { connectorTraits } from '../connectors/index.js';
 import { NotFoundError, RangeNotSatisfiableError, WasyncError } from '../domain/errors.js';
 import type { MediaRef, MessageRecord } from '../domain/records.js';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
+import { sha256FromBase64, type MediaArchive } from '../media-archive/port.js';
 import type { MediaRange, MediaStream } from './service.js';
 
 /**
@@ -38,25 +40,65 @@ export interface OpenMediaOptions {
    * actor's command (the live socket is in the actor's thread); route tests pass a phone double.
    */
   reupload: (record: MessageRecord) => Promise<MediaRef>;
+  /** The media archive (MEDIA_ARCHIVE), or null when off: archived files are served from it. */
+  archive?: MediaArchive | null;
 }
 
 /**
- * Opens a stored message's media for the HTTP side, through the media of the connector the account
- * runs on: the download and decryption run in the calling thread and stream straight to the response,
- * so only the re-upload request crosses to the actor.
+ * Opens a stored message's media for the HTTP side: from the media archive when the file is there
+ * (docs/media-archive.md), else through the media of the connector the account runs on. Either way
+ * the bytes stream straight to the response; only a re-upload request crosses to the actor.
  */
 export async function openStoredMedia(o: OpenMediaOptions): Promise<MediaStream> {
   const account = await o.store.getAccount(o.accountId);
   if (!account) throw new NotFoundError(`account ${o.accountId} not found`);
   const record = await o.store.getMessage(o.accountId, o.messageId);
   if (!record) throw new NotFoundError(`message ${o.messageId} not found`);
-  const { media } = await connectorTraits(account.connector ?? o.defaultConnector);
-  if (media.unavailable !== null) throw new WasyncError('MEDIA_UNAVAILABLE', `account ${o.accountId} ${media.unavailable}`);
-  if (!media.isDownloadable(record)) {
-    throw new WasyncError('MEDIA_UNAVAILABLE', `message ${o.messageId} has no downloadable media (it is a ${record.messageType} message)`);
-  }
+  const archived = o.archive ? await openArchivedMedia(o.archive, record, o.range) : null;
+  if (archived) return archived;
   const size = record.media?.fileLength ?? record.mediaSize ?? null;
   const range = resolveRange(o.range, size);
-  const stream = await media.open(record, { range, logger: o.logger, reupload: o.reupload });
-  return { stream, mimetype: record.mediaMimetype, fileName: record.mediaFilename, size, range };
+  const stream = await openConnectorMedia({ ...o, connector: account.connector ?? o.defaultConnector, record, range });
+  return { stream, mimetype: record.mediaMimetype, fileName: record.mediaFilename, size, range, source: 'whatsapp' };
+}
+
+/**
+ * The file from the archive, by the address the message records (`mediaSha256`) or, for a message the
+ * archive has not reached yet, its `fileSha256`: content addressing makes any copy of those bytes the
+ * right one. Null when the archive does not hold it. The size is the archived file's, so every range form works.
+ */
+export async function openArchivedMedia(archive: MediaArchive, record: MessageRecord, requested?: MediaRange): Promise<MediaStream | null> {
+  const sha256 = record.mediaSha256 ?? sha256FromBase64(record.media?.fileSha256);
+  if (!sha256) return null;
+  const info = await archive.stat(sha256);
+  if (!info) return null;
+  const range = resolveRange(requested, info.size);
+  const read = await archive.get(sha256, range ?? undefined);
+  if (!read) return null;
+  return { stream: read.stream, mimetype: record.mediaMimetype, fileName: record.mediaFilename, size: info.size, range, source: 'archive' };
+}
+
+export interface ConnectorMediaOptions {
+  logger: Logger;
+  /** The account's connector kind (`AccountRecord.connector`). */
+  connector: string;
+  record: MessageRecord;
+  range: { start: number; end: number } | null;
+  reupload: (record: MessageRecord) => Promise<MediaRef>;
+}
+
+/**
+ * The decrypted media as the account's connector serves it (the download runs in the calling thread).
+ * `MEDIA_UNAVAILABLE` when the connector has none or the record holds no downloadable reference.
+ */
+export async function openConnectorMedia(o: ConnectorMediaOptions): Promise<Readable> {
+  const { media } = await connectorTraits(o.connector);
+  if (media.unavailable !== null) throw new WasyncError('MEDIA_UNAVAILABLE', `account ${o.record.accountId} ${media.unavailable}`);
+  if (!media.isDownloadable(o.record)) {
+    throw new WasyncError(
+      'MEDIA_UNAVAILABLE',
+      `message ${o.record.id} has no downloadable media (it is a ${o.record.messageType} message)`,
+    );
+  }
+  return media.open(o.record, { range: o.range, logger: o.logger, reupload: o.reupload });
 }

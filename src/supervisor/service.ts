@@ -55,7 +55,7 @@ export interface SendResult {
  */
 export type MediaRange = { start: number; end?: number } | { suffix: number };
 
-/** A stored message's media, decrypted as it streams from WhatsApp's CDN. */
+/** A stored message's media: from the media archive, or decrypted as it streams from WhatsApp's CDN. */
 export interface MediaStream {
   stream: Readable;
   mimetype: string | null;
@@ -64,6 +64,8 @@ export interface MediaStream {
   size: number | null;
   /** The bytes the stream holds (`end` inclusive), or null when it holds the whole file. */
   range: { start: number; end: number } | null;
+  /** Where the bytes come from: the media archive, or WhatsApp (its CDN, or the phone re-uploading). */
+  source: 'archive' | 'whatsapp';
 }
 
 export interface AccountsService {

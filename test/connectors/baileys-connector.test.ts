@@ -16,7 +16,7 @@ import {
 } from '@whiskeysockets/baileys';
 import { loadConfig } from '../../src/config/index.js';
 import { BaileysConnector, baileysConnectorFromConfig, baileysLogLevel, buildSocketConfig } from '../../src/connectors/baileys/index.js';
-import { storeMessageLookup } from '../../src/connectors/baileys/socket-config.js';
+import { storeGroupMetadata, storeMessageLookup } from '../../src/connectors/baileys/socket-config.js';
 import { renderQrToTerminal } from '../../src/connectors/qr.js';
 import { WasyncError } from '../../src/domain/errors.js';
 import type { Store } from '../../src/store/port.js';
@@ -191,6 +191,75 @@ describe('storeMessageLookup (getMessage)', () => {
       throw new Error('store down');
     };
     await expect(storeMessageLookup(broken, ACCOUNT, logger)({ id: 'X', remoteJid: 'a@s.whatsapp.net' })).resolves.toBeUndefined();
+  });
+});
+
+describe('storeGroupMetadata (cachedGroupMetadata)', () => {
+  const GROUP = '120363000000000001@g.us';
+  let temp: TempStore;
+  beforeEach(async () => {
+    temp = await openTempStore('groupmeta', ACCOUNT);
+  });
+  afterEach(() => temp.cleanup());
+
+  it('answers a send to a group from the stored roster, as the group addresses its members; undefined for an unknown roster', async () => {
+    const cached = storeGroupMetadata(temp.store, ACCOUNT, logger);
+    const auth = {
+      creds: initAuthCreds(),
+      keys: makeCacheableSignalKeyStore({ get: async () => ({}), set: async () => undefined }, logger),
+    };
+    const config = buildSocketConfig({
+      auth,
+      logger,
+      syncFullHistory: true,
+      getMessage: async () => undefined,
+      cachedGroupMetadata: cached,
+    });
+    expect(config.cachedGroupMetadata).toBe(cached);
+    expect(await cached(GROUP)).toBeUndefined();
+
+    await temp.store.applyMutations(ACCOUNT, [
+      { kind: 'thread', accountId: ACCOUNT, clientJid: GROUP, displayName: 'Book club', source: 'groupSubject' },
+      {
+        kind: 'group-roster',
+        accountId: ACCOUNT,
+        clientJid: GROUP,
+        source: 'metadata',
+        addressingMode: 'lid',
+        participants: [
+          { jid: '111@lid', phoneNumber: '40711111111@s.whatsapp.net', lid: '111@lid', admin: 'superadmin' },
+          { jid: '222@lid', phoneNumber: null, lid: '222@lid', admin: null },
+        ],
+      },
+    ]);
+    expect(await cached(GROUP)).toEqual({
+      id: GROUP,
+      subject: 'Book club',
+      owner: undefined,
+      addressingMode: 'lid',
+      size: 2,
+      participants: [
+        { id: '111@lid', phoneNumber: '40711111111@s.whatsapp.net', admin: 'superadmin', isAdmin: true, isSuperAdmin: true },
+        { id: '222@lid', admin: null, isAdmin: false, isSuperAdmin: false },
+      ],
+    });
+    // A group with messages but no roster yet, and a 1:1 chat: Baileys fetches the metadata itself.
+    await temp.store.applyMutations(ACCOUNT, [
+      {
+        kind: 'message',
+        record: makeMessage({ accountId: ACCOUNT, id: 'G2', clientJid: '120363000000000002@g.us', participant: 'x@s.whatsapp.net' }),
+      },
+    ]);
+    expect(await cached('120363000000000002@g.us')).toBeUndefined();
+    expect(await cached('40712345678@s.whatsapp.net')).toBeUndefined();
+  });
+
+  it('a failing store costs one metadata query, not the send', async () => {
+    const broken = Object.create(temp.store) as Store;
+    broken.getThread = async () => {
+      throw new Error('store down');
+    };
+    await expect(storeGroupMetadata(broken, ACCOUNT, logger)(GROUP)).resolves.toBeUndefined();
   });
 });
 

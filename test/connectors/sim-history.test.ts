@@ -123,7 +123,7 @@ describe('generateHistory', () => {
     const image = contents.find((c) => c?.imageMessage)?.imageMessage;
     expect(image?.mediaKey).toHaveLength(32);
     expect(image?.fileSha256).toHaveLength(32);
-    expect(image?.mimetype).toBe('image/jpeg');
+    expect(image?.mimetype).toBe('image/png');
     expect(isLongValue(image?.fileLength)).toBe(true);
     expect(image?.directPath).toMatch(/^\/v\/t62\./);
     expect(contents.some((c) => c?.documentMessage?.fileName)).toBe(true);
@@ -139,12 +139,13 @@ describe('generateHistory', () => {
     expect(messages.some((m) => m.pushName)).toBe(true);
   });
 
-  it('generates 100,000 messages in well under a few seconds', () => {
-    const t0 = performance.now();
+  it('generates 100,000 messages in well under a few seconds of CPU', () => {
+    // CPU time, not wall time: on a shared machine the wall clock measures the neighbours.
+    const t0 = process.cpuUsage();
     const big = generateHistory({ chats: 2000, messagesPerChat: 50, archivePerChat: 0, seed: 'big', now: NOW });
-    const ms = performance.now() - t0;
+    const used = process.cpuUsage(t0);
     expect(big.chunks.reduce((n, c) => n + c.messages.length, 0)).toBe(100_000);
-    // ~1.1 s on an idle laptop-class core; the bound only catches regressions in kind, not noise.
-    expect(ms).toBeLessThan(4000);
+    // ~1.1 s on an idle laptop-class core (media files of the sim's pool included); the bound only catches regressions in kind.
+    expect((used.user + used.system) / 1000).toBeLessThan(4000);
   });
 });

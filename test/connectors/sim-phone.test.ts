@@ -83,6 +83,29 @@ describe('SimPhone lifecycle', () => {
     expect(ofType(events, 'messaging-history.status').map((s) => s.syncType)).toEqual([SyncType.INITIAL_BOOTSTRAP, SyncType.RECENT]);
   });
 
+  it('a phone gone quiet mid-RECENT: Baileys-style `paused` for RECENT (explicit false) once the pause timer runs out', async () => {
+    // 6 chats × 12 messages in chunks of 10: three bootstrap chunks, push names, then three RECENT ones; stop after the first RECENT.
+    const { events } = await connect({ chunkSize: 10, historyStopAfter: 5, delays: { ...FAST, historyPausedMs: 150 } });
+    await waitFor(() => ofType(events, 'messaging-history.status').some((s) => s.status === 'paused'), 3000, 'paused');
+    const sets = ofType(events, 'messaging-history.set');
+    expect(sets.map((s) => s.syncType)).toEqual([...Array(3).fill(SyncType.INITIAL_BOOTSTRAP), SyncType.PUSH_NAME, SyncType.RECENT]);
+    expect(sets[4]?.progress).toBeLessThan(100);
+    expect(ofType(events, 'messaging-history.status')).toEqual([
+      { syncType: SyncType.INITIAL_BOOTSTRAP, status: 'complete', explicit: true },
+      { syncType: SyncType.RECENT, status: 'paused', explicit: false },
+    ]);
+    // Reported once: the pause ends RECENT for this connection, as in Baileys.
+    await sleep(300);
+    expect(ofType(events, 'messaging-history.status')).toHaveLength(2);
+  });
+
+  it('RECENT chunks that keep coming within the pause timeout never report `paused`', async () => {
+    const { events } = await connect({ chunkSize: 10, delays: { ...FAST, historyMs: 30, historyPausedMs: 100 } });
+    await waitFor(historyDone(events, 6 * 12), 5000, 'history');
+    await sleep(200);
+    expect(ofType(events, 'messaging-history.status').map((s) => s.status)).toEqual(['complete', 'complete']);
+  });
+
   it('re-sends the same history on every connection', async () => {
     const connector = new SimConnector({ chats: 4, messagesPerChat: 5, rate: 0, seed: 'resend', now: NOW, delays: FAST });
     const ids: string[][] = [];

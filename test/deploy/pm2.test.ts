@@ -175,13 +175,31 @@ describe('pm2 runs the ecosystem file: two instances on Firestore', () => {
       const logs = readdirSync(path.join(home, 'logs'));
       const file = logs.find((f) => f.startsWith(`${name}-out`));
       expect(file, logs.join(', ')).toBeDefined();
-      const log = readFileSync(path.join(home, 'logs', file!), 'utf8');
-      const lines = log
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { msg: string; signal?: string; instanceId?: string });
+      const read = () =>
+        readFileSync(path.join(home, 'logs', file!), 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg: string; signal?: string; instanceId?: string });
+      // pm2's daemon appends a process's output to its log file on its own schedule: `pm2 stop` can
+      // return before the last lines are in the file, so wait for them rather than read once.
+      const lines = await waitFor(
+        `${name}'s last log line`,
+        async () => {
+          const all = read();
+          return all.some((l) => l.msg === 'shutdown complete') ? all : undefined;
+        },
+        10_000,
+      );
       expect(lines.find((l) => l.msg === 'shutting down: flushing pending writes')?.signal).toBe('SIGINT');
-      expect(lines.at(-1)).toMatchObject({ msg: 'shutdown complete', instanceId: name.replace('wasync-', '') });
+      // The last two lines, in either order: with no account to flush both are logged in the same
+      // millisecond, and pm2 does not always keep their order.
+      expect(
+        lines
+          .slice(-2)
+          .map((l) => l.msg)
+          .sort(),
+      ).toEqual(['shutdown complete', 'shutting down: flushing pending writes']);
+      expect(lines.find((l) => l.msg === 'shutdown complete')?.instanceId).toBe(name.replace('wasync-', ''));
     }
   });
 });

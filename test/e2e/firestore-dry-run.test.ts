@@ -74,8 +74,9 @@ async function allMessages(store: Store): Promise<MessageRecord[]> {
 
 async function historySavedMetric(t: TestApp): Promise<number> {
   const res = await fetch(`${t.app.url}/metrics`);
-  const line = (await res.text()).split('\n').find((l) => l.startsWith('wasync_history_sync_messages_total{outcome="saved"}'));
-  return line ? Number(line.split(' ').pop()) : 0;
+  // One series per sync type: the sum over them.
+  const lines = (await res.text()).split('\n').filter((l) => l.startsWith('wasync_history_sync_messages_total{outcome="saved"'));
+  return lines.reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
 for (const backend of ['firestore', 'sqlite'] as const) {

@@ -85,6 +85,8 @@ describe.each([{ pooled: false }, { pooled: true }])('read routes (pooled: $pool
       // Documented extensions, also rendered as instants where they are instants.
       expect(t.lastMessageId).toBe('M022');
       expect(t.isGroup).toBe(false);
+      expect(t.participants).toBeNull();
+      expect(t.groupAddressingMode).toBeNull();
       expect(t.createdAt).toMatch(ISO);
       expect(t.updatedAt).toMatch(ISO);
       expect(Object.keys(t).sort()).toEqual(
@@ -100,6 +102,8 @@ describe.each([{ pooled: false }, { pooled: true }])('read routes (pooled: $pool
           'lidJid',
           'displayNameSource',
           'isGroup',
+          'participants',
+          'groupAddressingMode',
           'createdAt',
           'updatedAt',
         ].sort(),

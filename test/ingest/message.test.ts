@@ -1,7 +1,7 @@
 import { proto, type WAMessage } from '@whiskeysockets/baileys';
 import { describe, expect, it } from 'vitest';
 import type { MessageUpsert, Mutation } from '../../src/domain/mutations.js';
-import type { MessageRecord, SyncSource } from '../../src/domain/records.js';
+import { NOT_ARCHIVED, type MessageRecord, type SyncSource } from '../../src/domain/records.js';
 import { mapResolver } from '../../src/ingest/jids.js';
 import { mapWAMessage, type IngestContext } from '../../src/ingest/message.js';
 import { content, DEFAULT_TS, GROUP_JID, PEER_LID, PEER_PN, waImage, waMessage, waText } from '../support/wa-fixtures.js';
@@ -68,6 +68,8 @@ describe('mapWAMessage: the record', () => {
       revokedAt: null,
       sendError: null,
       rawMessage: null,
+      senderName: null,
+      ...NOT_ARCHIVED,
     });
   });
 

@@ -10,6 +10,7 @@ import type { MessageRecord } from '../../src/domain/records.js';
 import { mediaJobFor, type MediaDownload } from '../../src/media-archive/archiver.js';
 import { FsMediaArchive } from '../../src/media-archive/fs-archive.js';
 import { MediaArchiveRunner, type JobOutcome } from '../../src/media-archive/runner.js';
+import { ConcurrencyLimit } from '../../src/media-archive/limit.js';
 import type { MediaJob } from '../../src/store/media-queue.js';
 import type { Store } from '../../src/store/port.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
@@ -204,6 +205,79 @@ describe('MediaArchiveRunner', () => {
     expect(await store.countMediaJobs(ACC)).toEqual({ queued: 0, leased: 0, backoff: 0, done: 3, failed: 0 });
     expect(await store.getMediaJob(ACC, 'A')).toMatchObject({ state: 'done', attempts: 2, leaseHolder: null });
     for (const i of [0, 1, 2]) expect(await archive.has(sha(i))).toBe(true);
+  });
+
+  it('several accounts share one limit (MEDIA_ARCHIVE_CONCURRENCY is per instance), and each gets its turn', async () => {
+    const OTHER = 'acc_runner_2';
+    const limit = new ConcurrencyLimit(2);
+    await seed([0, 1, 2].map((i) => message(`A${i}`, i)));
+    const other = [3, 4, 5].map((i) => ({ ...message(`B${i}`, i), accountId: OTHER }));
+    await store.applyMutations(
+      OTHER,
+      other.map((record) => ({ kind: 'message', record })),
+    );
+    await store.enqueueMediaJobs(other.map(mediaJobFor), Date.now());
+    const runners = [ACC, OTHER].map(
+      (accountId) =>
+        new MediaArchiveRunner({
+          accountId,
+          store,
+          archive,
+          download,
+          holder: 'test-instance',
+          concurrency: 2,
+          limit,
+          maxBytes: 10_000_000,
+          maxAttempts: 3,
+          idleMs: 50,
+          logger,
+          onSettled: (job, outcome) => settled.push({ job, outcome }),
+        }),
+    );
+    for (const r of runners) r.start();
+    try {
+      await waitSettled(6);
+    } finally {
+      for (const r of runners) await r.stop();
+    }
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(limit.inUse).toBe(0);
+    // Interleaved: neither account waited for the other's whole queue.
+    const order = started.map((id) => id[0]);
+    expect(order.slice(0, 4)).toContain('A');
+    expect(order.slice(0, 4)).toContain('B');
+  });
+
+  it('records the final outcome before the job settles; a failed record keeps the job for a retry', async () => {
+    const noHash = message('NOHASH', 1);
+    noHash.media = { ...noHash.media!, fileSha256: null };
+    await seed([message('OK', 0), noHash]);
+    const recorded: string[] = [];
+    runner = new MediaArchiveRunner({
+      accountId: ACC,
+      store,
+      archive,
+      download,
+      holder: 'test-instance',
+      concurrency: 2,
+      maxBytes: 10_000_000,
+      maxAttempts: 3,
+      idleMs: 50,
+      logger,
+      recordOutcome: async (job, outcome) => {
+        // The queue still holds the job as leased: the record comes first.
+        expect((await store.getMediaJob(ACC, job.messageId))?.state).toBe('leased');
+        recorded.push(`${job.messageId}:${outcome.result}`);
+        throw new Error('store down');
+      },
+      onSettled: (job, outcome) => settled.push({ job, outcome }),
+    });
+    runner.start();
+    await waitSettled(2);
+    // Neither outcome could be recorded: both wait for another attempt, none is lost or settled unseen.
+    expect(await store.getMediaJob(ACC, 'OK')).toMatchObject({ state: 'backoff', lastError: 'store down' });
+    expect(await store.getMediaJob(ACC, 'NOHASH')).toMatchObject({ state: 'backoff', lastError: expect.stringMatching(/not recorded/) });
+    expect(recorded.sort()).toEqual(['NOHASH:failed', 'OK:stored']);
   });
 
   it('stop() waits for the files in flight and claims nothing more', async () => {

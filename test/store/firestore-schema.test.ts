@@ -112,6 +112,18 @@ describe('Firestore documents match the seeds', () => {
     await store.applyMutations(ACC, [{ kind: 'jid-mapping', accountId: ACC, lid: LID, pn: PN }]);
     await store.setThreadBackfilledAt(ACC, PN_THREAD, NOW);
     await store.patchAccount(ACC, {
+      historySyncStatus: 'running',
+      historySyncProgress: { RECENT: 40, FULL: null },
+      historySyncChunks: { INITIAL_BOOTSTRAP: 1, RECENT: 2 },
+      historySyncMessagesSaved: 4,
+      historySyncStartedAt: NOW - 60_000,
+      historySyncUpdatedAt: NOW,
+      historySyncLastChunkAt: NOW,
+      historySyncCompletedAt: null,
+      historySyncStalled: false,
+      historySyncStalledAt: null,
+    });
+    await store.patchAccount(ACC, {
       lastBackfillAt: NOW,
       lastBackfillResult: { threads: 1, messages: 2, errors: 0, threadResults: [{ threadId: PN_THREAD, messages: 2 }] },
     });
@@ -268,9 +280,22 @@ describe('Firestore documents match the seeds', () => {
       'lastBackfillAt',
       'autoBackfillLeaseUntil',
       'autoBackfillLeaseAcquiredAt',
+      'historySyncStartedAt',
+      'historySyncUpdatedAt',
+      'historySyncLastChunkAt',
     ]) {
       expect(kindOf(account[field]), field).toBe('timestamp');
     }
+    // History-sync progress: camelCase fields, maps keyed by sync type name, null where unknown.
+    expect(account).toMatchObject({
+      historySyncStatus: 'running',
+      historySyncProgress: { RECENT: 40, FULL: null },
+      historySyncChunks: { INITIAL_BOOTSTRAP: 1, RECENT: 2 },
+      historySyncMessagesSaved: 4,
+      historySyncCompletedAt: null,
+      historySyncStalled: false,
+      historySyncStalledAt: null,
+    });
     expect(account).toMatchObject({
       status: 'open',
       connector: 'sim',

@@ -91,6 +91,12 @@ export const MESSAGE_SCHEMA: Schema = {
   revokedAt: ['timestamp', 'null'],
   sendError: ['string', 'null'],
   rawMessage: ['bytes', 'null'],
+  senderName: ['string', 'null'],
+  // the media archive's fields: written by the archive runner alone, absent until it gets to the message
+  mediaArchivedAt: ['timestamp', 'null', 'absent'],
+  mediaSha256: ['string', 'null', 'absent'],
+  mediaArchiveKey: ['string', 'null', 'absent'],
+  mediaArchiveError: ['string', 'null', 'absent'],
   sortKey: ['string'],
 };
 
@@ -117,6 +123,8 @@ export const THREAD_SCHEMA: Schema = {
   lastMessageSortKey: ['string'],
   lidJid: ['string', 'null'],
   isGroup: ['boolean'],
+  participants: ['array', 'null'],
+  groupAddressingMode: ['string', 'null'],
   createdAt: ['timestamp'],
   updatedAt: ['timestamp'],
 };

@@ -47,6 +47,11 @@ export function makeMessage(overrides: Partial<MessageRecord> = {}): MessageReco
     revokedAt: null,
     sendError: null,
     rawMessage: null,
+    senderName: null,
+    mediaArchivedAt: null,
+    mediaSha256: null,
+    mediaArchiveKey: null,
+    mediaArchiveError: null,
     ...overrides,
   };
 }

@@ -59,6 +59,7 @@ export const accountCommands: readonly CommandSpec[] = [
           ['phone', a.phoneNumber ?? '-'],
           ['last connected', when(a.lastConnectedAt)],
           ['history syncs', `${a.historySyncCount ?? 0}, last ${when(a.lastHistorySyncAt)}`],
+          ['history sync', historySyncLine(a)],
           [
             'last backfill',
             `${when(a.lastBackfillAt)}${result ? `: ${result.threads} threads, ${result.messages} messages, ${result.errors} errors` : ''}`,
@@ -83,3 +84,14 @@ export const accountCommands: readonly CommandSpec[] = [
     },
   },
 ];
+
+/** `running, RECENT 40 %, FULL -, 1200 messages saved, STALLED` */
+function historySyncLine(a: ApiAccount): string {
+  if (!a.historySyncStatus) return '-';
+  const pct = (v: number | null | undefined) => (v == null ? '-' : `${v} %`);
+  const progress = a.historySyncProgress;
+  const parts = [a.historySyncStatus, `RECENT ${pct(progress?.RECENT)}`, `FULL ${pct(progress?.FULL)}`];
+  parts.push(`${a.historySyncMessagesSaved ?? 0} messages saved`);
+  if (a.historySyncStalled) parts.push('STALLED');
+  return parts.join(', ');
+}

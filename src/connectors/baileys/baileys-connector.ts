@@ -13,7 +13,7 @@ import { HistoryTap, type HistoryDownload } from './history-tap.js';
 import { renderQrToTerminal } from '../qr.js';
 import { baileysMedia } from './media.js';
 import type { SessionRecorder } from './recorder.js';
-import { baileysLogLevel, buildSocketConfig, storeMessageLookup } from './socket-config.js';
+import { baileysLogLevel, buildSocketConfig, storeGroupMetadata, storeMessageLookup } from './socket-config.js';
 import type { Store } from '../../store/port.js';
 import type { SettingsStore } from '../../store/settings.js';
 import { WaVersionService } from './wa-version-service.js';
@@ -106,6 +106,7 @@ export class BaileysConnector implements Connector {
       logger,
       syncFullHistory: this.o.syncFullHistory,
       getMessage: storeMessageLookup(ctx.store, ctx.accountId, ctx.logger),
+      cachedGroupMetadata: storeGroupMetadata(ctx.store, ctx.accountId, ctx.logger),
       makeSignalRepository: tap?.wrapSignalRepository(DEFAULT_CONNECTION_CONFIG.makeSignalRepository),
       version: version.version,
     });

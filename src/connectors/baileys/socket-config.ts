@@ -1,7 +1,10 @@
 import {
   Browsers,
   DEFAULT_CONNECTION_CONFIG,
+  WAMessageAddressingMode,
+  jidNormalizedUser,
   proto,
+  type GroupMetadata,
   type AuthenticationState,
   type SocketConfig,
   type UserFacingSocketConfig,
@@ -11,6 +14,8 @@ import {
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Store } from '../../store/port.js';
+import type { ThreadRecord } from '../../domain/records.js';
+import { threadIdOf } from '../../domain/thread-id.js';
 
 /**
  * Baileys' level for its own logs. Baileys logs at info for routine protocol traffic (and at info it
@@ -57,11 +62,54 @@ export function storeMessageLookup(store: Store, accountId: string, logger: Logg
   };
 }
 
+/**
+ * Answers Baileys' `cachedGroupMetadata` from the store, as Baileys recommends (README, "Caching Group
+ * Metadata"): on every send to a group, `relayMessage` asks it first and queries WhatsApp only when it
+ * answers undefined. The roster is the group thread's `participants` (group metadata, the history sync,
+ * participant updates), addressed as the group addresses its members; a group whose roster is unknown
+ * answers undefined, so Baileys fetches it (and the actor's `groupFetchAllParticipating` fills the store).
+ */
+export function storeGroupMetadata(store: Store, accountId: string, logger: Logger): SocketConfig['cachedGroupMetadata'] {
+  return async (jid: string) => {
+    try {
+      const thread = await store.getThread(accountId, threadIdOf(accountId, jidNormalizedUser(jid)));
+      return thread ? groupMetadataOf(thread) : undefined;
+    } catch (err) {
+      // A failed lookup costs one metadata query, never the send.
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cachedGroupMetadata lookup failed');
+      return undefined;
+    }
+  };
+}
+
+/** A stored group thread as Baileys' `GroupMetadata`, or undefined when its roster is not known. */
+export function groupMetadataOf(thread: ThreadRecord): GroupMetadata | undefined {
+  if (!thread.isGroup || thread.participants === null) return undefined;
+  const mode = thread.groupAddressingMode ?? (thread.participants.every((p) => p.jid.endsWith('@lid')) ? 'lid' : 'pn');
+  return {
+    id: thread.clientJid,
+    subject: thread.displayName ?? '',
+    owner: undefined,
+    addressingMode: mode === 'lid' ? WAMessageAddressingMode.LID : WAMessageAddressingMode.PN,
+    size: thread.participants.length,
+    participants: thread.participants.map((p) => ({
+      id: p.jid,
+      ...(p.phoneNumber && p.phoneNumber !== p.jid ? { phoneNumber: p.phoneNumber } : {}),
+      ...(p.lid && p.lid !== p.jid ? { lid: p.lid } : {}),
+      admin: p.admin,
+      isAdmin: p.admin !== null,
+      isSuperAdmin: p.admin === 'superadmin',
+    })),
+  };
+}
+
 export interface SocketConfigInput {
   auth: AuthenticationState;
   logger: Logger;
   syncFullHistory: boolean;
   getMessage: SocketConfig['getMessage'];
+  /** Group rosters for sends (`storeGroupMetadata`); default: Baileys' (none: every group send queries WhatsApp). */
+  cachedGroupMetadata?: SocketConfig['cachedGroupMetadata'];
   /** Wraps Baileys' Signal repository (the history journal's pre-ack hook); default: Baileys' own. */
   makeSignalRepository?: SocketConfig['makeSignalRepository'];
   /** The WhatsApp Web version to announce (wa-version.ts); default: the one bundled with Baileys. */
@@ -79,6 +127,7 @@ export function buildSocketConfig(input: SocketConfigInput): UserFacingSocketCon
     syncFullHistory: input.syncFullHistory,
     shouldSyncHistoryMessage: acceptEveryHistoryChunk,
     getMessage: input.getMessage,
+    ...(input.cachedGroupMetadata ? { cachedGroupMetadata: input.cachedGroupMetadata } : {}),
     // Appearing online would silence the phone's notifications for the business's staff.
     markOnlineOnConnect: false,
     makeSignalRepository: input.makeSignalRepository ?? DEFAULT_CONNECTION_CONFIG.makeSignalRepository,

@@ -2,11 +2,13 @@ import { proto } from '@whiskeysockets/baileys';
 import { int64, uint64, type Long } from './longs.js';
 import type { MediaProtoFields } from '../../ingest/index.js';
 import type { Rng } from './rng.js';
+import { SIM_MEDIA_FILES, simMediaFile, simMediaPath, type SimMediaFile, type SimMediaKind } from './media-files.js';
 import { CAPTIONS, DOCUMENTS, EMOJI, FIRST_NAMES, GREETINGS, LAST_NAMES, LINKS, PLACES, SENTENCES } from './vocab.js';
 
 /**
- * Message content as WhatsApp carries it. Media carries every field a later download would need — url, directPath, mediaKey,
- * hashes, length — with random bytes in place of a real upload: nothing behind the URL exists.
+ * Message content as WhatsApp carries it. Media carries every field a later download needs — url,
+ * directPath, mediaKey, hashes, length — for a real file of the sim's pool (media-files.ts), which the
+ * sim's CDN serves encrypted as WhatsApp's does.
  */
 
 export type ContentKind = 'text' | 'extendedText' | 'link' | 'image' | 'video' | 'audio' | 'document' | 'sticker' | 'location' | 'contact';
@@ -34,32 +36,45 @@ export function sentence(rng: Rng): string {
   return s;
 }
 
-/** WhatsApp's media path prefixes per kind (the `t62.*` part of a real directPath). */
-const MEDIA_PATH: Record<'image' | 'video' | 'audio' | 'document' | 'sticker', string> = {
-  image: 't62.7118-24',
-  video: 't62.7161-24',
-  audio: 't62.7114-24',
-  document: 't62.7119-24',
-  sticker: 't62.15575-24',
-};
-
-/** What the generator fills in of a media proto's shared fields (`MediaProtoFields`). */
+/** What the generator fills in of a media proto's shared fields (`MediaProtoFields`), and the file they describe. */
 export type GeneratedMedia = Required<Pick<MediaProtoFields, 'url' | 'directPath' | 'mediaKey' | 'fileSha256' | 'fileEncSha256'>> & {
   mediaKeyTimestamp: Long;
+  file: SimMediaFile;
 };
 
-export function mediaFields(rng: Rng, kind: keyof typeof MEDIA_PATH, ts: number): GeneratedMedia {
-  const directPath =
-    `/v/${MEDIA_PATH[kind]}/${rng.digits(8)}_${rng.digits(16)}_${rng.digits(16)}_n.enc` +
-    `?ccb=11-4&oh=01_Q5Aa${rng.hex(28)}&oe=${rng.hex(8)}&_nc_sid=5e03e0`;
+/**
+ * A file of the pool and its reference. The random draws are the ones the generator always made (path
+ * tokens, then three 32-byte values), so every other generated value stays what it was for a seed; the
+ * first drawn value picks the file.
+ */
+export function mediaFields(rng: Rng, kind: SimMediaKind, ts: number): GeneratedMedia {
+  rng.digits(8);
+  const noise = { a: rng.digits(16), b: rng.digits(16), oh: rng.hex(28), oe: rng.hex(8) };
+  const pick = rng.bytes(32);
+  rng.bytes(32);
+  rng.bytes(32);
+  const file = simMediaFile(kind, pick[0]! % SIM_MEDIA_FILES);
+  const directPath = simMediaPath(kind, file.index, noise);
   return {
     url: `https://mmg.whatsapp.net${directPath}&mms3=true`,
     directPath,
-    mediaKey: rng.bytes(32),
-    fileSha256: rng.bytes(32),
-    fileEncSha256: rng.bytes(32),
+    mediaKey: file.mediaKey,
+    fileSha256: file.fileSha256,
+    fileEncSha256: file.fileEncSha256,
     mediaKeyTimestamp: int64(ts),
+    file,
   };
+}
+
+/** The file's true length; `drawn` is the value the generator drew for it before files were real (see `mediaFields`). */
+function lengthOf(media: GeneratedMedia, drawn: number): Long {
+  void drawn;
+  return uint64(media.file.fileLength);
+}
+
+/** The proto fields of a generated file (`file` is ours, not WhatsApp's). */
+function protoFields({ file: _file, ...fields }: GeneratedMedia): Omit<GeneratedMedia, 'file'> {
+  return fields;
 }
 
 export interface ContentContext {
@@ -111,53 +126,58 @@ export function buildContent(rng: Rng, kind: ContentKind, ctx: ContentContext): 
       });
     }
     case 'image': {
-      const landscape = rng.chance(0.5);
+      rng.chance(0.5); // once the orientation; the file now has its own size
+      const media = mediaFields(rng, 'image', ctx.ts);
       return new M({
         imageMessage: new M.ImageMessage({
-          ...mediaFields(rng, 'image', ctx.ts),
-          mimetype: 'image/jpeg',
+          ...protoFields(media),
+          mimetype: 'image/png',
           ...(rng.chance(0.45) ? { caption: rng.pick(CAPTIONS) } : {}),
-          fileLength: uint64(rng.int(40_000, 3_500_000)),
-          width: landscape ? 1600 : 1200,
-          height: landscape ? 1200 : 1600,
+          fileLength: lengthOf(media, rng.int(40_000, 3_500_000)),
+          width: media.file.width ?? 0,
+          height: media.file.height ?? 0,
           ...withContext,
         }),
       });
     }
-    case 'video':
+    case 'video': {
+      const media = mediaFields(rng, 'video', ctx.ts);
       return new M({
         videoMessage: new M.VideoMessage({
-          ...mediaFields(rng, 'video', ctx.ts),
+          ...protoFields(media),
           mimetype: 'video/mp4',
           ...(rng.chance(0.3) ? { caption: rng.pick(CAPTIONS) } : {}),
           seconds: rng.int(3, 180),
-          fileLength: uint64(rng.int(300_000, 25_000_000)),
+          fileLength: lengthOf(media, rng.int(300_000, 25_000_000)),
           width: 720,
           height: 1280,
           ...withContext,
         }),
       });
+    }
     case 'audio': {
       const ptt = rng.chance(0.85);
+      const media = mediaFields(rng, 'audio', ctx.ts);
       return new M({
         audioMessage: new M.AudioMessage({
-          ...mediaFields(rng, 'audio', ctx.ts),
+          ...protoFields(media),
           mimetype: ptt ? 'audio/ogg; codecs=opus' : 'audio/mpeg',
           seconds: rng.int(2, 240),
           ptt,
-          fileLength: uint64(rng.int(5_000, 4_000_000)),
+          fileLength: lengthOf(media, rng.int(5_000, 4_000_000)),
           ...withContext,
         }),
       });
     }
     case 'document': {
       const [fileName, mimetype] = rng.pick(DOCUMENTS);
+      const media = mediaFields(rng, 'document', ctx.ts);
       const fields = {
-        ...mediaFields(rng, 'document', ctx.ts),
+        ...protoFields(media),
         mimetype,
         fileName,
         title: fileName,
-        fileLength: uint64(rng.int(8_000, 12_000_000)),
+        fileLength: lengthOf(media, rng.int(8_000, 12_000_000)),
         ...(mimetype === 'application/pdf' ? { pageCount: rng.int(1, 40) } : {}),
         ...withContext,
       };
@@ -168,18 +188,20 @@ export function buildContent(rng: Rng, kind: ContentKind, ctx: ContentContext): 
       }
       return new M({ documentMessage: new M.DocumentMessage(fields) });
     }
-    case 'sticker':
+    case 'sticker': {
+      const media = mediaFields(rng, 'sticker', ctx.ts);
       return new M({
         stickerMessage: new M.StickerMessage({
-          ...mediaFields(rng, 'sticker', ctx.ts),
+          ...protoFields(media),
           mimetype: 'image/webp',
-          fileLength: uint64(rng.int(8_000, 90_000)),
+          fileLength: lengthOf(media, rng.int(8_000, 90_000)),
           width: 512,
           height: 512,
           isAnimated: rng.chance(0.15),
           ...withContext,
         }),
       });
+    }
     case 'location': {
       const [name, lat, lng] = rng.pick(PLACES);
       return new M({

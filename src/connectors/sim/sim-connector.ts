@@ -8,6 +8,7 @@ import { planHistory, type HistoryChunkPlan } from './history-sync.js';
 import { parseScenario, type Scenario } from './scenario.js';
 import { SimPhone, type PairingMode, type SimDelays } from './sim-phone.js';
 import { SimWorld } from './world.js';
+import { SimGroups } from './groups.js';
 
 export interface SimConnectorOptions {
   /** Replay this scenario file instead of generating a history (read and validated at construction). */
@@ -39,6 +40,8 @@ export interface SimConnectorOptions {
   pairing?: 'qr' | 'restart';
   /** Phones start on `setImmediate` (default true); false leaves `phone.start()` to the caller. */
   autoStart?: boolean;
+  /** Each connection stops sending the history after this many chunks (a phone gone quiet mid-sync). */
+  historyStopAfter?: number;
 }
 
 /** What one account's phone keeps across its connections. */
@@ -47,6 +50,7 @@ interface AccountPhone {
   plan: readonly HistoryChunkPlan[];
   archive: MessageArchive;
   pairs: LidPnPairs;
+  groups: SimGroups | null;
   user: Contact;
   connections: number;
   paired: boolean;
@@ -105,10 +109,12 @@ export class SimConnector implements Connector {
       script,
       archive: account.archive,
       pairs: account.pairs,
+      ...(account.groups ? { groups: account.groups } : {}),
       logger: ctx.logger,
       delays: this.opts.delays,
       pairing,
       autoStart: this.opts.autoStart,
+      ...(this.opts.historyStopAfter !== undefined ? { historyStopAfter: this.opts.historyStopAfter } : {}),
       onPaired: () => {
         account.paired = true;
       },
@@ -147,6 +153,7 @@ export class SimConnector implements Connector {
       plan: scenario ? [] : planHistory(world, { chunkSize: this.opts.chunkSize, fullHistory: this.opts.fullHistory }),
       archive,
       pairs,
+      groups: scenario ? null : new SimGroups(world),
       user,
       connections: 0,
       paired: false,

@@ -10,6 +10,7 @@ import {
   type AnyMessageContent,
   type BaileysEventMap,
   type Contact,
+  type GroupMetadata,
   type MiscMessageGenerationOptions,
   type WAMessage,
   type WAMessageKey,
@@ -28,6 +29,7 @@ import { Rng } from './rng.js';
 import type { AnyBaileysEvent, BaileysEvent, Long } from './scenario-codec.js';
 import type { ScenarioEvent } from './scenario.js';
 import { TimerBag } from './timers.js';
+import type { SimGroups } from './groups.js';
 import type { SimWorld } from './world.js';
 
 export interface SimDelays {
@@ -43,6 +45,8 @@ export interface SimDelays {
   onDemandMs: number;
   /** QR shown → paired. */
   pairMs: number;
+  /** No RECENT chunk for this long before RECENT completes: `messaging-history.status` paused (Baileys: 120 s). */
+  historyPausedMs: number;
   /** A fresh QR this often until paired, as Baileys' QR rotates (`qrTimeout`). */
   qrMs: number;
 }
@@ -55,6 +59,7 @@ export const DEFAULT_DELAYS: Readonly<SimDelays> = {
   onDemandMs: 200,
   pairMs: 0,
   qrMs: 20_000,
+  historyPausedMs: 120_000,
 };
 
 /**
@@ -82,18 +87,28 @@ export interface SimPhoneOptions {
   script: PhoneScript;
   /** The phone's store beyond the generated world; shared by the connections of one account. */
   archive: MessageArchive;
+  /** The generated world's groups as they change (subjects, rosters); shared by the account's connections. */
+  groups?: SimGroups;
   pairs: LidPnPairs;
   logger: Logger;
   delays?: Partial<SimDelays>;
   pairing?: PairingMode;
   /** Start on `setImmediate` after construction (default). False: call `start()` yourself. */
   autoStart?: boolean;
+  /**
+   * Stop sending the history after this many chunks, as a phone that went offline mid-sync does (the
+   * connection stays open; live traffic does not start). Default: the whole plan.
+   */
+  historyStopAfter?: number;
   /** The phone paired (restart mode) or was logged out: the connector remembers it for the next connection. */
   onPaired?: () => void;
   onLoggedOut?: () => void;
 }
 
 type PhoneState = 'idle' | 'connecting' | 'open' | 'closed';
+
+/** Live group events per live message. */
+const GROUP_EVENT_CHANCE = 0.04;
 
 /**
  * A simulated WhatsApp phone behind Baileys' socket interface, one instance per connection attempt.
@@ -121,6 +136,9 @@ export class SimPhone implements WaSocket {
   private readonly delays: SimDelays;
   private readonly rng = Rng.fromString(randomUUID());
   private readonly log: Logger;
+  /** Baileys' per-connection milestones (chats.js `historySyncStatus`): each announced once. */
+  private readonly milestones = { bootstrapComplete: false, recentComplete: false };
+  private pausedTimer: { cancel(): void } | null = null;
 
   constructor(private readonly opts: SimPhoneOptions) {
     this.log = opts.logger;
@@ -216,6 +234,19 @@ export class SimPhone implements WaSocket {
     return requestId;
   }
 
+  /** The groups as the phone knows them now, without emitting anything (tests, demos). */
+  groupMetadata(): { [jid: string]: GroupMetadata } {
+    return this.opts.groups?.metadata() ?? {};
+  }
+
+  /** Baileys' answer: every group's metadata, also emitted as `groups.update` (lib/Socket/groups.js). */
+  async groupFetchAllParticipating(): Promise<{ [jid: string]: GroupMetadata }> {
+    this.requireOpen();
+    const data = this.opts.groups?.metadata() ?? {};
+    this.emit('groups.update', Object.values(data));
+    return data;
+  }
+
   async requestPairingCode(phoneNumber: string, customPairingCode?: string): Promise<string> {
     if (customPairingCode && customPairingCode.length !== 8) throw new Error('Custom pairing code must be exactly 8 chars');
     if (this.state === 'closed') throw new SimDisconnectError('Connection Closed', DisconnectReason.connectionClosed);
@@ -286,16 +317,42 @@ export class SimPhone implements WaSocket {
       this.startLive(script);
       return;
     }
+    if (this.opts.historyStopAfter !== undefined && k >= this.opts.historyStopAfter) return;
     const sync = buildHistorySync(script.world, plan);
     emitUpsert(this.emit, historyNotificationMessage(script.world.identity, sync, this.rng, unixTimestampSeconds()), 'notify');
-    // Baileys 7 announces milestones: the bootstrap chunk, and RECENT reaching 100 %.
-    if (plan.syncType === HistorySyncType.INITIAL_BOOTSTRAP && k === 0) {
-      this.emit('messaging-history.status', { syncType: plan.syncType, status: 'complete', explicit: true });
-    } else if (plan.syncType === HistorySyncType.RECENT && plan.progress === 100) {
-      this.emit('messaging-history.status', { syncType: plan.syncType, status: 'complete', explicit: true });
-    }
+    this.announceMilestones(plan);
     this.emit('messaging-history.set', toHistorySetEvent(sync, { isLatest: freshLogin && k === 0 }));
     this.timers.after(this.delays.historyMs, () => this.deliverHistory(script, k + 1, freshLogin));
+  }
+
+  /**
+   * `messaging-history.status` exactly as Baileys 7.0.0-rc14 emits it when it upserts a chunk's
+   * notification (lib/Socket/chats.js, `upsertMessage`): the first INITIAL_BOOTSTRAP chunk of a
+   * connection is `complete`; a RECENT chunk with progress 100 is `complete` (explicit); every RECENT
+   * chunk before that restarts a 120 s timer whose expiry reports RECENT `paused` (explicit: false)
+   * and counts as RECENT's end for the connection. FULL gets no status.
+   */
+  private announceMilestones(plan: HistoryChunkPlan): void {
+    const m = this.milestones;
+    if (plan.syncType === HistorySyncType.INITIAL_BOOTSTRAP && !m.bootstrapComplete) {
+      m.bootstrapComplete = true;
+      this.emit('messaging-history.status', { syncType: plan.syncType, status: 'complete', explicit: true });
+    }
+    if (plan.syncType === HistorySyncType.RECENT && plan.progress === 100 && !m.recentComplete) {
+      m.recentComplete = true;
+      this.pausedTimer?.cancel();
+      this.pausedTimer = null;
+      this.emit('messaging-history.status', { syncType: plan.syncType, status: 'complete', explicit: true });
+    }
+    if (plan.syncType === HistorySyncType.RECENT && !m.recentComplete) {
+      this.pausedTimer?.cancel();
+      this.pausedTimer = this.timers.after(this.delays.historyPausedMs, () => {
+        this.pausedTimer = null;
+        if (m.recentComplete) return;
+        m.recentComplete = true;
+        this.emit('messaging-history.status', { syncType: HistorySyncType.RECENT, status: 'paused', explicit: false });
+      });
+    }
   }
 
   private startLive(script: Extract<PhoneScript, { kind: 'generated' }>): void {
@@ -312,6 +369,9 @@ export class SimPhone implements WaSocket {
       for (let i = 0; i < n; i++) {
         const msg = liveInboundMessage(script.world, this.rng, unixTimestampSeconds());
         if (msg) emitUpsert(this.emit, msg, 'notify');
+        // Now and then a group changes: a new subject, a member added, removed, promoted or demoted.
+        if (this.opts.groups && this.rng.chance(GROUP_EVENT_CHANCE))
+          this.opts.groups.emitRandomChange(this.emit, this.rng, unixTimestampSeconds());
       }
       sent += Math.max(0, n);
     });

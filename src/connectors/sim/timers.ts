@@ -6,8 +6,9 @@ export class TimerBag {
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
-  after(ms: number, fn: () => void): void {
-    if (this.stopped) return;
+  /** Runs `fn` once after `ms`; the handle cancels it (a timer restarted on every event). */
+  after(ms: number, fn: () => void): { cancel(): void } {
+    if (this.stopped) return { cancel: () => undefined };
     const t = setTimeout(
       () => {
         this.timers.delete(t);
@@ -16,6 +17,12 @@ export class TimerBag {
       Math.max(0, ms),
     );
     this.timers.add(t);
+    return {
+      cancel: () => {
+        clearTimeout(t);
+        this.timers.delete(t);
+      },
+    };
   }
 
   every(ms: number, fn: () => void): void {

@@ -5,9 +5,9 @@ import { errorReply, type Reply } from '../respond.js';
 import { route, type Route } from '../router.js';
 
 /**
- * Media of stored messages, decrypted as it streams from WhatsApp's CDN (the accounts service does the
- * download; the Responder writes the stream with backpressure). 200 for the whole file, 206 for a
- * range, 416 for a range it cannot serve.
+ * Media of stored messages: from the media archive when it holds the file, else decrypted as it streams
+ * from WhatsApp's CDN (the accounts service does either; the Responder writes the stream with
+ * backpressure). 200 for the whole file, 206 for a range, 416 for a range it cannot serve.
  */
 export const mediaRoutes: readonly Route[] = [
   route('get', '/api/whatsapp/media/:accountId/:messageId', {}, async ({ deps, params, headers }) => {
@@ -34,6 +34,8 @@ function mediaReply(media: MediaStream, messageId: string): Reply {
     // The file is whatever a chat peer sent: a browser that opens it must not run it as a page of
     // this origin (an HTML or SVG "image").
     'content-security-policy': 'sandbox',
+    // Where the bytes come from: `archive` (the media archive) or `whatsapp` (the CDN, or the phone re-uploading).
+    'x-wasync-media-source': media.source,
   };
   if (media.range) headers['content-range'] = `bytes ${media.range.start}-${media.range.end}/${media.size ?? '*'}`;
   return { status: media.range ? 206 : 200, stream: media.stream, contentType: mediaContentType(media.mimetype), headers };

@@ -1,8 +1,27 @@
 import type { DocumentSnapshot, Firestore } from 'firebase-admin/firestore';
 import { StoreError } from '../../domain/errors.js';
-import { applyStatus, isNewerThan, mergeLidThread, mergeMessage, newThread, previewOf } from '../../domain/merge.js';
-import type { JidMapping, MessageEdit, MessageRevoke, Mutation, StatusUpdate, ThreadNameUpdate } from '../../domain/mutations.js';
-import { DISPLAY_NAME_RANK, type MessageRecord, type ThreadRecord } from '../../domain/records.js';
+import {
+  applyGroupMutation,
+  applyStatus,
+  isNewerThan,
+  mergeLidThread,
+  mergeMessage,
+  newThread,
+  previewOf,
+  withSenderName,
+} from '../../domain/merge.js';
+import type {
+  GroupParticipantsUpdate,
+  GroupRosterUpdate,
+  JidMapping,
+  MediaJobEnqueue,
+  MessageEdit,
+  MessageRevoke,
+  Mutation,
+  StatusUpdate,
+  ThreadNameUpdate,
+} from '../../domain/mutations.js';
+import { DISPLAY_NAME_RANK, MEDIA_ARCHIVE_FIELDS, type MessageRecord, type ThreadRecord } from '../../domain/records.js';
 import { threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
 import { partitionMutations, type PartitionedMutations } from '../partition.js';
@@ -20,7 +39,8 @@ import {
   type MessageIndexDoc,
   type PendingReceipt,
 } from './documents.js';
-import { assertDocId } from './paths.js';
+import { assertDocId, isValidDocId } from './paths.js';
+import { mediaJobRef, newJobDoc } from './media-queue.js';
 import { getAllByPath, type Refs } from './refs.js';
 
 /**
@@ -78,7 +98,9 @@ export async function applyMutationsFirestore(ctx: ApplyContext, accountId: stri
   await ws.load(p);
 
   for (const m of p.names) ws.applyName(m);
+  for (const m of p.groups) ws.applyGroup(m);
   if (p.messages.length > 0) ws.applyMessages(p.messages, result);
+  ws.applyMediaJobs(p.mediaJobs, result);
   for (const m of p.statuses) ws.applyReceipt(m, result);
   for (const m of p.edits) ws.applyEdit(m, result);
   for (const m of p.revokes) ws.applyRevoke(m, result);
@@ -115,6 +137,14 @@ function partition(accountId: string, mutations: readonly Mutation[]): Partition
         thread(m.lid);
         thread(m.pn);
         break;
+      case 'group-roster':
+      case 'group-participants':
+        thread(m.clientJid);
+        break;
+      case 'media-job':
+        assertDocId(m.messageId, 'message id');
+        if (m.clientJid !== null) thread(m.clientJid);
+        break;
     }
   });
 }
@@ -123,6 +153,10 @@ class Workspace {
   private readonly messages = new Map<string, MessageSlot>();
   private readonly threads = new Map<string, ThreadSlot>();
   private readonly mappingWrites = new Map<string, string>();
+  /** Media-archive jobs to create, by message id (written in the message's commit). */
+  private readonly jobWrites = new Map<string, MediaJobEnqueue>();
+  /** Jobs that exist already, among those the batch names. */
+  private readonly jobsStored = new Set<string>();
 
   constructor(
     private readonly ctx: ApplyContext,
@@ -148,10 +182,14 @@ class Workspace {
     const threadIds = new Set<string>();
 
     for (const m of p.names) threadIds.add(threadIdOf(acc, m.clientJid));
+    for (const m of p.groups) threadIds.add(threadIdOf(acc, m.clientJid));
     for (const r of p.messages) {
       addCandidate(r.id, r.clientJid);
       pendingIds.add(r.id);
       threadIds.add(threadIdOf(acc, r.clientJid));
+      // The sender's own thread names a group message (withSenderName); an id Firestore cannot address has none.
+      const sender = senderThreadId(acc, r);
+      if (sender !== null) threadIds.add(sender);
     }
     for (const m of p.statuses) {
       addCandidate(m.messageId, m.clientJid);
@@ -162,6 +200,8 @@ class Workspace {
       if (m.clientJid !== null) threadIds.add(threadIdOf(acc, m.clientJid));
     }
     for (const m of p.revokes) addCandidate(m.messageId, m.clientJid);
+    // A job may come in a later batch than its message (a submission cut across flushes): load the message.
+    for (const m of p.mediaJobs) addCandidate(m.messageId, m.clientJid);
     for (const m of p.mappings) {
       threadIds.add(threadIdOf(acc, m.lid));
       threadIds.add(threadIdOf(acc, m.pn));
@@ -173,10 +213,12 @@ class Workspace {
       first.push(refs.inboundDedupe(acc, id), refs.outboundIndex(acc, id));
     }
     for (const id of pendingIds) first.push(refs.pendingReceipt(acc, id));
+    for (const m of p.mediaJobs) first.push(mediaJobRef(this.ctx.db, acc, m.messageId));
     for (const t of threadIds) first.push(refs.thread(t));
     const snaps = await getAllByPath(this.ctx.db, first);
 
     for (const t of threadIds) this.addThreadSlot(t, snaps.get(refs.thread(t).path));
+    for (const m of p.mediaJobs) if (snaps.get(mediaJobRef(this.ctx.db, acc, m.messageId).path)?.exists) this.jobsStored.add(m.messageId);
 
     // Second round: messages whose index entry names a thread we did not guess.
     const elsewhere: Array<{ id: string; threadId: string }> = [];
@@ -284,11 +326,18 @@ class Workspace {
     this.setThread(threadId, { ...current, displayName: m.displayName, displayNameSource: m.source, updatedAt: now });
   }
 
+  applyGroup(m: GroupRosterUpdate | GroupParticipantsUpdate): void {
+    const threadId = threadIdOf(this.accountId, m.clientJid);
+    const next = applyGroupMutation(this.thread(threadId).current, m, this.ctx.now);
+    if (next !== null) this.setThread(threadId, next);
+  }
+
   applyMessages(records: readonly MessageRecord[], result: ApplyResult): void {
     const newestByThread = new Map<string, MessageRecord>();
     for (const incoming of records) {
       const slot = this.messages.get(incoming.id)!;
-      let record = incoming;
+      const sender = senderThreadId(this.accountId, incoming);
+      let record = withSenderName(incoming, sender === null ? null : this.thread(sender).current);
       if (slot.pendingCurrent !== null) {
         record = foldPendingReceipt(incoming, slot.pendingCurrent);
         slot.pendingCurrent = null;
@@ -296,6 +345,7 @@ class Workspace {
       if (slot.current === null) {
         slot.current = { record, threadId: threadIdOf(this.accountId, record.clientJid) };
         result.inserted++;
+        result.insertedIds.push(record.id);
       } else {
         slot.current = { record: mergeMessage(slot.current.record, record), threadId: slot.current.threadId };
         result.merged++;
@@ -307,6 +357,16 @@ class Workspace {
       }
     }
     for (const [threadId, newest] of newestByThread) this.moveThreadSummary(threadId, newest);
+  }
+
+  /** Jobs for messages the store holds (or this batch inserts) and that have none yet. */
+  applyMediaJobs(jobs: readonly MediaJobEnqueue[], result: ApplyResult): void {
+    for (const j of jobs) {
+      if (this.jobsStored.has(j.messageId) || this.jobWrites.has(j.messageId)) continue;
+      if (this.messages.get(j.messageId)?.current == null) continue;
+      this.jobWrites.set(j.messageId, j);
+      result.mediaJobsEnqueued++;
+    }
   }
 
   private moveThreadSummary(threadId: string, newest: MessageRecord): void {
@@ -450,7 +510,7 @@ class Workspace {
         if (loaded === null || moved || !sameMessage(loaded.record, current.record)) {
           if (moved) group.push({ type: 'delete', ref: refs.message(loaded.threadId, slot.id) });
           const ref = refs.message(current.threadId, slot.id);
-          group.push({ type: 'set', ref, data: this.fitMessage(ref.path, current.record), merge: true });
+          group.push({ type: 'set', ref, data: this.fitMessage(ref.path, current.record, moved), merge: true });
         }
         const direction = current.record.direction;
         const indexRef = direction === 'inbound' ? refs.inboundDedupe(acc, slot.id) : refs.outboundIndex(acc, slot.id);
@@ -464,6 +524,8 @@ class Workspace {
       if (slot.pendingLoaded !== null && slot.pendingCurrent === null) {
         group.push({ type: 'delete', ref: refs.pendingReceipt(acc, slot.id) });
       }
+      const job = this.jobWrites.get(slot.id);
+      if (job) group.push({ type: 'set', ref: mediaJobRef(this.ctx.db, acc, slot.id), data: newJobDoc(job, now), merge: false });
       if (group.length > 0) messageGroups.push(group);
       if (slot.pendingCurrent !== null && !samePending(slot.pendingLoaded, slot.pendingCurrent)) {
         pendingGroups.push([
@@ -491,8 +553,12 @@ class Workspace {
    * Firestore refuses documents over 1 MiB. Only `rawMessage` (kept for retries and media) can get
    * that large; losing it is better than losing the message, so it is dropped with a warning.
    */
-  private fitMessage(path: string, record: MessageRecord) {
+  private fitMessage(path: string, record: MessageRecord, moved: boolean) {
     const doc = messageToDoc(record);
+    // The archive runner's fields are written by `recordMediaArchive` alone: a merge of a record read
+    // before the runner wrote them would put the old values back. A message moved to another thread
+    // (a LID merge) is a new document, which takes them along.
+    if (!moved) for (const field of MEDIA_ARCHIVE_FIELDS) delete doc[field];
     if (doc.rawMessage !== null && estimateDocumentBytes(path, doc) > MAX_DOCUMENT_BYTES - 1024) {
       this.ctx.logger?.warn(
         { messageId: record.id, rawBytes: doc.rawMessage.byteLength },
@@ -502,6 +568,12 @@ class Workspace {
     }
     return doc;
   }
+}
+
+function senderThreadId(accountId: string, r: MessageRecord): string | null {
+  if (r.participant === null || r.fromMe || r.senderName !== null) return null;
+  const id = threadIdOf(accountId, r.participant);
+  return isValidDocId(id) ? id : null;
 }
 
 /**

@@ -3,12 +3,15 @@ import {
   DISPLAY_NAME_RANK,
   MESSAGE_STATUS_ORDER,
   ACCOUNT_INSTANT_FIELDS,
+  MEDIA_ARCHIVE_FIELDS,
   MESSAGE_TYPES,
   SYNC_SOURCES,
   type AccountPatch,
   type AccountRecord,
   type Direction,
   type DisplayNameSource,
+  type GroupParticipant,
+  type MediaArchiveFields,
   type MediaRef,
   type MessageRecord,
   type MessageStatus,
@@ -117,7 +120,19 @@ const MESSAGE_DOC_FIELDS: { readonly [K in Exclude<keyof MessageRecord, 'id'>]-?
   revokedAt: instantOrNull,
   sendError: as(strOrNull),
   rawMessage: as(bytesOrNull),
+  senderName: as(strOrNull),
+  mediaArchivedAt: instantOrNull,
+  mediaSha256: as(strOrNull),
+  mediaArchiveKey: as(strOrNull),
+  mediaArchiveError: as(strOrNull),
 };
+
+/** The archive's own fields in document form (`recordMediaArchive` updates only these). */
+export function mediaArchiveFieldsToDoc(f: MediaArchiveFields): DocumentData {
+  const out: DocumentData = {};
+  for (const field of MEDIA_ARCHIVE_FIELDS) out[field] = MESSAGE_DOC_FIELDS[field].toDoc(f[field] as never);
+  return out;
+}
 
 const MESSAGE_DOC_ENTRIES = Object.entries(MESSAGE_DOC_FIELDS) as Array<[Exclude<keyof MessageRecord, 'id'>, DocField<unknown>]>;
 
@@ -192,66 +207,57 @@ export interface MessageIndexDoc extends DocumentData {
 
 // ------------------------------------------------------------------ threads
 
-export interface ThreadDoc extends DocumentData {
-  accountId: string;
-  clientJid: string;
-  displayName: string | null;
-  displayNameSource: DisplayNameSource | null;
-  /** Absent (not null) until the thread holds a message: such threads drop out of ordered queries. */
-  lastMessageAt?: Timestamp;
-  lastMessagePreview: string | null;
-  lastMessageId: string | null;
-  /** Extension: `sortKey(lastMessageAt, threadId)`, absent with `lastMessageAt`. */
-  lastMessageSortKey?: string;
-  lastBackfillAt: Timestamp | null;
-  lidJid: string | null;
-  isGroup: boolean;
-  createdAt: Timestamp;
-  updatedAt: Timestamp;
-}
+/**
+ * What a thread document holds: every record field but its id (the document id), instants as
+ * Timestamps, plus `lastMessageSortKey`. `lastMessageAt` and `lastMessageSortKey` are absent (not
+ * null) until the thread holds a message: such threads drop out of ordered queries.
+ */
+export type ThreadDoc = DocumentData;
+
+/** `toDoc` answering `undefined` leaves the field out of the document. */
+const THREAD_DOC_FIELDS: { readonly [K in Exclude<keyof ThreadRecord, 'id'>]-?: DocField<ThreadRecord[K]> } = {
+  accountId: as(str),
+  clientJid: as(str),
+  displayName: as(strOrNull),
+  displayNameSource: as((v) => (typeof v === 'string' && v in DISPLAY_NAME_RANK ? (v as DisplayNameSource) : null)),
+  lastMessageAt: { toDoc: (v) => (v === null ? undefined : toTimestamp(v)), fromDoc: millisOf },
+  lastMessagePreview: as(strOrNull),
+  lastMessageId: as(strOrNull),
+  lastBackfillAt: instantOrNull,
+  lidJid: as(strOrNull),
+  isGroup: { toDoc: (v) => v, fromDoc: (v, d) => (typeof v === 'boolean' ? v : str(d.clientJid).endsWith('@g.us')) },
+  participants: { toDoc: (v) => (v === null ? null : v.map((p) => ({ ...p }))), fromDoc: participantsOf },
+  groupAddressingMode: as((v) => (v === 'lid' || v === 'pn' ? v : null)),
+  createdAt: { toDoc: toTimestamp, fromDoc: (v) => millisOf(v) ?? 0 },
+  updatedAt: { toDoc: toTimestamp, fromDoc: (v, d) => millisOf(v) ?? millisOf(d.createdAt) ?? 0 },
+};
+
+const THREAD_DOC_ENTRIES = Object.entries(THREAD_DOC_FIELDS) as Array<[Exclude<keyof ThreadRecord, 'id'>, DocField<unknown>]>;
 
 export function threadToDoc(t: ThreadRecord): ThreadDoc {
-  const doc: ThreadDoc = {
-    accountId: t.accountId,
-    clientJid: t.clientJid,
-    displayName: t.displayName,
-    displayNameSource: t.displayNameSource,
-    lastMessagePreview: t.lastMessagePreview,
-    lastMessageId: t.lastMessageId,
-    lastBackfillAt: toTimestampOrNull(t.lastBackfillAt),
-    lidJid: t.lidJid,
-    isGroup: t.isGroup,
-    createdAt: toTimestamp(t.createdAt),
-    updatedAt: toTimestamp(t.updatedAt),
-  };
-  if (t.lastMessageAt !== null) {
-    doc.lastMessageAt = toTimestamp(t.lastMessageAt);
-    doc.lastMessageSortKey = sortKey(t.lastMessageAt, t.id);
+  const doc: DocumentData = {};
+  for (const [field, mapping] of THREAD_DOC_ENTRIES) {
+    const value = mapping.toDoc(t[field]);
+    if (value !== undefined) doc[field] = value;
   }
+  if (t.lastMessageAt !== null) doc.lastMessageSortKey = sortKey(t.lastMessageAt, t.id);
   return doc;
 }
 
 export function docToThread(id: string, d: DocumentData): ThreadRecord {
-  const clientJid = str(d.clientJid);
-  const createdAt = millisOf(d.createdAt) ?? 0;
-  return {
-    id,
-    accountId: str(d.accountId),
-    clientJid,
-    displayName: strOrNull(d.displayName),
-    lastMessageAt: millisOf(d.lastMessageAt),
-    lastMessagePreview: strOrNull(d.lastMessagePreview),
-    lastBackfillAt: millisOf(d.lastBackfillAt),
-    lastMessageId: strOrNull(d.lastMessageId),
-    lidJid: strOrNull(d.lidJid),
-    displayNameSource:
-      typeof d.displayNameSource === 'string' && d.displayNameSource in DISPLAY_NAME_RANK
-        ? (d.displayNameSource as DisplayNameSource)
-        : null,
-    isGroup: typeof d.isGroup === 'boolean' ? d.isGroup : clientJid.endsWith('@g.us'),
-    createdAt,
-    updatedAt: millisOf(d.updatedAt) ?? createdAt,
-  };
+  const out: Record<string, unknown> = { id };
+  for (const [field, mapping] of THREAD_DOC_ENTRIES) out[field] = mapping.fromDoc(d[field], d, id);
+  return out as unknown as ThreadRecord;
+}
+
+function participantsOf(value: unknown): GroupParticipant[] | null {
+  if (!Array.isArray(value)) return null;
+  return value.flatMap((v): GroupParticipant[] => {
+    if (v === null || typeof v !== 'object' || typeof (v as { jid?: unknown }).jid !== 'string') return [];
+    const p = v as Record<string, unknown>;
+    const admin = p.admin === 'admin' || p.admin === 'superadmin' ? p.admin : null;
+    return [{ jid: p.jid as string, phoneNumber: strOrNull(p.phoneNumber), lid: strOrNull(p.lid), admin }];
+  });
 }
 
 // ------------------------------------------------------------------ pending receipts

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import {
   FieldValue,
   type DocumentReference,
+  type DocumentSnapshot,
   type Firestore,
   type Query,
   type QueryDocumentSnapshot,
@@ -9,7 +10,14 @@ import {
 } from 'firebase-admin/firestore';
 import { BadRequestError, ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
-import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  HistorySyncResult,
+  MediaArchiveFields,
+  MessageRecord,
+  ThreadRecord,
+} from '../../domain/records.js';
 import { isThreadOf, threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
 import type { CursorKey } from '../cursor.js';
@@ -17,7 +25,16 @@ import { pageRequest, toPage } from '../paging.js';
 import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
 import { applyMutationsFirestore } from './apply-mutations.js';
 import { Committer, type CommitterOptions, type WriteGroup } from './batching.js';
-import { accountFieldsToDoc, bytesOrNull, docToAccount, docToMessage, docToThread, sortKey, toTimestamp } from './documents.js';
+import {
+  accountFieldsToDoc,
+  bytesOrNull,
+  docToAccount,
+  docToMessage,
+  docToThread,
+  mediaArchiveFieldsToDoc,
+  sortKey,
+  toTimestamp,
+} from './documents.js';
 import { GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, grpcCodeOf, storeClosedError, toStoreError } from './errors.js';
 import { canAcquire, canRenew, leaseFields, readLease } from './leases.js';
 import { COLLECTIONS, isValidDocId } from './paths.js';
@@ -123,32 +140,63 @@ export class FirestoreStore implements Store {
    */
   async getMessage(accountId: string, messageId: string, clientJid?: string | null): Promise<MessageRecord | null> {
     return this.guard('getMessage', async () => {
-      if (!isValidDocId(accountId) || !isValidDocId(messageId)) return null;
-      const hinted =
-        clientJid && isValidDocId(threadIdOf(accountId, clientJid)) ? this.refs.message(threadIdOf(accountId, clientJid), messageId) : null;
-      const inbound = this.refs.inboundDedupe(accountId, messageId);
-      const outbound = this.refs.outboundIndex(accountId, messageId);
-      const snaps = await getAllByPath(this.db, hinted ? [hinted, inbound, outbound] : [inbound, outbound]);
-      const hit = hinted ? snaps.get(hinted.path) : undefined;
-      if (hit?.exists) return docToMessage(messageId, hit.data() ?? {});
-
-      for (const index of [snaps.get(inbound.path), snaps.get(outbound.path)]) {
-        const threadId = index?.exists ? index.get('threadId') : undefined;
-        if (typeof threadId !== 'string' || !isValidDocId(threadId) || threadId === hinted?.parent.parent?.id) continue;
-        const snap = await this.refs.message(threadId, messageId).get();
-        if (snap.exists) return docToMessage(messageId, snap.data() ?? {});
-      }
-
-      // Needs the collection-group index in firestore.indexes.json.
-      const group = await this.db
-        .collectionGroup(COLLECTIONS.messages)
-        .where('accountId', '==', accountId)
-        .where('waMessageId', '==', messageId)
-        .limit(10)
-        .get();
-      const doc = group.docs.find((d) => d.id === messageId);
-      return doc ? docToMessage(doc.id, doc.data()) : null;
+      const snap = await this.findMessage(accountId, messageId, clientJid ?? null);
+      return snap ? docToMessage(messageId, snap.data() ?? {}) : null;
     });
+  }
+
+  /**
+   * Only the archive's fields, as a field update of the message document: ingest's writes (a merge of
+   * the whole record read before) and this one never overwrite each other's fields. A message moved
+   * by a LID merge between the lookup and the update is looked up once more.
+   */
+  async recordMediaArchive(accountId: string, messageId: string, clientJid: string | null, f: MediaArchiveFields): Promise<boolean> {
+    return this.guard('recordMediaArchive', async () => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const snap = await this.findMessage(accountId, messageId, clientJid);
+        if (!snap) return false;
+        try {
+          await snap.ref.update(mediaArchiveFieldsToDoc(f));
+          return true;
+        } catch (err) {
+          if (grpcCodeOf(err) !== GRPC_NOT_FOUND) throw err;
+        }
+      }
+      return false;
+    });
+  }
+
+  /**
+   * Messages live under their thread, so the id alone does not address one. Lookup order: the chat
+   * JID hint, then the index entry (`inboundDedupe` / `outboundIndex`) every message we write has,
+   * then a collection-group query for documents written by another writer without an index entry.
+   * The hint and both index entries are read in one round trip.
+   */
+  private async findMessage(accountId: string, messageId: string, clientJid: string | null): Promise<DocumentSnapshot | null> {
+    if (!isValidDocId(accountId) || !isValidDocId(messageId)) return null;
+    const hinted =
+      clientJid && isValidDocId(threadIdOf(accountId, clientJid)) ? this.refs.message(threadIdOf(accountId, clientJid), messageId) : null;
+    const inbound = this.refs.inboundDedupe(accountId, messageId);
+    const outbound = this.refs.outboundIndex(accountId, messageId);
+    const snaps = await getAllByPath(this.db, hinted ? [hinted, inbound, outbound] : [inbound, outbound]);
+    const hit = hinted ? snaps.get(hinted.path) : undefined;
+    if (hit?.exists) return hit;
+
+    for (const index of [snaps.get(inbound.path), snaps.get(outbound.path)]) {
+      const threadId = index?.exists ? index.get('threadId') : undefined;
+      if (typeof threadId !== 'string' || !isValidDocId(threadId) || threadId === hinted?.parent.parent?.id) continue;
+      const snap = await this.refs.message(threadId, messageId).get();
+      if (snap.exists) return snap;
+    }
+
+    // Needs the collection-group index in firestore.indexes.json.
+    const group = await this.db
+      .collectionGroup(COLLECTIONS.messages)
+      .where('accountId', '==', accountId)
+      .where('waMessageId', '==', messageId)
+      .limit(10)
+      .get();
+    return group.docs.find((d) => d.id === messageId) ?? null;
   }
 
   async listMessages(accountId: string, threadId: string, opts: ListOptions): Promise<Page<MessageRecord>> {

@@ -30,11 +30,33 @@ const ENQUEUE_CHUNK = 250;
  * and leased together, so two instances never lease the same job (the emulator isolates transactions
  * like production does; the contract suite runs on it).
  */
+/** A job as it is first written (also by `applyMutations`, in the same commit as its message). */
+export function newJobDoc(j: MediaJobInput, now: number): DocumentData {
+  return {
+    accountId: j.accountId,
+    messageId: j.messageId,
+    clientJid: j.clientJid,
+    priority: j.priority,
+    messageAt: Math.trunc(j.messageAt),
+    state: 'queued',
+    queueKey: mediaQueueKey(j.priority, j.messageAt),
+    wakeAt: null,
+    attempts: 0,
+    lastError: null,
+    leaseId: null,
+    leaseHolder: null,
+    result: null,
+    enqueuedAt: now,
+    updatedAt: now,
+    finishedAt: null,
+  };
+}
+
 export class FirestoreMediaQueue {
   constructor(private readonly db: Firestore) {}
 
   private ref(accountId: string, messageId: string): DocumentReference {
-    return this.db.collection(COLLECTIONS.mediaJobs).doc(messageIndexId(accountId, messageId));
+    return mediaJobRef(this.db, accountId, messageId);
   }
 
   /** Every job of an account (for deletes). */
@@ -56,25 +78,7 @@ export class FirestoreMediaQueue {
         let n = 0;
         snaps.forEach((snap, k) => {
           if (snap.exists) return;
-          const j = chunk[k]!;
-          tx.create(refs[k]!, {
-            accountId: j.accountId,
-            messageId: j.messageId,
-            clientJid: j.clientJid,
-            priority: j.priority,
-            messageAt: Math.trunc(j.messageAt),
-            state: 'queued',
-            queueKey: mediaQueueKey(j.priority, j.messageAt),
-            wakeAt: null,
-            attempts: 0,
-            lastError: null,
-            leaseId: null,
-            leaseHolder: null,
-            result: null,
-            enqueuedAt: now,
-            updatedAt: now,
-            finishedAt: null,
-          });
+          tx.create(refs[k]!, newJobDoc(chunk[k]!, now));
           n += 1;
         });
         return n;
@@ -261,4 +265,8 @@ function docToJob(d: DocumentData): MediaJob {
     updatedAt: num(d.updatedAt) ?? 0,
     finishedAt: num(d.finishedAt),
   };
+}
+
+export function mediaJobRef(db: Firestore, accountId: string, messageId: string): DocumentReference {
+  return db.collection(COLLECTIONS.mediaJobs).doc(messageIndexId(accountId, messageId));
 }

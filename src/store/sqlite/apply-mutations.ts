@@ -1,12 +1,30 @@
 import { StoreError } from '../../domain/errors.js';
-import { applyStatus, isNewerThan, mergeLidThread, mergeMessage, newThread, previewOf } from '../../domain/merge.js';
-import type { JidMapping, MessageEdit, Mutation, StatusUpdate, ThreadNameUpdate } from '../../domain/mutations.js';
+import {
+  applyGroupMutation,
+  applyStatus,
+  isNewerThan,
+  mergeLidThread,
+  mergeMessage,
+  newThread,
+  previewOf,
+  withSenderName,
+} from '../../domain/merge.js';
+import type {
+  GroupParticipantsUpdate,
+  GroupRosterUpdate,
+  JidMapping,
+  MessageEdit,
+  Mutation,
+  StatusUpdate,
+  ThreadNameUpdate,
+} from '../../domain/mutations.js';
 import { DISPLAY_NAME_RANK, statusRank, type MessageRecord, type MessageStatus, type ThreadRecord } from '../../domain/records.js';
 import { threadIdOf } from '../../domain/thread-id.js';
 import { partitionMutations } from '../partition.js';
 import { emptyApplyResult, type ApplyResult } from '../port.js';
 import { messageValues, parseMessageType, rowToMessage, rowToThread, statusFromRank, threadValues } from './row-mapping.js';
 import type { Statements } from './statements.js';
+import type { SqliteMediaQueue } from './media-queue.js';
 
 type ReceiptState = Parameters<typeof applyStatus>[0];
 
@@ -16,11 +34,21 @@ type ReceiptState = Parameters<typeof applyStatus>[0];
  * port's: a receipt in the same batch as its message finds the message, an edit finds the thread
  * summary already moved, and a mapping sees every message of the batch before it moves a LID thread.
  */
-export function applyMutationsInTxn(s: Statements, accountId: string, mutations: readonly Mutation[], now: number): ApplyResult {
+export function applyMutationsInTxn(
+  s: Statements,
+  queue: Pick<SqliteMediaQueue, 'enqueue'>,
+  accountId: string,
+  mutations: readonly Mutation[],
+  now: number,
+): ApplyResult {
   const result = emptyApplyResult();
   const p = partitionMutations(accountId, mutations);
   for (const m of p.names) applyThreadName(s, accountId, m, now);
+  for (const m of p.groups) applyGroup(s, accountId, m, now);
   if (p.messages.length > 0) applyMessages(s, accountId, p.messages, now, result);
+  // In the messages' transaction: a stored media message always has its job (idempotent: INSERT OR IGNORE).
+  const jobs = p.mediaJobs.filter((j) => s.messageExists.get(accountId, j.messageId) === 1);
+  if (jobs.length > 0) result.mediaJobsEnqueued += queue.enqueue(jobs, now);
   for (const m of p.statuses) applyReceipt(s, accountId, m, result);
   for (const m of p.edits) applyEdit(s, accountId, m, now, result);
   for (const m of p.revokes) {
@@ -45,6 +73,23 @@ function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, 
   s.updateThreadName.run(m.displayName, m.source, now, threadId);
 }
 
+function applyGroup(s: Statements, accountId: string, m: GroupRosterUpdate | GroupParticipantsUpdate, now: number): void {
+  const threadId = threadIdOf(accountId, m.clientJid);
+  const row = s.getThread.get(threadId);
+  const next = applyGroupMutation(row ? rowToThread(row) : null, m, now);
+  if (next === null) return;
+  const values = threadValues(next);
+  if (row) s.updateThread.run(...values.slice(1), threadId);
+  else s.insertThread.run(...values);
+}
+
+/** The sender's own thread, whose name a group message takes (`withSenderName`). */
+function senderThread(s: Statements, accountId: string, record: MessageRecord): ThreadRecord | null {
+  if (record.participant === null || record.fromMe || record.senderName !== null) return null;
+  const row = s.getThread.get(threadIdOf(accountId, record.participant));
+  return row ? rowToThread(row) : null;
+}
+
 /** Rank of a stored source; an unknown value (hand-edited row) ranks below every real source. */
 function rankOf(source: string): number {
   return Object.hasOwn(DISPLAY_NAME_RANK, source) ? DISPLAY_NAME_RANK[source as keyof typeof DISPLAY_NAME_RANK] : 0;
@@ -57,12 +102,12 @@ function applyMessages(s: Statements, accountId: string, records: readonly Messa
   const newestByThread = new Map<string, MessageRecord>();
 
   for (const incoming of records) {
-    let record = incoming;
+    let record = withSenderName(incoming, senderThread(s, accountId, incoming));
     let hadPending = false;
     if (receiptsWaiting) {
       const pending = s.getPendingReceipt.get(accountId, incoming.id);
       if (pending) {
-        record = foldPendingReceipt(incoming, pending);
+        record = foldPendingReceipt(record, pending);
         hadPending = true;
       }
     }
@@ -71,6 +116,7 @@ function applyMessages(s: Statements, accountId: string, records: readonly Messa
     const values = messageValues(record, threadIdOf(accountId, record.clientJid));
     if (s.insertMessage.run(...values).changes === 1) {
       result.inserted++;
+      result.insertedIds.push(record.id);
       stored = record;
     } else {
       const row = s.getMessage.get(accountId, record.id);

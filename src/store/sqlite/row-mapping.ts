@@ -7,6 +7,8 @@ import {
   type AccountRecord,
   type Direction,
   type DisplayNameSource,
+  type GroupParticipant,
+  type MediaArchiveFields,
   type MediaRef,
   type MessageRecord,
   type MessageStatus,
@@ -74,6 +76,19 @@ const MESSAGE_FIELD_COLUMNS: { readonly [K in keyof MessageRecord]-?: Column<Mes
   revokedAt: integerOrNull('revoked_at'),
   sendError: textOrNull('send_error'),
   rawMessage: { name: 'raw_message', toSql: (v) => v, fromSql: (v) => toUint8Array(v as Uint8Array | null) },
+  senderName: textOrNull('sender_name'),
+  mediaArchivedAt: integerOrNull('media_archived_at'),
+  mediaSha256: textOrNull('media_sha256'),
+  mediaArchiveKey: textOrNull('media_archive_key'),
+  mediaArchiveError: textOrNull('media_archive_error'),
+};
+
+/** The columns of the archive's own message fields, for its targeted UPDATE (`recordMediaArchive`). */
+export const MEDIA_ARCHIVE_COLUMNS: { readonly [K in keyof MediaArchiveFields]: string } = {
+  mediaArchivedAt: MESSAGE_FIELD_COLUMNS.mediaArchivedAt.name,
+  mediaSha256: MESSAGE_FIELD_COLUMNS.mediaSha256.name,
+  mediaArchiveKey: MESSAGE_FIELD_COLUMNS.mediaArchiveKey.name,
+  mediaArchiveError: MESSAGE_FIELD_COLUMNS.mediaArchiveError.name,
 };
 
 type MessageField = keyof MessageRecord;
@@ -107,7 +122,12 @@ export function rowToMessage(row: MessageRow): MessageRecord {
   return out as unknown as MessageRecord;
 }
 
+/**
+ * A `threads` row as better-sqlite3 returns it. The named columns are the ones the SQL code reads
+ * directly; `rowToThread` reads every column through the table below.
+ */
 export interface ThreadRow {
+  readonly [column: string]: SqlValue;
   id: string;
   account_id: string;
   client_jid: string;
@@ -119,60 +139,59 @@ export interface ThreadRow {
   last_backfill_at: number | null;
   lid_jid: string | null;
   is_group: number;
+  participants: string | null;
+  group_addressing_mode: string | null;
   created_at: number;
   updated_at: number;
 }
 
-export const THREAD_COLUMNS = [
-  'id',
-  'account_id',
-  'client_jid',
-  'display_name',
-  'display_name_source',
-  'last_message_at',
-  'last_message_preview',
-  'last_message_id',
-  'last_backfill_at',
-  'lid_jid',
-  'is_group',
-  'created_at',
-  'updated_at',
-] as const;
+/**
+ * Every field of `ThreadRecord` and its column, like the message table above: a field added to the
+ * record fails to compile here until it has one. `id` comes first: an UPDATE binds it last.
+ */
+const THREAD_FIELD_COLUMNS: { readonly [K in keyof ThreadRecord]-?: Column<ThreadRecord[K]> } = {
+  id: text('id'),
+  accountId: text('account_id'),
+  clientJid: text('client_jid'),
+  displayName: textOrNull('display_name'),
+  displayNameSource: {
+    name: 'display_name_source',
+    toSql: (v) => v,
+    fromSql: (v) => (v === null ? null : parseDisplayNameSource(v as string)),
+  },
+  lastMessageAt: integerOrNull('last_message_at'),
+  lastMessagePreview: textOrNull('last_message_preview'),
+  lastMessageId: textOrNull('last_message_id'),
+  lastBackfillAt: integerOrNull('last_backfill_at'),
+  lidJid: textOrNull('lid_jid'),
+  isGroup: { name: 'is_group', toSql: (v) => (v ? 1 : 0), fromSql: (v) => v !== 0 },
+  participants: {
+    name: 'participants',
+    toSql: (v) => (v === null ? null : JSON.stringify(v)),
+    fromSql: (v) => (v === null ? null : parseParticipants(v as string)),
+  },
+  groupAddressingMode: {
+    name: 'group_addressing_mode',
+    toSql: (v) => v,
+    fromSql: (v) => (v === 'lid' || v === 'pn' ? v : null),
+  },
+  createdAt: integer('created_at'),
+  updatedAt: integer('updated_at'),
+};
+
+const THREAD_FIELDS = Object.keys(THREAD_FIELD_COLUMNS) as Array<keyof ThreadRecord>;
+
+/** Column order of `threads` for positional binding (`id` first); `threadValues` produces values in this order. */
+export const THREAD_COLUMNS: readonly string[] = THREAD_FIELDS.map((f) => THREAD_FIELD_COLUMNS[f].name);
 
 export function threadValues(t: ThreadRecord): SqlValue[] {
-  return [
-    t.id,
-    t.accountId,
-    t.clientJid,
-    t.displayName,
-    t.displayNameSource,
-    t.lastMessageAt,
-    t.lastMessagePreview,
-    t.lastMessageId,
-    t.lastBackfillAt,
-    t.lidJid,
-    t.isGroup ? 1 : 0,
-    t.createdAt,
-    t.updatedAt,
-  ];
+  return THREAD_FIELDS.map((f) => (THREAD_FIELD_COLUMNS[f] as Column<unknown>).toSql(t[f]));
 }
 
 export function rowToThread(row: ThreadRow): ThreadRecord {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    clientJid: row.client_jid,
-    displayName: row.display_name,
-    lastMessageAt: row.last_message_at,
-    lastMessagePreview: row.last_message_preview,
-    lastBackfillAt: row.last_backfill_at,
-    lastMessageId: row.last_message_id,
-    lidJid: row.lid_jid,
-    displayNameSource: row.display_name_source === null ? null : parseDisplayNameSource(row.display_name_source),
-    isGroup: row.is_group !== 0,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  const out: Record<string, unknown> = {};
+  for (const f of THREAD_FIELDS) out[f] = (THREAD_FIELD_COLUMNS[f] as Column<unknown>).fromSql(row[THREAD_FIELD_COLUMNS[f].name] ?? null);
+  return out as unknown as ThreadRecord;
 }
 
 export function statusFromRank(rank: number): MessageStatus {
@@ -219,6 +238,12 @@ function parseSyncSource(value: string): SyncSource {
 function parseDisplayNameSource(value: string): DisplayNameSource {
   if (!Object.hasOwn(DISPLAY_NAME_RANK, value)) throw corrupt('display name source', value);
   return value as DisplayNameSource;
+}
+
+function parseParticipants(json: string): GroupParticipant[] {
+  const parsed: unknown = JSON.parse(json);
+  if (!Array.isArray(parsed)) throw corrupt('group participants', json.slice(0, 80));
+  return parsed as GroupParticipant[];
 }
 
 function parseMediaRef(json: string): MediaRef {

@@ -151,6 +151,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX media_jobs_waking ON media_jobs (account_id, wake_at, message_id) WHERE wake_at IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'groups_and_media_archive_fields',
+    sql: `
+      -- Groups: the roster (JSON array of {jid, phoneNumber, lid, admin}) and how the group addresses members.
+      ALTER TABLE threads ADD COLUMN participants TEXT;
+      ALTER TABLE threads ADD COLUMN group_addressing_mode TEXT;
+      -- Group messages: the sender's name as known when the message was stored.
+      ALTER TABLE messages ADD COLUMN sender_name TEXT;
+      -- The media archive's result on the message (written by the archive runner only).
+      ALTER TABLE messages ADD COLUMN media_archived_at INTEGER;
+      ALTER TABLE messages ADD COLUMN media_sha256 TEXT;
+      ALTER TABLE messages ADD COLUMN media_archive_key TEXT;
+      ALTER TABLE messages ADD COLUMN media_archive_error TEXT;
+    `,
+  },
 ];
 
 /** Applies every migration the database has not seen yet; returns the versions applied by this call. */

@@ -5,7 +5,14 @@ import Database from 'better-sqlite3';
 import { ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import { isThreadOf } from '../../domain/thread-id.js';
-import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  HistorySyncResult,
+  MediaArchiveFields,
+  MessageRecord,
+  ThreadRecord,
+} from '../../domain/records.js';
 import { pageRequest, toPage } from '../paging.js';
 import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, Store, StoreHealth } from '../port.js';
 import { applyMutationsInTxn } from './apply-mutations.js';
@@ -113,7 +120,7 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ mutations
 
   async applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult> {
-    return this.write('applyMutations', (s) => applyMutationsInTxn(s, accountId, mutations, this.now()));
+    return this.write('applyMutations', (s) => applyMutationsInTxn(s, this.x().media, accountId, mutations, this.now()));
   }
 
   // ------------------------------------------------------------------ messages
@@ -143,6 +150,15 @@ export class SqliteStore implements Store {
             : s.listMessagesAscFirst.all(threadId, accountId, fetch);
       return toPage(rows.map(rowToMessage), limit, (m) => ({ ts: m.createdAt, id: m.id }));
     });
+  }
+
+  async recordMediaArchive(accountId: string, messageId: string, _clientJid: string | null, f: MediaArchiveFields): Promise<boolean> {
+    return this.write(
+      'recordMediaArchive',
+      (s) =>
+        s.recordMediaArchive.run(f.mediaArchivedAt, f.mediaSha256, f.mediaArchiveKey, f.mediaArchiveError, accountId, messageId).changes >
+        0,
+    );
   }
 
   async countMessages(accountId: string): Promise<number> {

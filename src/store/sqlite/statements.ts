@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { MESSAGE_COLUMNS, THREAD_COLUMNS, type MessageRow, type SqlValue, type ThreadRow } from './row-mapping.js';
+import { MEDIA_ARCHIVE_COLUMNS, MESSAGE_COLUMNS, THREAD_COLUMNS, type MessageRow, type SqlValue, type ThreadRow } from './row-mapping.js';
 
 /**
  * Every statement the store runs, prepared once per connection after migrations: preparing costs
@@ -44,6 +44,12 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE messages SET thread_id = ?, client_jid = ? WHERE account_id = ? AND thread_id = ?`,
     ),
     countMessages: db.prepare<[string], number>(`SELECT COUNT(*) FROM messages WHERE account_id = ?`).pluck(),
+    messageExists: db.prepare<[string, string], number>(`SELECT EXISTS (SELECT 1 FROM messages WHERE account_id = ? AND id = ?)`).pluck(),
+    /** Values: mediaArchivedAt, mediaSha256, mediaArchiveKey, mediaArchiveError, then account_id, id. */
+    recordMediaArchive: db.prepare<[number | null, string | null, string | null, string | null, string, string]>(
+      `UPDATE messages SET ${MEDIA_ARCHIVE_COLUMNS.mediaArchivedAt} = ?, ${MEDIA_ARCHIVE_COLUMNS.mediaSha256} = ?,
+       ${MEDIA_ARCHIVE_COLUMNS.mediaArchiveKey} = ?, ${MEDIA_ARCHIVE_COLUMNS.mediaArchiveError} = ? WHERE account_id = ? AND id = ?`,
+    ),
     // Keyset pages: the row-value comparison is served by messages_by_thread, so a deep page costs
     // the same as the first one, and (created_at, id) is a total order so ties cannot skip or repeat.
     listMessagesDescFirst: db.prepare<[string, string, number], MessageRow>(

@@ -53,6 +53,32 @@ export function accountsContract(ctx: ContractContext): void {
         });
       });
 
+      it('history-sync fields round-trip: nested maps with nulls, a later snapshot replaces the maps whole', async () => {
+        await store.createAccount({ id: ACC });
+        const first = {
+          historySyncStatus: 'running',
+          historySyncProgress: { RECENT: 40, FULL: null },
+          historySyncChunks: { INITIAL_BOOTSTRAP: 1, PUSH_NAME: 1, RECENT: 3 },
+          historySyncMessagesSaved: 1234,
+          historySyncStartedAt: BASE_TIME,
+          historySyncUpdatedAt: BASE_TIME + 5000,
+          historySyncLastChunkAt: BASE_TIME + 5000,
+          historySyncCompletedAt: null,
+          historySyncStalled: false,
+          historySyncStalledAt: null,
+        } as const;
+        await store.patchAccount(ACC, first);
+        expect(await store.getAccount(ACC)).toMatchObject(first);
+        await store.patchAccount(ACC, {
+          historySyncStatus: 'waiting',
+          historySyncChunks: {},
+          historySyncProgress: { RECENT: null, FULL: null },
+        });
+        const after = await store.getAccount(ACC);
+        expect(after?.historySyncChunks).toEqual({});
+        expect(after?.historySyncProgress).toEqual({ RECENT: null, FULL: null });
+      });
+
       it('patching a missing account is a NotFoundError', async () => {
         await expect(store.patchAccount('missing', { status: 'open' })).rejects.toBeInstanceOf(NotFoundError);
         expect(await store.getAccount('missing')).toBeNull();

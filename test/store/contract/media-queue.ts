@@ -2,7 +2,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../../src/domain/errors.js';
 import type { MediaJob, MediaJobInput, MediaJobLease } from '../../../src/store/media-queue.js';
 import type { Store } from '../../../src/store/port.js';
-import { BASE_TIME } from '../../support/records.js';
+import type { Mutation } from '../../../src/domain/mutations.js';
+import type { MessageRecord } from '../../../src/domain/records.js';
+import { BASE_TIME, makeMessage } from '../../support/records.js';
 import type { ContractContext } from './fixtures.js';
 
 /**
@@ -40,6 +42,61 @@ export function mediaQueueContract(ctx: ContractContext): void {
     const lease = (j: MediaJob): MediaJobLease => ({ accountId: j.accountId, messageId: j.messageId, leaseId: j.leaseId! });
     const ids = (jobs: MediaJob[]) => jobs.map((j) => j.messageId);
     const result = { sha256: 'ab'.repeat(32), size: 70_000, key: `ab/ab/${'ab'.repeat(32)}` };
+
+    describe('jobs written with their messages (applyMutations)', () => {
+      const PN = '40712345678@s.whatsapp.net';
+      const media = (id: string, o: Partial<MessageRecord> = {}): MessageRecord =>
+        makeMessage({ id, accountId: ACC, clientJid: PN, messageType: 'image', contentType: 'imageMessage', createdAt: T, ...o });
+      const enqueue = (messageId: string, priority: 'live' | 'history' = 'live', clientJid: string | null = PN): Mutation => ({
+        kind: 'media-job',
+        accountId: ACC,
+        messageId,
+        clientJid,
+        priority,
+        messageAt: T,
+      });
+
+      it('a job goes in with its message, once; a done job is never queued again by a replay', async () => {
+        const first = await store.applyMutations(ACC, [{ kind: 'message', record: media('M1') }, enqueue('M1')]);
+        expect(first).toMatchObject({ inserted: 1, mediaJobsEnqueued: 1 });
+        expect(await store.getMediaJob(ACC, 'M1')).toMatchObject({ state: 'queued', priority: 'live', clientJid: PN, attempts: 0 });
+        const [claimed] = await claim(T + 1);
+        await store.completeMediaJob(lease(claimed!), result, T + 2);
+        const replay = await store.applyMutations(ACC, [{ kind: 'message', record: media('M1') }, enqueue('M1', 'history')]);
+        expect(replay).toMatchObject({ inserted: 0, merged: 1, mediaJobsEnqueued: 0 });
+        expect(await store.getMediaJob(ACC, 'M1')).toMatchObject({ state: 'done', priority: 'live' });
+      });
+
+      it('a job for a message stored by an earlier batch is added; one for a message not stored is not', async () => {
+        await store.applyMutations(ACC, [{ kind: 'message', record: media('M2') }]);
+        expect(await store.applyMutations(ACC, [enqueue('M2', 'history', null), enqueue('GHOST')])).toMatchObject({ mediaJobsEnqueued: 1 });
+        expect(await store.getMediaJob(ACC, 'M2')).toMatchObject({ state: 'queued', priority: 'history' });
+        expect(await store.getMediaJob(ACC, 'GHOST')).toBeNull();
+      });
+
+      it("the archive's fields: written alone, read back, kept through a second sighting of the message", async () => {
+        await store.applyMutations(ACC, [{ kind: 'message', record: media('M3') }]);
+        const archived = {
+          mediaArchivedAt: T + 5,
+          mediaSha256: 'cd'.repeat(32),
+          mediaArchiveKey: `sha256/cd/${'cd'.repeat(32)}`,
+          mediaArchiveError: null,
+        };
+        expect(await store.recordMediaArchive(ACC, 'M3', null, archived)).toBe(true);
+        expect(await store.getMessage(ACC, 'M3')).toMatchObject(archived);
+        await store.applyMutations(ACC, [{ kind: 'message', record: media('M3', { body: 'late caption', status: 'read' }) }]);
+        expect(await store.getMessage(ACC, 'M3')).toMatchObject({ ...archived, body: 'hello', status: 'read' });
+        const failed = {
+          mediaArchivedAt: null,
+          mediaSha256: null,
+          mediaArchiveKey: null,
+          mediaArchiveError: 'MEDIA_TOO_LARGE: over the cap',
+        };
+        expect(await store.recordMediaArchive(ACC, 'M3', PN, failed)).toBe(true);
+        expect(await store.getMessage(ACC, 'M3')).toMatchObject(failed);
+        expect(await store.recordMediaArchive(ACC, 'GHOST', null, archived)).toBe(false);
+      });
+    });
 
     it('enqueues idempotently per message, also within one call', async () => {
       expect(await store.enqueueMediaJobs([job('A', 'live', T), job('B', 'history', T), job('A', 'live', T)], T)).toBe(2);

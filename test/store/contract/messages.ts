@@ -52,6 +52,12 @@ export function messagesContract(ctx: ContractContext): void {
         expect(await store.getMessage(ACC, record.id, PN)).toEqual(record);
       });
 
+      it('names the messages it inserted, not the ones it merged (a replayed batch inserts none)', async () => {
+        expect(await apply(...upsert(msg({ id: 'A' }), msg({ id: 'B' })))).toMatchObject({ inserted: 2, insertedIds: ['A', 'B'] });
+        const replay = await apply(...upsert(msg({ id: 'A' }), msg({ id: 'C' }), msg({ id: 'B' })));
+        expect(replay).toMatchObject({ inserted: 1, merged: 2, insertedIds: ['C'] });
+      });
+
       it('returns null for an unknown message and for a message of another account', async () => {
         await apply(...upsert(msg({ id: 'A' })));
         expect(await store.getMessage(ACC, 'nope')).toBeNull();
@@ -159,6 +165,8 @@ export function messagesContract(ctx: ContractContext): void {
           edits: 0,
           revokes: 0,
           threadsMerged: 0,
+          insertedIds: [],
+          mediaJobsEnqueued: 0,
         });
       });
     });

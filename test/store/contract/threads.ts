@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { threadIdOf, type DisplayNameSource, type MessageRecord } from '../../../src/domain/records.js';
+import type { Mutation } from '../../../src/domain/mutations.js';
+import { threadIdOf, type DisplayNameSource, type GroupParticipant, type MessageRecord } from '../../../src/domain/records.js';
 import type { Store } from '../../../src/store/port.js';
 import { BASE_TIME } from '../../support/records.js';
 import { contractFixtures, type ContractContext } from './fixtures.js';
@@ -281,6 +282,97 @@ export function threadsContract(ctx: ContractContext): void {
         });
         expect(await store.getMessage(ACC, 'IN1')).toMatchObject({ status: 'read', body: 'edited', clientJid: PN });
         expect(await store.countMessages(ACC)).toBe(2);
+      });
+    });
+
+    describe('groups', () => {
+      const GROUP_THREAD = threadIdOf(ACC, GROUP);
+      const ANA_LID = '111111111111111@lid';
+      const ANA_PN = '40711111111@s.whatsapp.net';
+      const BOB_PN = '40722222222@s.whatsapp.net';
+      const CEZ_LID = '333333333333333@lid';
+      const ana: GroupParticipant = { jid: ANA_LID, phoneNumber: ANA_PN, lid: ANA_LID, admin: 'superadmin' };
+      const bob: GroupParticipant = { jid: BOB_PN, phoneNumber: BOB_PN, lid: null, admin: null };
+      const cez: GroupParticipant = { jid: CEZ_LID, phoneNumber: null, lid: CEZ_LID, admin: null };
+      const roster = (
+        participants: GroupParticipant[],
+        addressingMode: 'lid' | 'pn' | null = 'lid',
+        source: 'metadata' | 'history' = 'metadata',
+      ): Mutation => ({
+        kind: 'group-roster',
+        accountId: ACC,
+        clientJid: GROUP,
+        source,
+        participants,
+        addressingMode,
+      });
+      const change = (action: 'add' | 'remove' | 'promote' | 'demote', ...participants: GroupParticipant[]): Mutation => ({
+        kind: 'group-participants',
+        accountId: ACC,
+        clientJid: GROUP,
+        action,
+        participants,
+      });
+
+      it('a roster creates the group thread and is read back whole; a later roster replaces it', async () => {
+        await apply(roster([ana, bob]));
+        expect(await store.getThread(ACC, GROUP_THREAD)).toMatchObject({
+          isGroup: true,
+          participants: [ana, bob],
+          groupAddressingMode: 'lid',
+          lastMessageAt: null,
+        });
+        await apply(roster([bob, cez], null));
+        expect(await store.getThread(ACC, GROUP_THREAD)).toMatchObject({ participants: [bob, cez], groupAddressingMode: 'lid' });
+        // A thread without messages is not listed; its roster is still there for sends.
+        expect((await allThreads()).items.map((t) => t.id)).not.toContain(GROUP_THREAD);
+      });
+
+      it("participant updates change a known roster in arrival order, matched by any of a member's JIDs", async () => {
+        await apply(roster([ana, bob]), change('add', cez), change('promote', cez), change('remove', { ...bob, jid: BOB_PN }));
+        expect((await store.getThread(ACC, GROUP_THREAD))?.participants).toEqual([ana, { ...cez, admin: 'admin' }]);
+        // Ana addressed by her phone number is still Ana.
+        await apply(change('demote', { jid: ANA_PN, phoneNumber: ANA_PN, lid: null, admin: null }), change('demote', cez));
+        expect((await store.getThread(ACC, GROUP_THREAD))?.participants).toEqual([{ ...ana, admin: null }, cez]);
+        await apply(change('add', cez));
+        expect((await store.getThread(ACC, GROUP_THREAD))?.participants).toEqual([{ ...ana, admin: null }, cez]);
+      });
+
+      it('an update to a group whose roster is unknown changes nothing (a partial roster would be wrong)', async () => {
+        await apply(...upsert(msg({ id: 'G1', clientJid: GROUP, participant: BOB_PN })));
+        await apply(change('add', cez));
+        expect(await store.getThread(ACC, GROUP_THREAD)).toMatchObject({
+          participants: null,
+          groupAddressingMode: null,
+          lastMessageId: 'G1',
+        });
+      });
+
+      it("the group's subject outranks a chat name, and a later subject replaces it", async () => {
+        await apply(name(GROUP, 'Old chat name', 'chatName'));
+        await apply(name(GROUP, 'Book club', 'groupSubject'));
+        await apply(name(GROUP, 'A history chunk name', 'chatName'));
+        expect(await store.getThread(ACC, GROUP_THREAD)).toMatchObject({ displayName: 'Book club', displayNameSource: 'groupSubject' });
+        await apply(name(GROUP, 'Book club 2', 'groupSubject'));
+        expect((await store.getThread(ACC, GROUP_THREAD))?.displayName).toBe('Book club 2');
+      });
+
+      it("a group message carries the sender's saved contact name, else its push name, else any name known for the sender", async () => {
+        const inGroup = (id: string, participant: string, pushName: string | null, o: Partial<MessageRecord> = {}) =>
+          msg({ id, clientJid: GROUP, participant, pushName, ...o });
+        await apply(name(ANA_PN, 'Ana (saved)', 'contactName'), ...upsert(inGroup('S1', ANA_PN, 'ana push')));
+        await apply(name(BOB_PN, 'Bobby', 'verifiedName'));
+        await apply(...upsert(inGroup('S2', BOB_PN, 'bob push'), inGroup('S3', BOB_PN, null), inGroup('S4', CEZ_LID, null)));
+        await apply(
+          ...upsert(inGroup('S5', BOB_PN, 'me', { direction: 'outbound', fromMe: true }), msg({ id: 'S6', pushName: 'one to one' })),
+        );
+        const senders = await Promise.all(
+          ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'].map(async (id) => (await store.getMessage(ACC, id))?.senderName),
+        );
+        expect(senders).toEqual(['Ana (saved)', 'bob push', 'Bobby', null, null, null]);
+        // Kept as first stored: a second sighting does not rename it.
+        await apply(name(BOB_PN, 'Robert', 'contactName'), ...upsert(inGroup('S2', BOB_PN, 'bob push')));
+        expect((await store.getMessage(ACC, 'S2'))?.senderName).toBe('bob push');
       });
     });
   });
