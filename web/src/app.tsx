@@ -55,7 +55,7 @@ function Console({ token, onSignOut }: { token: string; onSignOut: (why: string 
   }, [state, route]);
 
   return (
-    <div class="shell">
+    <div class={`shell ${route.view === 'inbox' ? 'fill' : ''}`}>
       <header class="top">
         <a class="brand" href="#/">
           wasync

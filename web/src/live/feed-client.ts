@@ -185,6 +185,6 @@ export class FeedClient {
 }
 
 /** The feed's address on the page's own origin. */
-export function feedUrl(loc: Location): string {
+export function feedUrl(loc: { protocol: string; host: string }): string {
   return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/api/whatsapp/ws`;
 }

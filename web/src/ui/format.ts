@@ -53,8 +53,21 @@ function sameDay(a: Date, b: Date): boolean {
   return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
 }
 
-/** `40712345678@s.whatsapp.net` → `+40712345678`; groups and LIDs keep their id. */
+/** `40712345678@s.whatsapp.net` → `+40712345678`; a group → `Group`; LIDs and others keep their id. */
 export function displayJid(jid: string): string {
   const m = /^(\d+)(?::\d+)?@s\.whatsapp\.net$/.exec(jid);
-  return m ? `+${m[1]}` : jid;
+  if (m) return `+${m[1]}`;
+  if (jid.endsWith('@g.us')) return 'Group';
+  return jid;
+}
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+
+/** The local day a message belongs to (the conversation's day separators). */
+export function dayKey(d: Date): string {
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+export function formatDay(d: Date): string {
+  return dayFormat.format(d);
 }

@@ -5,7 +5,7 @@ import type { LiveEvent } from '../live/events.js';
 import { href, navigate } from '../router.js';
 import type { AppState } from '../state/app-state.js';
 import { Empty, ErrorNote, Loading } from '../ui/components.js';
-import { displayJid, formatDateTime, formatShort, parseDate } from '../ui/format.js';
+import { dayKey, displayJid, formatDateTime, formatDay, formatShort, parseDate } from '../ui/format.js';
 import { useStore } from '../ui/store.js';
 import { MessageItem } from './message-item.js';
 import { mergeMessages, mergeThreads, threadMatches } from './messages.js';
@@ -322,9 +322,15 @@ function Conversation({ state, accountId, threadId }: { state: AppState; account
                 Beginning of the stored conversation
               </li>
             )}
-            {messages.map((m) => (
-              <MessageItem key={m.id} m={m} state={state} isGroup={thread?.isGroup ?? false} />
-            ))}
+            {withDays(messages).map((x) =>
+              'day' in x ? (
+                <li key={`day-${x.key}`} class="day" aria-hidden="true">
+                  {x.day}
+                </li>
+              ) : (
+                <MessageItem key={x.m.id} m={x.m} state={state} isGroup={thread?.isGroup ?? false} />
+              ),
+            )}
           </ol>
         )}
         {messages && messages.length === 0 && <p class="muted pad">No messages stored in this conversation.</p>}
@@ -342,6 +348,22 @@ function Conversation({ state, accountId, threadId }: { state: AppState; account
       )}
     </section>
   );
+}
+
+/** Messages with a separator before each new local day. */
+function withDays(messages: readonly ApiMessage[]): Array<{ m: ApiMessage } | { day: string; key: string }> {
+  const out: Array<{ m: ApiMessage } | { day: string; key: string }> = [];
+  let last = '';
+  for (const m of messages) {
+    const d = parseDate(m.createdAt);
+    const key = d ? dayKey(d) : '';
+    if (d && key !== last) {
+      out.push({ day: formatDay(d), key });
+      last = key;
+    }
+    out.push({ m });
+  }
+  return out;
 }
 
 function newMessageId(): string {
