@@ -407,6 +407,24 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
     await shoot(page, 'accounts');
   });
 
+  it('the header follows what the server offers: the live feed or polling, a fleet view or none', async () => {
+    const ticket = await t.api('POST', '/api/whatsapp/ws-ticket');
+    const live = page.getByRole('status', { name: /^Updates:/ });
+    // A server with the live feed (issue 8) streams; one without it answers 404 and the page polls.
+    await expect.poll(() => live.textContent()).toContain(ticket.status === 404 ? 'Polling' : 'Live');
+    const instances = await t.api<{ instances?: Array<{ instanceId: string }> }>('GET', '/api/whatsapp/instances');
+    const fleetLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' });
+    if (instances.status === 404) {
+      expect(await fleetLink.count()).toBe(0);
+    } else {
+      await fleetLink.click();
+      await page.getByRole('heading', { name: 'Fleet', level: 1 }).waitFor();
+      for (const i of instances.json.instances ?? []) await page.getByRole('rowheader', { name: i.instanceId }).waitFor();
+      await shoot(page, 'fleet');
+      await page.goto(`${t.app.url}/#/`);
+    }
+  });
+
   it('delete asks first, and purging the messages is a separate, explicit choice', async () => {
     expect((await t.api('POST', '/api/whatsapp/accounts', { accountId: 'temp-1' })).status).toBe(201);
     await page.goto(`${t.app.url}/#/`);
@@ -473,5 +491,22 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
 
   it('nothing broke the CSP, threw, or put the token in a URL', () => {
     expect(problems).toEqual([]);
+  });
+
+  it('when the server shuts down, the page says so', async () => {
+    await signIn(page);
+    await page.locator(`tr[data-account-id="${ACCOUNT}"]`).waitFor();
+    await t.app.shutdown();
+    await expect
+      .poll(
+        () =>
+          page
+            .getByRole('alert')
+            .filter({ hasText: /shutting down|cannot be reached/ })
+            .count(),
+        { timeout: 20_000 },
+      )
+      .toBe(1);
+    await shoot(page, 'server-gone');
   });
 });

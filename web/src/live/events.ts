@@ -37,11 +37,13 @@ export interface Interest {
   view: 'accounts' | 'pair' | 'sync' | 'inbox' | 'fleet';
 }
 
-/** The page asks for everything again after this (the feed lost events it cannot replay). */
 export interface LiveListener {
   event(e: LiveEvent): void;
   mode(m: LiveMode): void;
+  /** The page asks for everything again after this (the feed lost events it cannot replay). */
   resync(): void;
+  /** A poll failed (server draining or gone): the page says so; polling goes on. */
+  error(err: unknown): void;
 }
 
 const NAMES: ReadonlySet<string> = new Set<LiveEventName>([

@@ -36,6 +36,7 @@ export class Poller implements LiveSource {
     private readonly onEvent: (e: LiveEvent) => void,
     onMode: (m: LiveMode) => void,
     reason: string,
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     onMode({ kind: 'polling', everyMs: MESSAGES_MS, reason });
     this.schedule(0);
@@ -81,8 +82,9 @@ export class Poller implements LiveSource {
         this.last.accounts = now;
         await this.pollAccounts();
       }
-    } catch {
-      // The page's own requests report errors (token refused, server gone); the poller just tries again.
+    } catch (err) {
+      // Reported (the header says the server is draining or gone); the poller just tries again.
+      this.onError(err);
     }
     this.schedule(TICK_MS);
   }

@@ -40,6 +40,7 @@ export class AppState {
         void this.loadAccounts();
         this.resyncs.update((n) => n + 1);
       },
+      error: (err) => this.noteError(err),
     });
     void this.loadAccounts();
     void this.checkReady();
