@@ -71,6 +71,9 @@ interface ApiMessage {
   status: string;
   body: string | null;
   createdAt: string;
+  messageType: string;
+  revokedAt: string | null;
+  editedAt: string | null;
 }
 
 describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
@@ -127,8 +130,8 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     t = await startTestApp({
-      // The QR waits 6 s before the phone "scans" it, and rotates every second meanwhile.
-      WA_SIM_PAIR_MS: '6000',
+      // The QR waits 10 s before the phone "scans" it, and rotates every second meanwhile.
+      WA_SIM_PAIR_MS: '10000',
       WA_SIM_QR_MS: '1000',
       // Few chats with long histories: the busiest thread takes several pages to scroll back through.
       WA_SIM_CHATS: '4',
@@ -216,6 +219,11 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
         return drawn !== null && drawn !== first ? true : undefined;
       });
 
+      // Pairing by phone number instead: a code to type on the phone.
+      await page.getByLabel('Phone number (with country code)').fill('+40 712 345 678');
+      await page.getByRole('button', { name: 'Get pairing code' }).click();
+      await expect.poll(() => page.getByRole('status').getByLabel('Pairing code').textContent()).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+
       // The phone pairs: the page moves on to the sync view by itself.
       await page.waitForURL(new RegExp(`#/accounts/${ACCOUNT}/sync$`), { timeout: 30_000 });
       await page.getByRole('heading', { name: `Sync: ${ACCOUNT}` }).waitFor();
@@ -242,8 +250,15 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
         await expect.poll(() => page.locator('[data-history-sync]').getAttribute('data-history-sync')).toBe('complete');
       }
       await expect
-        .poll(() => page.getByRole('listitem').filter({ hasText: 'History sync:' }).textContent(), { timeout: 15_000 })
+        .poll(() => page.getByRole('figure').getByRole('listitem').filter({ hasText: 'History sync:' }).textContent(), { timeout: 15_000 })
         .toBe(`History sync: ${saved.toLocaleString('en-US')}`);
+      // The sync log lists what arrived while the page watched.
+      await page
+        .getByRole('region', { name: 'Sync events' })
+        .getByRole('listitem')
+        .filter({ hasText: 'History sync: +' })
+        .first()
+        .waitFor();
       await shoot(page, 'sync');
     },
     SCENARIO_MS,
@@ -296,11 +311,24 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
       const order = new Map(stored.map((m, i) => [m.id, i]));
       const positions = shown.filter((id) => order.has(id)).map((id) => order.get(id)!);
       expect(positions).toEqual([...positions].sort((a, b) => b - a)); // the API lists newest first
+      // Edits and deletions are marked on the very messages the API marks.
+      for (const m of stored) {
+        const item = list.locator(`li[data-message-id="${m.id}"]`);
+        expect(await item.locator('.flag', { hasText: 'deleted' }).count(), m.id).toBe(m.revokedAt ? 1 : 0);
+        expect(await item.locator('.flag', { hasText: 'edited' }).count(), m.id).toBe(m.editedAt ? 1 : 0);
+      }
       await page.locator('.messages').evaluate((el) => {
         const s = el as unknown as ScrollerLike;
         s.scrollTop = s.scrollHeight;
       });
       await shoot(page, 'inbox');
+
+      // Media go through the media endpoint with the token; the simulated phone has no files, and the page says so.
+      const media = stored.find((m) => m.messageType === 'image' || m.messageType === 'document' || m.messageType === 'video');
+      expect(media, 'the simulated history has media in the busiest thread').toBeDefined();
+      const item = list.locator(`li[data-message-id="${media!.id}"]`);
+      await item.getByRole('button', { name: new RegExp(`^Load ${media!.messageType} `) }).click();
+      await expect.poll(() => item.locator('.error-text').textContent()).toMatch(/MEDIA_UNAVAILABLE/);
     },
     SCENARIO_MS,
   );

@@ -4,6 +4,7 @@ import type { Interest, LiveEvent, LiveMode, LiveSource } from '../live/events.j
 import { startLive } from '../live/live.js';
 import { Store } from '../ui/store.js';
 import { Activity } from './activity.js';
+import { appendLog, type LogLine, logFromAccount, logFromEvent } from './sync-log.js';
 
 export type ServerState = { kind: 'ok'; ready: ReadyAnswer } | { kind: 'draining' } | { kind: 'unreachable' } | { kind: 'unknown' };
 
@@ -20,6 +21,8 @@ export class AppState {
   /** Bumped when the feed lost events: views reload what they show. */
   readonly resyncs = new Store(0);
   readonly activity = new Activity();
+  /** The sync view's event list per account (state/sync-log.ts). */
+  readonly syncLog = new Store<ReadonlyMap<string, readonly LogLine[]>>(new Map());
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   private readonly live: LiveSource;
   private readonly refetchTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -66,9 +69,10 @@ export class AppState {
     try {
       const list = await this.api.accounts();
       const map = new Map<string, ApiAccount>();
+      const before = this.accounts.get();
       for (const a of list) {
         map.set(a.id, a);
-        this.activity.observe(a);
+        this.observe(before?.get(a.id), a);
       }
       this.accounts.set(map);
       this.accountsError.set(null);
@@ -89,8 +93,13 @@ export class AppState {
   }
 
   putAccount(a: ApiAccount): void {
-    this.activity.observe(a);
+    this.observe(this.accounts.get()?.get(a.id), a);
     this.accounts.update((m) => new Map(m ?? []).set(a.id, a));
+  }
+
+  private observe(prev: ApiAccount | undefined, next: ApiAccount): void {
+    this.activity.observe(next);
+    this.syncLog.update((log) => appendLog(log, next.id, logFromAccount(prev, next)));
   }
 
   dropAccount(id: string): void {
@@ -117,8 +126,10 @@ export class AppState {
       if (this.liveMode.get().kind !== 'polling') this.scheduleRefetch(e.accountId);
     } else if (e.event === 'message.created' && (e.data.syncSource === 'realtime' || e.data.syncSource === 'outbound_api')) {
       this.activity.realtime(e.accountId);
-    } else if (e.event === 'backfill.completed' || e.event === 'history-sync.progress') {
-      this.scheduleRefetch(e.accountId);
+    } else if (e.event === 'backfill.completed' || e.event === 'history-sync.progress' || e.event === 'backfill.progress') {
+      const line = logFromEvent(e);
+      if (line) this.syncLog.update((log) => appendLog(log, e.accountId, [line]));
+      if (e.event !== 'backfill.progress') this.scheduleRefetch(e.accountId);
     }
     for (const l of [...this.listeners]) l(e);
   }

@@ -1,6 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ApiAccount, connectionOf } from '../api/types.js';
-import type { LiveEvent } from '../live/events.js';
 import { href } from '../router.js';
 import type { AppState } from '../state/app-state.js';
 import { Badge, ConnectionBadge, Empty, ErrorNote, Loading, Progress, Time } from '../ui/components.js';
@@ -9,33 +8,17 @@ import { useStore, useTicker } from '../ui/store.js';
 import { AutoBackfillCell, historySyncSummary } from './account-summary.js';
 import { ActivityChart } from './chart.js';
 
-/** The sync feed's events for this account, newest first, as they arrive (live feed only). */
-interface LogLine {
-  at: number;
-  text: string;
-}
-
 export function SyncView({ state, accountId }: { state: AppState; accountId: string }) {
   const accounts = useStore(state.accounts);
   const account = accounts?.get(accountId);
   const now = useTicker(5000);
-  const [log, setLog] = useState<LogLine[]>([]);
+  const log = useStore(state.syncLog).get(accountId) ?? [];
   const [, setActivityTick] = useState(0);
 
   useEffect(() => state.activity.subscribe(() => setActivityTick((n) => n + 1)), [state]);
   useEffect(() => {
     void state.refreshAccount(accountId);
   }, [state, accountId]);
-  useEffect(
-    () =>
-      state.on((e: LiveEvent) => {
-        if (e.accountId !== accountId) return;
-        if (e.event === 'history-sync.progress' || e.event === 'backfill.progress' || e.event === 'backfill.completed') {
-          setLog((l) => [{ at: Date.now(), text: describeSyncEvent(e.event, e.data) }, ...l].slice(0, 50));
-        }
-      }),
-    [state, accountId],
-  );
 
   if (!accounts) return <Loading what="the account" />;
   if (!account) {
@@ -301,14 +284,4 @@ function BackfillCard({ a, state }: { a: ApiAccount; state: AppState }) {
       )}
     </section>
   );
-}
-
-function describeSyncEvent(event: string, data: Record<string, unknown>): string {
-  const parts: string[] = [];
-  for (const key of ['syncType', 'progress', 'chunkOrder', 'saved', 'messages', 'threads', 'errors', 'status']) {
-    const v = data[key];
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') parts.push(`${key} ${v}`);
-  }
-  const label = event === 'history-sync.progress' ? 'History chunk' : event === 'backfill.completed' ? 'Backfill done' : 'Backfill';
-  return parts.length ? `${label}: ${parts.join(', ')}` : label;
 }
