@@ -106,8 +106,8 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
     return out;
   };
 
-  const shoot = async (p: Page, name: string): Promise<void> => {
-    await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+  const shoot = async (p: Page, name: string, fullPage = false): Promise<void> => {
+    await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage });
   };
 
   const watch = (p: Page): void => {
@@ -259,7 +259,7 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
         .filter({ hasText: 'History sync: +' })
         .first()
         .waitFor();
-      await shoot(page, 'sync');
+      await shoot(page, 'sync', true);
     },
     SCENARIO_MS,
   );
@@ -412,7 +412,7 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
       await page.getByText(`Per thread (${r.threadResults.length})`).click();
       await expect.poll(() => page.locator('details table tbody tr').count()).toBe(r.threadResults.length);
       await expect.poll(() => page.getByRole('button', { name: 'Backfill now' }).isEnabled()).toBe(true);
-      await shoot(page, 'sync-backfill');
+      await shoot(page, 'sync-backfill', true);
     },
     SCENARIO_MS,
   );

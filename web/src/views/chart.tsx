@@ -8,8 +8,8 @@ export const SOURCE_LABEL: Record<ActivitySource, string> = {
   realtime: 'Realtime',
 };
 
-const W = 600;
-const H = 160;
+const W = 900;
+const H = 170;
 const PAD_LEFT = 44;
 const PAD_BOTTOM = 20;
 const SLOTS = 30;
