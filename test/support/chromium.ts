@@ -18,7 +18,8 @@ export function chromiumMissingReason(): string {
   const chosen = process.env.WASYNC_TEST_CHROMIUM;
   return chosen
     ? `browser tests (test/console/) not run: WASYNC_TEST_CHROMIUM=${chosen} does not exist`
-    : `browser tests (test/console/) not run: Chromium not found at ${CANDIDATES.join(' or ')}; install it with: apt-get install -y chromium`;
+    : `browser tests (test/console/) not run: Chromium not found at ${CANDIDATES.join(' or ')}; ` +
+        'install it with: apt-get install -y chromium';
 }
 
 export const CHROMIUM_FLAGS = [
