@@ -122,6 +122,7 @@ function start(opts: { ticket?: () => Promise<string | null>; pingMs?: number; i
     onMode: (m) => modes.push(m),
     onResync: () => (state.resyncs += 1),
     onUnavailable: () => (state.unavailable += 1),
+    giveUpAfter: 3,
     WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
     ...(opts.pingMs ? { pingMs: opts.pingMs } : {}),
     ...(opts.idleMs ? { idleMs: opts.idleMs } : {}),
@@ -215,18 +216,40 @@ describe('live feed client', () => {
     expect(feed.connections).toBe(0);
   });
 
+  it('gives up on a feed it could never subscribe to (websockets dropped on the way) and lets the page poll', async () => {
+    feed = await FeedDouble.start();
+    // Tickets the server never issued: every connection is refused.
+    const { state, modes } = start({ ticket: async () => 'forged' });
+    await waitFor('the fallback', async () => (state.unavailable === 1 ? true : undefined), 15_000);
+    expect(feed.refused).toBe(3);
+    expect(modes.filter((m) => m.kind === 'feed-reconnecting')).toHaveLength(2);
+  });
+
+  it('after one subscription it keeps retrying (a server restart), however long it takes', async () => {
+    feed = await FeedDouble.start();
+    let forge = false;
+    const { state, modes } = start({ ticket: async () => (forge ? 'forged' : feed.issue()) });
+    await waitFor('subscribed', async () => (modes.at(-1)?.kind === 'feed' ? true : undefined));
+    forge = true;
+    feed.dropAll();
+    await waitFor('three refused reconnects', async () => (feed.refused >= 3 ? true : undefined), 20_000);
+    expect(state.unavailable).toBe(0);
+    forge = false;
+    await waitFor('back to live', async () => (modes.at(-1)?.kind === 'feed' ? true : undefined), 30_000);
+  });
+
   it('a failing ticket request is retried with backoff', async () => {
     feed = await FeedDouble.start();
     let calls = 0;
     const { modes } = start({
       ticket: async () => {
         calls += 1;
-        if (calls < 3) throw new Error('HTTP 503');
+        if (calls < 2) throw new Error('HTTP 503');
         return feed.issue();
       },
     });
     await waitFor('connected at last', async () => (modes.at(-1)?.kind === 'feed' ? true : undefined), 15_000);
-    expect(modes.filter((m) => m.kind === 'feed-reconnecting')).toHaveLength(2);
+    expect(modes.filter((m) => m.kind === 'feed-reconnecting')).toHaveLength(1);
     expect(modes.find((m) => m.kind === 'feed-reconnecting')).toMatchObject({ error: 'HTTP 503' });
   });
 });

@@ -19,8 +19,13 @@ export interface FeedClientOptions {
   onEvent: (e: LiveEvent) => void;
   onMode: (m: LiveMode) => void;
   onResync: () => void;
-  /** The server stopped offering a feed (the ticket route went away): switch to polling. */
-  onUnavailable: () => void;
+  /**
+   * No feed to be had: the server has none (no ticket route), or the first `giveUpAfter` connections
+   * all failed before a subscription (a proxy that drops websockets): switch to polling.
+   */
+  onUnavailable: (reason: string) => void;
+  /** Failed first connections before giving up on the feed (default 3); after one success it always retries. */
+  giveUpAfter?: number;
   WebSocketImpl?: typeof WebSocket;
   pingMs?: number;
   idleMs?: number;
@@ -47,6 +52,7 @@ export class FeedClient {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private lastFrameAt = 0;
+  private everSubscribed = false;
   /** Event ids already handled: a resumed subscription may send the boundary event again. */
   private readonly seen = new Set<string>();
   private readonly WS: typeof WebSocket;
@@ -84,8 +90,7 @@ export class FeedClient {
     }
     if (this.stopped) return;
     if (ticket === null) {
-      this.stopped = true;
-      this.o.onUnavailable();
+      this.giveUp('this server has no live feed');
       return;
     }
     const ws = new this.WS(`${this.o.url}?ticket=${encodeURIComponent(ticket)}`);
@@ -124,6 +129,7 @@ export class FeedClient {
     switch (frame.type) {
       case 'subscribed':
         this.attempt = 0;
+        this.everSubscribed = true;
         if (typeof frame.cursor === 'string' && this.cursor === null) this.cursor = frame.cursor;
         this.o.onMode({ kind: 'feed' });
         return;
@@ -174,9 +180,21 @@ export class FeedClient {
     }, pingMs);
   }
 
+  private giveUp(reason: string): void {
+    this.stopped = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.ws?.close(1000, 'falling back to polling');
+    this.ws = null;
+    this.o.onUnavailable(reason);
+  }
+
   private retry(error: string | null): void {
     if (this.stopped) return;
     this.attempt += 1;
+    if (!this.everSubscribed && this.attempt >= (this.o.giveUpAfter ?? 3)) {
+      this.giveUp(`the live feed could not be opened (${error ?? 'no reason'})`);
+      return;
+    }
     this.o.onMode({ kind: 'feed-reconnecting', attempt: this.attempt, error });
     const base = Math.min(15_000, 500 * 2 ** Math.min(this.attempt - 1, 10));
     const delay = base / 2 + Math.random() * (base / 2);

@@ -29,7 +29,7 @@ export function startLive(api: Api, listener: LiveListener): LiveSource {
     onEvent: (e) => listener.event(e),
     onMode: (m) => listener.mode(m),
     onResync: () => listener.resync(),
-    onUnavailable: () => poll('this server has no live feed'),
+    onUnavailable: (reason) => poll(reason),
   });
   current = {
     watch: () => undefined,
