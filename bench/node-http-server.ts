@@ -22,6 +22,9 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
     } else if ('stream' in reply) {
       res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
       pipeline(reply.stream, res, () => undefined);
+    } else if ('bytes' in reply) {
+      res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
+      res.end(reply.bytes);
     } else {
       res.writeHead(reply.status, { 'content-type': reply.contentType });
       res.end(reply.text);

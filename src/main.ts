@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   logger.info({ url: app.url, store: config.STORE, connector: config.WA_CONNECTOR }, 'wasync listening');
   process.stdout.write(
     `\nwasync is listening on ${app.url} (store: ${config.STORE}, connector: ${config.WA_CONNECTOR})\n` +
+      `Console: ${app.url}/ (sign in with the API token)\n` +
       (app.tokenFile
         ? `API token: ${app.tokenFile}${app.tokenCreated ? ' (new)' : ''}\n` +
           `  curl -H "Authorization: Bearer $(cat ${app.tokenFile})" ${app.url}/api/whatsapp/accounts\n\n`

@@ -21,6 +21,8 @@ export interface HttpDeps {
   metrics?: HttpMetrics;
   /** The WhatsApp Web version in use (dashboard `waVersion`); absent or null with the simulated phone. */
   protocolVersion?: () => ProtocolVersionStatus | null;
+  /** The operator console's built files; defaults to `dist/web` of the package (`defaultConsoleDir`). */
+  consoleDir?: string;
   /** Largest request body accepted; defaults to 64 KiB. */
   maxBodyBytes?: number;
 }

@@ -17,6 +17,9 @@ export interface RequestSnapshot {
   contentLength: string;
   /** `Range` (media downloads); empty when absent. */
   range: string;
+  /** The console's static files: revalidation and compression. */
+  ifNoneMatch: string;
+  acceptEncoding: string;
 }
 
 export function snapshotRequest(req: HttpRequest): RequestSnapshot {
@@ -28,6 +31,8 @@ export function snapshotRequest(req: HttpRequest): RequestSnapshot {
     authorization: req.getHeader('authorization'),
     contentLength: req.getHeader('content-length'),
     range: req.getHeader('range'),
+    ifNoneMatch: req.getHeader('if-none-match'),
+    acceptEncoding: req.getHeader('accept-encoding'),
   };
 }
 

@@ -5,12 +5,20 @@ import { WasyncError, type ErrorCode } from '../domain/errors.js';
 import type { Logger } from '../logging/logger.js';
 
 /** What a route hands back; the server writes it. */
-export type Reply = BufferedReply | StreamReply;
+export type Reply = BufferedReply | StreamReply | BytesReply;
 
 /** A reply whose body is complete in memory: plain data, so it can also come back from a read-pool thread. */
 export type BufferedReply =
   | { status: number; json: unknown; headers?: Readonly<Record<string, string>> }
   | { status: number; text: string; contentType: string };
+
+/** Static files (the console): a `cache-control` in `headers` replaces the default `no-store`. */
+export interface BytesReply {
+  status: number;
+  bytes: Uint8Array;
+  contentType: string;
+  headers?: Readonly<Record<string, string>>;
+}
 
 /**
  * A body written as it is produced (media downloads), at the pace the client reads it. The Responder
@@ -170,11 +178,14 @@ export class Responder {
       this.pipe(reply);
       return;
     }
-    let body: string;
+    let body: string | Uint8Array;
     let contentType: string;
     if ('json' in reply) {
       body = JSON.stringify(reply.json);
       contentType = 'application/json; charset=utf-8';
+    } else if ('bytes' in reply) {
+      body = reply.bytes;
+      contentType = reply.contentType;
     } else {
       body = reply.text;
       contentType = reply.contentType;
@@ -206,7 +217,7 @@ export class Responder {
     const res = this.res;
     res.writeStatus(statusLine(status));
     res.writeHeader('content-type', contentType);
-    res.writeHeader('cache-control', 'no-store');
+    if (!headers?.['cache-control']) res.writeHeader('cache-control', 'no-store');
     res.writeHeader('x-content-type-options', 'nosniff');
     if (headers) {
       for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);

@@ -25,6 +25,9 @@ export interface RouteContext<P extends string = string> {
 /** Empty string when the header is absent, as uWS reports it. */
 export interface RequestHeaders {
   range: string;
+  /** Static files only (the console); absent counts as empty. */
+  ifNoneMatch?: string;
+  acceptEncoding?: string;
 }
 
 export interface Route {

@@ -14,9 +14,11 @@ import { checkContentLength, parseJsonBody, readBody, snapshotRequest } from './
 import { errorReply, Responder, type Reply } from './respond.js';
 import { createRouter, decodeParams, type Route } from './router.js';
 import { accountRoutes } from './routes/accounts.js';
+import { consoleRoutes } from './routes/console.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { mediaRoutes } from './routes/media.js';
 import { statusRoutes } from './routes/status.js';
+import { defaultConsoleDir, loadStaticFiles } from './static-files.js';
 
 export interface HttpServer {
   /** Resolves with the port actually bound (pass 0 for an ephemeral one). */
@@ -37,7 +39,8 @@ export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes,
 
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const app = App();
-  const match = createRouter(ROUTES);
+  // The console's routes come last: the API's own routes always win a match.
+  const match = createRouter([...ROUTES, ...consoleRoutes(loadStaticFiles(deps.consoleDir ?? defaultConsoleDir()))]);
   const tokenOk = createTokenCheck(deps.apiToken);
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger = deps.logger.child({ component: 'http' });
@@ -78,7 +81,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       routeName = `${route.method.toUpperCase()} ${route.pattern}`;
       const params = decodeParams(found.rawParams);
       const query = new URLSearchParams(snap.query);
-      const headers = { range: snap.range };
+      const headers = { range: snap.range, ifNoneMatch: snap.ifNoneMatch, acceptEncoding: snap.acceptEncoding };
       let pending: Promise<Reply>;
       if (route.body) {
         checkContentLength(snap.contentLength, maxBodyBytes);

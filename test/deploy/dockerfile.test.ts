@@ -54,6 +54,8 @@ describe('deploy/Dockerfile, statically', () => {
     const copies = steps('COPY').map((s) => s.copy!);
     expect(copies).toContainEqual({ from: 'deps', sources: ['/app/node_modules'], dest: './node_modules' });
     expect(copies).toContainEqual({ from: 'build', sources: ['/app/dist/src'], dest: './dist/src' });
+    // The operator console's static files (built by Vite in the build stage).
+    expect(copies).toContainEqual({ from: 'build', sources: ['/app/dist/web'], dest: './dist/web' });
     expect(copies.filter((c) => c.from === null).flatMap((c) => c.sources)).toEqual(['package.json']);
   });
 
@@ -91,6 +93,7 @@ describe('deploy/Dockerfile, statically', () => {
     const copied = model.stages.flatMap((s) => s.steps.filter((x) => x.copy && x.copy.from === null).flatMap((x) => x.copy!.sources));
     for (const source of copied) expect(ig.ignores(source), source).toBe(false);
     expect(ig.ignores('src/main.ts')).toBe(false);
+    expect(ig.ignores('web/index.html')).toBe(false);
     for (const secret of [
       '.env',
       'deploy/.env',

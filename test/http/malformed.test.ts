@@ -115,7 +115,8 @@ const rows: Row[] = [
   },
   // Routing
   { name: 'unknown /api route', req: request('GET', '/api/nope'), status: 404, code: 'NOT_FOUND' },
-  { name: 'root', req: request('GET', '/'), status: 404, code: 'NOT_FOUND' },
+  // `/` is the console's page (test/http/console-static.test.ts); other paths outside the API stay JSON 404s.
+  { name: 'unknown path outside /api', req: request('GET', '/nope'), status: 404, code: 'NOT_FOUND' },
   { name: 'route missing its parameter', req: request('GET', `/api/whatsapp/messages/${ACC}`), status: 404, code: 'NOT_FOUND' },
   { name: 'trailing segment', req: request('GET', '/health/x'), status: 404, code: 'NOT_FOUND' },
   { name: 'wrong method on threads', req: request('DELETE', T), status: 405, code: 'METHOD_NOT_ALLOWED' },

@@ -10,6 +10,9 @@ const BUILD_INFO = path.join(ROOT, 'dist/.tsbuildinfo');
 /** What tsconfig.build.json compiles, and what changes its output. */
 const SOURCE_DIRS = ['src', 'bench', 'scripts', 'test/support'];
 const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+/** The console (web/ → dist/web/, `npm run build:web`): its page is the stamp, every file under web/ a source. */
+const WEB_STAMP = path.join(ROOT, 'dist/web/index.html');
+const WEB_SOURCES = path.join(ROOT, 'web');
 
 /**
  * vitest globalSetup: brings dist/ up to date before any test runs. Worker threads (account actors,
@@ -22,6 +25,11 @@ const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json
  * Type errors do not stop it (tsc still emits; `npm run typecheck` is the gate for them).
  */
 export default function buildBeforeTests(): void {
+  buildServer();
+  buildConsole();
+}
+
+function buildServer(): void {
   const started = Date.now();
   if (!changedSince(BUILD_INFO)) {
     process.stderr.write('build before tests: dist/ is up to date\n');
@@ -40,6 +48,27 @@ export default function buildBeforeTests(): void {
   process.stderr.write(`build before tests: dist/ rebuilt in ${Date.now() - started} ms\n`);
 }
 
+/**
+ * The console's bundle, rebuilt with Vite when a file under web/ (or the lock file) is newer than the
+ * last build's index.html: the browser tests and the static-file tests serve dist/web/. About 1 s.
+ */
+function buildConsole(): void {
+  const started = Date.now();
+  if (existsSync(WEB_STAMP)) {
+    const stamp = statSync(WEB_STAMP).mtimeMs;
+    const newer = (file: string): boolean => statSync(file).mtimeMs > stamp;
+    if (!newer(path.join(ROOT, 'package-lock.json')) && !anyNewer(WEB_SOURCES, newer, () => true)) {
+      process.stderr.write('build before tests: dist/web/ is up to date\n');
+      return;
+    }
+  }
+  const vite = path.join(path.dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin/vite.js');
+  const out = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts'], { cwd: ROOT, encoding: 'utf8' });
+  if (out.error) throw out.error;
+  if (out.status !== 0) throw new Error(`vite build (the console, web/) failed (exit ${out.status}):\n${out.stdout}${out.stderr}`);
+  process.stderr.write(`build before tests: dist/web/ rebuilt in ${Date.now() - started} ms\n`);
+}
+
 function changedSince(stampFile: string): boolean {
   if (!existsSync(stampFile)) return true;
   const stamp = statSync(stampFile).mtimeMs;
@@ -48,11 +77,11 @@ function changedSince(stampFile: string): boolean {
   return SOURCE_DIRS.some((dir) => anyNewer(path.join(ROOT, dir), newer));
 }
 
-function anyNewer(dir: string, newer: (file: string) => boolean): boolean {
+function anyNewer(dir: string, newer: (file: string) => boolean, counts = (name: string) => name.endsWith('.ts')): boolean {
   if (!existsSync(dir)) return false;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory() ? anyNewer(full, newer) : entry.name.endsWith('.ts') && newer(full)) return true;
+    if (entry.isDirectory() ? anyNewer(full, newer, counts) : counts(entry.name) && newer(full)) return true;
   }
   return false;
 }

@@ -172,6 +172,9 @@ export class SimPhone implements WaSocket {
     const pairing = this.opts.pairing ?? 'qr';
     // QRs at 0, qrMs, 2·qrMs… strictly before pairing, so none is left pending once paired.
     const showQr = (shown: number): void => {
+      // Each QR is timed from the previous one, so a stalled event loop can push one past the pairing:
+      // Baileys never hands out a QR once the connection is open (the account would read `qr` for good).
+      if (this.state !== 'connecting') return;
       this.emit('connection.update', { qr: simQrString() });
       if ((shown + 1) * this.delays.qrMs < this.delays.pairMs) this.timers.after(this.delays.qrMs, () => showQr(shown + 1));
     };

@@ -1,0 +1,186 @@
+/**
+ * The REST API's shapes as the console reads them (README, API and Data model). Declared here, not
+ * imported from the server: the console is a client of the public contract like any other. Fields that
+ * other work adds (history-sync status, group participants, instances) are optional: shown when present.
+ */
+
+export type ConnectionStatus =
+  | 'created'
+  | 'connecting'
+  | 'qr'
+  | 'open'
+  | 'reconnecting'
+  | 'logged_out'
+  | 'forbidden'
+  | 'replaced'
+  | 'stopped'
+  | 'failed';
+
+export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'read';
+export type SyncSource = 'history_sync' | 'realtime' | 'backfill' | 'outbound_api';
+
+export interface BackfillResult {
+  threads: number;
+  messages: number;
+  errors: number;
+  threadResults?: Array<{ threadId: string; messages: number; error?: string }>;
+}
+
+export interface HistorySyncResult {
+  saved: number;
+  skipped: number;
+  errors: number;
+  total: number;
+  dryRun: boolean;
+}
+
+/** Per sync type (`RECENT`, `FULL`, …), when the server reports it. */
+export type PerSyncType<T> = Partial<Record<string, T>>;
+
+export interface AccountRuntime {
+  actor: 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
+  connection: ConnectionStatus;
+  reason: string | null;
+  restarts: number;
+  qrAvailable: boolean;
+  pendingWrites?: number;
+  me: string | null;
+}
+
+export interface ApiAccount {
+  id: string;
+  createdAt?: string | null;
+  status?: ConnectionStatus;
+  statusReason?: string | null;
+  phoneNumber?: string | null;
+  displayName?: string | null;
+  reconnectAttempts?: number;
+  lastConnectedAt?: string | null;
+  caughtUp?: boolean;
+
+  lastHistorySyncAt?: string | null;
+  /** Messages stored by history syncs, all chunks together. */
+  historySyncCount?: number;
+  lastHistorySyncResult?: HistorySyncResult | null;
+  // History-sync status (reported by newer servers; absent on older ones).
+  historySyncStatus?: 'waiting' | 'running' | 'paused' | 'complete' | null;
+  historySyncProgress?: PerSyncType<number | null> | null;
+  historySyncChunks?: PerSyncType<number> | null;
+  historySyncMessagesSaved?: number | null;
+  historySyncStartedAt?: string | null;
+  historySyncUpdatedAt?: string | null;
+  historySyncCompletedAt?: string | null;
+  historySyncStalled?: boolean | null;
+
+  lastBackfillAt?: string | null;
+  lastBackfillResult?: BackfillResult | null;
+  lastAutoBackfillStatus?: 'running' | 'ok' | 'error' | null;
+  lastAutoBackfillAt?: string | null;
+  lastAutoBackfillAttemptAt?: string | null;
+  lastAutoBackfillSuccessAt?: string | null;
+  lastAutoBackfillResult?: (BackfillResult & { durationMs?: number; error?: string }) | null;
+  autoBackfillLeaseHolder?: string | null;
+  autoBackfillLeaseUntil?: string | null;
+  lastRecentSyncAt?: string | null;
+  lastRecentSyncResult?: BackfillResult | null;
+  ownerLeaseHolder?: string | null;
+  ownerLeaseUntil?: string | null;
+
+  lastRealtimeIngestAt?: string | null;
+  lastRealtimeMessageAt?: string | null;
+  lastRealtimeError?: string | null;
+  runtime?: AccountRuntime;
+}
+
+export interface ApiThread {
+  id: string;
+  accountId: string;
+  clientJid: string;
+  displayName: string | null;
+  lastMessageAt: string | null;
+  lastMessagePreview: string | null;
+  lastMessageId?: string | null;
+  lidJid?: string | null;
+  isGroup?: boolean;
+  lastBackfillAt?: string | null;
+  /** Group threads, when the server reports them. */
+  participants?: Array<string | { jid: string; name?: string | null; admin?: string | null }> | null;
+}
+
+export interface ApiMessage {
+  id: string;
+  accountId: string;
+  clientJid: string;
+  direction: 'inbound' | 'outbound';
+  body: string | null;
+  status: MessageStatus;
+  messageType: string;
+  mediaType?: string | null;
+  mediaMimetype?: string | null;
+  mediaFilename?: string | null;
+  mediaSize?: number | null;
+  createdAt: string | null;
+  syncSource?: SyncSource | string | null;
+  fromMe?: boolean;
+  participant?: string | null;
+  pushName?: string | null;
+  editedAt?: string | null;
+  revokedAt?: string | null;
+  sendError?: string | null;
+  deliveredAt?: string | null;
+  readAt?: string | null;
+  /** Present on live-feed events (`message.created` / `message.updated`). */
+  threadId?: string;
+}
+
+export interface Page {
+  count: number;
+  nextCursor: string | null;
+}
+
+export interface ThreadsPage extends Page {
+  threads: ApiThread[];
+}
+
+export interface MessagesPage extends Page {
+  thread: ApiThread;
+  messages: ApiMessage[];
+}
+
+export interface QrAnswer {
+  accountId: string;
+  connection: ConnectionStatus;
+  qr: string | null;
+}
+
+export interface SendAnswer {
+  messageId: string;
+  threadId: string;
+  clientJid: string;
+  status: MessageStatus;
+}
+
+export interface ReadyAnswer {
+  ready: boolean;
+  mode: 'active' | 'passive';
+  instanceId: string;
+  draining?: boolean;
+}
+
+/** `GET /api/whatsapp/instances` (fleet view), when the server has it. */
+export interface ApiInstance {
+  instanceId: string;
+  url?: string | null;
+  advertisedUrl?: string | null;
+  mode?: string | null;
+  accounts?: Array<string | { accountId: string; leaseAgeMs?: number | null; epoch?: number | null; leaseUntil?: string | null }>;
+  lastSeenAt?: string | null;
+  [field: string]: unknown;
+}
+
+/** States in which an account will not come back by itself: someone has to act (pair again, fix the cause). */
+export const STOPPED_STATES: ReadonlySet<ConnectionStatus> = new Set(['logged_out', 'forbidden', 'replaced', 'stopped', 'failed']);
+
+export function connectionOf(a: ApiAccount): ConnectionStatus {
+  return a.runtime?.connection ?? a.status ?? 'created';
+}
