@@ -38,11 +38,14 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
       return write(res, errorReply(401, 'UNAUTHORIZED', 'missing or invalid bearer token'));
     let pending: Promise<Reply>;
     try {
+      const params = decodeParams(found.rawParams);
+      const input = found.route.checkInput(params, url.searchParams, undefined);
       pending = found.route.handler({
         deps,
-        params: decodeParams(found.rawParams),
-        query: url.searchParams,
-        body: undefined,
+        params,
+        query: input.query,
+        rawQuery: url.searchParams,
+        body: input.body,
         headers: { range: req.headers.range ?? '' },
       });
     } catch (err) {

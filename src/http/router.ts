@@ -1,5 +1,8 @@
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { HttpDeps } from './deps.js';
+import { compileInputCheck, type CheckedInput, type InputCheck } from './request-validation.js';
 import type { Reply } from './respond.js';
+import type { RouteSchema } from './schemas/common.js';
 import { decodePathParam } from './validate.js';
 
 export type Method = 'get' | 'post' | 'delete';
@@ -11,13 +14,21 @@ export type ParamNames<S extends string> = S extends `${string}:${infer P}/${inf
     ? P
     : never;
 
-export interface RouteContext<P extends string = string> {
+/** A route's query as its handler sees it: checked against the schema's `query`, else the raw parameters. */
+export type QueryOf<R> = R extends { query: infer Q extends TSchema } ? Static<Q> : URLSearchParams;
+/** A route's body as its handler sees it: checked against the schema's `body`, else the parsed JSON as it came. */
+export type BodyOf<R> = R extends { body: infer B extends TSchema } ? Static<B> : unknown;
+
+export interface RouteContext<P extends string = string, Q = unknown, B = unknown> {
   deps: HttpDeps;
-  /** Percent-decoded and checked by `decodePathParam`. */
+  /** Percent-decoded and checked by `decodePathParam`, then by the schema's `params`. */
   params: Readonly<Record<P, string>>;
-  query: URLSearchParams;
-  /** Parsed JSON body (`undefined` when empty); only for routes declared with `body: true`. */
-  body: unknown;
+  /** With a `query` schema: the checked object, defaults filled in. Without: the raw `URLSearchParams`. */
+  query: Q;
+  /** The query string as it came. */
+  rawQuery: URLSearchParams;
+  /** Parsed JSON body (`undefined` when empty; `{}` for an optional body); only for routes that read one. */
+  body: B;
   /** The request headers routes read, copied before the route runs (uWS's request dies at the first await). */
   headers: RequestHeaders;
 }
@@ -38,23 +49,45 @@ export interface Route {
   /** Reads a JSON body before the handler runs. */
   body: boolean;
   segments: readonly string[];
+  /**
+   * Params, query, body and every response (src/http/schemas/): requests are checked against it before
+   * the handler runs, and the OpenAPI document is built from it. Every route has one; the document's
+   * test (test/http/openapi.test.ts) fails for a route without.
+   */
+  schema?: RouteSchema;
+  /** Checks a request against `schema` (compiled on first use); throws `BadRequestError`. */
+  checkInput(params: Readonly<Record<string, string>>, query: URLSearchParams, body: unknown): CheckedInput;
   handler: (ctx: RouteContext) => Promise<Reply>;
 }
 
-export function route<const S extends string>(
+/**
+ * One row of the route table. With `schema`, the handler's `query` and `body` are typed from it and
+ * checked before the handler runs; a schema with a `body` makes the route read one.
+ */
+export function route<const S extends string, const R extends RouteSchema = RouteSchema>(
   method: Method,
   pattern: S,
-  opts: { open?: boolean; body?: boolean },
-  handler: (ctx: RouteContext<ParamNames<S>>) => Promise<Reply>,
+  opts: { open?: boolean; body?: boolean; schema?: R },
+  handler: (ctx: RouteContext<ParamNames<S>, QueryOf<R>, BodyOf<R>>) => Promise<Reply>,
 ): Route {
+  const schema = opts.schema;
+  let check: InputCheck | null = null;
   return {
     method,
     pattern,
     open: opts.open ?? false,
-    body: opts.body ?? false,
+    body: opts.body ?? schema?.body !== undefined,
     segments: pattern.split('/').slice(1),
-    // The router fills in every parameter of the pattern before calling, so the narrower context holds.
-    handler: handler as (ctx: RouteContext) => Promise<Reply>,
+    ...(schema ? { schema } : {}),
+    checkInput(params, query, body) {
+      if (!schema) return { query, body };
+      // Compiled on first use: a process that never serves a route never pays for its validator.
+      check ??= compileInputCheck(schema);
+      return check(params, query, body);
+    },
+    // The router fills in every parameter of the pattern and checks the input against the schema before
+    // calling, so the narrower context holds.
+    handler: handler as unknown as (ctx: RouteContext) => Promise<Reply>,
   };
 }
 

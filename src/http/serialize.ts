@@ -129,7 +129,7 @@ export interface DashboardAccount {
   lastBackfillAt: string | null;
   lastHistorySyncAt: string | null;
   historySyncCount: number;
-  lastAutoBackfillStatus: AccountRecord['lastAutoBackfillStatus'];
+  lastAutoBackfillStatus: Exclude<AccountRecord['lastAutoBackfillStatus'], undefined>;
   lastAutoBackfillAt: string | null;
   lastAutoBackfillSuccessAt: string | null;
   lastRecentSyncAt: string | null;

@@ -80,16 +80,19 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       const { route } = found;
       routeName = `${route.method.toUpperCase()} ${route.pattern}`;
       const params = decodeParams(found.rawParams);
-      const query = new URLSearchParams(snap.query);
+      const rawQuery = new URLSearchParams(snap.query);
       const headers = { range: snap.range, ifNoneMatch: snap.ifNoneMatch, acceptEncoding: snap.acceptEncoding };
+      // Parameters, query and body are checked against the route's schema before the handler runs.
+      const run = (body: unknown): Promise<Reply> => {
+        const input = route.checkInput(params, rawQuery, body);
+        return route.handler({ deps, params, query: input.query, rawQuery, body: input.body, headers });
+      };
       let pending: Promise<Reply>;
       if (route.body) {
         checkContentLength(snap.contentLength, maxBodyBytes);
-        pending = readBody(responder, maxBodyBytes).then((raw) =>
-          route.handler({ deps, params, query, body: parseJsonBody(raw), headers }),
-        );
+        pending = readBody(responder, maxBodyBytes).then((raw) => run(parseJsonBody(raw)));
       } else {
-        pending = route.handler({ deps, params, query, body: undefined, headers });
+        pending = run(undefined);
       }
       pending
         .then(

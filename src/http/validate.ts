@@ -1,22 +1,29 @@
 import { BadRequestError } from '../domain/errors.js';
-import { accountIdFitsThreadIds } from '../domain/thread-id.js';
 import { pageRequest } from '../store/paging.js';
 import type { ListOptions, SortOrder } from '../store/port.js';
 
 /**
- * Input checks for path segments, query parameters and JSON bodies. Each throws `BadRequestError`
- * naming what is wrong; the server maps that to 400.
+ * The input checks the route schemas (src/http/schemas/) cannot express: percent-decoding and the
+ * path-safety of path parameters, and the cursor's form. Each throws `BadRequestError` naming what is
+ * wrong; the server maps that to 400.
  */
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 /** Longest path parameter per name; anything longer is rejected before it reaches the store. */
-const PARAM_MAX_LENGTH: Readonly<Record<string, number>> = {
+export const PARAM_MAX_LENGTH: Readonly<Record<string, number>> = {
   accountId: 100,
   // `{accountId}__{clientJid}`: a 100-char account id plus the longest JIDs WhatsApp hands out.
   threadId: 400,
 };
+
+/**
+ * The same rule as `checkSafeId` as a JSON Schema pattern, for ids that arrive in a body or that the
+ * OpenAPI document describes: no `/`, backslash, `..` or control character. (Path parameters are checked
+ * by `decodePathParam` before any schema: they must be percent-decoded first.)
+ */
+export const SAFE_ID_PATTERN = '^(?!.*\\.\\.)[^/\\\\\\u0000-\\u001f\\u007f]+$';
 
 /**
  * Decodes one raw path segment (uWS hands parameters over still percent-encoded) and refuses what could
@@ -32,13 +39,6 @@ export function decodePathParam(name: string, raw: string): string {
   return checkSafeId(name, value);
 }
 
-/** The same rule for ids that arrive in a JSON body (e.g. `accountId` of `POST /api/whatsapp/send`). */
-export function bodyId(body: Record<string, unknown>, name: string): string {
-  const value = body[name];
-  if (typeof value !== 'string') throw new BadRequestError(`${name} must be a string`);
-  return checkSafeId(name, value);
-}
-
 function checkSafeId(name: string, value: string): string {
   const max = PARAM_MAX_LENGTH[name] ?? 100;
   if (value.length === 0) throw new BadRequestError(`${name} is empty`);
@@ -51,107 +51,19 @@ function checkSafeId(name: string, value: string): string {
 }
 
 /**
- * Ids for new accounts: safe as a path segment and a Firestore document id. `__` is the separator in
- * thread ids (`{accountId}__{clientJid}`), so an id may not contain it nor end in `_` (which would make
- * the split point ambiguous); `..` and a leading dot are refused as path tricks.
+ * The list endpoints' query (already checked against its schema: `limit` 1–500 with default 50,
+ * `orderBy`, `order` default desc) as the store's `ListOptions`. The cursor's form is the store's own
+ * rule (`pageRequest` decodes it), checked now so that a bad cursor is a 400 before the account is
+ * even looked up.
  */
-export function validateNewAccountId(value: unknown): string {
-  if (typeof value !== 'string') throw new BadRequestError('accountId must be a string');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
-    throw new BadRequestError('accountId must be 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit');
-  }
-  if (!accountIdFitsThreadIds(value)) {
-    throw new BadRequestError('accountId may not contain "__" or end with "_" (thread ids use "__" as separator)');
-  }
-  if (value.includes('..')) throw new BadRequestError('accountId may not contain ".."');
-  return value;
-}
-
-/** One value per query parameter: a repeated one is ambiguous and refused. */
-function single(query: URLSearchParams, name: string): string | undefined {
-  const values = query.getAll(name);
-  if (values.length > 1) throw new BadRequestError(`query parameter ${name} is given more than once`);
-  return values[0];
-}
-
-const DEFAULT_PAGE_LIMIT = 50;
-
-/**
- * The list endpoints' query string as the store's `ListOptions`: `limit` (default 50), `orderBy`
- * (only the one key the store orders by), `order` (default desc) and `cursor`. Parsed once, here; the
- * ranges and the cursor's form are the store's own rule (`pageRequest`), checked now so that a bad
- * page is a 400 before the account is even looked up.
- */
-export function parsePageQuery(query: URLSearchParams, orderByKey: string): ListOptions {
-  const rawLimit = single(query, 'limit');
-  // Digits only (no `1e2`, `0x10`, ` 5`); the range is checked by pageRequest below.
-  const limit = rawLimit === undefined ? DEFAULT_PAGE_LIMIT : /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : Number.NaN;
-  const orderBy = single(query, 'orderBy');
-  if (orderBy !== undefined && orderBy !== orderByKey) {
-    throw new BadRequestError(`orderBy must be ${orderByKey}`);
-  }
-  const order = single(query, 'order');
-  const rawCursor = single(query, 'cursor');
+export function pageOptions(query: { limit?: number; order?: SortOrder; cursor?: string }): ListOptions {
   const options: ListOptions = {
-    limit,
-    order: (order ?? 'desc') as SortOrder,
-    cursor: rawCursor === undefined || rawCursor === '' ? null : rawCursor,
+    limit: query.limit ?? DEFAULT_PAGE_LIMIT,
+    order: query.order ?? 'desc',
+    cursor: query.cursor === undefined || query.cursor === '' ? null : query.cursor,
   };
   pageRequest(options);
   return options;
 }
 
-export function parseBooleanQuery(query: URLSearchParams, name: string, fallback: boolean): boolean {
-  const raw = single(query, name);
-  if (raw === undefined) return fallback;
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  throw new BadRequestError(`${name} must be true or false`);
-}
-
-/** A JSON body that must be an object; an empty body counts as `{}` only where the caller allows it. */
-export function objectBody(body: unknown, emptyAllowed: boolean): Record<string, unknown> {
-  if (body === undefined) {
-    if (emptyAllowed) return {};
-    throw new BadRequestError('request body is required (a JSON object)');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new BadRequestError('request body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
-}
-
-export function requiredString(body: Record<string, unknown>, name: string, opts: { max: number; trimNonEmpty?: boolean }): string {
-  const value = body[name];
-  if (typeof value !== 'string') throw new BadRequestError(`${name} must be a string`);
-  if (value.length === 0 || (opts.trimNonEmpty && value.trim() === '')) throw new BadRequestError(`${name} must not be empty`);
-  if (value.length > opts.max) throw new BadRequestError(`${name} is longer than ${opts.max} characters`);
-  return value;
-}
-
-/** Pairing by phone number: digits only (a leading `+` is dropped), 6 to 15 of them (E.164). */
-export function validatePhoneNumber(value: unknown): string {
-  if (typeof value !== 'string') throw new BadRequestError('phoneNumber must be a string');
-  const digits = value.startsWith('+') ? value.slice(1) : value;
-  if (!/^\d{6,15}$/.test(digits)) throw new BadRequestError('phoneNumber must be 6-15 digits, optionally after a +');
-  return digits;
-}
-
-/** Where to send: a JID or a phone number; the accounts service resolves it, this only refuses junk. */
-export function validateRecipient(value: unknown): string {
-  if (typeof value !== 'string') throw new BadRequestError('to must be a string');
-  const to = value.trim();
-  if (to.length === 0) throw new BadRequestError('to must not be empty');
-  if (to.length > 320) throw new BadRequestError('to is longer than 320 characters');
-  if (CONTROL_CHARS.test(to) || /\s/.test(to)) throw new BadRequestError('to contains whitespace or control characters');
-  return to;
-}
-
-/** Ids a client may choose for an outgoing message (to retry a failed send idempotently). */
-export function validateMessageId(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(value)) {
-    throw new BadRequestError('messageId must be 1-128 letters, digits, dots, dashes, colons or underscores');
-  }
-  return value;
-}
+export const DEFAULT_PAGE_LIMIT = 50;

@@ -1,17 +1,8 @@
 import type { QrView } from '../../supervisor/service.js';
 import { jsonReply } from '../respond.js';
 import { route, type Route } from '../router.js';
+import * as S from '../schemas/accounts.js';
 import { serializeAccountView } from '../serialize.js';
-import {
-  bodyId,
-  objectBody,
-  parseBooleanQuery,
-  requiredString,
-  validateMessageId,
-  validateNewAccountId,
-  validatePhoneNumber,
-  validateRecipient,
-} from '../validate.js';
 
 /**
  * Everything the accounts service answers: account lifecycle, pairing, the manual backfill trigger and
@@ -24,45 +15,44 @@ function qrBody(view: QrView): Record<string, unknown> {
 }
 
 export const accountRoutes: readonly Route[] = [
-  route('get', '/api/whatsapp/accounts', {}, async ({ deps }) => {
+  route('get', '/api/whatsapp/accounts', { schema: S.listAccounts }, async ({ deps }) => {
     const views = await deps.accounts.list();
     return jsonReply(200, { success: true, accounts: views.map(serializeAccountView), count: views.length });
   }),
 
-  route('post', '/api/whatsapp/accounts', { body: true }, async ({ deps, body }) => {
-    const input = objectBody(body, true);
-    const accountId = input.accountId === undefined ? undefined : validateNewAccountId(input.accountId);
-    const view = await deps.accounts.create(accountId === undefined ? {} : { accountId });
+  route('post', '/api/whatsapp/accounts', { schema: S.createAccount }, async ({ deps, body }) => {
+    const view = await deps.accounts.create(body.accountId === undefined ? {} : { accountId: body.accountId });
     return jsonReply(201, { success: true, account: serializeAccountView(view) });
   }),
 
-  route('get', '/api/whatsapp/accounts/:accountId', {}, async ({ deps, params }) => {
+  route('get', '/api/whatsapp/accounts/:accountId', { schema: S.getAccount }, async ({ deps, params }) => {
     const view = await deps.accounts.get(params.accountId);
     return jsonReply(200, { success: true, account: serializeAccountView(view) });
   }),
 
-  route('delete', '/api/whatsapp/accounts/:accountId', {}, async ({ deps, params, query }) => {
-    const purge = parseBooleanQuery(query, 'purge', false);
+  route('delete', '/api/whatsapp/accounts/:accountId', { schema: S.deleteAccount }, async ({ deps, params, query }) => {
+    const purge = query.purge ?? false;
     await deps.accounts.remove(params.accountId, { purge });
     return jsonReply(200, { success: true, accountId: params.accountId, purged: purge });
   }),
 
-  route('post', '/api/whatsapp/accounts/:accountId/regenerate-qr', {}, async ({ deps, params }) => {
+  route('post', '/api/whatsapp/accounts/:accountId/regenerate-qr', { schema: S.regenerateQr }, async ({ deps, params }) => {
     return jsonReply(200, qrBody(await deps.accounts.regenerateQr(params.accountId)));
   }),
 
-  route('get', '/api/whatsapp/accounts/:accountId/qr', {}, async ({ deps, params }) => {
+  route('get', '/api/whatsapp/accounts/:accountId/qr', { schema: S.getQr }, async ({ deps, params }) => {
     return jsonReply(200, qrBody(await deps.accounts.getQr(params.accountId)));
   }),
 
-  route('post', '/api/whatsapp/accounts/:accountId/pairing-code', { body: true }, async ({ deps, params, body }) => {
-    const phoneNumber = validatePhoneNumber(objectBody(body, false).phoneNumber);
+  route('post', '/api/whatsapp/accounts/:accountId/pairing-code', { schema: S.requestPairingCode }, async ({ deps, params, body }) => {
+    // The schema allows a leading `+`; the service takes digits only.
+    const phoneNumber = body.phoneNumber.replace(/^\+/, '');
     const { code } = await deps.accounts.requestPairingCode(params.accountId, phoneNumber);
     return jsonReply(200, { success: true, code });
   }),
 
   // The runbook's manual trigger (README, API) answers as soon as the backfill has started; results land on the account.
-  route('post', '/api/whatsapp/backfill/:accountId', {}, async ({ deps, params }) => {
+  route('post', '/api/whatsapp/backfill/:accountId', { schema: S.startBackfill }, async ({ deps, params }) => {
     await deps.accounts.startBackfill(params.accountId);
     return jsonReply(200, {
       success: true,
@@ -71,14 +61,13 @@ export const accountRoutes: readonly Route[] = [
     });
   }),
 
-  route('post', '/api/whatsapp/send', { body: true }, async ({ deps, body }) => {
-    const input = objectBody(body, false);
-    const messageId = validateMessageId(input.messageId);
+  route('post', '/api/whatsapp/send', { schema: S.sendMessage }, async ({ deps, body }) => {
+    const { messageId } = body;
     const result = await deps.accounts.send({
-      accountId: bodyId(input, 'accountId'),
-      to: validateRecipient(input.to),
-      text: requiredString(input, 'text', { max: 65_536, trimNonEmpty: true }),
-      ...(messageId === undefined ? {} : { messageId }),
+      accountId: body.accountId,
+      to: body.to.trim(),
+      text: body.text,
+      ...(messageId === undefined || messageId === null ? {} : { messageId }),
     });
     return jsonReply(202, {
       success: true,

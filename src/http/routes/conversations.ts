@@ -1,12 +1,13 @@
 import { route, type Route } from '../router.js';
-import { parsePageQuery } from '../validate.js';
+import * as S from '../schemas/conversations.js';
+import { pageOptions } from '../validate.js';
 
 /** Read path: threads and messages come straight from the store (inline or via the read pool), keyset-paginated. */
 export const conversationRoutes: readonly Route[] = [
-  route('get', '/api/whatsapp/threads/:accountId', {}, ({ deps, params, query }) =>
-    deps.reads.threads(params.accountId, parsePageQuery(query, 'lastMessageAt')),
+  route('get', '/api/whatsapp/threads/:accountId', { schema: S.listThreads }, ({ deps, params, query }) =>
+    deps.reads.threads(params.accountId, pageOptions(query)),
   ),
-  route('get', '/api/whatsapp/messages/:accountId/:threadId', {}, ({ deps, params, query }) =>
-    deps.reads.messages(params.accountId, params.threadId, parsePageQuery(query, 'createdAt')),
+  route('get', '/api/whatsapp/messages/:accountId/:threadId', { schema: S.listMessages }, ({ deps, params, query }) =>
+    deps.reads.messages(params.accountId, params.threadId, pageOptions(query)),
   ),
 ];

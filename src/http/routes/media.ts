@@ -3,6 +3,7 @@ import type { MediaStream } from '../../supervisor/service.js';
 import { contentDisposition, mediaContentType, parseRangeHeader } from '../media-headers.js';
 import { errorReply, type Reply } from '../respond.js';
 import { route, type Route } from '../router.js';
+import { getMedia } from '../schemas/media.js';
 
 /**
  * Media of stored messages: from the media archive when it holds the file, else decrypted as it streams
@@ -10,7 +11,7 @@ import { route, type Route } from '../router.js';
  * backpressure). 200 for the whole file, 206 for a range, 416 for a range it cannot serve.
  */
 export const mediaRoutes: readonly Route[] = [
-  route('get', '/api/whatsapp/media/:accountId/:messageId', {}, async ({ deps, params, headers }) => {
+  route('get', '/api/whatsapp/media/:accountId/:messageId', { schema: getMedia }, async ({ deps, params, headers }) => {
     // `headers` was copied from the uWS request before the route ran (it is invalid after an await);
     // a malformed range is refused here, before the store or the CDN is asked anything.
     const range = parseRangeHeader(headers.range);

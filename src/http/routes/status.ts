@@ -3,6 +3,7 @@ import type { StoreHealth } from '../../store/port.js';
 import type { HttpDeps } from '../deps.js';
 import { jsonReply } from '../respond.js';
 import { route, type Route } from '../router.js';
+import * as S from '../schemas/status.js';
 import { serializeDashboardAccount, serializeProtocolVersion, serializeRealtimeDiag } from '../serialize.js';
 
 /** Operational endpoints: probes, diagnostics, the dashboard summary and Prometheus metrics. */
@@ -32,7 +33,7 @@ async function storeHealth(deps: HttpDeps): Promise<StoreHealth> {
 const DIAG_ACCOUNTS = 3;
 
 export const statusRoutes: readonly Route[] = [
-  route('get', '/health', { open: true }, async ({ deps }) => {
+  route('get', '/health', { open: true, schema: S.getHealth }, async ({ deps }) => {
     const h = await storeHealth(deps);
     // `detail` stays in the log: this route is unauthenticated and it may name files or hosts.
     if (h.status !== 'ok' && h.detail) deps.logger.warn({ detail: h.detail }, 'store unhealthy');
@@ -45,18 +46,18 @@ export const statusRoutes: readonly Route[] = [
     });
   }),
 
-  route('get', '/ready', { open: true }, async ({ deps }) => {
+  route('get', '/ready', { open: true, schema: S.getReady }, async ({ deps }) => {
     return jsonReply(200, { ready: true, mode: deps.mode(), instanceId: deps.instanceId });
   }),
 
-  route('get', '/metrics', { open: true }, async ({ deps }) => {
+  route('get', '/metrics', { open: true, schema: S.getMetrics }, async ({ deps }) => {
     if (!deps.metrics) throw new NotFoundError('metrics are not enabled');
     return { status: 200, text: await deps.metrics.render(), contentType: deps.metrics.contentType };
   }),
 
   // The auto-backfill summary shows `/diag` without a token; it lists account ids and realtime errors, so it sits behind
   // the same bearer token as `/api/*`.
-  route('get', '/diag', {}, async ({ deps }) => {
+  route('get', '/diag', { schema: S.getDiag }, async ({ deps }) => {
     const connected = (await deps.accounts.list())
       .filter((v) => v.runtime.connection === 'open')
       .map((v) => v.account)
@@ -70,7 +71,7 @@ export const statusRoutes: readonly Route[] = [
     });
   }),
 
-  route('get', '/api/status/dashboard', {}, async ({ deps }) => {
+  route('get', '/api/status/dashboard', { schema: S.getDashboard }, async ({ deps }) => {
     const views = await deps.accounts.list();
     const waVersion = deps.protocolVersion?.() ?? null;
     return jsonReply(200, {

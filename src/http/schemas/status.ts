@@ -1,0 +1,123 @@
+import { Type } from '@sinclair/typebox';
+import { component, ErrorEnvelope, errorResponse, Instant, json, Nullable, type RouteSchema, StringEnum, SuccessTrue } from './common.js';
+import { DashboardAccountSchema, RealtimeDiagSchema } from './records.js';
+
+/** Probes, diagnostics, the dashboard summary and metrics (src/http/routes/status.ts). */
+
+const tags = ['Operations'];
+
+const Health = component(
+  'Health',
+  Type.Object(
+    {
+      status: StringEnum(['ok', 'error'] as const),
+      store: Type.Object(
+        { backend: StringEnum(['sqlite', 'firestore'] as const), status: StringEnum(['ok', 'error'] as const), latencyMs: Type.Number() },
+        { additionalProperties: false },
+      ),
+      firestore: Type.Optional(
+        Type.Object(
+          { status: StringEnum(['ok', 'error'] as const) },
+          { additionalProperties: false, description: 'With `STORE=firestore` (the runbook’s `jq .firestore.status`).' },
+        ),
+      ),
+      uptimeSeconds: Type.Integer(),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const getHealth = {
+  operationId: 'getHealth',
+  tags,
+  summary: 'Liveness and store health',
+  description: 'Open (no token). The store’s details stay in the log.',
+  responses: {
+    200: json(Health, 'The store answers.'),
+    503: json(
+      Type.Union([Health, ErrorEnvelope]),
+      'The store is unreachable (or did not answer within 5 s); or the server is shutting down (`SHUTTING_DOWN`, the error envelope).',
+    ),
+  },
+} as const satisfies RouteSchema;
+
+export const getReady = {
+  operationId: 'getReady',
+  tags,
+  summary: 'Readiness',
+  description: 'Open (no token). `mode`: whether this instance runs the periodic jobs (`active`) or not (`passive`).',
+  responses: {
+    200: json(
+      Type.Object(
+        { ready: Type.Literal(true), mode: StringEnum(['active', 'passive'] as const), instanceId: Type.String() },
+        { additionalProperties: false },
+      ),
+      'Ready.',
+    ),
+  },
+} as const satisfies RouteSchema;
+
+export const getMetrics = {
+  operationId: 'getMetrics',
+  tags,
+  summary: 'Prometheus metrics',
+  description: 'Open (no token). Prometheus text exposition format (README, API).',
+  responses: {
+    200: { description: 'The metrics.', contentType: 'text/plain', schema: Type.String() },
+    404: errorResponse(404, 'Metrics are not enabled.'),
+  },
+} as const satisfies RouteSchema;
+
+export const getDiag = {
+  operationId: 'getDiag',
+  tags,
+  summary: 'Realtime diagnostics',
+  description: '`latestRealtime` for up to 3 connected accounts, most recent realtime ingest first.',
+  responses: {
+    200: json(
+      Type.Object(
+        {
+          success: SuccessTrue,
+          instanceId: Type.String(),
+          mode: StringEnum(['active', 'passive'] as const),
+          latestRealtime: Type.Array(RealtimeDiagSchema),
+        },
+        { additionalProperties: false },
+      ),
+      'Diagnostics.',
+    ),
+  },
+} as const satisfies RouteSchema;
+
+const WaVersion = Type.Object(
+  {
+    version: Type.String({ examples: ['2.3000.1023456789'] }),
+    source: StringEnum(['fetched', 'cached', 'pinned', 'bundled'] as const),
+    fetchedAt: Instant('When WhatsApp last confirmed it; null for pinned and bundled.'),
+    ageSeconds: Nullable(Type.Number()),
+    checkedAt: Instant(),
+    lastError: Nullable(Type.String()),
+  },
+  { additionalProperties: false, description: 'The WhatsApp Web version the sockets announce.' },
+);
+
+export const getDashboard = {
+  operationId: 'getDashboard',
+  tags,
+  summary: 'Dashboard summary',
+  description: 'Per account: connection, backfill, history-sync and realtime fields (README, Data model).',
+  responses: {
+    200: json(
+      Type.Object(
+        {
+          success: SuccessTrue,
+          accounts: Type.Array(DashboardAccountSchema),
+          count: Type.Integer(),
+          waVersion: Type.Union([WaVersion, Type.Null()], { description: 'Null with the simulated phone.' }),
+        },
+        { additionalProperties: false },
+      ),
+      'The summary.',
+    ),
+  },
+} as const satisfies RouteSchema;
