@@ -16,9 +16,10 @@ import { createRouter, decodeParams, type Route } from './router.js';
 import { accountRoutes } from './routes/accounts.js';
 import { consoleRoutes } from './routes/console.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { docsRoutes } from './routes/docs.js';
 import { mediaRoutes } from './routes/media.js';
 import { statusRoutes } from './routes/status.js';
-import { defaultConsoleDir, loadStaticFiles } from './static-files.js';
+import { defaultConsoleDir, loadStaticFiles, type StaticFiles } from './static-files.js';
 
 export interface HttpServer {
   /** Resolves with the port actually bound (pass 0 for an ephemeral one). */
@@ -37,10 +38,19 @@ export interface HttpServer {
 
 export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...mediaRoutes, ...accountRoutes];
 
+/**
+ * Every route this server answers: the API's, the OpenAPI document and its page, then the console's
+ * (last: the API's own routes always win a match). The OpenAPI document is built from this same table.
+ */
+export function routeTable(consoleFiles: StaticFiles): Route[] {
+  const table: Route[] = [];
+  table.push(...ROUTES, ...docsRoutes(() => table), ...consoleRoutes(consoleFiles));
+  return table;
+}
+
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const app = App();
-  // The console's routes come last: the API's own routes always win a match.
-  const match = createRouter([...ROUTES, ...consoleRoutes(loadStaticFiles(deps.consoleDir ?? defaultConsoleDir()))]);
+  const match = createRouter(routeTable(loadStaticFiles(deps.consoleDir ?? defaultConsoleDir())));
   const tokenOk = createTokenCheck(deps.apiToken);
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger = deps.logger.child({ component: 'http' });

@@ -66,11 +66,16 @@ const MIN_COMPRESS_BYTES = 1024;
  * package.json, so it is the same from `src/http` (vitest runs the sources) and `dist/src/http`.
  */
 export function defaultConsoleDir(): string {
+  return path.join(packageRoot(), 'dist', 'web');
+}
+
+/** The folder of wasync's package.json (the working directory if none is found). */
+export function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'dist', 'web');
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
     const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve('dist', 'web');
+    if (parent === dir) return path.resolve('.');
     dir = parent;
   }
 }
@@ -101,12 +106,23 @@ function listFiles(root: string, prefix: string): string[] {
 }
 
 function loadFile(root: string, name: string): StaticFile {
-  const body = readFileSync(path.join(root, ...name.split('/')));
+  return makeStaticFile(name, readFileSync(path.join(root, ...name.split('/'))));
+}
+
+/**
+ * One file with its ETag and compressed forms. `brotliQuality` below the default 11 for large files
+ * compressed while the server runs (the API reference's 1.7 MB bundle: quality 11 takes seconds).
+ */
+export function makeStaticFile(name: string, body: Buffer, opts: { brotliQuality?: number; immutable?: boolean } = {}): StaticFile {
   const contentType = contentTypeFor(name);
   const compress = COMPRESSIBLE.test(contentType) && body.length >= MIN_COMPRESS_BYTES;
+  const quality = opts.brotliQuality ?? 11;
   const gzip = compress ? smaller(gzipSync(body, { level: 9 }), body) : null;
   const br = compress
-    ? smaller(brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } }), body)
+    ? smaller(
+        brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: quality, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } }),
+        body,
+      )
     : null;
   return {
     name,
@@ -115,7 +131,7 @@ function loadFile(root: string, name: string): StaticFile {
     gzip,
     br,
     etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
-    immutable: name.startsWith('assets/'),
+    immutable: opts.immutable ?? name.startsWith('assets/'),
   };
 }
 

@@ -245,7 +245,9 @@ describe('error mapping', () => {
     'a service error %s answers %i with the JSON error shape',
     async (code, status) => {
       h.accounts.failNext = new WasyncError(code, `detail of ${code} /secret/path`);
-      const r = await call(h.base, '/api/whatsapp/accounts');
+      // Every code through one route: most of them this route cannot answer for real, so its schema
+      // does not list them (the response contract is left out here; the error shape is checked below).
+      const r = await call(h.base, '/api/whatsapp/accounts', { contract: false });
       expect(r.status).toBe(status);
       expect(isErrorBody(r.body)).toBe(true);
       const { error } = r.body as { error: { code: string; message: string } };

@@ -24,6 +24,7 @@ import type {
   SendInput,
   SendResult,
 } from '../../src/supervisor/service.js';
+import { checkResponse } from '../support/api-contract.js';
 import { makeMessage } from '../support/records.js';
 
 export const TOKEN = 'test-token-0123456789';
@@ -259,7 +260,14 @@ export interface JsonResponse {
 export async function call(
   base: string,
   path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string; auth?: boolean } = {},
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    auth?: boolean;
+    /** False only for answers the route cannot give for real (an error injected into the service double). */
+    contract?: boolean;
+  } = {},
 ): Promise<JsonResponse> {
   const headers: Record<string, string> = { ...(init.auth === false ? {} : AUTH), ...init.headers };
   const res = await fetch(base + path, {
@@ -270,7 +278,9 @@ export async function call(
   });
   const text = await res.text();
   const contentType = res.headers.get('content-type') ?? '';
-  return { status: res.status, headers: res.headers, body: contentType.startsWith('application/json') ? JSON.parse(text) : text };
+  const body: unknown = contentType.startsWith('application/json') ? JSON.parse(text) : text;
+  if (init.contract !== false) checkResponse({ method: init.method ?? 'GET', path, status: res.status, contentType, body });
+  return { status: res.status, headers: res.headers, body };
 }
 
 export interface RawResponse {
@@ -307,7 +317,14 @@ export function rawRequest(
       if (!closed && (opts.untilClose || (length && Buffer.byteLength(body, 'latin1') < Number(length[1])))) return;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ status: Number(head.split(' ')[1]), head, body, closed });
+      const status = Number(head.split(' ')[1]);
+      try {
+        checkRawResponse(request, status, head, body);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      resolve({ status, head, body, closed });
     };
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
@@ -320,6 +337,24 @@ export function rawRequest(
     });
     socket.on('error', () => undefined);
     socket.write(request);
+  });
+}
+
+/**
+ * The response contract (test/support/api-contract.ts) for a raw exchange: the method and path from the
+ * request line; the body when it came whole (`Content-Length`; chunked media bodies are left alone).
+ */
+function checkRawResponse(request: string | Buffer, status: number, head: string, body: string): void {
+  const [method = '', path = ''] = Buffer.from(request).toString('latin1').split('\r\n', 1)[0]!.split(' ');
+  const contentType = /\r\ncontent-type: *([^\r\n]*)/i.exec(head)?.[1] ?? '';
+  const whole = /\r\ncontent-length: *\d+/i.test(head);
+  const json = contentType.startsWith('application/json') && whole;
+  checkResponse({
+    method,
+    path,
+    status,
+    contentType,
+    body: json ? (JSON.parse(Buffer.from(body, 'latin1').toString('utf8')) as unknown) : body,
   });
 }
 

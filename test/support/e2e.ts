@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/index.js';
 import { startApp, type App } from '../../src/app.js';
+import { checkResponse } from './api-contract.js';
 
 export const E2E_TOKEN = 'e2e-token-0123456789abcdef';
 
@@ -51,7 +52,11 @@ export async function startTestApp(overrides: Record<string, string>): Promise<T
         signal: AbortSignal.timeout(10_000),
       });
       const text = await res.text();
-      return { status: res.status, json: (text ? JSON.parse(text) : {}) as never };
+      const contentType = res.headers.get('content-type') ?? '';
+      const json: unknown = text && contentType.startsWith('application/json') ? JSON.parse(text) : text ? text : {};
+      // Every answer is checked against its route's response schema (test/support/api-contract.ts).
+      checkResponse({ method, path: urlPath, status: res.status, contentType, body: json });
+      return { status: res.status, json: json as never };
     },
     async close() {
       await app.shutdown();

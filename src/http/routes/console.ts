@@ -1,6 +1,7 @@
 import type { BytesReply } from '../respond.js';
 import { errorReply } from '../respond.js';
 import { route, type RequestHeaders, type Route } from '../router.js';
+import { consoleAsset, consoleFile, consolePage } from '../schemas/static.js';
 import { CONSOLE_CSP, cacheControlFor, notModified, pickEncoding, type StaticFile, type StaticFiles } from '../static-files.js';
 
 /**
@@ -16,9 +17,9 @@ export function consoleRoutes(files: StaticFiles): Route[] {
     return index ? fileReply(index, headers) : NOT_BUILT;
   };
   return [
-    route('get', '/', { open: true }, serveIndex),
-    route('get', '/index.html', { open: true }, serveIndex),
-    route('get', '/assets/:file', { open: true }, async ({ params, headers }) => {
+    route('get', '/', { open: true, schema: consolePage('getConsole') }, serveIndex),
+    route('get', '/index.html', { open: true, schema: consolePage('getConsoleIndexHtml') }, serveIndex),
+    route('get', '/assets/:file', { open: true, schema: consoleAsset }, async ({ params, headers }) => {
       // `:file` was percent-decoded and refused if it held a separator, `..` or a control character;
       // a name that is not in the build is a 404 whatever it holds.
       const file = files.get(`assets/${params.file}`);
@@ -26,27 +27,41 @@ export function consoleRoutes(files: StaticFiles): Route[] {
     }),
     ...files
       .topLevel()
-      .map((name) => route('get', `/${name}`, { open: true }, async ({ headers }) => fileReply(files.get(name)!, headers))),
+      .map((name) =>
+        route('get', `/${name}`, { open: true, schema: consoleFile(name) }, async ({ headers }) => fileReply(files.get(name)!, headers)),
+      ),
   ];
 }
 
-function fileReply(file: StaticFile, req: RequestHeaders): BytesReply {
+/** A file with its ETag (304 on a match) and the best encoding the client accepts. */
+export function fileReply(
+  file: StaticFile,
+  req: RequestHeaders,
+  pageHeaders: Readonly<Record<string, string>> = CONSOLE_PAGE_HEADERS,
+): BytesReply {
   const headers: Record<string, string> = {
     'cache-control': cacheControlFor(file),
     etag: file.etag,
     vary: 'accept-encoding',
   };
-  if (file.name === 'index.html') {
-    headers['content-security-policy'] = CONSOLE_CSP;
-    headers['referrer-policy'] = 'no-referrer';
-    headers['x-frame-options'] = 'DENY';
-    headers['cross-origin-opener-policy'] = 'same-origin';
-  }
+  if (file.contentType.startsWith('text/html')) Object.assign(headers, pageHeaders);
   if (notModified(file, req.ifNoneMatch ?? '')) return { status: 304, bytes: new Uint8Array(0), contentType: file.contentType, headers };
   const { encoding, body } = pickEncoding(file, req.acceptEncoding ?? '');
   if (encoding) headers['content-encoding'] = encoding;
   return { status: 200, bytes: body, contentType: file.contentType, headers };
 }
+
+/** What a page of ours is sent with: its CSP, no referrer, no framing. */
+export function pageHeaders(csp: string): Readonly<Record<string, string>> {
+  return {
+    'content-security-policy': csp,
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+  };
+}
+
+const CONSOLE_PAGE_HEADERS = pageHeaders(CONSOLE_CSP);
 
 /**
  * A checkout started without `npm run build` (or with a failed web build): say what to run. The

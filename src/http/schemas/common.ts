@@ -18,9 +18,26 @@ import { STATUS_BY_CODE, type ApiErrorCode } from '../respond.js';
  */
 export const COMPONENT = Symbol.for('wasync.openapi.component');
 
+const COMPONENTS = new Map<string, TSchema>();
+
 export function component<T extends TSchema>(name: string, schema: T): T {
+  if (COMPONENTS.has(name)) throw new Error(`schema component ${name} is defined twice`);
+  COMPONENTS.set(name, schema);
   Object.defineProperty(schema, COMPONENT, { value: name, enumerable: true });
   return schema;
+}
+
+/**
+ * The component a schema is, if it is one: the marked original or an unchanged copy of it
+ * (`Type.Optional` copies). A schema derived from a component and changed (`{ ...X, type: [...] }`)
+ * carries the mark too but is not the component, so it stays inline.
+ */
+export function componentName(schema: object): string | null {
+  const name = (schema as Record<symbol, unknown>)[COMPONENT];
+  if (typeof name !== 'string') return null;
+  const original = COMPONENTS.get(name);
+  if (original === schema) return name;
+  return original !== undefined && JSON.stringify(original) === JSON.stringify(schema) ? name : null;
 }
 
 /**
