@@ -80,7 +80,6 @@ export function buildOpenApi(routes: readonly Route[], opts: OpenApiOptions): Op
       description: feedDescription ? `${DESCRIPTION}\n\n${feedDescription}` : DESCRIPTION,
       license: { name: 'MIT', identifier: 'MIT' },
     },
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags,
     security: [{ bearerAuth: [] }],
     paths,
