@@ -16,6 +16,7 @@ import { createRouter, decodeParams, type Route } from './router.js';
 import { accountRoutes } from './routes/accounts.js';
 import { consoleRoutes } from './routes/console.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { exportRoutes } from './routes/export.js';
 import { mediaRoutes } from './routes/media.js';
 import { statusRoutes } from './routes/status.js';
 import { defaultConsoleDir, loadStaticFiles } from './static-files.js';
@@ -35,7 +36,7 @@ export interface HttpServer {
   terminate(): void;
 }
 
-export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...mediaRoutes, ...accountRoutes];
+export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...exportRoutes, ...mediaRoutes, ...accountRoutes];
 
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const app = App();

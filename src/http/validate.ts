@@ -67,6 +67,36 @@ export function validateNewAccountId(value: unknown): string {
   return value;
 }
 
+/** An id in the query string (`threadId` of the export), under the same rule as path parameters. */
+export function queryId(query: URLSearchParams, name: string): string | null {
+  const raw = single(query, name);
+  return raw === undefined ? null : checkSafeId(name, raw);
+}
+
+/**
+ * An instant in the query string: ISO 8601 (`2026-01-31`, `2026-01-31T08:00:00Z`, with an offset) or
+ * epoch milliseconds (digits). Null when absent.
+ */
+export function queryInstant(query: URLSearchParams, name: string): number | null {
+  const raw = single(query, name);
+  if (raw === undefined) return null;
+  if (/^\d{1,15}$/.test(raw)) return Number(raw);
+  const iso = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+  const ms = iso.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new BadRequestError(`${name} must be an ISO 8601 date or date-time (2026-01-31, 2026-01-31T08:00:00Z) or epoch milliseconds`);
+  }
+  return ms;
+}
+
+/** A query parameter that must be one of `allowed`; `fallback` when absent. */
+export function queryChoice<const T extends string>(query: URLSearchParams, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = single(query, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new BadRequestError(`${name} must be one of ${allowed.join(', ')}`);
+  return raw as T;
+}
+
 /** One value per query parameter: a repeated one is ambiguous and refused. */
 function single(query: URLSearchParams, name: string): string | undefined {
   const values = query.getAll(name);

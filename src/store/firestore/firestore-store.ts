@@ -242,7 +242,10 @@ export class FirestoreStore implements Store {
         if (fromKey !== null && (sinceKey === null || fromKey >= sinceKey)) q = q.where('sortKey', '>', fromKey);
         else if (sinceKey !== null) q = q.where('sortKey', '>=', sinceKey);
         else q = q.where('sortKey', '>', '');
-        const snap = await q.orderBy('sortKey').limit(fetch - items.length).get();
+        const snap = await q
+          .orderBy('sortKey')
+          .limit(fetch - items.length)
+          .get();
         for (const d of snap.docs) {
           const message = docToMessage(d.id, d.data());
           if (message.accountId === accountId) items.push({ threadId: tid, message });

@@ -101,7 +101,10 @@ export function scanContract(ctx: ContractContext): void {
     it("another account's thread, an unknown thread or account: no rows", async () => {
       await seed();
       expect(await store.scanMessages(ACC, { limit: 10, threadId: threadIdOf(OTHER, PN) })).toEqual({ items: [], next: null });
-      expect(await store.scanMessages(ACC, { limit: 10, threadId: threadIdOf(ACC, '1@s.whatsapp.net') })).toEqual({ items: [], next: null });
+      expect(await store.scanMessages(ACC, { limit: 10, threadId: threadIdOf(ACC, '1@s.whatsapp.net') })).toEqual({
+        items: [],
+        next: null,
+      });
       expect(await store.scanMessages('nobody', { limit: 10 })).toEqual({ items: [], next: null });
       const other = await scanAll(store, OTHER, { limit: 10 });
       expect(other.items.map((s) => s.message.id)).toEqual([`${OTHER}-m`]);
