@@ -191,6 +191,27 @@ describe('deploy/grafana/wasync.json and deploy/prometheus/alerts.yml', () => {
     expect(missing(names)).toEqual([]);
   });
 
+  it('the new series hold what happened: the account open, its lag, its progress, the backfill runs', async () => {
+    const text = await waitFor(
+      'an auto backfill to finish',
+      async () => {
+        const t = await (await fetch(new URL('/metrics', server.url))).text();
+        return /^wasync_auto_backfill_runs_total\{outcome="ok"\} [1-9]/m.test(t) ? t : undefined;
+      },
+      30_000,
+      250,
+    );
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('wasync_account_open{account="demo"}')).toBe(1);
+    expect(value('wasync_actors{state="running"}')).toBe(1);
+    const lag = Date.now() / 1000 - value('wasync_account_last_realtime_message_timestamp_seconds{account="demo"}');
+    expect(lag).toBeGreaterThanOrEqual(-5);
+    expect(lag).toBeLessThan(60);
+    expect(value('wasync_account_history_sync_progress_percent{account="demo",sync_type="RECENT"}')).toBe(100);
+    expect(value('wasync_backfill_runs_total{reason="manual",result="ok"}')).toBeGreaterThanOrEqual(1);
+    expect(value('wasync_exports_total{format="csv",result="complete"}')).toBe(1);
+  });
+
   it('per-account series carry only accounts this instance runs', () => {
     const accounts = new Set([...exposition.matchAll(/^wasync_account_\w+\{[^}]*account="([^"]+)"/gm)].map((m) => m[1]));
     expect(accounts).toEqual(new Set(['demo']));
