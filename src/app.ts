@@ -14,6 +14,7 @@ import { createProtocolVersionService } from './connectors/index.js';
 import { registerProtocolVersionMetrics } from './metrics/protocol-version-metrics.js';
 import { registerHistorySyncMetrics } from './metrics/history-sync-metrics.js';
 import { registerMediaArchiveMetrics } from './metrics/media-archive-metrics.js';
+import { registerAccountMetrics } from './metrics/account-metrics.js';
 import { openMediaArchive } from './media-archive/open.js';
 
 export interface App {
@@ -58,6 +59,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const accounts = new Accounts({ config, env: opts.env, store, logger, mediaArchive });
   const metrics = createMetrics(accounts, () => accounts.runtimes());
   registerHistorySyncMetrics(metrics.registry, accounts, () => accounts.historySyncStates());
+  registerAccountMetrics(metrics.registry, accounts, () => store.listAccounts());
   if (accounts.mediaArchive) registerMediaArchiveMetrics(metrics.registry, accounts.mediaArchive);
   // The WhatsApp Web version (real connector only): resolved before any actor connects, so their
   // first sockets find it in the store's cache; refreshed in the background afterwards.

@@ -104,23 +104,53 @@ export class ApiClient {
       );
     }
     const text = await res.text();
-    let json: unknown;
+    const json = this.parse(method, route, res, text);
+    if (!res.ok) throw this.failure(res, json);
+    return json as T;
+  }
+
+  /**
+   * A GET whose body is streamed to the caller (`export`): the timeout covers the answer's head only,
+   * so a long download is never cut. Errors are mapped as for `request`.
+   */
+  async download(route: string, headTimeoutMs = this.defaultTimeoutMs): Promise<{ res: Response; body: ReadableStream<Uint8Array> }> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException('no answer in time', 'TimeoutError')), headTimeoutMs);
+    let res: Response;
     try {
-      json = text === '' ? {} : JSON.parse(text);
+      res = await fetch(`${this.connection.url}${route}`, {
+        headers: { authorization: `Bearer ${this.connection.token()}` },
+        signal: abort.signal,
+      });
+    } catch (err) {
+      throw new CliError(
+        EXIT.UNAVAILABLE,
+        `cannot reach wasync at ${this.connection.url}: ${networkReason(err)} (is it running? set --url or WASYNC_URL)`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!res.ok || !res.body) throw this.failure(res, this.parse('GET', route, res, await res.text()));
+    return { res, body: res.body };
+  }
+
+  private parse(method: string, route: string, res: Response, text: string): unknown {
+    try {
+      return text === '' ? {} : JSON.parse(text);
     } catch {
       throw new CliError(
         EXIT.FAILED,
         `${method} ${route}: HTTP ${res.status} with a body that is not JSON (is ${this.connection.url} a wasync server?)`,
       );
     }
-    if (!res.ok) {
-      const error = (json as ApiErrorBody).error;
-      const code = typeof error?.code === 'string' ? error.code : `HTTP_${res.status}`;
-      const message = typeof error?.message === 'string' ? error.message : res.statusText;
-      const hint = res.status === 401 ? ' (wrong token? it is in DATA_DIR/api-token unless API_TOKEN is set)' : '';
-      throw new CliError(exitCodeForStatus(res.status), `${code}: ${message}${hint}`);
-    }
-    return json as T;
+  }
+
+  private failure(res: Response, json: unknown): CliError {
+    const error = (json as ApiErrorBody).error;
+    const code = typeof error?.code === 'string' ? error.code : `HTTP_${res.status}`;
+    const message = typeof error?.message === 'string' ? error.message : res.statusText;
+    const hint = res.status === 401 ? ' (wrong token? it is in DATA_DIR/api-token unless API_TOKEN is set)' : '';
+    return new CliError(exitCodeForStatus(res.status), `${code}: ${message}${hint}`);
   }
 }
 

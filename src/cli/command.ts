@@ -53,7 +53,6 @@ export interface CommandSpec {
  */
 export const NOT_YET: Readonly<Record<string, string>> = {
   tail: 'it follows the live event feed (websocket), which this server does not serve yet',
-  export: 'it streams the export endpoint, which this server does not serve yet',
 };
 
 export function usageLine(spec: CommandSpec): string {

@@ -9,6 +9,8 @@ export interface Output {
   json(value: unknown): void;
   /** One JSON document on one line (the events of a wait, for line-oriented readers). */
   jsonLine(value: unknown): void;
+  /** Standard output as a stream, for bodies written as they arrive (`export`), with its backpressure. */
+  readonly stream: NodeJS.WritableStream;
 }
 
 export function processOutput(stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream): Output {
@@ -19,6 +21,7 @@ export function processOutput(stdout: NodeJS.WriteStream, stderr: NodeJS.WriteSt
     note: (text) => void stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     json: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     jsonLine: (value) => void stdout.write(`${JSON.stringify(value)}\n`),
+    stream: stdout,
   };
 }
 

@@ -7,7 +7,7 @@ import { serializeMessage, serializeThread } from './serialize.js';
 /**
  * The read path of the runbook's two list endpoints, independent of where it runs: inline on the HTTP
  * thread, or in a piscina pool thread with its own store connection (see read-pool.ts). The route has
- * already parsed and checked the page (`parsePageQuery`); it travels as plain `ListOptions`, which a
+ * already parsed and checked the page (its schema and `pageOptions`); it travels as plain `ListOptions`, which a
  * pooled call clones cheaply.
  */
 export interface ConversationReads {

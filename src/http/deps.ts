@@ -37,4 +37,8 @@ export interface HttpMetrics {
    * `unmatched`), never the raw path, so label values stay bounded. Aborted requests report 499.
    */
   observeHttp?: (route: string, method: string, status: number, seconds: number) => void;
+  /** Export rows handed to a response (per page, as they go out), by format. */
+  observeExportRows?: (format: string, rows: number) => void;
+  /** An export ended: `complete`, `aborted` (the client went away) or `failed`. */
+  observeExportFinished?: (format: string, result: string) => void;
 }

@@ -153,6 +153,13 @@ function response(spec: ResponseSpec, plain: (s: TSchema) => unknown): Record<st
       }
     : {};
   if ('empty' in spec) return { description: spec.description, ...headers };
+  if ('content' in spec) {
+    return {
+      description: spec.description,
+      ...headers,
+      content: Object.fromEntries(Object.entries(spec.content).map(([type, schema]) => [type, { schema: plain(schema) }])),
+    };
+  }
   if ('contentType' in spec) {
     return {
       description: spec.description,

@@ -17,6 +17,7 @@ import { accountRoutes } from './routes/accounts.js';
 import { consoleRoutes } from './routes/console.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { docsRoutes } from './routes/docs.js';
+import { exportRoutes } from './routes/export.js';
 import { mediaRoutes } from './routes/media.js';
 import { statusRoutes } from './routes/status.js';
 import { defaultConsoleDir, loadStaticFiles, type StaticFiles } from './static-files.js';
@@ -36,7 +37,7 @@ export interface HttpServer {
   terminate(): void;
 }
 
-export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...mediaRoutes, ...accountRoutes];
+export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...exportRoutes, ...mediaRoutes, ...accountRoutes];
 
 /**
  * Every route this server answers: the API's, the OpenAPI document and its page, then the console's

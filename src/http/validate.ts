@@ -67,3 +67,25 @@ export function pageOptions(query: { limit?: number; order?: SortOrder; cursor?:
 }
 
 export const DEFAULT_PAGE_LIMIT = 50;
+
+/**
+ * An instant in the query string (the export's `since`) as epoch milliseconds: epoch milliseconds as they
+ * are, ISO 8601 (`2026-01-31`, `2026-01-31T08:00:00Z`, with an offset) through `Date.parse`, which also
+ * refuses a date of the right form that does not exist (`2026-13-45`), what the schema's pattern cannot.
+ * The form is checked here too, since `Date.parse` alone takes more (`2026-01-17 12:00`).
+ */
+export function parseInstant(name: string, raw: string): number {
+  if (!INSTANT_RE.test(raw)) throw new BadRequestError(instantMessage(name));
+  if (/^\d{1,15}$/.test(raw)) return Number(raw);
+  const ms = Date.parse(raw);
+  if (!Number.isFinite(ms)) throw new BadRequestError(instantMessage(name));
+  return ms;
+}
+
+export function instantMessage(name: string): string {
+  return `${name} must be an ISO 8601 date or date-time (2026-01-31, 2026-01-31T08:00:00Z) or epoch milliseconds`;
+}
+
+/** The two spellings `parseInstant` takes, as a JSON Schema pattern. */
+export const INSTANT_PATTERN = '^(?:\\d{1,15}|\\d{4}-\\d{2}-\\d{2}(?:T\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?(?:Z|[+-]\\d{2}:\\d{2}))?)$';
+const INSTANT_RE = new RegExp(INSTANT_PATTERN);

@@ -8,6 +8,8 @@ export interface Metrics {
   contentType: string;
   render: () => Promise<string>;
   observeHttp: (route: string, method: string, status: number, seconds: number) => void;
+  observeExportRows: (format: string, rows: number) => void;
+  observeExportFinished: (format: string, result: string) => void;
 }
 
 /**
@@ -81,6 +83,19 @@ export function createMetrics(events: EventEmitter, runtimes: () => Iterable<Acc
     registers: [registry],
   });
 
+  const exportRows = new Counter({
+    name: 'wasync_export_rows_total',
+    help: 'Messages written to export responses (GET /api/whatsapp/export), by format.',
+    labelNames: ['format'] as const,
+    registers: [registry],
+  });
+  const exports = new Counter({
+    name: 'wasync_exports_total',
+    help: 'Exports ended, by format and result (complete, aborted: the client went away, failed).',
+    labelNames: ['format', 'result'] as const,
+    registers: [registry],
+  });
+
   events.on('actor-event', (e: ActorEvent) => {
     switch (e.type) {
       case 'messages':
@@ -111,5 +126,7 @@ export function createMetrics(events: EventEmitter, runtimes: () => Iterable<Acc
       httpRequests.inc({ route, method, status: String(status) });
       httpSeconds.observe({ route }, seconds);
     },
+    observeExportRows: (format, rows) => exportRows.inc({ format }, rows),
+    observeExportFinished: (format, result) => exports.inc({ format, result }),
   };
 }

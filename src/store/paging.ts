@@ -1,6 +1,6 @@
 import { BadRequestError } from '../domain/errors.js';
 import { type CursorKey, decodeCursor, encodeCursor } from './cursor.js';
-import type { ListOptions, Page, SortOrder } from './port.js';
+import type { ListOptions, MessageScanKey, MessageScanOptions, Page, SortOrder } from './port.js';
 
 /**
  * Keyset paging, the same for every backend: the options a caller passes (`ListOptions`) checked
@@ -33,4 +33,26 @@ export function toPage<T>(items: T[], limit: number, keyOf: (item: T) => CursorK
   if (items.length <= limit) return { items, nextCursor: null };
   const page = items.slice(0, limit);
   return { items: page, nextCursor: encodeCursor(keyOf(page[page.length - 1]!)) };
+}
+
+export interface ScanRequest {
+  limit: number;
+  threadId: string | null;
+  /** `createdAt` lower bound; `Number.MIN_SAFE_INTEGER` when the caller gave none. */
+  since: number;
+  after: MessageScanKey | null;
+}
+
+/** Validates `scanMessages` options the same way for every backend; throws `BadRequestError`. */
+export function scanRequest(opts: MessageScanOptions): ScanRequest {
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_PAGE) {
+    throw new BadRequestError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  }
+  const since = opts.since ?? null;
+  if (since !== null && !Number.isSafeInteger(since)) throw new BadRequestError('since must be an integer instant (epoch ms)');
+  const after = opts.after ?? null;
+  if (after !== null && (typeof after.threadId !== 'string' || !Number.isSafeInteger(after.ts) || typeof after.id !== 'string')) {
+    throw new BadRequestError('after must be the next key of a previous scan page');
+  }
+  return { limit: opts.limit, threadId: opts.threadId ?? null, since: since ?? Number.MIN_SAFE_INTEGER, after };
 }

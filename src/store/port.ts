@@ -62,6 +62,36 @@ export function emptyApplyResult(): ApplyResult {
   };
 }
 
+/** A position in `scanMessages`' order (thread id, `createdAt`, id): the last message of a page. */
+export interface MessageScanKey {
+  threadId: string;
+  ts: number;
+  id: string;
+}
+
+export interface MessageScanOptions {
+  /** Only this thread (one of the account's); else every thread of the account. */
+  threadId?: string | null;
+  /** Only messages whose `createdAt` (epoch ms) is at or after this instant. */
+  since?: number | null;
+  /** The previous page's `next`; null or absent for the first page. */
+  after?: MessageScanKey | null;
+  /** 1..500 */
+  limit: number;
+}
+
+export interface ScannedMessage {
+  /** The thread the message is stored under. */
+  threadId: string;
+  message: MessageRecord;
+}
+
+export interface MessageScanPage {
+  items: ScannedMessage[];
+  /** Pass back as `after`; null when no message follows. */
+  next: MessageScanKey | null;
+}
+
 export type LeaseName = 'autoBackfill' | 'recentSync' | 'owner';
 
 export interface Lease {
@@ -108,6 +138,13 @@ export interface Store extends SettingsStore, MediaQueueStore {
   /** Messages of a thread by (`createdAt`, `id`). Unknown thread: empty page. */
   listMessages(accountId: string, threadId: string, opts: ListOptions): Promise<Page<MessageRecord>>;
   countMessages(accountId: string): Promise<number>;
+  /**
+   * Every message of the account (or of one thread) in keyset pages ordered by (thread id, `createdAt`,
+   * id): one thread after another, each oldest first. For exports: a caller holds one page at a time
+   * however large the account, and each page costs the same however deep. Messages written during a
+   * scan appear if they sort after the current position. Another account's or an unknown thread: no rows.
+   */
+  scanMessages(accountId: string, opts: MessageScanOptions): Promise<MessageScanPage>;
   /**
    * The media archive's result on a message (`mediaArchivedAt`, `mediaSha256`, `mediaArchiveKey`,
    * `mediaArchiveError`): only these fields are written, so it never races ingest's writes of the rest.

@@ -106,6 +106,7 @@ export class Accounts extends EventEmitter implements AccountsService {
             connectedAccounts: () => this.connectedAccounts(),
             mode: () => this.mode,
             run: (accountId, cmd) => this.runBackfill(accountId, cmd),
+            onAutoBackfill: (outcome) => this.emit('auto-backfill', outcome),
           })
         : null;
   }
@@ -158,6 +159,14 @@ export class Accounts extends EventEmitter implements AccountsService {
 
   runtimes(): AccountRuntime[] {
     return [...this.slots.keys()].map((id) => this.runtimeOf(id)).filter((r): r is AccountRuntime => r !== undefined);
+  }
+
+  /** Every account this process runs, with its runtime (the per-account metrics). */
+  runtimesById(): Array<[accountId: string, runtime: AccountRuntime]> {
+    return [...this.slots.keys()].flatMap((id) => {
+      const r = this.runtimeOf(id);
+      return r ? [[id, r] as [string, AccountRuntime]] : [];
+    });
   }
 
   runtimeOf(accountId: string): AccountRuntime | undefined {

@@ -19,6 +19,13 @@ export interface AutoBackfillSettings extends AutoBackfillPolicy {
 
 export type AutoBackfillTrigger = 'tick' | 'connect' | 'slot';
 
+/**
+ * How one auto-backfill attempt ended (the `wasync_auto_backfill_runs_total{outcome}` metric): `ok`,
+ * `error` (recorded on the account), `lease_held` (another instance runs it), `lease_error` (the
+ * lease could not be asked for).
+ */
+export type AutoBackfillOutcome = 'ok' | 'error' | 'lease_held' | 'lease_error';
+
 /** What the scheduler gives each of its jobs. */
 export interface BackfillJobContext {
   store: Store;
@@ -37,6 +44,8 @@ export interface BackfillJobContext {
 
 export interface AutoBackfillJobOptions extends BackfillJobContext {
   settings: AutoBackfillSettings;
+  /** Told how every attempt ended (metrics). */
+  onOutcome?: (outcome: AutoBackfillOutcome) => void;
 }
 
 /** Skips that a freed slot or the next tick can lift; the others wait for the next connect or tick. */
@@ -150,8 +159,12 @@ export class AutoBackfillJob {
         { store, accountId, name: 'autoBackfill', holder: this.o.instanceId, ttlMs: s.leaseMs, now: this.o.now, log, job: 'auto backfill' },
         () => this.recorded(accountId, trigger),
       );
-      if (!outcome.acquired) log.info({ accountId, trigger }, 'auto backfill skipped: another instance holds the lease');
+      if (!outcome.acquired) {
+        log.info({ accountId, trigger }, 'auto backfill skipped: another instance holds the lease');
+        this.o.onOutcome?.('lease_held');
+      }
     } catch (err) {
+      this.o.onOutcome?.('lease_error');
       // The lease could not even be asked for (store unreachable): nothing was started or recorded.
       log.warn({ accountId, trigger, err: serializeError(err) }, 'auto backfill could not take the lease');
     }
@@ -186,7 +199,9 @@ export class AutoBackfillJob {
         { accountId, trigger, threads: result.threads, messages: result.messages, errors: result.errors, durationMs },
         'auto backfill finished',
       );
+      this.o.onOutcome?.('ok');
     } catch (err) {
+      this.o.onOutcome?.('error');
       const durationMs = this.o.now() - startedAt;
       const e = serializeError(err);
       const error = this.o.stopped() ? `interrupted by shutdown: ${e.code}: ${e.message}` : `${e.code}: ${e.message}`;

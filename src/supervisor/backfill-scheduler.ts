@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js';
 import type { ConnectionStatus } from '../domain/records.js';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
-import { AutoBackfillJob, type AutoBackfillSettings, type BackfillRunner } from './auto-backfill-job.js';
+import { AutoBackfillJob, type AutoBackfillOutcome, type AutoBackfillSettings, type BackfillRunner } from './auto-backfill-job.js';
 import type { AutoBackfillPlan } from './backfill-eligibility.js';
 import { RecentSyncJob, type RecentSyncSettings } from './recent-sync-job.js';
 
@@ -32,6 +32,8 @@ export interface BackfillSchedulerOptions {
   connectedAccounts: () => readonly string[];
   /** `passive` while the process drains: no tick starts anything. */
   mode: () => 'active' | 'passive';
+  /** How each auto-backfill attempt ended (metrics). */
+  onAutoBackfill?: (outcome: AutoBackfillOutcome) => void;
   run: BackfillRunner;
   now?: () => number;
   /**
@@ -116,7 +118,9 @@ export class BackfillScheduler {
     };
     this.autoLog = opts.logger.child({ component: AUTO, instanceId: opts.instanceId });
     this.recentLog = opts.logger.child({ component: RECENT, instanceId: opts.instanceId });
-    this.auto = opts.autoBackfill ? new AutoBackfillJob({ ...shared, settings: opts.autoBackfill, log: this.autoLog }) : null;
+    this.auto = opts.autoBackfill
+      ? new AutoBackfillJob({ ...shared, settings: opts.autoBackfill, log: this.autoLog, onOutcome: opts.onAutoBackfill })
+      : null;
     this.recent = opts.recentSync ? new RecentSyncJob({ ...shared, settings: opts.recentSync, log: this.recentLog }) : null;
   }
 

@@ -285,6 +285,61 @@ describe('wasync CLI against a running server', () => {
     expect(nowhere.code).toBe(3);
   });
 
+  it('export: the account as JSON Lines to a file, CSV to stdout, one thread, since; errors', async () => {
+    const threads = JSON.parse((await cli(['threads', 'cli-main', '--json', '--limit', '500'])).stdout) as {
+      threads: Array<{ id: string }>;
+    };
+    const thread = threads.threads[0]!.id;
+    const listed = async () =>
+      (
+        JSON.parse((await cli(['messages', 'cli-main', thread, '--json', '--limit', '500'])).stdout) as { messages: Array<{ id: string }> }
+      ).messages.map((m) => m.id);
+    const before = await listed();
+
+    const file = path.join(work, 'cli-main.jsonl');
+    const run = await cli(['export', 'cli-main', '-o', 'cli-main.jsonl']);
+    expect(run.code, run.stderr).toBe(0);
+    const rows = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; threadId: string; accountId: string });
+    expect(run.stdout).toMatch(
+      new RegExp(`^export: +${file.replaceAll('.', '\\.')}\\nof: +cli-main\\nwrote: +${rows.length} messages, \\d+ bytes, jsonl`),
+    );
+    expect(existsSync(`${file}.partial`)).toBe(false);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+    expect(rows.every((r) => r.accountId === 'cli-main')).toBe(true);
+    // Live messages keep arriving: the export holds at least what was listed before it.
+    const exportedOfThread = rows.filter((r) => r.threadId === thread).map((r) => r.id);
+    for (const id of before) expect(exportedOfThread).toContain(id);
+
+    const again = await cli(['export', 'cli-main', '-o', 'cli-main.jsonl']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/exists \(--force replaces it\)/);
+
+    const csv = await cli(['export', 'cli-main', '--format', 'csv', '--thread', thread]);
+    expect(csv.code, csv.stderr).toBe(0);
+    const [header, ...records] = csv.stdout.split('\r\n').filter((l) => l !== '');
+    expect(header).toMatch(/^threadId,id,accountId,clientJid,direction,/);
+    expect(records.every((r) => r.startsWith(`${thread},`))).toBe(true);
+    expect(csv.stderr).toMatch(new RegExp(`^exported ${records.length} messages, \\d+ bytes, csv`));
+    const csvIds = new Set(records.map((r) => r.split(',')[1]));
+    expect(csvIds.size).toBe(records.length);
+    for (const id of before) expect(csvIds.has(id)).toBe(true);
+
+    const future = await cli(['export', 'cli-main', '--since', '2100-01-01T00:00:00Z', '-o', 'none.csv']);
+    expect(future.code, future.stderr).toBe(0);
+    expect(readFileSync(path.join(work, 'none.csv'), 'utf8')).toBe(`${header}\r\n`);
+
+    const missing = await cli(['export', 'nobody']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/NOT_FOUND: account nobody not found/);
+    const bad = await cli(['export', 'cli-main', '--since', 'yesterday', '-o', 'bad.jsonl']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/BAD_REQUEST: since must be/);
+    expect(existsSync(path.join(work, 'bad.jsonl'))).toBe(false);
+  });
+
   it('accounts rm --purge: gone, then not found', async () => {
     const run = await cli(['accounts', 'rm', 'cli-json', '--purge']);
     expect(run.code, run.stderr).toBe(0);
@@ -297,7 +352,7 @@ describe('wasync CLI against a running server', () => {
     const cases: Array<[string[], Record<string, string | undefined> | undefined, number, RegExp]> = [
       [['frobnicate'], undefined, 2, /unknown command "frobnicate"/],
       [['tail', 'cli-main'], undefined, 2, /"tail" is not available in this version: it follows the live event feed/],
-      [['export', 'cli-main'], undefined, 2, /"export" is not available in this version/],
+      [['export', 'cli-main', '--format', 'xml'], undefined, 2, /--format: expected jsonl or csv, got "xml"/],
       [['messages', 'cli-main'], undefined, 2, /missing THREAD\nusage: wasync messages ACCOUNT THREAD/],
       [['accounts', 'rm'], undefined, 2, /missing ID/],
       [['threads', 'cli-main', '--limit', '0'], undefined, 2, /--limit: expected an integer from 1 to 500, got "0"/],

@@ -130,7 +130,8 @@ describe('SimPhone lifecycle', () => {
     const live = () =>
       ofType(events, 'messages.upsert')
         .flatMap((u) => (u.type === 'notify' ? u.messages : []))
-        .filter((m) => !m.message?.protocolMessage);
+        // Group events (subject, members) arrive as stub messages since the simulated groups: not chat messages.
+        .filter((m) => !m.message?.protocolMessage && !m.messageStubType);
     await waitFor(() => live().length >= 10, 3000, 'live messages');
     for (const m of live()) {
       expect(typeof m.messageTimestamp).toBe('number');

@@ -323,24 +323,30 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
       });
       await shoot(page, 'inbox');
 
-      // Media go through the media endpoint with the token: shown from a blob: URL when the endpoint has the
-      // file (the simulated phone's own media are real files on its loopback CDN), else the page says why.
-      const media = stored.find((m) => m.messageType === 'image' || m.messageType === 'document' || m.messageType === 'video');
-      expect(media, 'the simulated history has media in the busiest thread').toBeDefined();
-      const direct = await fetch(`${t.app.url}/api/whatsapp/media/${ACCOUNT}/${encodeURIComponent(media!.id)}`, {
-        headers: { authorization: `Bearer ${E2E_TOKEN}` },
-      });
-      await direct.arrayBuffer();
-      expect([200, 404]).toContain(direct.status);
+      // Media go through the media endpoint with the token; the simulated phone's media are real files on
+      // its loopback CDN, so the page must show the file from a blob: URL. Which media the simulated history
+      // gives the busiest thread varies by run, and not each is on the CDN (MEDIA_UNAVAILABLE then), so
+      // the check takes the first one the endpoint itself serves.
+      const candidates = stored.filter((m) => m.messageType === 'image' || m.messageType === 'document' || m.messageType === 'video');
+      expect(candidates.length, 'the simulated history has media in the busiest thread').toBeGreaterThan(0);
+      let media: (typeof candidates)[number] | undefined;
+      for (const m of candidates) {
+        const direct = await fetch(`${t.app.url}/api/whatsapp/media/${ACCOUNT}/${encodeURIComponent(m.id)}`, {
+          headers: { authorization: `Bearer ${E2E_TOKEN}` },
+        });
+        await direct.arrayBuffer();
+        expect([200, 404]).toContain(direct.status);
+        if (direct.status === 200) {
+          media = m;
+          break;
+        }
+      }
+      expect(media, 'the media endpoint serves at least one media file of the busiest thread').toBeDefined();
       const item = list.locator(`li[data-message-id="${media!.id}"]`);
       await item.getByRole('button', { name: new RegExp(`^Load ${media!.messageType} `) }).click();
-      if (direct.status === 200) {
-        const shown = item.locator('img.media[src^="blob:"], video.media[src^="blob:"], a.media-file[href^="blob:"]');
-        await expect.poll(() => shown.count()).toBe(1);
-        expect(await item.locator('.error-text').count()).toBe(0);
-      } else {
-        await expect.poll(() => item.locator('.error-text').textContent()).toMatch(/MEDIA_UNAVAILABLE/);
-      }
+      const loaded = item.locator('img.media[src^="blob:"], video.media[src^="blob:"], a.media-file[href^="blob:"]');
+      await expect.poll(() => loaded.count()).toBe(1);
+      expect(await item.locator('.error-text').count()).toBe(0);
     },
     SCENARIO_MS,
   );

@@ -80,6 +80,13 @@ export function checkResponse(r: ResponseLike): void {
     );
   }
   if ('empty' in spec) return;
+  if ('content' in spec) {
+    const types = Object.keys(spec.content);
+    if (!types.some((t) => r.contentType.startsWith(t))) {
+      throw new ContractError(`${what}: content type ${r.contentType}, the schema says one of ${types.join(', ')}`);
+    }
+    return;
+  }
   if ('contentType' in spec) {
     const expected = spec.contentType;
     if (expected !== '*/*' && !r.contentType.startsWith(expected)) {

@@ -81,9 +81,18 @@ export type RawResponseSpec = {
   schema?: TSchema;
   headers?: Readonly<Record<string, HeaderSpec>>;
 };
+/**
+ * A body in one of several content types the request chooses between (the export: JSON Lines or CSV),
+ * each with the JSON Schema OpenAPI shows for it. The content type is checked, not the bytes.
+ */
+export type ContentResponseSpec = {
+  description: string;
+  content: Readonly<Record<string, TSchema>>;
+  headers?: Readonly<Record<string, HeaderSpec>>;
+};
 /** No body (304). */
 export type EmptyResponseSpec = { description: string; empty: true; headers?: Readonly<Record<string, HeaderSpec>> };
-export type ResponseSpec = JsonResponseSpec | RawResponseSpec | EmptyResponseSpec;
+export type ResponseSpec = JsonResponseSpec | RawResponseSpec | ContentResponseSpec | EmptyResponseSpec;
 
 export interface HeaderSpec {
   description: string;

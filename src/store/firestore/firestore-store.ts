@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
+  FieldPath,
   FieldValue,
   type DocumentReference,
   type DocumentSnapshot,
@@ -21,8 +22,21 @@ import type {
 import { isThreadOf, threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
 import type { CursorKey } from '../cursor.js';
-import { pageRequest, toPage } from '../paging.js';
-import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
+import { pageRequest, scanRequest, toPage } from '../paging.js';
+import type {
+  ApplyResult,
+  AuthKeyWrite,
+  Lease,
+  LeaseName,
+  ListOptions,
+  MessageScanOptions,
+  MessageScanPage,
+  Page,
+  ScannedMessage,
+  SortOrder,
+  Store,
+  StoreHealth,
+} from '../port.js';
 import { applyMutationsFirestore } from './apply-mutations.js';
 import { Committer, type CommitterOptions, type WriteGroup } from './batching.js';
 import {
@@ -208,6 +222,62 @@ export class FirestoreStore implements Store {
       const snap = await query.get();
       const items = snap.docs.map((d) => docToMessage(d.id, d.data())).filter((m) => m.accountId === accountId);
       return toPage(items, limit, (m) => ({ ts: m.createdAt, id: m.id }));
+    });
+  }
+
+  /**
+   * The account's threads by document id (the `accountId` equality and the implicit `__name__` order
+   * need no composite index), and each thread's messages by `sortKey`, as `listMessages` reads them.
+   * A page may span threads: it reads on until it holds `limit + 1` messages or the threads run out.
+   */
+  async scanMessages(accountId: string, opts: MessageScanOptions): Promise<MessageScanPage> {
+    return this.guard('scanMessages', async () => {
+      const { limit, threadId, since, after } = scanRequest(opts);
+      const fetch = limit + 1;
+      const items: ScannedMessage[] = [];
+      const sinceKey = since === Number.MIN_SAFE_INTEGER ? null : sortKey(since, '');
+      const readThread = async (tid: string, from: { ts: number; id: string } | null): Promise<void> => {
+        let q: Query = this.refs.messages(tid);
+        const fromKey = from ? sortKey(from.ts, from.id) : null;
+        if (fromKey !== null && (sinceKey === null || fromKey >= sinceKey)) q = q.where('sortKey', '>', fromKey);
+        else if (sinceKey !== null) q = q.where('sortKey', '>=', sinceKey);
+        else q = q.where('sortKey', '>', '');
+        const snap = await q
+          .orderBy('sortKey')
+          .limit(fetch - items.length)
+          .get();
+        for (const d of snap.docs) {
+          const message = docToMessage(d.id, d.data());
+          if (message.accountId === accountId) items.push({ threadId: tid, message });
+        }
+      };
+      if (threadId !== null) {
+        if (!isThreadOf(accountId, threadId) || !isValidDocId(threadId) || (after && after.threadId > threadId)) {
+          return { items: [], next: null };
+        }
+        await readThread(threadId, after?.threadId === threadId ? after : null);
+      } else {
+        let current: string | null = null;
+        if (after && isThreadOf(accountId, after.threadId) && isValidDocId(after.threadId)) {
+          await readThread(after.threadId, after);
+          current = after.threadId;
+        }
+        while (items.length < fetch) {
+          let q: Query = this.refs.threads().where('accountId', '==', accountId).orderBy(FieldPath.documentId());
+          if (current !== null) q = q.startAfter(current);
+          const threads = await q.select().limit(100).get();
+          if (threads.empty) break;
+          for (const t of threads.docs) {
+            current = t.id;
+            await readThread(t.id, null);
+            if (items.length >= fetch) break;
+          }
+        }
+      }
+      const page = items.slice(0, limit);
+      const last = page[page.length - 1];
+      const next = items.length > limit && last ? { threadId: last.threadId, ts: last.message.createdAt, id: last.message.id } : null;
+      return { items: page, next };
     });
   }
 

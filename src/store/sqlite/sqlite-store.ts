@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
-import { isThreadOf } from '../../domain/thread-id.js';
+import { isThreadOf, THREAD_ID_SEPARATOR } from '../../domain/thread-id.js';
 import type {
   AccountPatch,
   AccountRecord,
@@ -13,12 +13,23 @@ import type {
   MessageRecord,
   ThreadRecord,
 } from '../../domain/records.js';
-import { pageRequest, toPage } from '../paging.js';
-import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, Store, StoreHealth } from '../port.js';
+import { pageRequest, scanRequest, toPage } from '../paging.js';
+import type {
+  ApplyResult,
+  AuthKeyWrite,
+  Lease,
+  LeaseName,
+  ListOptions,
+  MessageScanOptions,
+  MessageScanPage,
+  Page,
+  Store,
+  StoreHealth,
+} from '../port.js';
 import { applyMutationsInTxn } from './apply-mutations.js';
 import { storeClosedError, toStoreError } from './errors.js';
 import { canAcquire, canRenew, leasePatch, readLease } from './leases.js';
-import { parseAccount, rowToMessage, rowToThread, toUint8Array } from './row-mapping.js';
+import { parseAccount, rowToMessage, rowToThread, toUint8Array, type MessageRow } from './row-mapping.js';
 import { migrate } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SqliteMediaQueue } from './media-queue.js';
@@ -149,6 +160,29 @@ export class SqliteStore implements Store {
             ? s.listMessagesAscAfter.all(threadId, accountId, after.ts, after.id, fetch)
             : s.listMessagesAscFirst.all(threadId, accountId, fetch);
       return toPage(rows.map(rowToMessage), limit, (m) => ({ ts: m.createdAt, id: m.id }));
+    });
+  }
+
+  async scanMessages(accountId: string, opts: MessageScanOptions): Promise<MessageScanPage> {
+    return this.guard('scanMessages', () => {
+      const { limit, threadId, since, after } = scanRequest(opts);
+      const s = this.s();
+      const fetch = limit + 1;
+      let rows: MessageRow[];
+      if (threadId !== null) {
+        if (!isThreadOf(accountId, threadId) || (after && after.threadId > threadId)) return { items: [], next: null };
+        const from = after && after.threadId === threadId ? after : { ts: since, id: '' };
+        rows = s.scanThreadMessages.all(threadId, from.ts, from.id, accountId, since, fetch);
+      } else {
+        const prefix = `${accountId}${THREAD_ID_SEPARATOR}`;
+        // The prefix itself is no thread id (a client JID is never empty): every thread sorts after it.
+        const from = after ?? { threadId: prefix, ts: Number.MIN_SAFE_INTEGER, id: '' };
+        rows = s.scanAccountMessages.all(from.threadId, from.ts, from.id, `${accountId}_\``, accountId, since, fetch);
+      }
+      const items = rows.slice(0, limit).map((row) => ({ threadId: String(row.thread_id), message: rowToMessage(row) }));
+      const last = items[items.length - 1];
+      const next = rows.length > limit && last ? { threadId: last.threadId, ts: last.message.createdAt, id: last.message.id } : null;
+      return { items, next };
     });
   }
 

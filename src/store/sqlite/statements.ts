@@ -68,6 +68,22 @@ export function prepareStatements(db: Database.Database) {
       `SELECT * FROM messages WHERE thread_id = ? AND account_id = ? AND (created_at, id) > (?, ?)
        ORDER BY created_at ASC, id ASC LIMIT ?`,
     ),
+    // Exports: every message of an account by (thread_id, created_at, id), one keyset page at a time.
+    // An account's thread ids are exactly those in [`{account}__`, `{account}_\``) (the separator is
+    // `__` and '`' follows '_'), so the range is one stretch of messages_by_thread; INDEXED BY keeps the
+    // planner from picking the primary key (account_id, id) and sorting the whole account per page.
+    /** Values: after (thread_id, created_at, id), thread id upper bound (exclusive), account_id, since, limit. */
+    scanAccountMessages: db.prepare<[string, number, string, string, string, number, number], MessageRow>(
+      `SELECT * FROM messages INDEXED BY messages_by_thread
+       WHERE (thread_id, created_at, id) > (?, ?, ?) AND thread_id < ? AND account_id = ? AND created_at >= ?
+       ORDER BY thread_id, created_at, id LIMIT ?`,
+    ),
+    /** Values: thread_id, after (created_at, id), account_id, since, limit. */
+    scanThreadMessages: db.prepare<[string, number, string, string, number, number], MessageRow>(
+      `SELECT * FROM messages INDEXED BY messages_by_thread
+       WHERE thread_id = ? AND (created_at, id) > (?, ?) AND account_id = ? AND created_at >= ?
+       ORDER BY created_at, id LIMIT ?`,
+    ),
     deleteAccountMessages: db.prepare<[string]>(`DELETE FROM messages WHERE account_id = ?`),
 
     // --- pending receipts

@@ -8,6 +8,7 @@ import { lifecycleContract } from './lifecycle.js';
 import { mediaQueueContract } from './media-queue.js';
 import { messagesContract } from './messages.js';
 import { pagingContract } from './paging.js';
+import { scanContract } from './scan.js';
 import { settingsContract } from './settings.js';
 import { threadsContract } from './threads.js';
 
@@ -20,6 +21,7 @@ export const CONTRACT_AREAS: readonly ContractArea[] = [
   messagesContract,
   threadsContract,
   pagingContract,
+  scanContract,
   accountsContract,
   authStateContract,
   leasesContract,
