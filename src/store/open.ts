@@ -23,7 +23,8 @@ export async function openStore(config: Config, logger: Logger, env: NodeJS.Proc
     const { openFirestoreStore } = await import('./firestore/index.js');
     return openFirestoreStore(config, logger, env);
   }
-  mkdirSync(config.DATA_DIR, { recursive: true });
+  // 0700: the directory holds the database (credentials, Signal keys) and the API token.
+  mkdirSync(config.DATA_DIR, { recursive: true, mode: 0o700 });
   const { openSqliteStore } = await import('./sqlite/index.js');
-  return openSqliteStore({ file: sqliteFile(config) });
+  return openSqliteStore({ file: sqliteFile(config), busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS });
 }

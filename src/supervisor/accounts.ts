@@ -229,6 +229,8 @@ export class Accounts extends EventEmitter implements AccountsService {
   }
 
   async requestPairingCode(accountId: string, phoneNumber: string): Promise<{ code: string }> {
+    // An unknown account is 404 here as on every other route, not "not running".
+    await this.requireAccount(accountId);
     const code = await this.runningActor(accountId).call('requestPairingCode', phoneNumber);
     return { code };
   }
