@@ -56,7 +56,11 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     throw err;
   });
   const accounts = new Accounts({ config, env: opts.env, store, logger, mediaArchive });
-  const metrics = createMetrics(accounts, () => accounts.runtimes());
+  const metrics = createMetrics(
+    accounts,
+    () => accounts.runtimes(),
+    () => accounts.writeHealth(),
+  );
   registerHistorySyncMetrics(metrics.registry, accounts, () => accounts.historySyncStates());
   if (accounts.mediaArchive) registerMediaArchiveMetrics(metrics.registry, accounts.mediaArchive);
   // The WhatsApp Web version (real connector only): resolved before any actor connects, so their
@@ -76,6 +80,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     mode: () => accounts.mode,
     metrics,
     protocolVersion: protocolStatus,
+    writeHealth: () => accounts.writeHealth(),
   });
   const port = await http.listen(config.HOST, config.PORT);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;

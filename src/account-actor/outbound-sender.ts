@@ -98,7 +98,13 @@ async function withinStoreBound<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new WasyncError('STORE_UNAVAILABLE', 'the store did not commit the message in time; nothing was sent, retry with the same messageId')),
+      () =>
+        reject(
+          new WasyncError(
+            'STORE_UNAVAILABLE',
+            'the store did not commit the message in time; nothing was sent, retry with the same messageId',
+          ),
+        ),
       Math.max(0, ms),
     );
   });

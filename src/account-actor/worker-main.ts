@@ -23,7 +23,15 @@ async function main(): Promise<void> {
   const init = parseActorInit(workerData);
   const config = loadConfig(init.env);
   const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'wasync-actor' }), init.accountId);
-  const store = await openStore(config, logger);
+  // Busy retries inside the store are part of the write path's health, as the batch writer's own retries are.
+  let busyRetries = 0;
+  let lastBusyAt = 0;
+  const store = await openStore(config, logger, process.env, {
+    onBusyRetry: () => {
+      busyRetries += 1;
+      lastBusyAt = performance.now();
+    },
+  });
   await store.init();
   const connector = await createConnector(config);
   const emit = (event: ActorEvent): void => port.postMessage(event);
@@ -31,7 +39,10 @@ async function main(): Promise<void> {
   // Every second: the thread's event-loop delay and the writer's state (health, metrics, the account's runtime).
   const loop = new LoopMonitor();
   const health = setInterval(() => {
-    emit({ type: 'health', accountId: init.accountId, loopDelay: loop.sample(), writes: actor.writeState() });
+    const w = actor.writeState();
+    const busy = performance.now() - lastBusyAt < HEALTH_REPORT_MS;
+    const writes = { ...w, retrying: w.retrying || busy, retries: w.retries + busyRetries };
+    emit({ type: 'health', accountId: init.accountId, loopDelay: loop.sample(), writes });
   }, HEALTH_REPORT_MS);
   health.unref();
 

@@ -134,7 +134,9 @@ export const ENV_SPEC = {
   SEND_STORE_TIMEOUT_MS: {
     parser: int(100, 600_000),
     default: '5000',
-    doc: 'A send whose `queued` row is not committed within this answers 503 STORE_UNAVAILABLE and is not sent (retry with the same messageId).',
+    doc:
+      'A send whose `queued` row is not committed within this answers 503 STORE_UNAVAILABLE and is not sent ' +
+      '(retry with the same messageId).',
   },
   CORS_ORIGINS: {
     parser: origins,

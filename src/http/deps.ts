@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
-import type { AccountsService } from '../supervisor/service.js';
+import type { AccountsService, WriteHealth } from '../supervisor/service.js';
 import type { ConversationReads } from './conversation-reads.js';
 import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
 
@@ -25,6 +25,8 @@ export interface HttpDeps {
   consoleDir?: string;
   /** Largest request body accepted; defaults to 64 KiB. */
   maxBodyBytes?: number;
+  /** The actors' write path (`/health` degraded while writes wait); absent in route tests without actors. */
+  writeHealth?: () => WriteHealth;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import QRCode from 'qrcode';
-import type { ActorEvent, BackfillCommand } from '../account-actor/protocol.js';
+import type { ActorEvent, ActorHealth, BackfillCommand } from '../account-actor/protocol.js';
 import type { Config } from '../config/index.js';
 import { connectorTraits } from '../connectors/index.js';
 import { NotFoundError, WasyncError, serializeError } from '../domain/errors.js';
@@ -14,7 +14,17 @@ import { BackfillScheduler, backfillSchedulerSettings } from './backfill-schedul
 import { openStoredMedia } from './media.js';
 import { MediaArchiveService } from './media-archive-service.js';
 import type { MediaArchive } from '../media-archive/port.js';
-import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
+import type {
+  AccountRuntime,
+  AccountView,
+  AccountsService,
+  MediaRange,
+  MediaStream,
+  QrView,
+  SendInput,
+  SendResult,
+  WriteHealth,
+} from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
 
 /** Sessions that need a new pairing: starting them would only churn QR codes until a person acts. */
@@ -38,7 +48,12 @@ interface AccountSlot {
   pendingWrites: number;
   /** The account's history-sync status: stored at start, then from its actor's events (metrics). */
   historySync: HistorySyncSummary | null;
+  /** The actor's last health report (`health` events, every second). */
+  health: (ActorHealth & { reportedAt: number }) | null;
 }
+
+/** Actors report every second: three missed reports mean the actor's loop is stuck (or it is gone). */
+const HEALTH_STALE_MS = 3_000;
 
 export interface AccountsOptions {
   config: Config;
@@ -170,8 +185,53 @@ export class Accounts extends EventEmitter implements AccountsService {
       reason: slot.reason,
       restarts: child?.restarts ?? 0,
       qrAvailable: slot.qr !== null,
-      pendingWrites: slot.pendingWrites,
+      pendingWrites: slot.health && this.fresh(slot) ? slot.health.writes.pending : slot.pendingWrites,
       me: slot.me,
+      health: slot.health && this.fresh(slot) ? slot.health : null,
+    };
+  }
+
+  private fresh(slot: AccountSlot, now = Date.now()): boolean {
+    return slot.health !== null && now - slot.health.reportedAt <= HEALTH_STALE_MS;
+  }
+
+  /**
+   * The write path across this instance's actors (`/health`, metrics): degraded while any writer is
+   * retrying a failed write, holds a write older than `STORE_DEGRADED_AFTER_MS`, or a running actor has
+   * stopped reporting (its loop is stuck).
+   */
+  writeHealth(now = Date.now()): WriteHealth {
+    const limit = this.o.config.STORE_DEGRADED_AFTER_MS;
+    let pendingWrites = 0;
+    let oldest = 0;
+    let retrying = 0;
+    let silent = 0;
+    let late = 0;
+    for (const slot of this.slots.values()) {
+      const child = this.supervisor.status(slot.accountId);
+      if (child?.state !== 'running') continue;
+      if (!slot.health || !this.fresh(slot, now)) {
+        // A freshly started actor has not reported yet: only one that reported and went quiet counts.
+        if (slot.health) silent += 1;
+        continue;
+      }
+      const w = slot.health.writes;
+      pendingWrites += w.pending;
+      oldest = Math.max(oldest, w.oldestPendingMs);
+      if (w.retrying) retrying += 1;
+      if (w.oldestPendingMs > limit || w.inFlightMs > limit) late += 1;
+    }
+    const reasons: string[] = [];
+    if (retrying > 0) reasons.push(`store writes are being retried (${retrying} account${retrying === 1 ? '' : 's'})`);
+    if (late > 0) reasons.push(`store writes pending for more than ${limit} ms (oldest ${Math.round(oldest)} ms)`);
+    if (silent > 0) reasons.push(`${silent} account actor${silent === 1 ? '' : 's'} not reporting (event loop stalled?)`);
+    return {
+      degraded: reasons.length > 0,
+      reasons,
+      pendingWrites,
+      oldestPendingWriteMs: Math.round(oldest),
+      retryingAccounts: retrying,
+      silentActors: silent,
     };
   }
 
@@ -313,7 +373,10 @@ export class Accounts extends EventEmitter implements AccountsService {
 
   private onActorExit(accountId: string): void {
     const slot = this.slots.get(accountId);
-    if (slot) slot.qr = null;
+    if (slot) {
+      slot.qr = null;
+      slot.health = null;
+    }
     this.scheduler?.onActorGone(accountId);
     void this.mediaArchive?.stopAccount(accountId);
   }
@@ -352,6 +415,8 @@ export class Accounts extends EventEmitter implements AccountsService {
       if (event.messages.some((m) => MEDIA_MESSAGE_TYPES.has(m.messageType))) this.mediaArchive?.notify(accountId);
     } else if (event.type === 'history-sync-status') {
       slot.historySync = { status: event.state.status, stalled: event.state.stalled };
+    } else if (event.type === 'health') {
+      slot.health = { loopDelay: event.loopDelay, writes: event.writes, reportedAt: Date.now() };
     } else if (event.type === 'caught-up') {
       this.scheduler?.onCaughtUp(accountId);
     } else if (event.type === 'qr') {
@@ -392,7 +457,7 @@ export class Accounts extends EventEmitter implements AccountsService {
   private slotFor(accountId: string, connection: ConnectionStatus = 'created'): AccountSlot {
     let slot = this.slots.get(accountId);
     if (!slot) {
-      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null };
+      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null, health: null };
       this.slots.set(accountId, slot);
     }
     return slot;

@@ -59,6 +59,8 @@ export interface SqliteStoreOptions {
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5;
 const DEFAULT_BUSY_RETRY_MS = 5_000;
+/** Write-lock probes of a health check, 50 ms apart: an ordinary commit holds the lock for far less. */
+const HEALTH_WRITE_PROBES = 5;
 /** Opening and migrating happen before the actor has a socket: a longer synchronous wait is harmless there. */
 const OPEN_BUSY_TIMEOUT_MS = 5_000;
 
@@ -137,14 +139,40 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  /**
+   * A read, then a write probe: reads never wait in WAL mode, so only taking the write lock (and
+   * letting go at once) tells whether writes can commit. A lock held through a few short tries means
+   * writes are waiting: `degraded`.
+   */
   async health(): Promise<StoreHealth> {
     const started = performance.now();
+    const took = (): number => performance.now() - started;
     try {
       this.guard('health', () => this.s().ping.get());
-      return { status: 'ok', backend: 'sqlite', latencyMs: performance.now() - started };
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      return { status: 'error', backend: 'sqlite', latencyMs: performance.now() - started, detail };
+      return { status: 'error', backend: 'sqlite', latencyMs: took(), detail: err instanceof Error ? err.message : String(err) };
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.guard('health', () => {
+          this.db.exec('BEGIN IMMEDIATE');
+          this.db.exec('ROLLBACK');
+        });
+        return { status: 'ok', backend: 'sqlite', latencyMs: took() };
+      } catch (err) {
+        if (!(err instanceof TransientStoreError)) {
+          return { status: 'error', backend: 'sqlite', latencyMs: took(), detail: err instanceof Error ? err.message : String(err) };
+        }
+        if (attempt >= HEALTH_WRITE_PROBES) {
+          return {
+            status: 'degraded',
+            backend: 'sqlite',
+            latencyMs: took(),
+            detail: 'the database is locked for writing by another connection',
+          };
+        }
+        await sleep(50);
+      }
     }
   }
 
