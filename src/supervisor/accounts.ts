@@ -13,6 +13,7 @@ import { ActorHandle } from './actor-handle.js';
 import { BackfillScheduler, backfillSchedulerSettings } from './backfill-scheduler.js';
 import { openStoredMedia } from './media.js';
 import { MediaArchiveService } from './media-archive-service.js';
+import { type HolderIsGone, recoverInterruptedRuns } from './lease-recovery.js';
 import type { MediaArchive } from '../media-archive/port.js';
 import type {
   AccountRuntime,
@@ -63,6 +64,11 @@ export interface AccountsOptions {
   logger: Logger;
   /** The media archive (MEDIA_ARCHIVE), or null/absent when it is off. */
   mediaArchive?: MediaArchive | null;
+  /**
+   * Whether another lease holder is gone for good (the fleet's instance registry); this instance's own
+   * id from a previous run always is. See `recoverInterruptedRuns`.
+   */
+  holderIsGone?: HolderIsGone;
 }
 
 /**
@@ -127,6 +133,13 @@ export class Accounts extends EventEmitter implements AccountsService {
 
   /** Starts an actor for every stored account that is not waiting for a person (logged out, replaced…). */
   async start(): Promise<void> {
+    // Runs a previous process of this instance left behind: their leases back, their status `error: interrupted`.
+    await recoverInterruptedRuns({
+      store: this.o.store,
+      instanceId: this.o.config.INSTANCE_ID,
+      log: this.o.logger.child({ component: 'wa-auto-backfill' }),
+      ...(this.o.holderIsGone ? { holderIsGone: this.o.holderIsGone } : {}),
+    });
     const accounts = await this.o.store.listAccounts();
     if (this.o.config.WA_DEMO && !accounts.some((a) => a.id === 'demo')) {
       accounts.push(await this.o.store.createAccount(this.newAccount('demo')));
