@@ -1,6 +1,7 @@
 import type { Config } from './config/index.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { openStore } from './store/open.js';
+import { exposedDataPaths } from './store/file-modes.js';
 import type { Store } from './store/port.js';
 import { Accounts } from './supervisor/accounts.js';
 import { forceReserveMs } from './supervisor/supervisor.js';
@@ -50,6 +51,12 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const store = await openStore(config, logger, opts.env);
   await store.init();
   const token = config.API_TOKEN ? { token: config.API_TOKEN, file: null, created: false } : ensureApiToken(config.DATA_DIR);
+  for (const exposed of exposedDataPaths(config.DATA_DIR)) {
+    logger.warn(
+      { path: exposed.path, mode: exposed.mode },
+      'readable by other users: DATA_DIR holds WhatsApp credentials and the API token; chmod 700 the directory, 600 its files',
+    );
+  }
   // MEDIA_ARCHIVE: checked now (the directory writable, the bucket reachable) so a misconfiguration stops start-up.
   const mediaArchive = await openMediaArchive(config, opts.env).catch(async (err: unknown) => {
     await store.close();
