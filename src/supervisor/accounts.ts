@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { connectorTraits } from '../connectors/index.js';
 import { NotFoundError, WasyncError, serializeError } from '../domain/errors.js';
 import { MEDIA_MESSAGE_TYPES, type AccountRecord, type BackfillResult, type ConnectionStatus } from '../domain/records.js';
-import type { Logger } from '../logging/logger.js';
+import { registerAccountId, type Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import { historySyncOf, type HistorySyncSummary } from '../domain/history-sync.js';
 import { ActorHandle } from './actor-handle.js';
@@ -470,6 +470,8 @@ export class Accounts extends EventEmitter implements AccountsService {
   private slotFor(accountId: string, connection: ConnectionStatus = 'created'): AccountSlot {
     let slot = this.slots.get(accountId);
     if (!slot) {
+      // From now on this thread's log lines mask the id wherever it appears in their text (error messages too).
+      registerAccountId(accountId);
       slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null, health: null };
       this.slots.set(accountId, slot);
     }
