@@ -43,6 +43,7 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
         params: decodeParams(found.rawParams),
         query: url.searchParams,
         body: undefined,
+        principal: null,
         headers: { range: req.headers.range ?? '' },
       });
     } catch (err) {

@@ -6,6 +6,7 @@ import type { Store } from './store/port.js';
 import { Accounts } from './supervisor/accounts.js';
 import { forceReserveMs } from './supervisor/supervisor.js';
 import { ensureApiToken } from './supervisor/api-token.js';
+import { ApiKeys } from './supervisor/api-keys.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import type { HttpDeps } from './http/deps.js';
@@ -82,6 +83,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     reads,
     accounts,
     apiToken: token.token,
+    apiKeys: new ApiKeys(store),
+    ...(config.CORS_ORIGINS ? { corsOrigins: config.CORS_ORIGINS } : {}),
     logger,
     instanceId: config.INSTANCE_ID,
     mode: () => accounts.mode,

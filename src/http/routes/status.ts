@@ -83,7 +83,7 @@ export const statusRoutes: readonly Route[] = [
 
   // The auto-backfill summary shows `/diag` without a token; it lists account ids and realtime errors, so it sits behind
   // the same bearer token as `/api/*`.
-  route('get', '/diag', {}, async ({ deps }) => {
+  route('get', '/diag', { scope: 'admin', account: 'none' }, async ({ deps }) => {
     const connected = (await deps.accounts.list())
       .filter((v) => v.runtime.connection === 'open')
       .map((v) => v.account)
@@ -97,7 +97,7 @@ export const statusRoutes: readonly Route[] = [
     });
   }),
 
-  route('get', '/api/status/dashboard', {}, async ({ deps }) => {
+  route('get', '/api/status/dashboard', { scope: 'admin', account: 'none' }, async ({ deps }) => {
     const views = await deps.accounts.list();
     const waVersion = deps.protocolVersion?.() ?? null;
     return jsonReply(200, {
