@@ -10,6 +10,7 @@ import { ApiKeys } from './supervisor/api-keys.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import type { HttpDeps } from './http/deps.js';
+import { startHealthListener } from './http/health-listener.js';
 import { inlineReads } from './http/conversation-reads.js';
 import { pooledReads } from './http/read-pool.js';
 import { createProtocolVersionService } from './connectors/index.js';
@@ -22,6 +23,8 @@ export interface App {
   port: number;
   url: string;
   apiToken: string;
+  /** The `HEALTH_PORT` listener's port (HTTP/1.0 health checks), or null when it is off. */
+  healthPort: number | null;
   /** Path of the generated token file, or null when API_TOKEN was given. */
   tokenFile: string | null;
   tokenCreated: boolean;
@@ -78,7 +81,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   registerProtocolVersionMetrics(metrics.registry, protocolStatus);
   const reads =
     config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
-  const http = (opts.serve ?? createHttpServer)({
+  const httpDeps: HttpDeps = {
     store,
     reads,
     accounts,
@@ -91,14 +94,17 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     metrics,
     protocolVersion: protocolStatus,
     writeHealth: () => accounts.writeHealth(),
-  });
+  };
+  const http = (opts.serve ?? createHttpServer)(httpDeps);
   const port = await http.listen(config.HOST, config.PORT);
+  const healthListener = config.HEALTH_PORT === undefined ? null : await startHealthListener(httpDeps, config.HOST, config.HEALTH_PORT);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   await protocolVersion?.start();
   await accounts.start();
   let closing: Promise<void> | null = null;
   return {
     port,
+    healthPort: healthListener?.port ?? null,
     url: `http://${host}:${port}`,
     apiToken: token.token,
     tokenFile: token.file,
@@ -110,6 +116,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       closing ??= shutdownWithin(config.SHUTDOWN_TIMEOUT_MS, logger, {
         stopAccepting: () => {
           http.close();
+          void healthListener?.close();
           protocolVersion?.stop();
         },
         stopActors: (budgetMs) => accounts.shutdown(budgetMs),

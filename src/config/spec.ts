@@ -138,6 +138,12 @@ export const ENV_SPEC = {
       'A send whose `queued` row is not committed within this answers 503 STORE_UNAVAILABLE and is not sent ' +
       '(retry with the same messageId).',
   },
+  HEALTH_PORT: {
+    parser: int(0, 65535),
+    doc:
+      'Also serve `/health` and `/ready` on this port with a plain HTTP server that speaks HTTP/1.0 ' +
+      '(uWebSockets.js answers HTTP/1.0 with 505). Unset: off.',
+  },
   CORS_ORIGINS: {
     parser: origins,
     doc: 'Origins allowed to call the API from a browser (comma-separated, or `*`). Unset: no CORS headers (same-origin only).',
