@@ -46,6 +46,7 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
         query: input.query,
         rawQuery: url.searchParams,
         body: input.body,
+        principal: null,
         headers: { range: req.headers.range ?? '' },
       });
     } catch (err) {

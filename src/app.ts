@@ -1,13 +1,16 @@
 import type { Config } from './config/index.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { openStore } from './store/open.js';
+import { exposedDataPaths } from './store/file-modes.js';
 import type { Store } from './store/port.js';
 import { Accounts } from './supervisor/accounts.js';
 import { forceReserveMs } from './supervisor/supervisor.js';
 import { ensureApiToken } from './supervisor/api-token.js';
+import { ApiKeys } from './supervisor/api-keys.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import type { HttpDeps } from './http/deps.js';
+import { startHealthListener } from './http/health-listener.js';
 import { inlineReads } from './http/conversation-reads.js';
 import { pooledReads } from './http/read-pool.js';
 import { createProtocolVersionService } from './connectors/index.js';
@@ -21,6 +24,8 @@ export interface App {
   port: number;
   url: string;
   apiToken: string;
+  /** The `HEALTH_PORT` listener's port (HTTP/1.0 health checks), or null when it is off. */
+  healthPort: number | null;
   /** Path of the generated token file, or null when API_TOKEN was given. */
   tokenFile: string | null;
   tokenCreated: boolean;
@@ -51,13 +56,23 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const store = await openStore(config, logger, opts.env);
   await store.init();
   const token = config.API_TOKEN ? { token: config.API_TOKEN, file: null, created: false } : ensureApiToken(config.DATA_DIR);
+  for (const exposed of exposedDataPaths(config.DATA_DIR)) {
+    logger.warn(
+      { path: exposed.path, mode: exposed.mode },
+      'readable by other users: DATA_DIR holds WhatsApp credentials and the API token; chmod 700 the directory, 600 its files',
+    );
+  }
   // MEDIA_ARCHIVE: checked now (the directory writable, the bucket reachable) so a misconfiguration stops start-up.
   const mediaArchive = await openMediaArchive(config, opts.env).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
   const accounts = new Accounts({ config, env: opts.env, store, logger, mediaArchive });
-  const metrics = createMetrics(accounts, () => accounts.runtimes());
+  const metrics = createMetrics(
+    accounts,
+    () => accounts.runtimes(),
+    () => accounts.writeHealth(),
+  );
   registerHistorySyncMetrics(metrics.registry, accounts, () => accounts.historySyncStates());
   registerAccountMetrics(metrics.registry, accounts, () => store.listAccounts());
   if (accounts.mediaArchive) registerMediaArchiveMetrics(metrics.registry, accounts.mediaArchive);
@@ -68,24 +83,30 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   registerProtocolVersionMetrics(metrics.registry, protocolStatus);
   const reads =
     config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
-  const http = (opts.serve ?? createHttpServer)({
+  const httpDeps: HttpDeps = {
     store,
     reads,
     accounts,
     apiToken: token.token,
+    apiKeys: new ApiKeys(store),
+    ...(config.CORS_ORIGINS ? { corsOrigins: config.CORS_ORIGINS } : {}),
     logger,
     instanceId: config.INSTANCE_ID,
     mode: () => accounts.mode,
     metrics,
     protocolVersion: protocolStatus,
-  });
+    writeHealth: () => accounts.writeHealth(),
+  };
+  const http = (opts.serve ?? createHttpServer)(httpDeps);
   const port = await http.listen(config.HOST, config.PORT);
+  const healthListener = config.HEALTH_PORT === undefined ? null : await startHealthListener(httpDeps, config.HOST, config.HEALTH_PORT);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   await protocolVersion?.start();
   await accounts.start();
   let closing: Promise<void> | null = null;
   return {
     port,
+    healthPort: healthListener?.port ?? null,
     url: `http://${host}:${port}`,
     apiToken: token.token,
     tokenFile: token.file,
@@ -97,6 +118,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       closing ??= shutdownWithin(config.SHUTDOWN_TIMEOUT_MS, logger, {
         stopAccepting: () => {
           http.close();
+          void healthListener?.close();
           protocolVersion?.stop();
         },
         stopActors: (budgetMs) => accounts.shutdown(budgetMs),

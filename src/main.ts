@@ -8,6 +8,9 @@ import { startApp } from './app.js';
  * by SHUTDOWN_TIMEOUT_MS, the runbook's 30 s), closes the store and exits 0; a second signal exits at once.
  */
 async function main(): Promise<void> {
+  // Everything this process creates (DATA_DIR, the database, the token, archived media, recordings) is
+  // for the service user alone; the code also sets these modes explicitly where it creates them.
+  process.umask(0o077);
   let config: Config;
   try {
     config = loadConfig(process.env);

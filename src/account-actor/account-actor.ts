@@ -23,7 +23,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import type { Connector, WaSocket } from '../connectors/types.js';
 import { BackfillRunner } from './backfill-runner.js';
-import { BatchWriter, type SubmitOutcome } from './batch-writer.js';
+import { BatchWriter, type SubmitOutcome, type WriteState } from './batch-writer.js';
 import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
 import type { ActorEvent, ActorStatus, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
 import { MEDIA_REUPLOAD_TIMEOUT_MS, requestMediaReupload } from './media-reupload.js';
@@ -113,6 +113,7 @@ export class AccountActor {
       pnForLid,
       onQueued: (outcome) => this.emitMessages('outbound_api', outcome),
       now: this.now,
+      storeTimeoutMs: deps.config.SEND_STORE_TIMEOUT_MS,
     });
     this.backfills = new BackfillRunner({
       accountId: deps.accountId,
@@ -150,6 +151,11 @@ export class AccountActor {
       pendingWrites: this.writer.pending,
       reconnectAttempts: this.reconnectAttempts,
     };
+  }
+
+  /** The batch writer's state (pending writes, retries), reported with the actor's health. */
+  writeState(): WriteState {
+    return this.writer.state();
   }
 
   async start(): Promise<ActorStatus> {
@@ -491,7 +497,7 @@ export class AccountActor {
       const { rawMessage: _raw, ...rest } = m.record;
       messages.push(rest);
     }
-    if (messages.length > 0) this.d.emit({ type: 'messages', accountId: this.d.accountId, source, messages });
+    if (messages.length > 0) this.d.emit({ type: 'messages', accountId: this.d.accountId, source, messages, inserted: outcome.inserted });
   }
 
   private emitStatuses(outcome: SubmitOutcome): void {

@@ -16,6 +16,11 @@ export interface BatchWriterOptions {
   flushMs: number;
   /** `WHATSAPP_HISTORY_SYNC_DRY_RUN`: history submissions are counted, never written. */
   dryRun: boolean;
+  /**
+   * Backoff of transient failures (store busy or unreachable). `attempts` defaults to no limit: an
+   * outage of the store must lose nothing, so a batch waits it out (health reports it as degraded);
+   * only `close()` ends the retries, when its own deadline has passed.
+   */
   retry?: { attempts: number; baseMs: number; maxMs: number };
   logger?: Logger;
   /** Called after every committed batch (metrics). */
@@ -58,9 +63,25 @@ interface Submission {
 interface Entry {
   mutation: Mutation;
   owner: Submission;
+  /** When it was queued (performance.now()): the age of the oldest pending write. */
+  at: number;
 }
 
-const DEFAULT_RETRY = { attempts: 6, baseMs: 50, maxMs: 2_000 };
+/** How the writer is doing, for health (`/health` degraded) and metrics. */
+export interface WriteState {
+  /** Operations buffered or in flight, not yet committed. */
+  pending: number;
+  /** Age of the oldest of them (0 when none). */
+  oldestPendingMs: number;
+  /** The batch in flight failed transiently and waits for its next attempt. */
+  retrying: boolean;
+  /** How long the batch in flight has been trying (0 when none). */
+  inFlightMs: number;
+  /** Transient failures retried since the writer started. */
+  retries: number;
+}
+
+const DEFAULT_RETRY = { attempts: Number.POSITIVE_INFINITY, baseMs: 50, maxMs: 2_000 };
 
 /**
  * One per account: coalesces mutations, writes them in batches of at most `maxOps`, one batch in
@@ -78,6 +99,12 @@ export class BatchWriter {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /** Set when `close()` ran out of time: transient failures are no longer retried. */
+  private givenUp = false;
+  /** Enqueue time of the oldest entry of the batch in flight, and when that batch started. */
+  private inFlight: { oldestAt: number; startedAt: number; ops: number } | null = null;
+  private retrying = false;
+  private retries = 0;
 
   constructor(opts: BatchWriterOptions) {
     this.opts = opts;
@@ -86,7 +113,18 @@ export class BatchWriter {
 
   /** Operations buffered and not yet committed. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + (this.inFlight?.ops ?? 0);
+  }
+
+  state(now = performance.now()): WriteState {
+    const oldest = Math.min(this.inFlight?.oldestAt ?? Number.POSITIVE_INFINITY, this.queue[0]?.at ?? Number.POSITIVE_INFINITY);
+    return {
+      pending: this.pending,
+      oldestPendingMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
+      retrying: this.retrying,
+      inFlightMs: this.inFlight ? Math.max(0, now - this.inFlight.startedAt) : 0,
+      retries: this.retries,
+    };
   }
 
   /**
@@ -138,7 +176,8 @@ export class BatchWriter {
     });
     const res = await Promise.race([this.flush().then(() => 'done' as const), timedOut]);
     clearTimeout(timeout);
-    return { flushed: res === 'done', pending: this.queue.length };
+    if (res !== 'done') this.givenUp = true;
+    return { flushed: res === 'done', pending: this.pending };
   }
 
   private enqueue(m: Mutation, owner: Submission): void {
@@ -151,12 +190,12 @@ export class BatchWriter {
         owner.remaining -= 1;
         return;
       }
-      const entry: Entry = { mutation: m, owner };
+      const entry: Entry = { mutation: m, owner, at: performance.now() };
       this.index.set(key, entry);
       this.queue.push(entry);
       return;
     }
-    this.queue.push({ mutation: m, owner });
+    this.queue.push({ mutation: m, owner, at: performance.now() });
   }
 
   private schedule(): void {
@@ -190,7 +229,13 @@ export class BatchWriter {
       }
     }
     if (batch.length === 0) return;
-    await this.writeEntries(batch);
+    this.inFlight = { oldestAt: Math.min(...batch.map((e) => e.at)), startedAt: performance.now(), ops: batch.length };
+    try {
+      await this.writeEntries(batch);
+    } finally {
+      this.inFlight = null;
+      this.retrying = false;
+    }
   }
 
   private async writeEntries(batch: Entry[]): Promise<void> {
@@ -201,16 +246,24 @@ export class BatchWriter {
       attempts += 1;
       try {
         const result = await this.opts.store.applyMutations(this.opts.accountId, mutations);
+        this.retrying = false;
+        if (attempts > 1) this.opts.logger?.info({ attempts, ops: batch.length }, 'batch write succeeded after retries');
         this.settle(batch, null, new Set(result.insertedIds));
         this.opts.onFlush?.({ ops: batch.length, durationMs: performance.now() - started, attempts, result, failed: false });
         return;
       } catch (err) {
         const transient = err instanceof TransientStoreError;
-        if (transient && attempts < this.retry.attempts) {
-          this.opts.logger?.warn({ err: serializeError(err), attempts, ops: batch.length }, 'batch write failed, retrying');
+        if (transient && attempts < this.retry.attempts && !this.givenUp) {
+          // One line per outage rather than one per attempt: the attempts go on for as long as it lasts.
+          if (attempts === 1 || attempts % 20 === 0) {
+            this.opts.logger?.warn({ err: serializeError(err), attempts, ops: batch.length }, 'batch write failed, retrying');
+          }
+          this.retrying = true;
+          this.retries += 1;
           await sleep(backoffDelay(attempts, { ...this.retry, jitter: 'full' }));
           continue;
         }
+        this.retrying = false;
         if (!transient && batch.length > 1) {
           // A data-dependent failure: split to find the mutation that causes it and keep the rest.
           const mid = Math.ceil(batch.length / 2);

@@ -1,6 +1,6 @@
 import { generateMessageIDV2, proto } from '@whiskeysockets/baileys';
 import type { WaSocket } from '../connectors/types.js';
-import { WasyncError } from '../domain/errors.js';
+import { BadRequestError, WasyncError } from '../domain/errors.js';
 import type { Mutation } from '../domain/mutations.js';
 import { NOT_ARCHIVED, type ConnectionStatus, type MessageRecord } from '../domain/records.js';
 import { threadIdOf } from '../domain/thread-id.js';
@@ -11,7 +11,7 @@ import { resolveRecipient } from './recipient.js';
 
 export interface OutboundSenderDeps {
   accountId: string;
-  store: Pick<Store, 'getMessage'>;
+  store: Pick<Store, 'getMessage' | 'getThread'>;
   /** The actor's batch writer: sends are written in order with everything else the account ingests. */
   submit: (mutations: readonly Mutation[]) => Promise<SubmitOutcome>;
   /** The live socket, or `NOT_CONNECTED`. */
@@ -23,6 +23,12 @@ export interface OutboundSenderDeps {
   /** Called with the committed `queued` row, for the actor's `messages` event. */
   onQueued: (outcome: SubmitOutcome) => void;
   now: () => number;
+  /**
+   * How long the send waits for its `queued` row to commit (SEND_STORE_TIMEOUT_MS). Past it the
+   * answer is STORE_UNAVAILABLE and nothing goes to WhatsApp; the row still commits when the store
+   * comes back, as `queued`, and a retry with the same id sends it.
+   */
+  storeTimeoutMs: number;
 }
 
 /**
@@ -44,8 +50,16 @@ export class OutboundSender {
     const clientJid = resolveRecipient(cmd.to, this.d.pnForLid);
     const messageId = cmd.messageId ?? generateMessageIDV2(this.d.me() ?? undefined);
     const threadId = threadIdOf(accountId, clientJid);
+    const deadline = Date.now() + this.d.storeTimeoutMs;
+    const bounded = <T>(work: Promise<T>): Promise<T> => withinStoreBound(work, deadline - Date.now());
 
-    const existing = await store.getMessage(accountId, messageId);
+    // A phone number names a person we may write to first; any other JID (a group, a LID, a channel)
+    // must be a chat the account already has: WhatsApp would refuse it, or it is a typo.
+    if (!isPhoneJid(clientJid) && !(await bounded(store.getThread(accountId, threadId)))) {
+      throw new BadRequestError(`\`to\` is not a phone number nor a chat this account knows (${cmd.to})`);
+    }
+
+    const existing = await bounded(store.getMessage(accountId, messageId));
     if (existing) {
       if (existing.direction !== 'outbound' || existing.clientJid !== clientJid) {
         throw new WasyncError('CONFLICT', `message id ${messageId} already belongs to another message`);
@@ -54,9 +68,13 @@ export class OutboundSender {
     }
 
     const record = outboundRecord(accountId, clientJid, messageId, cmd.text, this.d.now());
-    const queued = await this.d.submit([{ kind: 'message', record }]);
+    const submitted = this.d.submit([{ kind: 'message', record }]);
+    // Reported when it commits, even after the bound below gave up waiting: the row exists from then on.
+    void submitted.then((outcome) => {
+      if (outcome.errors === 0) this.d.onQueued(outcome);
+    });
+    const queued = await bounded(submitted);
     if (queued.errors > 0) throw new WasyncError('STORE_FAILED', `could not store the outbound message: ${queued.firstError ?? ''}`);
-    this.d.onQueued(queued);
 
     try {
       await sock.sendMessage(clientJid, { text: cmd.text }, { messageId });
@@ -67,6 +85,33 @@ export class OutboundSender {
     }
     const stored = await store.getMessage(accountId, messageId);
     return { messageId, threadId, clientJid, status: stored?.status ?? 'queued' };
+  }
+}
+
+/** A person's phone-number JID (`40712345678@s.whatsapp.net`), the one kind of chat a send may open. */
+function isPhoneJid(jid: string): boolean {
+  return /^\d{6,15}@s\.whatsapp\.net$/.test(jid);
+}
+
+/** The store's answer within `ms`, else STORE_UNAVAILABLE (the work itself goes on). */
+async function withinStoreBound<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new WasyncError(
+            'STORE_UNAVAILABLE',
+            'the store did not commit the message in time; nothing was sent, retry with the same messageId',
+          ),
+        ),
+      Math.max(0, ms),
+    );
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -95,6 +95,14 @@ export interface ActorApi {
   crash(reason: string): Promise<ActorResult<void>>;
 }
 
+/** What an actor reports about itself every second (`ActorEvent` `health`). */
+export interface ActorHealth {
+  /** Event-loop delay of the actor's thread over the last report's window (`LoopMonitor`). */
+  loopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** The batch writer: pending operations, the oldest one's age, retries of a busy or unreachable store. */
+  writes: { pending: number; oldestPendingMs: number; retrying: boolean; inFlightMs: number; retries: number };
+}
+
 /** A message as events carry it: everything but the raw proto bytes. */
 export type MessageEventRecord = Omit<MessageRecord, 'rawMessage'>;
 
@@ -110,6 +118,11 @@ export type ActorEvent =
       accountId: string;
       source: SyncSource;
       messages: MessageEventRecord[];
+      /**
+       * How many of `messages` were new to the store (the rest merged into rows already there: a
+       * replay, a second sighting, the echo of a send). `wasync_messages_stored_total` counts these.
+       */
+      inserted?: number;
     }
   | {
       type: 'statuses';
@@ -121,7 +134,8 @@ export type ActorEvent =
   | { type: 'history-sync-status'; accountId: string; state: HistorySyncState }
   | { type: 'backfill'; accountId: string; reason: BackfillCommand['reason']; record: BackfillRecord; result: BackfillResult }
   | { type: 'error'; accountId: string; error: SerializedError; context: string }
-  | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean };
+  | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean }
+  | ({ type: 'health'; accountId: string } & ActorHealth);
 
 // ---- boundary checks ------------------------------------------------------------------------------
 //
@@ -157,6 +171,13 @@ const EVENT_CHECKS: { readonly [K in ActorEvent['type']]: (e: Fields) => boolean
   backfill: (e) => isString(e.reason) && isString(e.record) && isObject(e.result),
   error: (e) => isObject(e.error) && isString(e.error.code) && isString(e.error.message) && isString(e.context),
   flush: (e) => isNumber(e.ops) && isNumber(e.durationMs) && typeof e.failed === 'boolean',
+  health: (e) =>
+    isObject(e.loopDelay) &&
+    isNumber(e.loopDelay.p99Ms) &&
+    isObject(e.writes) &&
+    isNumber(e.writes.pending) &&
+    isNumber(e.writes.oldestPendingMs) &&
+    typeof e.writes.retrying === 'boolean',
 };
 
 /** An event as the supervisor receives it from `accountId`'s actor; throws `ActorProtocolError`. */

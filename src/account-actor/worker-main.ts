@@ -9,6 +9,7 @@ import { accountLogger, createLogger } from '../logging/logger.js';
 import { openStore } from '../store/open.js';
 import { createConnector } from '../connectors/index.js';
 import { AccountActor } from './account-actor.js';
+import { LoopMonitor } from './loop-monitor.js';
 import { parseActorInit, type ActorApi, type ActorEvent, type ActorResult } from './protocol.js';
 
 /**
@@ -22,17 +23,36 @@ async function main(): Promise<void> {
   const init = parseActorInit(workerData);
   const config = loadConfig(init.env);
   const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'wasync-actor' }), init.accountId);
-  const store = await openStore(config, logger);
+  // Busy retries inside the store are part of the write path's health, as the batch writer's own retries are.
+  let busyRetries = 0;
+  let lastBusyAt = 0;
+  const store = await openStore(config, logger, process.env, {
+    onBusyRetry: () => {
+      busyRetries += 1;
+      lastBusyAt = performance.now();
+    },
+  });
   await store.init();
   const connector = await createConnector(config);
   const emit = (event: ActorEvent): void => port.postMessage(event);
   const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit });
+  // Every second: the thread's event-loop delay and the writer's state (health, metrics, the account's runtime).
+  const loop = new LoopMonitor();
+  const health = setInterval(() => {
+    const w = actor.writeState();
+    const busy = performance.now() - lastBusyAt < HEALTH_REPORT_MS;
+    const writes = { ...w, retrying: w.retrying || busy, retries: w.retries + busyRetries };
+    emit({ type: 'health', accountId: init.accountId, loopDelay: loop.sample(), writes });
+  }, HEALTH_REPORT_MS);
+  health.unref();
 
   const api: ActorApi = {
     start: () => settle(() => actor.start()),
     stop: (opts) =>
       settle(async () => {
         const res = await actor.stop(opts);
+        clearInterval(health);
+        loop.stop();
         await store.close();
         return res;
       }),
@@ -52,6 +72,9 @@ async function main(): Promise<void> {
   Comlink.expose(api, nodeEndpoint(init.commandPort));
   emit({ type: 'ready', accountId: init.accountId });
 }
+
+/** How often an actor reports its health; the supervisor counts a report older than three of these as missing. */
+const HEALTH_REPORT_MS = 1_000;
 
 async function settle<T>(fn: () => Promise<T>): Promise<ActorResult<T>> {
   try {

@@ -112,3 +112,34 @@ export function listOf<const T extends string>(values: readonly T[]): Parser<rea
     },
   };
 }
+
+/**
+ * Origins a browser may call the API from (`CORS_ORIGINS`): `scheme://host[:port]` each, comma-separated,
+ * exactly as a browser sends them in `Origin` (no path, no trailing slash), or `*` alone for any origin.
+ */
+export const origins: Parser<readonly string[]> = {
+  form: 'a comma-separated list of origins such as https://inbox.example.com, or *',
+  parse(raw) {
+    const items = raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+    if (items.length === 0) throw new Error('expected at least one origin');
+    if (items.includes('*')) {
+      if (items.length > 1) throw new Error('expected * alone or a list of origins, not both');
+      return ['*'];
+    }
+    for (const item of items) {
+      let url: URL;
+      try {
+        url = new URL(item);
+      } catch {
+        throw new Error(`expected an origin such as https://inbox.example.com, got "${item}"`);
+      }
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item) {
+        throw new Error(`expected an origin such as https://inbox.example.com (scheme, host and port only), got "${item}"`);
+      }
+    }
+    return items;
+  },
+};

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { bool, envTag, identifier, int, key32, listOf, oneOf, text, waVersion, type Parser } from './parsers.js';
+import { bool, envTag, identifier, int, key32, listOf, oneOf, origins, text, waVersion, type Parser } from './parsers.js';
 
 /**
  * Every environment variable wasync reads. Names and defaults of the runbook's variables (README, Configuration) are a public
@@ -117,6 +117,37 @@ export const ENV_SPEC = {
   ACTOR_RESTART_WINDOW_MS: { parser: MS, default: '60000', doc: 'Restart intensity window.' },
   ACTOR_BACKOFF_BASE_MS: { parser: int(0), default: '500', doc: 'First restart delay; doubles per restart, with jitter.' },
   ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
+
+  // Reliability and security (README, Health; API keys; CORS)
+  SQLITE_BUSY_TIMEOUT_MS: {
+    parser: int(0, 1_000),
+    default: '5',
+    doc:
+      'SQLite only: how long one write attempt waits, blocking its thread, for a lock another connection holds; ' +
+      'longer waits are retried asynchronously so no actor stalls.',
+  },
+  STORE_DEGRADED_AFTER_MS: {
+    parser: int(100),
+    default: '10000',
+    doc: '`/health` reports `degraded` (503) when a pending store write is older than this, or while writes are being retried.',
+  },
+  SEND_STORE_TIMEOUT_MS: {
+    parser: int(100, 600_000),
+    default: '5000',
+    doc:
+      'A send whose `queued` row is not committed within this answers 503 STORE_UNAVAILABLE and is not sent ' +
+      '(retry with the same messageId).',
+  },
+  HEALTH_PORT: {
+    parser: int(0, 65535),
+    doc:
+      'Also serve `/health` and `/ready` on this port with a plain HTTP server that speaks HTTP/1.0 ' +
+      '(uWebSockets.js answers HTTP/1.0 with 505). Unset: off.',
+  },
+  CORS_ORIGINS: {
+    parser: origins,
+    doc: 'Origins allowed to call the API from a browser (comma-separated, or `*`). Unset: no CORS headers (same-origin only).',
+  },
 
   // History-sync progress (README, Data model)
   HISTORY_SYNC_STALL_MS: {

@@ -8,12 +8,16 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'BAD_REQUEST'
   | 'UNAUTHORIZED'
+  /** A valid API key whose scopes or accounts do not cover the request. */
+  | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'STORE_TRANSIENT'
   | 'STORE_FAILED'
   | 'STORE_CLOSED'
+  /** The store could not commit within the bound a caller waits (SEND_STORE_TIMEOUT_MS): retry later, nothing was sent. */
+  | 'STORE_UNAVAILABLE'
   | 'AUTH_STATE_KEY_INVALID'
   | 'ACTOR_DEAD'
   | 'ACTOR_TIMEOUT'

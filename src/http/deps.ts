@@ -1,6 +1,7 @@
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
-import type { AccountsService } from '../supervisor/service.js';
+import type { ApiKeys } from '../supervisor/api-keys.js';
+import type { AccountsService, WriteHealth } from '../supervisor/service.js';
 import type { ConversationReads } from './conversation-reads.js';
 import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
 
@@ -11,8 +12,12 @@ export interface HttpDeps {
   /** The two list endpoints' read path: inline (`inlineReads(store)`) or through the piscina read pool. */
   reads: ConversationReads;
   accounts: AccountsService;
-  /** Bearer token for every route but `/health`, `/ready` and `/metrics`. */
+  /** The bootstrap bearer token (an unlimited admin) for every route but `/health`, `/ready` and `/metrics`. */
   apiToken: string;
+  /** Scoped API keys (created through the API); absent: only the bootstrap token is accepted. */
+  apiKeys?: ApiKeys;
+  /** `CORS_ORIGINS`: origins a browser may call the API from (`['*']` any); absent or empty: no CORS headers. */
+  corsOrigins?: readonly string[];
   logger: Logger;
   instanceId: string;
   /** Whether this instance runs the periodic jobs (`/ready` reports it; README, Automatic backfill and recent sync). */
@@ -25,6 +30,8 @@ export interface HttpDeps {
   consoleDir?: string;
   /** Largest request body accepted; defaults to 64 KiB. */
   maxBodyBytes?: number;
+  /** The actors' write path (`/health` degraded while writes wait); absent in route tests without actors. */
+  writeHealth?: () => WriteHealth;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;

@@ -24,6 +24,7 @@ const TAGS = [
   { name: 'Messaging', description: 'Sending.' },
   { name: 'Media', description: 'Media files of stored messages.' },
   { name: 'Accounts', description: 'Account lifecycle, pairing and backfill.' },
+  { name: 'API keys', description: 'Scoped keys for inbox apps (admin).' },
   { name: 'Operations', description: 'Probes, diagnostics, the dashboard summary and metrics.' },
   { name: 'Documentation', description: 'This document and its reference page.' },
   { name: 'Console', description: 'The operator console’s page and files.' },
@@ -31,9 +32,13 @@ const TAGS = [
 
 const DESCRIPTION = `A complete, queryable copy of WhatsApp conversations (README, API).
 
-**Authentication.** Every route needs \`Authorization: Bearer <token>\` (the token is in \`DATA_DIR/api-token\`
-or \`API_TOKEN\`) except those marked open: \`/health\`, \`/ready\`, \`/metrics\`, this document
-(\`/openapi.json\`), its reference page (\`/docs\`) and the console's files.
+**Authentication.** Every route needs \`Authorization: Bearer <token>\` except those marked open: \`/health\`,
+\`/ready\`, \`/metrics\`, this document (\`/openapi.json\`), its reference page (\`/docs\`) and the console's
+files. The token is the bootstrap token (\`DATA_DIR/api-token\` or \`API_TOKEN\`, an unlimited admin) or an
+API key (\`wsk_…\`, \`POST /api/whatsapp/api-keys\`) whose scopes cover the operation: each operation names
+the scope it needs (\`x-wasync-scope\`: \`read\`, \`send\` or \`admin\`; \`admin\` covers the others) and how it
+names its account (\`x-wasync-account\`). A key limited to some accounts gets 403 \`FORBIDDEN\` for any other
+account, and for operations that name no account.
 
 **Errors** are always \`{ "success": false, "error": { "code", "message" } }\`; a 400 names the field.
 
@@ -86,7 +91,12 @@ export function buildOpenApi(routes: readonly Route[], opts: OpenApiOptions): Op
     ...(feedEvents.length > 0 ? { webhooks } : {}),
     components: {
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token (`DATA_DIR/api-token` or `API_TOKEN`).' },
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'The bootstrap token (`DATA_DIR/api-token` or `API_TOKEN`, every scope) or an API key (`wsk_…`) with the scope the operation names in `x-wasync-scope`.',
+        },
       },
       schemas: Object.fromEntries([...components.entries()].sort(([a], [b]) => a.localeCompare(b))),
     },
@@ -98,12 +108,15 @@ function operation(route: Route, plain: (s: TSchema) => unknown): Record<string,
   const parameters = [...parametersOf(schema.params, 'path', plain), ...parametersOf(schema.query, 'query', plain)];
   const responses: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(responsesOf(schema, route))) responses[status] = response(spec, plain);
+  const access = accessNote(route);
+  const description = [schema.description, access].filter((d) => d !== undefined && d !== '').join('\n\n');
   return {
     operationId: schema.operationId,
     summary: schema.summary,
-    ...(schema.description ? { description: schema.description } : {}),
+    ...(description ? { description } : {}),
     tags: [...schema.tags],
     ...(route.open ? { security: [] } : {}),
+    ...(route.scope ? { 'x-wasync-scope': route.scope, 'x-wasync-account': route.account } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(schema.body
       ? {
@@ -115,6 +128,20 @@ function operation(route: Route, plain: (s: TSchema) => unknown): Record<string,
       : {}),
     responses,
   };
+}
+
+const ACCOUNT_NOTES: Readonly<Record<Route['account'], string>> = {
+  param: 'a key limited to some accounts must cover the path’s `accountId`',
+  body: 'a key limited to some accounts must cover the body’s `accountId`',
+  filter: 'a key limited to some accounts sees only those',
+  none: 'names no account: a key limited to some accounts is refused',
+};
+
+/** The operation's access in words, for the description (the extensions say it for machines). */
+function accessNote(route: Route): string {
+  if (route.open) return '**Access:** open (no token).';
+  if (!route.scope) return '';
+  return `**Access:** scope \`${route.scope}\` (or \`admin\`); ${ACCOUNT_NOTES[route.account]}.`;
 }
 
 /** A route without a schema still appears (and the document's test fails until it has one). */

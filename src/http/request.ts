@@ -20,6 +20,9 @@ export interface RequestSnapshot {
   /** The console's static files: revalidation and compression. */
   ifNoneMatch: string;
   acceptEncoding: string;
+  /** CORS: the browser's `Origin` and, on a preflight, `Access-Control-Request-Method`. */
+  origin: string;
+  accessControlRequestMethod: string;
 }
 
 export function snapshotRequest(req: HttpRequest): RequestSnapshot {
@@ -33,6 +36,8 @@ export function snapshotRequest(req: HttpRequest): RequestSnapshot {
     range: req.getHeader('range'),
     ifNoneMatch: req.getHeader('if-none-match'),
     acceptEncoding: req.getHeader('accept-encoding'),
+    origin: req.getHeader('origin'),
+    accessControlRequestMethod: req.getHeader('access-control-request-method'),
   };
 }
 
@@ -76,6 +81,7 @@ export function readBody(responder: Responder, maxBytes: number): Promise<Buffer
       size += chunk.byteLength;
       if (size > maxBytes) {
         settled = true;
+        chunks.length = 0;
         reject(new PayloadTooLargeError(maxBytes));
         return;
       }

@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { Principal, Scope } from '../supervisor/api-keys.js';
 import type { HttpDeps } from './deps.js';
 import { compileInputCheck, type CheckedInput, type InputCheck } from './request-validation.js';
 import type { Reply } from './respond.js';
@@ -31,7 +32,20 @@ export interface RouteContext<P extends string = string, Q = unknown, B = unknow
   body: B;
   /** The request headers routes read, copied before the route runs (uWS's request dies at the first await). */
   headers: RequestHeaders;
+  /** Who is asking (null on open routes): routes that list accounts filter by it. */
+  principal: Principal | null;
 }
+
+/**
+ * Which account a request touches, for keys limited to some accounts (README, API keys):
+ * `param` the `:accountId` of the path, `body` the body's `accountId`, `filter` none in particular (the
+ * handler shows only the key's accounts), `none` none (a limited key is refused: creating accounts,
+ * diagnostics across accounts, managing keys).
+ */
+export type AccountRule = 'param' | 'body' | 'filter' | 'none';
+
+/** Every route declares its access: open, or a scope and how it names its account. */
+export type Access = { open: true } | { open?: false; scope: Scope; account: AccountRule };
 
 /** Empty string when the header is absent, as uWS reports it. */
 export interface RequestHeaders {
@@ -46,6 +60,9 @@ export interface Route {
   pattern: string;
   /** No bearer token needed (`/health`, `/ready`, `/metrics`). */
   open: boolean;
+  /** The scope a caller needs (null on open routes) and where the account it touches is named. */
+  scope: Scope | null;
+  account: AccountRule;
   /** Reads a JSON body before the handler runs. */
   body: boolean;
   segments: readonly string[];
@@ -67,7 +84,7 @@ export interface Route {
 export function route<const S extends string, const R extends RouteSchema = RouteSchema>(
   method: Method,
   pattern: S,
-  opts: { open?: boolean; body?: boolean; schema?: R },
+  opts: Access & { body?: boolean; schema?: R },
   handler: (ctx: RouteContext<ParamNames<S>, QueryOf<R>, BodyOf<R>>) => Promise<Reply>,
 ): Route {
   const schema = opts.schema;
@@ -75,7 +92,9 @@ export function route<const S extends string, const R extends RouteSchema = Rout
   return {
     method,
     pattern,
-    open: opts.open ?? false,
+    open: opts.open === true,
+    scope: opts.open === true ? null : opts.scope,
+    account: opts.open === true ? 'none' : opts.account,
     body: opts.body ?? schema?.body !== undefined,
     segments: pattern.split('/').slice(1),
     ...(schema ? { schema } : {}),

@@ -100,7 +100,11 @@ type AccountTimeKey = AccountInstantField;
 export type ApiAccountRecord = {
   [K in keyof AccountRecord]: K extends AccountTimeKey ? string | null : AccountRecord[K];
 };
-export type ApiAccount = ApiAccountRecord & { runtime: AccountRuntime };
+/** The runtime as the API shows it: the health report's time as an ISO instant, like every instant. */
+export type ApiAccountRuntime = Omit<AccountRuntime, 'health'> & {
+  health?: (Omit<NonNullable<AccountRuntime['health']>, 'reportedAt'> & { reportedAt: string }) | null;
+};
+export type ApiAccount = ApiAccountRecord & { runtime: ApiAccountRuntime };
 
 /**
  * Account records are patched field by field, so most fields may be absent; the instants are always
@@ -116,7 +120,14 @@ export function serializeAccountRecord(account: AccountRecord): ApiAccountRecord
 }
 
 export function serializeAccountView(view: AccountView): ApiAccount {
-  return { ...serializeAccountRecord(view.account), runtime: view.runtime };
+  const { health, ...runtime } = view.runtime;
+  return {
+    ...serializeAccountRecord(view.account),
+    runtime: {
+      ...runtime,
+      ...(health === undefined ? {} : { health: health === null ? null : { ...health, reportedAt: new Date(health.reportedAt).toISOString() } }),
+    },
+  };
 }
 
 /** The runbook's dashboard fields, plus the auto-backfill and realtime diagnostics (README, API). */

@@ -8,11 +8,13 @@ import {
   type us_socket,
 } from 'uWebSockets.js';
 import { WasyncError } from '../domain/errors.js';
-import { createTokenCheck } from './auth.js';
+import { authorize, createAuthenticator } from './access.js';
+import { createCors } from './cors.js';
 import { DEFAULT_MAX_BODY_BYTES, type HttpDeps } from './deps.js';
 import { checkContentLength, parseJsonBody, readBody, snapshotRequest } from './request.js';
 import { errorReply, Responder, type Reply } from './respond.js';
-import { createRouter, decodeParams, type Route } from './router.js';
+import { createRouter, decodeParams, type AccountRule, type Route } from './router.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { accountRoutes } from './routes/accounts.js';
 import { consoleRoutes } from './routes/console.js';
 import { conversationRoutes } from './routes/conversations.js';
@@ -37,7 +39,7 @@ export interface HttpServer {
   terminate(): void;
 }
 
-export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...exportRoutes, ...mediaRoutes, ...accountRoutes];
+export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...exportRoutes, ...mediaRoutes, ...accountRoutes, ...apiKeyRoutes];
 
 /**
  * Every route this server answers: the API's, the OpenAPI document and its page, then the console's
@@ -49,10 +51,22 @@ export function routeTable(consoleFiles: StaticFiles): Route[] {
   return table;
 }
 
+/** The account a request names, by its route's rule (README, API keys): null when it names none. */
+function accountOf(rule: AccountRule, params: Readonly<Record<string, string>>): string | null {
+  if (rule === 'param') return params.accountId ?? null;
+  return null;
+}
+
+function bodyAccountId(body: unknown): string | null {
+  if (body && typeof body === 'object' && 'accountId' in body && typeof body.accountId === 'string') return body.accountId;
+  return null;
+}
+
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const app = App();
   const match = createRouter(routeTable(loadStaticFiles(deps.consoleDir ?? defaultConsoleDir())));
-  const tokenOk = createTokenCheck(deps.apiToken);
+  const authenticate = createAuthenticator(deps.apiToken, deps.apiKeys ?? null);
+  const cors = createCors(deps.corsOrigins ?? []);
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger = deps.logger.child({ component: 'http' });
   let listenSocket: us_listen_socket | null = null;
@@ -75,36 +89,45 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     try {
       const snap = snapshotRequest(req);
       method = snap.method;
+      const corsHeaders = cors.headersFor(snap.origin);
+      if (corsHeaders) responder.setExtraHeaders(corsHeaders);
       if (draining) throw new WasyncError('SHUTTING_DOWN', 'server is shutting down');
       const found = match(snap.method, snap.path);
+      // A CORS preflight carries no token by design: it is answered from the route table alone.
+      if (snap.method === 'options' && cors.enabled && snap.origin !== '' && snap.accessControlRequestMethod !== '') {
+        routeName = 'OPTIONS preflight';
+        responder.send(cors.preflight(snap.origin, found.kind === 'not-found' ? null : allowedMethods(snap.path)));
+        return;
+      }
       const open = found.kind === 'found' ? found.route.open : found.kind === 'method-not-allowed' ? found.open : false;
-      // Unknown paths need the token too: without it, 404 vs 401 would map out the API to anyone.
-      if (!open && !tokenOk(snap.authorization)) throw new WasyncError('UNAUTHORIZED', 'missing or invalid bearer token');
-      if (found.kind === 'not-found') {
-        responder.send(errorReply(404, 'NOT_FOUND', 'no such route'));
-        return;
-      }
-      if (found.kind === 'method-not-allowed') {
-        responder.send(errorReply(405, 'METHOD_NOT_ALLOWED', `use ${found.allow}`, { allow: found.allow }));
-        return;
-      }
-      const { route } = found;
-      routeName = `${route.method.toUpperCase()} ${route.pattern}`;
-      const params = decodeParams(found.rawParams);
-      const rawQuery = new URLSearchParams(snap.query);
-      const headers = { range: snap.range, ifNoneMatch: snap.ifNoneMatch, acceptEncoding: snap.acceptEncoding };
-      // Parameters, query and body are checked against the route's schema before the handler runs.
-      const run = (body: unknown): Promise<Reply> => {
-        const input = route.checkInput(params, rawQuery, body);
-        return route.handler({ deps, params, query: input.query, rawQuery, body: input.body, headers });
-      };
-      let pending: Promise<Reply>;
-      if (route.body) {
-        checkContentLength(snap.contentLength, maxBodyBytes);
-        pending = readBody(responder, maxBodyBytes).then((raw) => run(parseJsonBody(raw)));
-      } else {
-        pending = run(undefined);
-      }
+      // The body handler must be attached before this callback returns (uWS drops data that arrives with none).
+      const route = found.kind === 'found' ? found.route : null;
+      const body = route?.body ? readBody(responder, maxBodyBytes) : null;
+      body?.catch(() => undefined);
+      if (route) routeName = `${route.method.toUpperCase()} ${route.pattern}`;
+      const pending = (async (): Promise<Reply> => {
+        // Unknown paths need a valid token too: without it, 404 vs 401 would map out the API to anyone.
+        const principal = open ? null : await authenticate(snap.authorization);
+        if (!open && !principal) throw new WasyncError('UNAUTHORIZED', 'missing or invalid bearer token');
+        if (found.kind === 'not-found') return errorReply(404, 'NOT_FOUND', 'no such route');
+        if (found.kind === 'method-not-allowed') return errorReply(405, 'METHOD_NOT_ALLOWED', `use ${found.allow}`, { allow: found.allow });
+        const r = found.route;
+        const params = decodeParams(found.rawParams);
+        // `filter` routes show only the key's accounts: the scope is all they check here.
+        if (principal && r.scope && r.account === 'filter') authorize({ ...principal, accounts: null }, r.scope, null);
+        else if (principal && r.scope && r.account !== 'body') authorize(principal, r.scope, accountOf(r.account, params));
+        const rawQuery = new URLSearchParams(snap.query);
+        const headers = { range: snap.range, ifNoneMatch: snap.ifNoneMatch, acceptEncoding: snap.acceptEncoding };
+        let parsed: unknown;
+        if (body !== null) {
+          checkContentLength(snap.contentLength, maxBodyBytes);
+          parsed = parseJsonBody(await body);
+          if (principal && r.scope && r.account === 'body') authorize(principal, r.scope, bodyAccountId(parsed));
+        }
+        // Parameters, query and body are checked against the route's schema before the handler runs.
+        const input = r.checkInput(params, rawQuery, parsed);
+        return r.handler({ deps, params, query: input.query, rawQuery, body: input.body, headers, principal });
+      })();
       pending
         .then(
           (reply) => responder.send(reply),
@@ -121,6 +144,13 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         logger.error({ err: failure }, 'could not answer a request');
       }
     }
+  }
+
+  /** Every method a path answers to (a preflight's `Access-Control-Allow-Methods`). */
+  function allowedMethods(path: string): string[] {
+    const out: string[] = [];
+    for (const m of ['get', 'post', 'delete'] as const) if (match(m, path).kind === 'found') out.push(m.toUpperCase());
+    return out;
   }
 
   app.any('/*', onRequest);

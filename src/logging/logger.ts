@@ -1,5 +1,5 @@
 import { isatty } from 'node:tty';
-import { destination as pinoDestination, pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { destination as pinoDestination, pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 
 export type { Logger };
@@ -24,6 +24,52 @@ export function maskAccountId(id: unknown): unknown {
 export function maskPhone(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   return value.replace(/\d{6,}/g, (digits) => `${digits.slice(0, 3)}…${digits.slice(-2)}`);
+}
+
+/** Account ids this thread has seen (`registerAccountId`): masked wherever they appear in a log line's text. */
+const knownAccountIds = new Set<string>();
+let knownIdsPattern: RegExp | null = null;
+/** Generated ids (`account_{env}_{12 hex}`) are recognisable even before they are registered. */
+const GENERATED_ACCOUNT_ID = /\baccount_[a-z0-9-]{1,32}_[0-9a-f]{12}\b/g;
+
+/**
+ * Makes `id` masked in the text of every later log line of this thread (messages, error messages and
+ * stacks, any string field): the supervisor registers every account it knows, an actor its own.
+ */
+export function registerAccountId(id: string): void {
+  if (id.length < 3 || knownAccountIds.has(id)) return;
+  knownAccountIds.add(id);
+  knownIdsPattern = null;
+}
+
+/** Free text with account ids and phone numbers masked (the one rule every log line's text goes through). */
+export function maskText(text: string): string {
+  let out = text;
+  if (knownAccountIds.size > 0) {
+    knownIdsPattern ??= new RegExp(
+      [...knownAccountIds]
+        .sort((a, b) => b.length - a.length)
+        .map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('|'),
+      'g',
+    );
+    out = out.replace(knownIdsPattern, (id) => String(maskAccountId(id)));
+  }
+  out = out.replace(GENERATED_ACCOUNT_ID, (id) => String(maskAccountId(id)));
+  return maskPhone(out) as string;
+}
+
+/** Every string in a log object, a few levels deep (error objects, their causes, arrays of them). */
+function maskDeep(input: unknown, depth: number): unknown {
+  if (typeof input === 'string') return maskText(input);
+  // pino's log formatter sees errors before its serializers do: serialize them here (message and stack
+  // are not enumerable, a plain copy would drop them).
+  const value = input instanceof Error ? stdSerializers.err(input) : input;
+  if (depth <= 0 || value === null || typeof value !== 'object' || Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth - 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth - 1);
+  return out;
 }
 
 /** Fields that carry a phone number, ours and Baileys' (its logs go through this logger too). */
@@ -63,6 +109,18 @@ export function createLogger(opts: {
       },
     },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // The one place free text is masked: the message, and every string field (error messages and stacks
+    // included: "account X has no running actor"), whatever code logged it. Field paths are masked above.
+    hooks: {
+      logMethod(args, method) {
+        const masked = args.map((a) => (typeof a === 'string' ? maskText(a) : a));
+        return method.apply(this, masked as Parameters<typeof method>);
+      },
+    },
+    serializers: { err: (err: unknown) => maskDeep(err instanceof Error ? stdSerializers.err(err) : err, 4) },
+    formatters: {
+      log: (object) => maskDeep(object, 4) as Record<string, unknown>,
+    },
   };
   if (resolveLogFormat(opts.format ?? 'json') === 'json') return opts.destination ? pino(options, opts.destination) : pino(options);
   const destination = opts.destination ?? pinoDestination({ dest: 1, sync: true });
@@ -78,5 +136,6 @@ export function createLogger(opts: {
 
 /** Child bindings go through the same redaction as log fields. */
 export function accountLogger(parent: Logger, accountId: string): Logger {
+  registerAccountId(accountId);
   return parent.child({ accountId: maskAccountId(accountId) });
 }

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ActorEvent } from '../account-actor/protocol.js';
-import type { AccountRuntime } from '../supervisor/service.js';
+import type { AccountRuntime, WriteHealth } from '../supervisor/service.js';
 
 export interface Metrics {
   registry: Registry;
@@ -16,13 +16,17 @@ export interface Metrics {
  * Prometheus metrics, fed by the supervisor's actor events (so actors need no registry of their own).
  * Labels stay bounded: no account or message ids, only sources, kinds, states and route templates.
  */
-export function createMetrics(events: EventEmitter, runtimes: () => Iterable<AccountRuntime>): Metrics {
+export function createMetrics(
+  events: EventEmitter,
+  runtimes: () => Iterable<AccountRuntime>,
+  writeHealth: () => WriteHealth | null = () => null,
+): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wasync_' });
 
   const messages = new Counter({
     name: 'wasync_messages_stored_total',
-    help: 'Messages committed to the store, by sync source.',
+    help: 'Messages newly stored (committed rows that were not there before), by sync source.',
     labelNames: ['source'] as const,
     registers: [registry],
   });
@@ -95,12 +99,67 @@ export function createMetrics(events: EventEmitter, runtimes: () => Iterable<Acc
     labelNames: ['format', 'result'] as const,
     registers: [registry],
   });
+  new Gauge({
+    name: 'wasync_health_degraded',
+    help: '1 while /health reports degraded because store writes wait or are retried (reasons in /health), else 0.',
+    registers: [registry],
+    collect() {
+      this.set(writeHealth()?.degraded ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'wasync_store_pending_writes',
+    help: 'Operations the actors hold that the store has not committed yet.',
+    registers: [registry],
+    collect() {
+      this.set(writeHealth()?.pendingWrites ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'wasync_store_oldest_pending_write_seconds',
+    help: 'Age of the oldest operation not committed yet, across actors.',
+    registers: [registry],
+    collect() {
+      this.set((writeHealth()?.oldestPendingWriteMs ?? 0) / 1000);
+    },
+  });
+  const writeRetries = new Counter({
+    name: 'wasync_store_write_retries_total',
+    help: 'Batch writes retried after a transient store failure (busy, unreachable).',
+    registers: [registry],
+  });
+  const loopDelay = new Histogram({
+    name: 'wasync_actor_event_loop_delay_p99_seconds',
+    help: "Each actor's event-loop delay p99 over one-second windows (one observation per actor per second).",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'wasync_actor_event_loop_delay_max_seconds',
+    help: 'The largest event-loop delay any running actor saw in its last one-second window.',
+    registers: [registry],
+    collect() {
+      let max = 0;
+      for (const r of runtimes()) max = Math.max(max, r.health?.loopDelay.maxMs ?? 0);
+      this.set(max / 1000);
+    },
+  });
+  /** Retries are reported as a running total per actor incarnation: the counter takes the increase. */
+  const lastRetries = new Map<string, number>();
 
   events.on('actor-event', (e: ActorEvent) => {
     switch (e.type) {
       case 'messages':
-        messages.inc({ source: e.source }, e.messages.length);
+        // What committed, once: a replay or the echo of a send merges into its row and is not counted again.
+        messages.inc({ source: e.source }, e.inserted ?? e.messages.length);
         break;
+      case 'health': {
+        loopDelay.observe(e.loopDelay.p99Ms / 1000);
+        const before = lastRetries.get(e.accountId) ?? 0;
+        if (e.writes.retries > before) writeRetries.inc(e.writes.retries - before);
+        lastRetries.set(e.accountId, e.writes.retries);
+        break;
+      }
       case 'statuses':
         for (const u of e.updates) statuses.inc({ status: u.status });
         break;
@@ -116,7 +175,10 @@ export function createMetrics(events: EventEmitter, runtimes: () => Iterable<Acc
         break;
     }
   });
-  events.on('actor-restart', () => restarts.inc());
+  events.on('actor-restart', (e: { accountId?: string }) => {
+    restarts.inc();
+    if (e?.accountId) lastRetries.delete(e.accountId);
+  });
 
   return {
     registry,

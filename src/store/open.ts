@@ -9,6 +9,11 @@ export function sqliteFile(config: Config): string {
   return path.resolve(config.DATA_DIR, 'wasync.db');
 }
 
+export interface StoreHooks {
+  /** SQLite: a write found the database locked and will be retried (an actor reports these with its health). */
+  onBusyRetry?: (operation: string) => void;
+}
+
 /**
  * Opens the configured backend. Backends are imported lazily: a SQLite deployment never loads
  * firebase-admin (about a second of start-up per thread), a Firestore one never opens a file.
@@ -18,12 +23,22 @@ export function sqliteFile(config: Config): string {
  * to the actor threads, so both end up on the same project and emulator even when that env differs
  * from `process.env` (tests). In a worker thread `process.env` is that env already.
  */
-export async function openStore(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+export async function openStore(
+  config: Config,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+  hooks: StoreHooks = {},
+): Promise<Store> {
   if (config.STORE === 'firestore') {
     const { openFirestoreStore } = await import('./firestore/index.js');
     return openFirestoreStore(config, logger, env);
   }
-  mkdirSync(config.DATA_DIR, { recursive: true });
+  // 0700: the directory holds the database (credentials, Signal keys) and the API token.
+  mkdirSync(config.DATA_DIR, { recursive: true, mode: 0o700 });
   const { openSqliteStore } = await import('./sqlite/index.js');
-  return openSqliteStore({ file: sqliteFile(config) });
+  return openSqliteStore({
+    file: sqliteFile(config),
+    busyTimeoutMs: config.SQLITE_BUSY_TIMEOUT_MS,
+    ...(hooks.onBusyRetry ? { onBusyRetry: hooks.onBusyRetry } : {}),
+  });
 }

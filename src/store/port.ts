@@ -103,7 +103,8 @@ export interface Lease {
 }
 
 export interface StoreHealth {
-  status: 'ok' | 'error';
+  /** `degraded`: reachable, but writes wait (SQLite: another connection or process holds the write lock). */
+  status: 'ok' | 'degraded' | 'error';
   backend: 'sqlite' | 'firestore';
   latencyMs: number;
   detail?: string;

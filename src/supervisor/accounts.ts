@@ -1,20 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import QRCode from 'qrcode';
-import type { ActorEvent, BackfillCommand } from '../account-actor/protocol.js';
+import type { ActorEvent, ActorHealth, BackfillCommand } from '../account-actor/protocol.js';
 import type { Config } from '../config/index.js';
 import { connectorTraits } from '../connectors/index.js';
 import { NotFoundError, WasyncError, serializeError } from '../domain/errors.js';
 import { MEDIA_MESSAGE_TYPES, type AccountRecord, type BackfillResult, type ConnectionStatus } from '../domain/records.js';
-import type { Logger } from '../logging/logger.js';
+import { registerAccountId, type Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import { historySyncOf, type HistorySyncSummary } from '../domain/history-sync.js';
 import { ActorHandle } from './actor-handle.js';
 import { BackfillScheduler, backfillSchedulerSettings } from './backfill-scheduler.js';
 import { openStoredMedia } from './media.js';
 import { MediaArchiveService } from './media-archive-service.js';
+import { type HolderIsGone, recoverInterruptedRuns } from './lease-recovery.js';
 import type { MediaArchive } from '../media-archive/port.js';
-import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
+import type {
+  AccountRuntime,
+  AccountView,
+  AccountsService,
+  MediaRange,
+  MediaStream,
+  QrView,
+  SendInput,
+  SendResult,
+  WriteHealth,
+} from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
 
 /** Sessions that need a new pairing: starting them would only churn QR codes until a person acts. */
@@ -38,7 +49,12 @@ interface AccountSlot {
   pendingWrites: number;
   /** The account's history-sync status: stored at start, then from its actor's events (metrics). */
   historySync: HistorySyncSummary | null;
+  /** The actor's last health report (`health` events, every second). */
+  health: (ActorHealth & { reportedAt: number }) | null;
 }
+
+/** Actors report every second: three missed reports mean the actor's loop is stuck (or it is gone). */
+const HEALTH_STALE_MS = 3_000;
 
 export interface AccountsOptions {
   config: Config;
@@ -48,6 +64,11 @@ export interface AccountsOptions {
   logger: Logger;
   /** The media archive (MEDIA_ARCHIVE), or null/absent when it is off. */
   mediaArchive?: MediaArchive | null;
+  /**
+   * Whether another lease holder is gone for good (the fleet's instance registry); this instance's own
+   * id from a previous run always is. See `recoverInterruptedRuns`.
+   */
+  holderIsGone?: HolderIsGone;
 }
 
 /**
@@ -113,6 +134,13 @@ export class Accounts extends EventEmitter implements AccountsService {
 
   /** Starts an actor for every stored account that is not waiting for a person (logged out, replaced…). */
   async start(): Promise<void> {
+    // Runs a previous process of this instance left behind: their leases back, their status `error: interrupted`.
+    await recoverInterruptedRuns({
+      store: this.o.store,
+      instanceId: this.o.config.INSTANCE_ID,
+      log: this.o.logger.child({ component: 'wa-auto-backfill' }),
+      ...(this.o.holderIsGone ? { holderIsGone: this.o.holderIsGone } : {}),
+    });
     const accounts = await this.o.store.listAccounts();
     if (this.o.config.WA_DEMO && !accounts.some((a) => a.id === 'demo')) {
       accounts.push(await this.o.store.createAccount(this.newAccount('demo')));
@@ -179,8 +207,53 @@ export class Accounts extends EventEmitter implements AccountsService {
       reason: slot.reason,
       restarts: child?.restarts ?? 0,
       qrAvailable: slot.qr !== null,
-      pendingWrites: slot.pendingWrites,
+      pendingWrites: slot.health && this.fresh(slot) ? slot.health.writes.pending : slot.pendingWrites,
       me: slot.me,
+      health: slot.health && this.fresh(slot) ? slot.health : null,
+    };
+  }
+
+  private fresh(slot: AccountSlot, now = Date.now()): boolean {
+    return slot.health !== null && now - slot.health.reportedAt <= HEALTH_STALE_MS;
+  }
+
+  /**
+   * The write path across this instance's actors (`/health`, metrics): degraded while any writer is
+   * retrying a failed write, holds a write older than `STORE_DEGRADED_AFTER_MS`, or a running actor has
+   * stopped reporting (its loop is stuck).
+   */
+  writeHealth(now = Date.now()): WriteHealth {
+    const limit = this.o.config.STORE_DEGRADED_AFTER_MS;
+    let pendingWrites = 0;
+    let oldest = 0;
+    let retrying = 0;
+    let silent = 0;
+    let late = 0;
+    for (const slot of this.slots.values()) {
+      const child = this.supervisor.status(slot.accountId);
+      if (child?.state !== 'running') continue;
+      if (!slot.health || !this.fresh(slot, now)) {
+        // A freshly started actor has not reported yet: only one that reported and went quiet counts.
+        if (slot.health) silent += 1;
+        continue;
+      }
+      const w = slot.health.writes;
+      pendingWrites += w.pending;
+      oldest = Math.max(oldest, w.oldestPendingMs);
+      if (w.retrying) retrying += 1;
+      if (w.oldestPendingMs > limit || w.inFlightMs > limit) late += 1;
+    }
+    const reasons: string[] = [];
+    if (retrying > 0) reasons.push(`store writes are being retried (${retrying} account${retrying === 1 ? '' : 's'})`);
+    if (late > 0) reasons.push(`store writes pending for more than ${limit} ms (oldest ${Math.round(oldest)} ms)`);
+    if (silent > 0) reasons.push(`${silent} account actor${silent === 1 ? '' : 's'} not reporting (event loop stalled?)`);
+    return {
+      degraded: reasons.length > 0,
+      reasons,
+      pendingWrites,
+      oldestPendingWriteMs: Math.round(oldest),
+      retryingAccounts: retrying,
+      silentActors: silent,
     };
   }
 
@@ -238,6 +311,8 @@ export class Accounts extends EventEmitter implements AccountsService {
   }
 
   async requestPairingCode(accountId: string, phoneNumber: string): Promise<{ code: string }> {
+    // An unknown account is 404 here as on every other route, not "not running".
+    await this.requireAccount(accountId);
     const code = await this.runningActor(accountId).call('requestPairingCode', phoneNumber);
     return { code };
   }
@@ -320,7 +395,10 @@ export class Accounts extends EventEmitter implements AccountsService {
 
   private onActorExit(accountId: string): void {
     const slot = this.slots.get(accountId);
-    if (slot) slot.qr = null;
+    if (slot) {
+      slot.qr = null;
+      slot.health = null;
+    }
     this.scheduler?.onActorGone(accountId);
     void this.mediaArchive?.stopAccount(accountId);
   }
@@ -359,6 +437,8 @@ export class Accounts extends EventEmitter implements AccountsService {
       if (event.messages.some((m) => MEDIA_MESSAGE_TYPES.has(m.messageType))) this.mediaArchive?.notify(accountId);
     } else if (event.type === 'history-sync-status') {
       slot.historySync = { status: event.state.status, stalled: event.state.stalled };
+    } else if (event.type === 'health') {
+      slot.health = { loopDelay: event.loopDelay, writes: event.writes, reportedAt: Date.now() };
     } else if (event.type === 'caught-up') {
       this.scheduler?.onCaughtUp(accountId);
     } else if (event.type === 'qr') {
@@ -399,7 +479,9 @@ export class Accounts extends EventEmitter implements AccountsService {
   private slotFor(accountId: string, connection: ConnectionStatus = 'created'): AccountSlot {
     let slot = this.slots.get(accountId);
     if (!slot) {
-      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null };
+      // From now on this thread's log lines mask the id wherever it appears in their text (error messages too).
+      registerAccountId(accountId);
+      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null, health: null };
       this.slots.set(accountId, slot);
     }
     return slot;

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ActorHealth } from '../account-actor/protocol.js';
 import type { AccountRecord, ConnectionStatus, MessageStatus } from '../domain/records.js';
 
 /**
@@ -17,6 +18,24 @@ export interface AccountRuntime {
   qrAvailable: boolean;
   pendingWrites: number;
   me: string | null;
+  /**
+   * The actor's last health report (event-loop delay, batch writer), null before the first one or when
+   * it is older than three reports (the actor's loop is stuck, or it stopped).
+   */
+  health?: (ActorHealth & { reportedAt: number }) | null;
+}
+
+/** The write path as `/health` sees it: degraded while writes wait on the store (README, Health). */
+export interface WriteHealth {
+  degraded: boolean;
+  /** Why, in words fit for an unauthenticated probe (no account ids). */
+  reasons: string[];
+  pendingWrites: number;
+  oldestPendingWriteMs: number;
+  /** Accounts whose writer is retrying a failed write right now. */
+  retryingAccounts: number;
+  /** Running actors that have not reported for three report periods. */
+  silentActors: number;
 }
 
 export interface AccountView {

@@ -51,6 +51,7 @@ describe('OutboundSender', () => {
       pnForLid: (lid) => (lid === '999@lid' ? PEER : undefined),
       onQueued: (outcome) => queued.push(outcome),
       now: () => 1_736_935_000_000,
+      storeTimeoutMs: 5_000,
     });
   });
   afterEach(async () => {
@@ -109,5 +110,57 @@ describe('OutboundSender', () => {
 
   it('BAD_REQUEST for a recipient that is neither a phone number nor a JID', async () => {
     await expect(sender.send({ to: 'not a number', text: 'x' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it.each(['1@g.us', '1@lid', '120363000000000000@g.us', '40712345678@newsletter', '123@s.whatsapp.net', 'abc@s.whatsapp.net'])(
+    'refuses %s unless it is a chat the account knows; nothing is stored, no thread is created',
+    async (to) => {
+      await expect(sender.send({ to, text: 'x', messageId: 'REFUSED' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      expect(atSend).toHaveLength(0);
+      expect(await temp.store.getMessage(ACCOUNT, 'REFUSED')).toBeNull();
+      expect((await temp.store.listThreads(ACCOUNT, { limit: 10 })).items).toEqual([]);
+    },
+  );
+
+  it('a group or LID chat the account knows can be written to', async () => {
+    const GROUP = '120363000000000001@g.us';
+    await temp.store.applyMutations(ACCOUNT, [
+      { kind: 'message', record: makeMessage({ accountId: ACCOUNT, clientJid: GROUP, id: 'G1', direction: 'inbound' }) },
+    ]);
+    expect(await sender.send({ to: GROUP, text: 'hi all' })).toMatchObject({ clientJid: GROUP, status: 'queued' });
+    expect(atSend).toHaveLength(1);
+  });
+
+  it('STORE_UNAVAILABLE when the queued row cannot commit in time; nothing sent; a retry with the same id sends once', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = new OutboundSender({
+      accountId: ACCOUNT,
+      store: temp.store,
+      submit: async (mutations) => {
+        await gate;
+        return writer.submit(mutations, { history: false });
+      },
+      socket: () => sock,
+      connection: () => connection,
+      me: () => '40700000001@s.whatsapp.net',
+      pnForLid: () => undefined,
+      onQueued: (outcome) => queued.push(outcome),
+      now: () => 1_736_935_000_000,
+      storeTimeoutMs: 150,
+    });
+    const started = Date.now();
+    await expect(slow.send({ to: PEER, text: 'x', messageId: 'SLOW1' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    release();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(atSend).toHaveLength(0);
+    // The row committed once the store answered, as queued: the retry finds it and sends it.
+    expect(await temp.store.getMessage(ACCOUNT, 'SLOW1')).toMatchObject({ status: 'queued' });
+    expect(queued).toHaveLength(1);
+    expect(await sender.send({ to: PEER, text: 'x', messageId: 'SLOW1' })).toMatchObject({ messageId: 'SLOW1' });
+    expect(atSend).toHaveLength(1);
   });
 });

@@ -216,6 +216,7 @@ describe('error mapping', () => {
   const DOCUMENTED: Record<ErrorCode, number> = {
     BAD_REQUEST: 400,
     UNAUTHORIZED: 401,
+    FORBIDDEN: 403,
     NOT_FOUND: 404,
     MEDIA_UNAVAILABLE: 404,
     CONFLICT: 409,
@@ -235,6 +236,7 @@ describe('error mapping', () => {
     ACTOR_TIMEOUT: 503,
     STORE_TRANSIENT: 503,
     STORE_CLOSED: 503,
+    STORE_UNAVAILABLE: 503,
     STORE_FAILED: 500,
     CONFIG_INVALID: 500,
     AUTH_STATE_KEY_INVALID: 500,

@@ -215,8 +215,9 @@ const rows: Row[] = [
 describe('malformed requests', () => {
   it.each(rows)('$name → $status $code, data unchanged', async (row) => {
     const before = await snapshot();
-    // A 413 is answered before the body is read, so the server must also drop the connection.
-    const r = await rawRequest(h.port, row.req, { untilClose: row.status === 413 });
+    // A 413 is answered before the body is read; it says `Connection: close` and leaves the closing to the
+    // client (closing first would reset a client still sending, which then often never reads the answer).
+    const r = await rawRequest(h.port, row.req);
     expect(r.status).toBe(row.status);
     expect(r.head).toMatch(/\r\ncontent-type: application\/json/i);
     expect(JSON.parse(r.body)).toEqual({ success: false, error: { code: row.code, message: expect.any(String) } });

@@ -100,14 +100,33 @@ describe('GET /openapi.json', () => {
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
     for (const route of table) {
       const op = doc.paths[openApiPath(route.pattern)]![route.method] as { security?: unknown; responses: Record<string, unknown> };
+      const scoped = op as { 'x-wasync-scope'?: unknown; 'x-wasync-account'?: unknown; description?: string };
       if (route.open) {
         expect(op.security, route.pattern).toEqual([]);
         expect(op.responses['401'], route.pattern).toBeUndefined();
+        expect(op.responses['403'], route.pattern).toBeUndefined();
+        expect(scoped['x-wasync-scope'], route.pattern).toBeUndefined();
       } else {
         expect(op.security, route.pattern).toBeUndefined();
         expect(op.responses['401'], route.pattern).toBeDefined();
+        // The scope the route table declares, for machines and in words.
+        expect(scoped['x-wasync-scope'], route.pattern).toBe(route.scope);
+        expect(scoped['x-wasync-account'], route.pattern).toBe(route.account);
+        expect(scoped.description, route.pattern).toContain(`scope \`${route.scope}\``);
+        expect(JSON.stringify(op.responses['403']), route.pattern).toContain('`FORBIDDEN`');
       }
     }
+    const schemes = (doc.components as { securitySchemes: Record<string, unknown> }).securitySchemes;
+    expect(schemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    // Every error code of the one table is in the document's lists.
+    const send = doc.paths['/api/whatsapp/send']!.post as { responses: Record<string, unknown> };
+    expect(JSON.stringify(send.responses['503'])).toContain('`STORE_UNAVAILABLE`');
+    expect((doc.paths['/api/whatsapp/export/{accountId}']!.get as Record<string, unknown>)['x-wasync-scope']).toBe('read');
+  });
+
+  it('the export documents both media types of its stream', () => {
+    const op = doc.paths['/api/whatsapp/export/{accountId}']!.get as { responses: Record<string, { content?: Record<string, unknown> }> };
+    expect(Object.keys(op.responses['200']!.content!).sort()).toEqual(['application/x-ndjson', 'text/csv']);
   });
 
   it('path parameters are declared for every :param of the pattern; query parameters with their schema', () => {

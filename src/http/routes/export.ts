@@ -14,7 +14,7 @@ import { parseInstant } from '../validate.js';
  * answers; after that, a failure can only cut the transfer short (chunked encoding without its end).
  */
 export const exportRoutes: readonly Route[] = [
-  route('get', '/api/whatsapp/export/:accountId', { schema: exportMessages }, async ({ deps, params, query }) => {
+  route('get', '/api/whatsapp/export/:accountId', { scope: 'read', account: 'param', schema: exportMessages }, async ({ deps, params, query }) => {
     const req: ExportRequest = {
       accountId: params.accountId,
       format: query.format ?? 'jsonl',

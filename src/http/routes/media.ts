@@ -11,7 +11,7 @@ import { getMedia } from '../schemas/media.js';
  * backpressure). 200 for the whole file, 206 for a range, 416 for a range it cannot serve.
  */
 export const mediaRoutes: readonly Route[] = [
-  route('get', '/api/whatsapp/media/:accountId/:messageId', { schema: getMedia }, async ({ deps, params, headers }) => {
+  route('get', '/api/whatsapp/media/:accountId/:messageId', { scope: 'read', account: 'param', schema: getMedia }, async ({ deps, params, headers }) => {
     // `headers` was copied from the uWS request before the route ran (it is invalid after an await);
     // a malformed range is refused here, before the store or the CDN is asked anything.
     const range = parseRangeHeader(headers.range);

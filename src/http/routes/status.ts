@@ -1,5 +1,6 @@
 import { NotFoundError } from '../../domain/errors.js';
 import type { StoreHealth } from '../../store/port.js';
+import type { WriteHealth } from '../../supervisor/service.js';
 import type { HttpDeps } from '../deps.js';
 import { jsonReply } from '../respond.js';
 import { route, type Route } from '../router.js';
@@ -29,6 +30,13 @@ async function storeHealth(deps: HttpDeps): Promise<StoreHealth> {
   }
 }
 
+/** `ok`, `degraded` (reachable, but writes wait or are retried) or `error` (the store is unreachable). */
+export function overallStatus(store: StoreHealth['status'], writes: WriteHealth | null): StoreHealth['status'] {
+  if (store === 'error') return 'error';
+  if (store === 'degraded' || writes?.degraded) return 'degraded';
+  return 'ok';
+}
+
 /** `GET /diag` lists at most this many connected accounts (README, How to tell if sync is running or blocked). */
 const DIAG_ACCOUNTS = 3;
 
@@ -37,11 +45,30 @@ export const statusRoutes: readonly Route[] = [
     const h = await storeHealth(deps);
     // `detail` stays in the log: this route is unauthenticated and it may name files or hosts.
     if (h.status !== 'ok' && h.detail) deps.logger.warn({ detail: h.detail }, 'store unhealthy');
-    return jsonReply(h.status === 'ok' ? 200 : 503, {
-      status: h.status,
-      store: { backend: h.backend, status: h.status, latencyMs: Math.round(h.latencyMs * 100) / 100 },
+    const writes = deps.writeHealth?.() ?? null;
+    const status = overallStatus(h.status, writes);
+    const reasons = [
+      ...(h.status === 'error' ? ['the store is unreachable'] : h.status === 'degraded' ? ['the store is locked for writing'] : []),
+      ...(writes?.reasons ?? []),
+    ];
+    // The seeds' checks (`curl …/health | jq .firestore.status`, `curl -f`) must see anything but ok as a failure.
+    return jsonReply(status === 'ok' ? 200 : 503, {
+      status,
+      ...(reasons.length > 0 ? { reasons } : {}),
+      store: {
+        backend: h.backend,
+        status: h.status === 'ok' && status === 'degraded' ? 'degraded' : h.status,
+        latencyMs: Math.round(h.latencyMs * 100) / 100,
+        ...(writes
+          ? {
+              pendingWrites: writes.pendingWrites,
+              oldestPendingWriteMs: writes.oldestPendingWriteMs,
+              retryingAccounts: writes.retryingAccounts,
+            }
+          : {}),
+      },
       // The runbook's check is `curl …/health | jq .firestore.status`.
-      ...(h.backend === 'firestore' ? { firestore: { status: h.status } } : {}),
+      ...(h.backend === 'firestore' ? { firestore: { status } } : {}),
       uptimeSeconds: Math.floor(process.uptime()),
     });
   }),
@@ -57,7 +84,7 @@ export const statusRoutes: readonly Route[] = [
 
   // The auto-backfill summary shows `/diag` without a token; it lists account ids and realtime errors, so it sits behind
   // the same bearer token as `/api/*`.
-  route('get', '/diag', { schema: S.getDiag }, async ({ deps }) => {
+  route('get', '/diag', { scope: 'admin', account: 'none', schema: S.getDiag }, async ({ deps }) => {
     const connected = (await deps.accounts.list())
       .filter((v) => v.runtime.connection === 'open')
       .map((v) => v.account)
@@ -71,7 +98,7 @@ export const statusRoutes: readonly Route[] = [
     });
   }),
 
-  route('get', '/api/status/dashboard', { schema: S.getDashboard }, async ({ deps }) => {
+  route('get', '/api/status/dashboard', { scope: 'admin', account: 'none', schema: S.getDashboard }, async ({ deps }) => {
     const views = await deps.accounts.list();
     const waVersion = deps.protocolVersion?.() ?? null;
     return jsonReply(200, {

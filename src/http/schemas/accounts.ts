@@ -196,7 +196,13 @@ export const sendMessage = {
       ),
       'Accepted: stored as queued and handed to WhatsApp.',
     ),
+    404: errorResponse(404, 'No such account (the body’s `accountId`).'),
     409: errorResponse(409, 'A message with this `messageId` was already sent.'),
     502: errorResponse(502, 'WhatsApp refused or failed the send.'),
+    503: errorResponse(
+      503,
+      'Shutting down; the account is not running or not connected; or `STORE_UNAVAILABLE`: its `queued` row could not commit ' +
+        'within `SEND_STORE_TIMEOUT_MS`, nothing was sent, retry with the same `messageId`.',
+    ),
   },
 } as const satisfies RouteSchema;

@@ -131,7 +131,8 @@ export type ErrorEnvelope = Static<typeof ErrorEnvelope>;
 
 const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: 'Bad input: a parameter, the query, or the body (the message names the field). Nothing changed.',
-  401: 'Missing or wrong bearer token (`WWW-Authenticate: Bearer`).',
+  401: 'Missing, wrong, unknown or revoked bearer token (`WWW-Authenticate: Bearer`).',
+  403: 'An API key whose scopes or accounts do not cover the request.',
   404: 'No such account, thread, message or file.',
   405: 'Wrong method for this path (`Allow` lists the right ones).',
   409: 'Conflicts with what exists (the id is taken, the message was already sent).',
@@ -139,7 +140,7 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   416: 'The `Range` cannot be served (`Content-Range: bytes */size` when the size is known).',
   500: 'Internal error; the details are in the server log, never in the answer.',
   502: 'WhatsApp failed (sending, or the media CDN).',
-  503: 'Not available now: shutting down, the account is not running or not connected, the store is unreachable.',
+  503: 'Not available now: shutting down, the account is not running or not connected, the store is unreachable or did not commit in time.',
 };
 
 /** The error envelope at one status, with the codes that status can carry. */
@@ -166,7 +167,7 @@ export interface RouteSchema {
   body?: TSchema;
   /** An empty body counts as `{}` (e.g. `POST /api/whatsapp/accounts` without an id). */
   bodyOptional?: boolean;
-  /** Every status the route answers with itself. The common errors (400, 401, 404, 413, 500, 503) are added by `responsesOf`. */
+  /** Every status the route answers with itself. The common errors (400, 401, 403, 404, 413, 500, 503) are added by `responsesOf`. */
   responses: Readonly<Record<number, ResponseSpec>>;
 }
 
@@ -180,6 +181,7 @@ export function responsesOf(schema: RouteSchema, route: { open: boolean; body: b
   const hasInput = schema.params !== undefined || schema.query !== undefined || schema.body !== undefined;
   if (hasInput) out[400] = errorResponse(400);
   if (!route.open) out[401] = errorResponse(401);
+  if (!route.open) out[403] = errorResponse(403);
   if (schema.params !== undefined) out[404] = errorResponse(404);
   if (route.body) out[413] = errorResponse(413);
   out[500] = errorResponse(500);

@@ -151,6 +151,37 @@ export const AccountRuntime = component(
       qrAvailable: Type.Boolean(),
       pendingWrites: Type.Integer(),
       me: NullStr('The account’s own JID once paired.'),
+      health: Type.Optional(
+        Type.Union(
+          [
+            Type.Object(
+              {
+                loopDelay: Type.Object(
+                  { p50Ms: Type.Number(), p99Ms: Type.Number(), maxMs: Type.Number() },
+                  { additionalProperties: false, description: 'The actor thread’s event-loop delay over the last one-second window.' },
+                ),
+                writes: Type.Object(
+                  {
+                    pending: Type.Integer(),
+                    oldestPendingMs: Type.Number(),
+                    retrying: Type.Boolean(),
+                    inFlightMs: Type.Number(),
+                    retries: Type.Integer(),
+                  },
+                  { additionalProperties: false, description: 'The batch writer: pending operations, the oldest one’s age, retries.' },
+                ),
+                reportedAt: Type.String({ format: 'date-time' }),
+              },
+              { additionalProperties: false },
+            ),
+            Type.Null(),
+          ],
+          {
+            description:
+              'The actor’s last health report (every second); null before the first one or when older than three reports (its loop is stuck, or it stopped).',
+          },
+        ),
+      ),
     },
     { additionalProperties: false, description: 'Live state of the account’s actor on this instance.' },
   ),

@@ -6,18 +6,32 @@ import { DashboardAccountSchema, RealtimeDiagSchema } from './records.js';
 
 const tags = ['Operations'];
 
+const HealthStatus = ['ok', 'degraded', 'error'] as const;
+
 const Health = component(
   'Health',
   Type.Object(
     {
-      status: StringEnum(['ok', 'error'] as const),
+      status: StringEnum(HealthStatus, {
+        description: '`ok`; `degraded`: the store answers but writes wait or are retried; `error`: the store is unreachable.',
+      }),
+      reasons: Type.Optional(
+        Type.Array(Type.String(), { description: 'Why it is not `ok`, in words (no account ids); absent when `ok`.' }),
+      ),
       store: Type.Object(
-        { backend: StringEnum(['sqlite', 'firestore'] as const), status: StringEnum(['ok', 'error'] as const), latencyMs: Type.Number() },
+        {
+          backend: StringEnum(['sqlite', 'firestore'] as const),
+          status: StringEnum(HealthStatus),
+          latencyMs: Type.Number(),
+          pendingWrites: Type.Optional(Type.Integer({ description: 'Operations the actors hold that the store has not committed yet.' })),
+          oldestPendingWriteMs: Type.Optional(Type.Number({ description: 'Age of the oldest of them.' })),
+          retryingAccounts: Type.Optional(Type.Integer({ description: 'Accounts whose writer is retrying a failed write now.' })),
+        },
         { additionalProperties: false },
       ),
       firestore: Type.Optional(
         Type.Object(
-          { status: StringEnum(['ok', 'error'] as const) },
+          { status: StringEnum(HealthStatus) },
           { additionalProperties: false, description: 'With `STORE=firestore` (the runbook’s `jq .firestore.status`).' },
         ),
       ),
@@ -33,10 +47,11 @@ export const getHealth = {
   summary: 'Liveness and store health',
   description: 'Open (no token). The store’s details stay in the log.',
   responses: {
-    200: json(Health, 'The store answers.'),
+    200: json(Health, 'The store answers and writes commit (`ok`).'),
     503: json(
       Type.Union([Health, ErrorEnvelope]),
-      'The store is unreachable (or did not answer within 5 s); or the server is shutting down (`SHUTTING_DOWN`, the error envelope).',
+      '`degraded` (writes wait or are retried; `reasons` say why) or `error` (the store is unreachable or did not answer within 5 s); ' +
+        'or the server is shutting down (`SHUTTING_DOWN`, the error envelope).',
     ),
   },
 } as const satisfies RouteSchema;

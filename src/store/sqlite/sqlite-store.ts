@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
+import { ConflictError, NotFoundError, StoreError, TransientStoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import { isThreadOf, THREAD_ID_SEPARATOR } from '../../domain/thread-id.js';
 import type {
@@ -49,13 +50,30 @@ import {
 export interface SqliteStoreOptions {
   /** Database file; its directory is created if missing. */
   file: string;
-  /** How long a connection waits for another connection's write lock before SQLITE_BUSY. */
+  /**
+   * How long one attempt waits (synchronously, inside SQLite) for another connection's write lock
+   * before SQLITE_BUSY. Kept to a few milliseconds: better-sqlite3 blocks the calling thread for that
+   * long, and the caller is an actor whose event loop owns a live socket. Longer waits happen between
+   * attempts, asynchronously (`busyRetryMs`).
+   */
   busyTimeoutMs?: number;
+  /**
+   * How long a write keeps retrying a busy database (asynchronously, with backoff) before it fails
+   * with `TransientStoreError`. The batch writer retries those again, so this only bounds one call.
+   */
+  busyRetryMs?: number;
+  /** Every asynchronous retry of a busy write (the store-health bookkeeping listens). */
+  onBusyRetry?: (operation: string) => void;
   /** Clock for thread/account bookkeeping timestamps (tests pin it). */
   now?: () => number;
 }
 
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+export const DEFAULT_BUSY_TIMEOUT_MS = 5;
+const DEFAULT_BUSY_RETRY_MS = 5_000;
+/** Write-lock probes of a health check, 50 ms apart: an ordinary commit holds the lock for far less. */
+const HEALTH_WRITE_PROBES = 5;
+/** Opening and migrating happen before the actor has a socket: a longer synchronous wait is harmless there. */
+const OPEN_BUSY_TIMEOUT_MS = 5_000;
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(options);
@@ -81,15 +99,27 @@ export class SqliteStore implements Store {
   private stmts: Statements | null = null;
   private extras: { settings: SqliteSettings; media: SqliteMediaQueue } | null = null;
   private closed = false;
+  private readonly busyTimeoutMs: number;
+  private readonly busyRetryMs: number;
+  private readonly onBusyRetry: ((operation: string) => void) | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
     this.now = options.now ?? Date.now;
+    this.busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
+    this.busyRetryMs = Math.max(0, options.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS);
+    this.onBusyRetry = options.onBusyRetry;
     try {
-      mkdirSync(dirname(options.file), { recursive: true });
+      // The database holds Baileys credentials and Signal keys: nobody but the service user may read it.
+      // SQLite creates `-wal` and `-shm` with the database file's permissions, so creating it 0600 covers all three.
+      mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+      if (!existsSync(options.file)) {
+        closeSync(openSync(options.file, 'a', 0o600));
+        chmodSync(options.file, 0o600); // the process umask may have taken bits away, never added: this is exact
+      }
       this.db = new Database(options.file);
       // busy_timeout first: switching to WAL needs a lock that another thread may hold at start-up.
-      this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
+      this.db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
       const mode = this.db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new StoreError(`could not switch ${options.file} to WAL (journal_mode=${String(mode)})`);
       // NORMAL in WAL: a power loss may drop the last commits but never corrupts; ingest replays them.
@@ -103,9 +133,12 @@ export class SqliteStore implements Store {
 
   async init(): Promise<void> {
     this.guard('init', () => {
+      this.db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
       migrate(this.db, undefined, this.now());
       this.stmts ??= prepareStatements(this.db);
       this.extras ??= { settings: new SqliteSettings(this.db), media: new SqliteMediaQueue(this.db) };
+      // From here on the connection serves a live actor: short synchronous waits, retries off the loop.
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     });
   }
 
@@ -117,14 +150,40 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  /**
+   * A read, then a write probe: reads never wait in WAL mode, so only taking the write lock (and
+   * letting go at once) tells whether writes can commit. A lock held through a few short tries means
+   * writes are waiting: `degraded`.
+   */
   async health(): Promise<StoreHealth> {
     const started = performance.now();
+    const took = (): number => performance.now() - started;
     try {
       this.guard('health', () => this.s().ping.get());
-      return { status: 'ok', backend: 'sqlite', latencyMs: performance.now() - started };
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      return { status: 'error', backend: 'sqlite', latencyMs: performance.now() - started, detail };
+      return { status: 'error', backend: 'sqlite', latencyMs: took(), detail: err instanceof Error ? err.message : String(err) };
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.guard('health', () => {
+          this.db.exec('BEGIN IMMEDIATE');
+          this.db.exec('ROLLBACK');
+        });
+        return { status: 'ok', backend: 'sqlite', latencyMs: took() };
+      } catch (err) {
+        if (!(err instanceof TransientStoreError)) {
+          return { status: 'error', backend: 'sqlite', latencyMs: took(), detail: err instanceof Error ? err.message : String(err) };
+        }
+        if (attempt >= HEALTH_WRITE_PROBES) {
+          return {
+            status: 'degraded',
+            backend: 'sqlite',
+            latencyMs: took(),
+            detail: 'the database is locked for writing by another connection',
+          };
+        }
+        await sleep(50);
+      }
     }
   }
 
@@ -459,11 +518,28 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** One `BEGIN IMMEDIATE` transaction; better-sqlite3 rolls back if `fn` throws. */
-  private write<T>(operation: string, fn: (s: Statements) => T): T {
-    return this.guard(operation, () => {
-      const s = this.s();
-      return this.db.transaction(() => fn(s)).immediate();
-    });
+  /**
+   * One `BEGIN IMMEDIATE` transaction; better-sqlite3 rolls back if `fn` throws. A busy database
+   * (another connection or process holds the write lock) is retried asynchronously with backoff for
+   * up to `busyRetryMs`: each attempt blocks the thread for at most `busyTimeoutMs`, the waits in
+   * between yield the event loop. Reads need no such care: in WAL mode they never wait for a writer.
+   */
+  private async write<T>(operation: string, fn: (s: Statements) => T): Promise<T> {
+    const deadline = performance.now() + this.busyRetryMs;
+    let delayMs = 2;
+    for (;;) {
+      try {
+        return this.guard(operation, () => {
+          const s = this.s();
+          return this.db.transaction(() => fn(s)).immediate();
+        });
+      } catch (err) {
+        const left = deadline - performance.now();
+        if (!(err instanceof TransientStoreError) || left <= 0 || this.closed) throw err;
+        this.onBusyRetry?.(operation);
+        await sleep(Math.min(delayMs, left));
+        delayMs = Math.min(delayMs * 2, 100);
+      }
+    }
   }
 }
