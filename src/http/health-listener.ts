@@ -29,10 +29,12 @@ export function startHealthListener(deps: HttpDeps, host: string, port: number):
       answer(404, { success: false, error: { code: 'NOT_FOUND', message: 'only /health and /ready are served on this port' } });
       return;
     }
-    route.handler({ deps, params: {}, query: {}, rawQuery: new URLSearchParams(), body: undefined, headers: { range: '' }, principal: null }).then(
-      (reply: Reply) => answer(reply.status, 'json' in reply ? reply.json : {}),
-      () => answer(503, { status: 'error' }),
-    );
+    route
+      .handler({ deps, params: {}, query: {}, rawQuery: new URLSearchParams(), body: undefined, headers: { range: '' }, principal: null })
+      .then(
+        (reply: Reply) => answer(reply.status, 'json' in reply ? reply.json : {}),
+        () => answer(503, { status: 'error' }),
+      );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

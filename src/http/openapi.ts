@@ -95,7 +95,8 @@ export function buildOpenApi(routes: readonly Route[], opts: OpenApiOptions): Op
           type: 'http',
           scheme: 'bearer',
           description:
-            'The bootstrap token (`DATA_DIR/api-token` or `API_TOKEN`, every scope) or an API key (`wsk_…`) with the scope the operation names in `x-wasync-scope`.',
+            'The bootstrap token (`DATA_DIR/api-token` or `API_TOKEN`, every scope) or an API key (`wsk_…`) ' +
+            'with the scope the operation names in `x-wasync-scope`.',
         },
       },
       schemas: Object.fromEntries([...components.entries()].sort(([a], [b]) => a.localeCompare(b))),

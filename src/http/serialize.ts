@@ -125,7 +125,9 @@ export function serializeAccountView(view: AccountView): ApiAccount {
     ...serializeAccountRecord(view.account),
     runtime: {
       ...runtime,
-      ...(health === undefined ? {} : { health: health === null ? null : { ...health, reportedAt: new Date(health.reportedAt).toISOString() } }),
+      ...(health === undefined
+        ? {}
+        : { health: health === null ? null : { ...health, reportedAt: new Date(health.reportedAt).toISOString() } }),
     },
   };
 }

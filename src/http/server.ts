@@ -39,7 +39,14 @@ export interface HttpServer {
   terminate(): void;
 }
 
-export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...exportRoutes, ...mediaRoutes, ...accountRoutes, ...apiKeyRoutes];
+export const ROUTES: readonly Route[] = [
+  ...statusRoutes,
+  ...conversationRoutes,
+  ...exportRoutes,
+  ...mediaRoutes,
+  ...accountRoutes,
+  ...apiKeyRoutes,
+];
 
 /**
  * Every route this server answers: the API's, the OpenAPI document and its page, then the console's

@@ -31,36 +31,56 @@ export const accountRoutes: readonly Route[] = [
     return jsonReply(200, { success: true, account: serializeAccountView(view) });
   }),
 
-  route('delete', '/api/whatsapp/accounts/:accountId', { scope: 'admin', account: 'param', schema: S.deleteAccount }, async ({ deps, params, query }) => {
-    const purge = query.purge ?? false;
-    await deps.accounts.remove(params.accountId, { purge });
-    return jsonReply(200, { success: true, accountId: params.accountId, purged: purge });
-  }),
+  route(
+    'delete',
+    '/api/whatsapp/accounts/:accountId',
+    { scope: 'admin', account: 'param', schema: S.deleteAccount },
+    async ({ deps, params, query }) => {
+      const purge = query.purge ?? false;
+      await deps.accounts.remove(params.accountId, { purge });
+      return jsonReply(200, { success: true, accountId: params.accountId, purged: purge });
+    },
+  ),
 
-  route('post', '/api/whatsapp/accounts/:accountId/regenerate-qr', { scope: 'admin', account: 'param', schema: S.regenerateQr }, async ({ deps, params }) => {
-    return jsonReply(200, qrBody(await deps.accounts.regenerateQr(params.accountId)));
-  }),
+  route(
+    'post',
+    '/api/whatsapp/accounts/:accountId/regenerate-qr',
+    { scope: 'admin', account: 'param', schema: S.regenerateQr },
+    async ({ deps, params }) => {
+      return jsonReply(200, qrBody(await deps.accounts.regenerateQr(params.accountId)));
+    },
+  ),
 
   route('get', '/api/whatsapp/accounts/:accountId/qr', { scope: 'admin', account: 'param', schema: S.getQr }, async ({ deps, params }) => {
     return jsonReply(200, qrBody(await deps.accounts.getQr(params.accountId)));
   }),
 
-  route('post', '/api/whatsapp/accounts/:accountId/pairing-code', { scope: 'admin', account: 'param', schema: S.requestPairingCode }, async ({ deps, params, body }) => {
-    // The schema allows a leading `+`; the service takes digits only.
-    const phoneNumber = body.phoneNumber.replace(/^\+/, '');
-    const { code } = await deps.accounts.requestPairingCode(params.accountId, phoneNumber);
-    return jsonReply(200, { success: true, code });
-  }),
+  route(
+    'post',
+    '/api/whatsapp/accounts/:accountId/pairing-code',
+    { scope: 'admin', account: 'param', schema: S.requestPairingCode },
+    async ({ deps, params, body }) => {
+      // The schema allows a leading `+`; the service takes digits only.
+      const phoneNumber = body.phoneNumber.replace(/^\+/, '');
+      const { code } = await deps.accounts.requestPairingCode(params.accountId, phoneNumber);
+      return jsonReply(200, { success: true, code });
+    },
+  ),
 
   // The runbook's manual trigger (README, API) answers as soon as the backfill has started; results land on the account.
-  route('post', '/api/whatsapp/backfill/:accountId', { scope: 'admin', account: 'param', schema: S.startBackfill }, async ({ deps, params }) => {
-    await deps.accounts.startBackfill(params.accountId);
-    return jsonReply(200, {
-      success: true,
-      message: 'Backfill started (runs asynchronously)',
-      accountId: params.accountId,
-    });
-  }),
+  route(
+    'post',
+    '/api/whatsapp/backfill/:accountId',
+    { scope: 'admin', account: 'param', schema: S.startBackfill },
+    async ({ deps, params }) => {
+      await deps.accounts.startBackfill(params.accountId);
+      return jsonReply(200, {
+        success: true,
+        message: 'Backfill started (runs asynchronously)',
+        accountId: params.accountId,
+      });
+    },
+  ),
 
   route('post', '/api/whatsapp/send', { scope: 'send', account: 'body', schema: S.sendMessage }, async ({ deps, body }) => {
     const { messageId } = body;

@@ -59,8 +59,13 @@ export const apiKeyRoutes: readonly Route[] = [
     return jsonReply(200, { success: true, apiKeys: keys.map(serializeKey), count: keys.length });
   }),
 
-  route('delete', '/api/whatsapp/api-keys/:keyId', { scope: 'admin', account: 'none', schema: S.revokeApiKey }, async ({ deps, params }) => {
-    const view = await keysOf(deps).revoke(params.keyId);
-    return jsonReply(200, { success: true, apiKey: serializeKey(view) });
-  }),
+  route(
+    'delete',
+    '/api/whatsapp/api-keys/:keyId',
+    { scope: 'admin', account: 'none', schema: S.revokeApiKey },
+    async ({ deps, params }) => {
+      const view = await keysOf(deps).revoke(params.keyId);
+      return jsonReply(200, { success: true, apiKey: serializeKey(view) });
+    },
+  ),
 ];

@@ -7,7 +7,10 @@ export const conversationRoutes: readonly Route[] = [
   route('get', '/api/whatsapp/threads/:accountId', { scope: 'read', account: 'param', schema: S.listThreads }, ({ deps, params, query }) =>
     deps.reads.threads(params.accountId, pageOptions(query)),
   ),
-  route('get', '/api/whatsapp/messages/:accountId/:threadId', { scope: 'read', account: 'param', schema: S.listMessages }, ({ deps, params, query }) =>
-    deps.reads.messages(params.accountId, params.threadId, pageOptions(query)),
+  route(
+    'get',
+    '/api/whatsapp/messages/:accountId/:threadId',
+    { scope: 'read', account: 'param', schema: S.listMessages },
+    ({ deps, params, query }) => deps.reads.messages(params.accountId, params.threadId, pageOptions(query)),
   ),
 ];

@@ -11,21 +11,26 @@ import { getMedia } from '../schemas/media.js';
  * backpressure). 200 for the whole file, 206 for a range, 416 for a range it cannot serve.
  */
 export const mediaRoutes: readonly Route[] = [
-  route('get', '/api/whatsapp/media/:accountId/:messageId', { scope: 'read', account: 'param', schema: getMedia }, async ({ deps, params, headers }) => {
-    // `headers` was copied from the uWS request before the route ran (it is invalid after an await);
-    // a malformed range is refused here, before the store or the CDN is asked anything.
-    const range = parseRangeHeader(headers.range);
-    let media: MediaStream;
-    try {
-      media = await deps.accounts.openMedia(params.accountId, params.messageId, range);
-    } catch (err) {
-      if (err instanceof RangeNotSatisfiableError && err.size !== null) {
-        return errorReply(416, 'RANGE_NOT_SATISFIABLE', err.message, { 'content-range': `bytes */${err.size}` });
+  route(
+    'get',
+    '/api/whatsapp/media/:accountId/:messageId',
+    { scope: 'read', account: 'param', schema: getMedia },
+    async ({ deps, params, headers }) => {
+      // `headers` was copied from the uWS request before the route ran (it is invalid after an await);
+      // a malformed range is refused here, before the store or the CDN is asked anything.
+      const range = parseRangeHeader(headers.range);
+      let media: MediaStream;
+      try {
+        media = await deps.accounts.openMedia(params.accountId, params.messageId, range);
+      } catch (err) {
+        if (err instanceof RangeNotSatisfiableError && err.size !== null) {
+          return errorReply(416, 'RANGE_NOT_SATISFIABLE', err.message, { 'content-range': `bytes */${err.size}` });
+        }
+        throw err;
       }
-      throw err;
-    }
-    return mediaReply(media, params.messageId);
-  }),
+      return mediaReply(media, params.messageId);
+    },
+  ),
 ];
 
 function mediaReply(media: MediaStream, messageId: string): Reply {

@@ -47,7 +47,15 @@ export const createApiKey = {
       ),
     ),
     name: Type.Optional(
-      Nullable(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'A label.', errorMessage: 'name must be 1-100 characters' })),
+      Nullable(
+        Type.String({
+          minLength: 1,
+          maxLength: 100,
+          pattern: '\\S',
+          description: 'A label.',
+          errorMessage: 'name must be 1-100 characters',
+        }),
+      ),
     ),
   }),
   responses: {

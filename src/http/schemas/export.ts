@@ -49,8 +49,7 @@ export const exportMessages = {
   }),
   responses: {
     200: {
-      description:
-        'The messages, streamed. `Content-Disposition: attachment; filename="wasync-{accountId}-{UTC time}.{format}"`.',
+      description: 'The messages, streamed. `Content-Disposition: attachment; filename="wasync-{accountId}-{UTC time}.{format}"`.',
       headers: { 'Content-Disposition': { description: 'attachment; filename="wasync-{accountId}-{UTC time}.{jsonl|csv}"' } },
       content: {
         'application/x-ndjson': Type.String({
@@ -59,7 +58,8 @@ export const exportMessages = {
         }),
         'text/csv': Type.String({
           contentMediaType: 'text/csv',
-          description: '`format=csv`: a header row, then one record per message (RFC 4180, CRLF; null is an empty field, "" an empty string).',
+          description:
+            '`format=csv`: a header row, then one record per message (RFC 4180, CRLF; null is an empty field, "" an empty string).',
         }),
       },
     },

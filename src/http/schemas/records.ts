@@ -178,7 +178,8 @@ export const AccountRuntime = component(
           ],
           {
             description:
-              'The actor’s last health report (every second); null before the first one or when older than three reports (its loop is stuck, or it stopped).',
+              'The actor’s last health report (every second); null before the first one or when older than three reports ' +
+              '(its loop is stuck, or it stopped).',
           },
         ),
       ),
