@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../src/domain/errors.js';
 import { CSV_COLUMNS, CSV_HEADER, csvField, csvRecord, exportFileName, exportLine, jsonLine } from '../../src/http/export-format.js';
 import { serializeMessage } from '../../src/http/serialize.js';
+import { compileInputCheck } from '../../src/http/request-validation.js';
+import { exportMessages } from '../../src/http/schemas/export.js';
 import { parseInstant } from '../../src/http/validate.js';
 import { BASE_TIME, makeMessage } from '../support/records.js';
 
@@ -57,5 +59,37 @@ describe('export line formats', () => {
 
   it.each(['yesterday', '2026-13-01', '17/01/2026', '-1', '1e12', '2026-01-17 12:00', ''])('since=%j is refused', (raw) => {
     expect(() => parseInstant('since', raw)).toThrow(BadRequestError);
+  });
+});
+
+describe('the export query schema (src/http/schemas/export.ts): the 400 names the parameter', () => {
+  const check = compileInputCheck(exportMessages);
+  const run = (q: string) => check({ accountId: 'acc' }, new URLSearchParams(q), undefined).query;
+
+  it('fills in jsonl and passes threadId and since through', () => {
+    expect(run('')).toEqual({ format: 'jsonl' });
+    expect(run('format=csv&threadId=acc__1%40s.whatsapp.net&since=2026-01-31')).toEqual({
+      format: 'csv',
+      threadId: 'acc__1@s.whatsapp.net',
+      since: '2026-01-31',
+    });
+  });
+
+  it.each([
+    ['format=xml', 'format must be one of jsonl, csv'],
+    ['format=csv&format=jsonl', 'query parameter format is given more than once'],
+    ['since=yesterday', 'since must be an ISO 8601 date or date-time (2026-01-31, 2026-01-31T08:00:00Z) or epoch milliseconds'],
+    ['since=-5', 'since must be an ISO 8601 date or date-time (2026-01-31, 2026-01-31T08:00:00Z) or epoch milliseconds'],
+    ['since=2026-01-17%2012:00', 'since must be an ISO 8601 date or date-time (2026-01-31, 2026-01-31T08:00:00Z) or epoch milliseconds'],
+    ['threadId=', 'threadId is empty'],
+    ['threadId=..%2Fx', 'threadId contains a path separator, ".." or control characters'],
+    [`threadId=${'x'.repeat(401)}`, 'threadId is longer than 400 characters'],
+  ])('%s → %s', (q, message) => {
+    expect(() => run(q)).toThrow(new BadRequestError(message));
+  });
+
+  it('a date of the right form that does not exist is refused by parseInstant', () => {
+    expect(run('since=2026-13-45')).toEqual({ format: 'jsonl', since: '2026-13-45' });
+    expect(() => parseInstant('since', '2026-13-45')).toThrow(BadRequestError);
   });
 });
