@@ -1,7 +1,8 @@
 /**
  * The REST API's shapes as the console reads them (README, API and Data model). Declared here, not
- * imported from the server: the console is a client of the public contract like any other. Fields that
- * other work adds (history-sync status, group participants, instances) are optional: shown when present.
+ * imported from the server: the console is a client of the public contract like any other. Most account
+ * fields are optional because a live `account.updated` event may carry only some of them; fields not
+ * every server has (group participants, instances) are shown when present.
  */
 
 export type ConnectionStatus =
@@ -34,8 +35,15 @@ export interface HistorySyncResult {
   dryRun: boolean;
 }
 
-/** Per sync type (`RECENT`, `FULL`, …), when the server reports it. */
-export type PerSyncType<T> = Partial<Record<string, T>>;
+/** README, Data model, "History sync": the state of the account's current history sync. */
+export type HistorySyncStatus = 'waiting' | 'running' | 'paused' | 'complete';
+
+/** The two sync types WhatsApp reports a progress for, in the order it sends them. */
+export const PROGRESS_SYNC_TYPES = ['RECENT', 'FULL'] as const;
+export type ProgressSyncType = (typeof PROGRESS_SYNC_TYPES)[number];
+
+/** `historySyncProgress`: each the highest progress (0–100) its chunks reported, null before the first. */
+export type HistorySyncProgress = Record<ProgressSyncType, number | null>;
 
 export interface AccountRuntime {
   actor: 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
@@ -62,15 +70,20 @@ export interface ApiAccount {
   /** Messages stored by history syncs, all chunks together. */
   historySyncCount?: number;
   lastHistorySyncResult?: HistorySyncResult | null;
-  // History-sync status (reported by newer servers; absent on older ones).
-  historySyncStatus?: 'waiting' | 'running' | 'paused' | 'complete' | null;
-  historySyncProgress?: PerSyncType<number | null> | null;
-  historySyncChunks?: PerSyncType<number> | null;
-  historySyncMessagesSaved?: number | null;
+  // The current history sync (README, Data model, "History sync"); the accounts API always sends them.
+  historySyncStatus?: HistorySyncStatus;
+  historySyncProgress?: HistorySyncProgress;
+  /** Chunks received per sync type (`INITIAL_BOOTSTRAP`, `PUSH_NAME`, `RECENT`, `FULL`, …). */
+  historySyncChunks?: Record<string, number>;
+  /** Messages this sync newly stored (`historySyncCount` counts every sync since the account was created). */
+  historySyncMessagesSaved?: number;
   historySyncStartedAt?: string | null;
   historySyncUpdatedAt?: string | null;
+  historySyncLastChunkAt?: string | null;
   historySyncCompletedAt?: string | null;
-  historySyncStalled?: boolean | null;
+  /** No chunk for `HISTORY_SYNC_STALL_MS` while connected and not complete; cleared by the next chunk. */
+  historySyncStalled?: boolean;
+  historySyncStalledAt?: string | null;
 
   lastBackfillAt?: string | null;
   lastBackfillResult?: BackfillResult | null;

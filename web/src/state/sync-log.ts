@@ -1,4 +1,4 @@
-import type { ApiAccount } from '../api/types.js';
+import { type ApiAccount, PROGRESS_SYNC_TYPES } from '../api/types.js';
 import type { LiveEvent } from '../live/events.js';
 import { formatNumber } from '../ui/format.js';
 
@@ -11,9 +11,9 @@ const KEPT = 50;
 
 /**
  * The sync view's event list, per account, newest first, since the page opened. Filled from the
- * account's own fields (every move of the history-sync counter, every new backfill or recent-sync run
- * with its result), which works with polling and with the feed alike, and from the feed's sync
- * events when there is a feed.
+ * account's own fields (every move of the history-sync counter, of its progress per sync type, of its
+ * status and stall flag, every new backfill or recent-sync run with its result), which works with
+ * polling and with the feed alike, and from the feed's sync events when there is a feed.
  */
 export function logFromAccount(prev: ApiAccount | undefined, next: ApiAccount): string[] {
   if (!prev) return [];
@@ -28,9 +28,16 @@ export function logFromAccount(prev: ApiAccount | undefined, next: ApiAccount): 
           : ''),
     );
   }
+  for (const t of PROGRESS_SYNC_TYPES) {
+    const was = prev.historySyncProgress?.[t] ?? null;
+    const now = next.historySyncProgress?.[t] ?? null;
+    // A new pairing resets the progress to null: that is the status line's news, not a progress line.
+    if (now !== null && now !== was) out.push(`History sync ${t}: ${Math.round(now)} %`);
+  }
   if (next.historySyncStatus && prev.historySyncStatus && next.historySyncStatus !== prev.historySyncStatus) {
     out.push(`History sync ${next.historySyncStatus}`);
   }
+  if (next.historySyncStalled && !prev.historySyncStalled) out.push('History sync stalled: no chunk for a while');
   const r = next.lastBackfillResult;
   if (next.lastBackfillAt && next.lastBackfillAt !== prev.lastBackfillAt && r) {
     out.push(`Backfill: ${formatNumber(r.messages)} messages in ${formatNumber(r.threads)} threads, ${formatNumber(r.errors)} errors`);
