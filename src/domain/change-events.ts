@@ -167,7 +167,10 @@ export class ChangeCollector {
    * The events, messages in first-touch order, then threads (a summary moves after the messages that
    * moved it). `message` / `thread` read the final state; an entry whose row is gone is skipped.
    */
-  events(message: (id: string) => { record: MessageRecord; threadId: string } | null, thread: (id: string) => ThreadRecord | null): ChangeEvent[] {
+  events(
+    message: (id: string) => { record: MessageRecord; threadId: string } | null,
+    thread: (id: string) => ThreadRecord | null,
+  ): ChangeEvent[] {
     const out: ChangeEvent[] = [];
     const threadEvents: ChangeEvent[] = [];
     for (const { kind, id } of this.order) {

@@ -28,7 +28,7 @@ export class SqliteChangeLog {
   private readonly pruneOnce: Database.Statement<[number]>;
   private readonly deleteAccountRows: Database.Statement<[string]>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.getHead = db.prepare<[string], number>('SELECT seq FROM change_log_heads WHERE account_id = ?').pluck();
     this.setHead = db.prepare(
       `INSERT INTO change_log_heads (account_id, seq) VALUES (?, ?)

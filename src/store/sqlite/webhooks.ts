@@ -22,7 +22,8 @@ export class SqliteWebhooks {
   }
 
   create(endpoint: WebhookEndpoint): WebhookEndpoint {
-    if (this.insert.run(endpoint.id, JSON.stringify(endpoint)).changes === 0) throw new ConflictError(`webhook ${endpoint.id} already exists`);
+    if (this.insert.run(endpoint.id, JSON.stringify(endpoint)).changes === 0)
+      throw new ConflictError(`webhook ${endpoint.id} already exists`);
     return endpoint;
   }
 

@@ -110,7 +110,10 @@ export function changeLogContract(ctx: ContractContext): void {
       // In the same batch as the mapping, a message of the LID thread is logged under the thread it ended in.
       await apply(...upsert(msg({ id: 'L2', clientJid: '99999@lid' })), mapping('99999@lid', PN));
       const last = (await batches()).at(-1)!;
-      expect(last.events[0]).toMatchObject({ type: 'message.created', data: { threadId: PN_THREAD, message: { id: 'L2', clientJid: PN } } });
+      expect(last.events[0]).toMatchObject({
+        type: 'message.created',
+        data: { threadId: PN_THREAD, message: { id: 'L2', clientJid: PN } },
+      });
     });
 
     it('patchAccount logs account.updated for the fields clients follow, not for diagnostics, then the events given', async () => {
@@ -120,11 +123,18 @@ export function changeLogContract(ctx: ContractContext): void {
       await store.patchAccount(ACC, { status: 'open', statusReason: null, statusAt: BASE_TIME, lastRealtimeIngestAt: BASE_TIME });
       const extra: ChangeEvent = {
         type: 'backfill.completed',
-        data: { reason: 'manual', kind: 'backfill', result: { threads: 1, messages: 2, errors: 0, threadResults: [] }, completedAt: BASE_TIME },
+        data: {
+          reason: 'manual',
+          kind: 'backfill',
+          result: { threads: 1, messages: 2, errors: 0, threadResults: [] },
+          completedAt: BASE_TIME,
+        },
       };
       await store.patchAccount(ACC, { lastBackfillAt: BASE_TIME }, [extra]);
       const [status, backfill] = await batches();
-      expect(status!.events).toEqual([{ type: 'account.updated', data: { fields: { status: 'open', statusReason: null, statusAt: BASE_TIME } } }]);
+      expect(status!.events).toEqual([
+        { type: 'account.updated', data: { fields: { status: 'open', statusReason: null, statusAt: BASE_TIME } } },
+      ]);
       expect(backfill!.events).toEqual([extra]);
       expect((await store.getAccount(ACC))?.lastBackfillAt).toBe(BASE_TIME);
     });
@@ -161,7 +171,12 @@ export function changeLogContract(ctx: ContractContext): void {
       expect(await store.readChanges(ACC, 6, 10)).toEqual({ status: 'resync', reason: 'ahead' });
       const other = await batches(OTHER);
       expect(other.map((b) => [b.accountId, b.seq])).toEqual([[OTHER, 1]]);
-      expect(await store.changeLogHeads()).toEqual(new Map([[ACC, 5], [OTHER, 1]]));
+      expect(await store.changeLogHeads()).toEqual(
+        new Map([
+          [ACC, 5],
+          [OTHER, 1],
+        ]),
+      );
       await expect(store.readChanges(ACC, -1, 10)).rejects.toThrow();
       await expect(store.readChanges(ACC, 0, 0)).rejects.toThrow();
     });
@@ -216,6 +231,34 @@ export function changeLogContract(ctx: ContractContext): void {
       );
       const seen = await other.readChanges(ACC, 0, 1000);
       expect(seen.status === 'ok' && seen.batches.map((b) => b.seq)).toEqual(log.map((b) => b.seq));
+    });
+
+    it('a reader tailing while three stores write never meets a gap: a missing number means pruned, never "not yet"', async () => {
+      const writers = [store, await ctx.reopen(), await ctx.reopen()];
+      const reader = await ctx.reopen();
+      let done = false;
+      const writing = Promise.all(
+        writers.map(async (s, w) => {
+          for (let i = 0; i < 8; i++) await s.applyMutations(ACC, upsert(msg({ id: `W${w}_${i}` })));
+        }),
+      ).finally(() => {
+        done = true;
+      });
+      const seen: number[] = [];
+      let after = 0;
+      try {
+        for (;;) {
+          const finished = done;
+          const page = await reader.readChanges(ACC, after, 5);
+          if (page.status !== 'ok') throw new Error(`the tail met ${page.reason} at ${after}`);
+          for (const b of page.batches) seen.push(b.seq);
+          after = seen.at(-1) ?? after;
+          if (finished && page.batches.length === 0) break;
+        }
+      } finally {
+        await writing;
+      }
+      expect(seen).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
     });
 
     it('announces its own commits that logged something, after they committed', async () => {
