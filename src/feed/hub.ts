@@ -50,7 +50,9 @@ export interface FeedSink {
   live(cursor: string): void;
   /** The position is gone from the log (older than the retention) or foreign: no event can follow it. */
   resync(reason: 'pruned' | 'ahead' | 'epoch'): void;
-  /** Between replay pages: resolves when the sink has room again (its socket drained). */
+  /** Above its high-water mark: the replay waits for `drained()` before the next event. */
+  readonly pressure: boolean;
+  /** Resolves when the sink has room again (its socket drained). */
   drained(): Promise<void>;
   readonly closed: boolean;
 }
@@ -67,8 +69,10 @@ export interface FeedHubOptions {
   ringSize?: number;
   /** Safety-net poll of the log (default: 1 s on SQLite, 5 s on Firestore). */
   pollMs?: number;
-  /** Batches per read (default 200). */
+  /** Batches per read of the live tail (default 200). */
   pageSize?: number;
+  /** Batches per replay read (default 20: a history batch holds up to 500 events). */
+  replayPageSize?: number;
   onDelivered?: (n: number) => void;
 }
 
@@ -104,7 +108,6 @@ const ALL = '*';
 export class FeedHub {
   private readonly o: Required<Omit<FeedHubOptions, 'onDelivered'>> & Pick<FeedHubOptions, 'onDelivered'>;
   private readonly tails = new Map<string, Tail>();
-  private readonly tracking = new Map<string, Promise<Tail>>();
   private readonly allSubs = new Set<Sub>();
   private epochValue: string | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -118,6 +121,7 @@ export class FeedHub {
       ringSize: 1000,
       pollMs: opts.store.backend === 'sqlite' ? 1000 : 5000,
       pageSize: 200,
+      replayPageSize: 20,
       ...opts,
     };
   }
@@ -389,7 +393,6 @@ export class FeedHub {
         return;
       }
       if (!(await this.replayPage(sub, tail, cursor))) return;
-      await sub.sink.drained();
     }
   }
 
@@ -423,7 +426,6 @@ export class FeedHub {
       for (const t of tails) {
         if (this.caughtUp(sub, t)) continue;
         if (!(await this.replayPage(sub, t, cursor))) return;
-        await sub.sink.drained();
         if (sub.closed) return;
       }
     }
@@ -479,7 +481,7 @@ export class FeedHub {
   private async replayPage(sub: Sub, tail: Tail, cursor: () => string): Promise<boolean> {
     const pos = sub.positions.get(tail.accountId) ?? -1;
     const knownBefore = tail.known;
-    const page = await this.o.store.readChanges(tail.accountId, pos < 0 ? FROM_OLDEST : readAfterSeq(pos), this.o.pageSize);
+    const page = await this.o.store.readChanges(tail.accountId, pos < 0 ? FROM_OLDEST : readAfterSeq(pos), this.o.replayPageSize);
     if (sub.closed) return false;
     if (page.status !== 'ok') {
       sub.sink.resync(page.reason);
@@ -500,6 +502,11 @@ export class FeedHub {
         const frame = () => this.o.render(e, cursor());
         if (!sub.sink.push(e, frame, cursor)) return false;
         delivered++;
+        // The client reads at its own pace: the replay waits, it does not pile up.
+        if (sub.sink.pressure) {
+          await sub.sink.drained();
+          if (sub.closed) return false;
+        }
       }
       sub.positions.set(tail.accountId, batchEnd(batch.seq));
     }

@@ -52,12 +52,18 @@ export interface WebhookEndpoint {
   lastDeliveredAt: number | null;
   leaseHolder: string | null;
   leaseUntil: number | null;
+  /**
+   * Bumped by every change made through the API (redeliver, cursor reset): a dispatcher holding the
+   * endpoint writes its progress only while the revision is the one it loaded, so it never overwrites
+   * a reset with the position it had in memory.
+   */
+  revision: number;
 }
 
 export type WebhookPatch = Partial<
   Pick<
     WebhookEndpoint,
-    'url' | 'events' | 'secret' | 'description' | 'state' | 'cursor' | 'retry' | 'failure' | 'delivered' | 'lastDeliveredAt'
+    'url' | 'events' | 'secret' | 'description' | 'state' | 'cursor' | 'retry' | 'failure' | 'delivered' | 'lastDeliveredAt' | 'revision'
   >
 >;
 
@@ -71,13 +77,25 @@ export interface WebhookStore {
   deleteWebhook(id: string): Promise<boolean>;
   /**
    * Field-level update; with `holder`, only while that instance holds the endpoint's lease (a
-   * dispatcher that lost it must not overwrite the new holder's cursor). Null: no such endpoint, or
-   * the lease is not held.
+   * dispatcher that lost it must not overwrite the new holder's cursor), and with `revision` only
+   * while the endpoint is at that revision. Null: no such endpoint, or a condition failed.
    */
-  updateWebhook(id: string, patch: WebhookPatch, opts: { holder?: string; now: number }): Promise<WebhookEndpoint | null>;
+  updateWebhook(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): Promise<WebhookEndpoint | null>;
   /** Takes or renews the endpoint's dispatch lease: free, expired or already ours. */
   acquireWebhookLease(id: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   releaseWebhookLease(id: string, holder: string): Promise<void>;
+}
+
+export interface WebhookUpdateGuard {
+  holder?: string;
+  revision?: number;
+  now: number;
+}
+
+/** Whether an update's conditions hold for the stored endpoint. */
+export function webhookGuardHolds(current: WebhookEndpoint, opts: WebhookUpdateGuard): boolean {
+  if (opts.holder !== undefined && !leaseIsOurs(current, opts.holder, opts.now)) return false;
+  return opts.revision === undefined || current.revision === opts.revision;
 }
 
 const ID_FORM = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -137,5 +155,6 @@ export function parseWebhook(data: string | Record<string, unknown>): WebhookEnd
     lastDeliveredAt: o.lastDeliveredAt ?? null,
     leaseHolder: o.leaseHolder ?? null,
     leaseUntil: o.leaseUntil ?? null,
+    revision: o.revision ?? 0,
   };
 }

@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function setup(opts: { ringSize?: number; pageSize?: number } = {}) {
+async function setup(opts: { ringSize?: number; pageSize?: number; replayPageSize?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wasync-hub-'));
   dirs.push(dir);
   const store = openSqliteStore({ file: join(dir, 'wasync.db') });
@@ -73,6 +73,9 @@ class Collector implements FeedSink {
     this.resynced = reason;
     this.closed = true;
   }
+  get pressure() {
+    return this.opts.slow === true && Math.random() < 0.3;
+  }
   async drained() {
     if (this.opts.slow) await new Promise((r) => setTimeout(r, Math.random() * 5));
   }
@@ -99,7 +102,7 @@ describe('FeedHub', () => {
     ['the ring covers the seam', 1000],
     ['a ring of 2 events: the seam is read again from the store', 2],
   ])('replays from a cursor while writers commit, then goes live: every event once, in order (%s)', async (_, ringSize) => {
-    const { store, hub } = await setup({ ringSize, pageSize: 3 });
+    const { store, hub } = await setup({ ringSize, pageSize: 3, replayPageSize: 3 });
     for (let i = 0; i < 10; i++) await write(store, 'a1');
     const cursor = encodeCursor({ kind: 'account', epoch: hub.epoch, accountId: 'a1', position: batchEnd(4) });
     let writing = true;

@@ -144,6 +144,7 @@ describe('firestore.rules: what an inbox client may read', () => {
       lastDeliveredAt: null,
       leaseHolder: null,
       leaseUntil: null,
+      revision: 0,
     });
     await waitForHint(A);
 

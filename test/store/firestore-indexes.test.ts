@@ -172,6 +172,7 @@ describe('firestore.indexes.json serves every query', () => {
       lastDeliveredAt: null,
       leaseHolder: null,
       leaseUntil: null,
+      revision: 0,
     });
     await store.listWebhooks();
     await store.acquireWebhookLease('wh_idx', 'i1', 1000, BASE_TIME);

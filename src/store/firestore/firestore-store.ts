@@ -28,7 +28,7 @@ import { FirestoreSettings } from './settings.js';
 import { FirestoreChangeLog } from './change-log.js';
 import { FirestoreWebhooks } from './webhooks.js';
 import { CommitListeners, assertChangePage, assertOnceKey, type ChangePage, type FROM_OLDEST } from '../change-log.js';
-import { assertWebhookId, type WebhookEndpoint, type WebhookPatch } from '../webhooks.js';
+import { assertWebhookId, type WebhookEndpoint, type WebhookPatch, type WebhookUpdateGuard } from '../webhooks.js';
 import { assertSettingKey, encodeSettingValue, type JsonValue, type SettingEntry } from '../settings.js';
 import {
   assertClaimOptions,
@@ -621,7 +621,7 @@ export class FirestoreStore implements Store {
     return this.guard('deleteWebhook', () => this.webhooks.delete(id));
   }
 
-  async updateWebhook(id: string, patch: WebhookPatch, opts: { holder?: string; now: number }): Promise<WebhookEndpoint | null> {
+  async updateWebhook(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): Promise<WebhookEndpoint | null> {
     if (!isValidDocId(id)) return null;
     return this.guard('updateWebhook', () => this.webhooks.update(id, patch, opts));
   }

@@ -1,6 +1,13 @@
 import type { DocumentData, Firestore } from 'firebase-admin/firestore';
 import { ConflictError } from '../../domain/errors.js';
-import { applyWebhookPatch, leaseIsOurs, parseWebhook, type WebhookEndpoint, type WebhookPatch } from '../webhooks.js';
+import {
+  applyWebhookPatch,
+  parseWebhook,
+  webhookGuardHolds,
+  type WebhookEndpoint,
+  type WebhookPatch,
+  type WebhookUpdateGuard,
+} from '../webhooks.js';
 import { GRPC_ALREADY_EXISTS, grpcCodeOf } from './errors.js';
 import { COLLECTIONS } from './paths.js';
 
@@ -48,13 +55,13 @@ export class FirestoreWebhooks {
     });
   }
 
-  async update(id: string, patch: WebhookPatch, opts: { holder?: string; now: number }): Promise<WebhookEndpoint | null> {
+  async update(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): Promise<WebhookEndpoint | null> {
     const ref = this.ref(id);
     return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(ref);
       if (!snap.exists) return null;
       const current = fromDoc(snap.data() ?? {});
-      if (opts.holder !== undefined && !leaseIsOurs(current, opts.holder, opts.now)) return null;
+      if (!webhookGuardHolds(current, opts)) return null;
       const next = applyWebhookPatch(current, patch, opts.now);
       tx.set(ref, toDoc(next));
       return next;

@@ -20,7 +20,7 @@ import { SqliteSettings } from './settings.js';
 import { SqliteChangeLog } from './change-log.js';
 import { SqliteWebhooks } from './webhooks.js';
 import { CommitListeners, assertChangePage, assertOnceKey, type ChangePage, type FROM_OLDEST } from '../change-log.js';
-import { assertWebhookId, type WebhookEndpoint, type WebhookPatch } from '../webhooks.js';
+import { assertWebhookId, type WebhookEndpoint, type WebhookPatch, type WebhookUpdateGuard } from '../webhooks.js';
 import { assertSettingKey, encodeSettingValue, type JsonValue, type SettingEntry } from '../settings.js';
 import {
   assertClaimOptions,
@@ -484,7 +484,7 @@ export class SqliteStore implements Store {
     return this.write('deleteWebhook', () => this.x().webhooks.delete(id));
   }
 
-  async updateWebhook(id: string, patch: WebhookPatch, opts: { holder?: string; now: number }): Promise<WebhookEndpoint | null> {
+  async updateWebhook(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): Promise<WebhookEndpoint | null> {
     return this.write('updateWebhook', () => this.x().webhooks.update(id, patch, opts));
   }
 

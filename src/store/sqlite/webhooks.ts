@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import { ConflictError } from '../../domain/errors.js';
-import { applyWebhookPatch, leaseIsOurs, parseWebhook, type WebhookEndpoint, type WebhookPatch } from '../webhooks.js';
+import {
+  applyWebhookPatch,
+  parseWebhook,
+  webhookGuardHolds,
+  type WebhookEndpoint,
+  type WebhookPatch,
+  type WebhookUpdateGuard,
+} from '../webhooks.js';
 
 /**
  * Webhook endpoints on SQLite (table `webhooks`, migration 3): one JSON document per endpoint, like
@@ -40,10 +47,10 @@ export class SqliteWebhooks {
     return this.del.run(id).changes > 0;
   }
 
-  update(id: string, patch: WebhookPatch, opts: { holder?: string; now: number }): WebhookEndpoint | null {
+  update(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): WebhookEndpoint | null {
     const current = this.find(id);
     if (!current) return null;
-    if (opts.holder !== undefined && !leaseIsOurs(current, opts.holder, opts.now)) return null;
+    if (!webhookGuardHolds(current, opts)) return null;
     const next = applyWebhookPatch(current, patch, opts.now);
     this.put.run(JSON.stringify(next), id);
     return next;

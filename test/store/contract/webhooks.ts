@@ -25,6 +25,7 @@ export function webhooksContract(ctx: ContractContext): void {
     lastDeliveredAt: null,
     leaseHolder: null,
     leaseUntil: null,
+    revision: 0,
     ...o,
   });
 
@@ -76,6 +77,12 @@ export function webhooksContract(ctx: ContractContext): void {
       });
       // Expired: the holder may no longer write.
       expect(await store.updateWebhook('wh_1', { delivered: 6 }, { holder: 'i1', now: BASE_TIME + 1000 })).toBeNull();
+      // A revision guard: only while the endpoint is at the revision the writer loaded.
+      expect(await store.updateWebhook('wh_1', { revision: 1, cursor: {} }, { revision: 0, now: BASE_TIME + 2 })).toMatchObject({
+        revision: 1,
+      });
+      expect(await store.updateWebhook('wh_1', { cursor: { 'acc-1': 1 } }, { revision: 0, now: BASE_TIME + 3 })).toBeNull();
+      expect((await store.getWebhook('wh_1'))?.cursor).toEqual({});
     });
 
     it('one instance holds an endpoint’s lease at a time; it renews, releases, and an expired one is taken over', async () => {
