@@ -310,7 +310,6 @@ class FeedConnection {
       return;
     }
     void this.subscribe(frame.accountId, frame.after).catch((err: unknown) => {
-      this.subs.delete(frame.accountId);
       const code =
         err instanceof FrameError
           ? err.code
@@ -336,13 +335,16 @@ class FeedConnection {
     const cursor = after === null ? null : decodeCursor(after);
     const sub = new SocketSub(this, accountId);
     this.subs.set(accountId, sub);
-    if (!all && !(await this.o.accountExists(accountId))) {
-      this.subs.delete(accountId);
-      throw new FrameError('NOT_FOUND', `account ${accountId} not found`);
+    try {
+      if (!all && !(await this.o.accountExists(accountId))) throw new FrameError('NOT_FOUND', `account ${accountId} not found`);
+      if (sub.closed) return;
+      sub.handle = await this.o.hub.subscribe(accountId, cursor, sub);
+      if (sub.closed) sub.handle.close();
+    } catch (err) {
+      sub.end();
+      if (this.subs.get(accountId) === sub) this.subs.delete(accountId);
+      throw err;
     }
-    if (sub.closed) return;
-    sub.handle = await this.o.hub.subscribe(accountId, cursor, sub);
-    if (sub.closed) sub.handle.close();
   }
 }
 
