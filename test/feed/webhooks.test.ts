@@ -74,50 +74,54 @@ const positionIn = (cursor: string, accountId: string): number => {
 };
 
 describe('webhooks (SQLite)', () => {
-  it('receiver down for a while, server restarted meanwhile: every event delivered, in order, each delivery id once, all signed', async () => {
-    const receiver = await WebhookReceiver.start();
-    let down = true;
-    receiver.answer = () => (down ? 503 : 200);
-    const hook = await createHook({ url: receiver.url, accountId: 'demo', description: 'inbox' });
-    expect(hook.secret).toMatch(/^whsec_/);
-    const startSeq = seqOfCursor(hook.cursor!);
-    // Several attempts of the first delivery while the receiver is down, backing off.
-    await waitFor('retries', async () => (receiver.requests.length >= 3 ? true : undefined), DOWN_MS);
-    const first = receiver.requests[0]!;
-    expect(receiver.requests.slice(0, 3).map((r) => r.deliveryId)).toEqual([first.deliveryId, first.deliveryId, first.deliveryId]);
-    expect(receiver.requests.slice(0, 3).map((r) => r.attempt)).toEqual([1, 2, 3]);
-    const gaps = receiver.requests.slice(1, 3).map((r, i) => r.at - receiver.requests[i]!.at);
-    expect(gaps[1]!).toBeGreaterThan(gaps[0]! * 0.9);
-    expect((await getHook(hook.id)).retry).toMatchObject({ lastStatus: 503, deliveryId: first.deliveryId });
+  it(
+    'receiver down for a while, server restarted meanwhile: every event delivered, in order, each delivery id once, all signed',
+    async () => {
+      const receiver = await WebhookReceiver.start();
+      let down = true;
+      receiver.answer = () => (down ? 503 : 200);
+      const hook = await createHook({ url: receiver.url, accountId: 'demo', description: 'inbox' });
+      expect(hook.secret).toMatch(/^whsec_/);
+      const startSeq = seqOfCursor(hook.cursor!);
+      // Several attempts of the first delivery while the receiver is down, backing off.
+      await waitFor('retries', async () => (receiver.requests.length >= 3 ? true : undefined), DOWN_MS);
+      const first = receiver.requests[0]!;
+      expect(receiver.requests.slice(0, 3).map((r) => r.deliveryId)).toEqual([first.deliveryId, first.deliveryId, first.deliveryId]);
+      expect(receiver.requests.slice(0, 3).map((r) => r.attempt)).toEqual([1, 2, 3]);
+      const gaps = receiver.requests.slice(1, 3).map((r, i) => r.at - receiver.requests[i]!.at);
+      expect(gaps[1]!).toBeGreaterThan(gaps[0]! * 0.9);
+      expect((await getHook(hook.id)).retry).toMatchObject({ lastStatus: 503, deliveryId: first.deliveryId });
 
-    // The server restarts while the receiver is still down; the retry state and cursor are in the store.
-    const dataDir = t.dataDir;
-    await t.app.shutdown();
-    t = await startTestApp({ ...baseEnv(envHook.url), DATA_DIR: dataDir });
-    await new Promise((r) => setTimeout(r, Math.max(0, DOWN_MS - (Date.now() - first.at))));
-    down = false;
+      // The server restarts while the receiver is still down; the retry state and cursor are in the store.
+      const dataDir = t.dataDir;
+      await t.app.shutdown();
+      t = await startTestApp({ ...baseEnv(envHook.url), DATA_DIR: dataDir });
+      await new Promise((r) => setTimeout(r, Math.max(0, DOWN_MS - (Date.now() - first.at))));
+      down = false;
 
-    // Everything up to the log's head as of now arrives.
-    const upto = await t.app.store.changeLogHead('demo');
-    const expected = await logIds(t, 'demo', startSeq, upto);
-    expect(expected.length).toBeGreaterThan(30);
-    await waitFor(
-      'every event',
-      async () => (expected.every((id) => receiver.delivered.some((r) => r.eventId === id)) ? true : undefined),
-      30_000,
-    );
-    const delivered = receiver.delivered.map((r) => r.eventId);
-    expect(delivered.slice(0, expected.length)).toEqual(expected);
-    expect(new Set(receiver.delivered.map((r) => r.deliveryId)).size).toBe(receiver.delivered.length);
-    expect(receiver.allSigned(hook.secret!)).toBe(true);
-    // The body is the websocket event: the REST shapes.
-    const created = receiver.delivered.find((r) => r.event === 'message.created')!;
-    expect(created.body).toMatchObject({ id: created.eventId, accountId: 'demo', event: 'message.created' });
-    expect(created.body.data).toHaveProperty('threadId');
-    expect(created.body.data).toHaveProperty('tsServer');
-    expect((await getHook(hook.id)).state).toBe('active');
-    await receiver.stop();
-  });
+      // Everything up to the log's head as of now arrives.
+      const upto = await t.app.store.changeLogHead('demo');
+      const expected = await logIds(t, 'demo', startSeq, upto);
+      expect(expected.length).toBeGreaterThan(30);
+      await waitFor(
+        'every event',
+        async () => (expected.every((id) => receiver.delivered.some((r) => r.eventId === id)) ? true : undefined),
+        30_000,
+      );
+      const delivered = receiver.delivered.map((r) => r.eventId);
+      expect(delivered.slice(0, expected.length)).toEqual(expected);
+      expect(new Set(receiver.delivered.map((r) => r.deliveryId)).size).toBe(receiver.delivered.length);
+      expect(receiver.allSigned(hook.secret!)).toBe(true);
+      // The body is the websocket event: the REST shapes.
+      const created = receiver.delivered.find((r) => r.event === 'message.created')!;
+      expect(created.body).toMatchObject({ id: created.eventId, accountId: 'demo', event: 'message.created' });
+      expect(created.body.data).toHaveProperty('threadId');
+      expect(created.body.data).toHaveProperty('tsServer');
+      expect((await getHook(hook.id)).state).toBe('active');
+      await receiver.stop();
+    },
+    DOWN_MS + 60_000,
+  );
 
   it('a 410 parks the endpoint at once with the error; redeliver sends the same delivery and goes on', async () => {
     const receiver = await WebhookReceiver.start();
