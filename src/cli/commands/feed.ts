@@ -1,5 +1,5 @@
 import { backoffDelay } from '../../domain/backoff.js';
-import { arg, intFlag, stringFlag, type CommandContext, type CommandSpec } from '../command.js';
+import { intFlag, stringFlag, type CommandContext, type CommandSpec } from '../command.js';
 import { CliError, EXIT, type ExitCode } from '../errors.js';
 import { oneLine } from '../output.js';
 
