@@ -15,6 +15,10 @@ export interface IngestBenchResult {
   chats: number;
   /** Baileys events → mapping → batch writer → SqliteStore, messages per second (best of the trials). */
   pipelineRate: number;
+  /** The same pipeline with the store's change log switched off (`changeLog: false`). */
+  withoutLogRate: number;
+  /** pipelineRate / withoutLogRate: what the transactional outbox costs history ingest. */
+  logRatio: number;
   /** Mapping alone (no store), messages per second. */
   mappingRate: number;
   /** The same rows through one prepared INSERT in transactions of 500 into an equivalent table. */
@@ -25,8 +29,8 @@ export interface IngestBenchResult {
 
 const ACCOUNT = 'account_bench';
 
-async function runPipeline(chunks: HistoryChunk[], dir: string): Promise<number> {
-  const store = openSqliteStore({ file: path.join(dir, 'pipeline.db') });
+async function runPipeline(chunks: HistoryChunk[], dir: string, changeLog = true): Promise<number> {
+  const store = openSqliteStore({ file: path.join(dir, changeLog ? 'pipeline.db' : 'pipeline-nolog.db'), changeLog });
   await store.init();
   await store.createAccount({ id: ACCOUNT });
   const { seconds } = await ingestHistory(store, ACCOUNT, chunks, 'sqlite pipeline');
@@ -60,6 +64,7 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
   const { chunks } = generateHistory({ chats: opts.chats, messagesPerChat: opts.messagesPerChat, seed: 'bench' });
   const { records } = mapHistory(ACCOUNT, chunks);
   let pipelineRate = 0;
+  let withoutLogRate = 0;
   let bareRate = 0;
   let mappingRate = 0;
   // Alternate the two so that drift on the machine (other load, page cache) hits both alike.
@@ -68,6 +73,7 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
     try {
       mappingRate = Math.max(mappingRate, records.length / mapHistory(ACCOUNT, chunks).seconds);
       pipelineRate = Math.max(pipelineRate, await runPipeline(chunks, dir));
+      withoutLogRate = Math.max(withoutLogRate, await runPipeline(chunks, dir, false));
       bareRate = Math.max(bareRate, runBare(records, dir));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -77,6 +83,8 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
     messages: records.length,
     chats: opts.chats,
     pipelineRate,
+    withoutLogRate,
+    logRatio: pipelineRate / withoutLogRate,
     mappingRate,
     bareRate,
     ratio: pipelineRate / bareRate,

@@ -4,13 +4,14 @@ import { benchApi } from './api.js';
 import { benchReadOffload } from './read-offload.js';
 import { benchMappingOffload } from './mapping-offload.js';
 import { benchFirestore, type ComparisonResult, type FirestoreVariantResult } from './firestore.js';
+import { benchFeed } from './feed.js';
 
 /**
  * `npm run bench`: every figure is a ratio against a baseline measured in the same run on the same
  * machine, so the numbers travel between machines; absolute rates are printed for context only.
  * Select sections with BENCH=ingest,api,firestore (default: all).
  */
-const sections = new Set((process.env.BENCH ?? 'ingest,offload,api,firestore').split(','));
+const sections = new Set((process.env.BENCH ?? 'ingest,offload,api,feed,firestore').split(','));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
     const r = await benchIngest({ chats: 500, messagesPerChat: 200, trials: 3 });
     console.log('## History ingest into SQLite (best of %d trials)', r.trials);
     console.log(`- ${fmt(r.messages)} messages over ${r.chats} chats`);
-    console.log(`- pipeline (mapping + batch writer + store): ${fmt(r.pipelineRate)} msg/s`);
+    console.log(`- pipeline (mapping + batch writer + store, change log on): ${fmt(r.pipelineRate)} msg/s`);
+    console.log(`- the same pipeline with the change log off: ${fmt(r.withoutLogRate)} msg/s`);
+    console.log(`- **ratio change log on / off: ${r.logRatio.toFixed(2)}** (aim ≥ 0.85: the log costs under 15%)`);
     console.log(`- mapping alone: ${fmt(r.mappingRate)} msg/s`);
     console.log(`- bare prepared-statement insert, same rows and table: ${fmt(r.bareRate)} msg/s`);
     console.log(`- **ratio pipeline / bare: ${r.ratio.toFixed(2)}** (aim ≥ 0.50)\n`);
@@ -63,6 +66,26 @@ async function main(): Promise<void> {
     console.log(`\n- **ratio uWS / node:http on GET …/messages: ${r.ratio.toFixed(2)}**`);
     console.log(`- ratio uWS / node:http on GET /ready (HTTP layer alone): ${r.readyRatio.toFixed(2)}`);
     console.log(`- ratio read pool / inline reads under uWS on GET …/messages: ${r.poolRatio.toFixed(2)}\n`);
+  }
+  if (sections.has('feed')) {
+    const r = await benchFeed({ rate: 1000, clients: [1, 100], warmupMs: 3000, measureMs: 10_000, webhookEvents: 5000 });
+    console.log('## Live events: websocket latency, the simulated phone streaming 1,000 msg/s, clients in another process, same 2 cores');
+    console.log('| clients | frames/s per client | p50 ms | p90 ms | p99 ms | max ms | closed early | live msg/s stored |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const x of r.latency) {
+      console.log(
+        `| ${x.clients} | ${fmt(x.framesPerClientPerSec)} | ${x.p50} | ${x.p90} | ${x.p99} | ${x.max} | ${x.closedEarly} | ${fmt(x.storedPerSec)} |`,
+      );
+    }
+    const [one, many] = [r.latency[0]!, r.latency.at(-1)!];
+    console.log(
+      `\n- **p99 with ${many.clients} clients: ${many.p99} ms** (aim < 50 ms); ratio p99 ${many.clients} clients / 1 client: ${(many.p99 / Math.max(1, one.p99)).toFixed(2)}`,
+    );
+    console.log(`## Webhooks: ${fmt(r.webhooks.events)} events to a local receiver`);
+    console.log(`- bare loop of the same signed POSTs, one at a time: ${fmt(r.webhooks.bare)} req/s`);
+    console.log(`- dispatcher, one endpoint: ${fmt(r.webhooks.oneEndpoint)} deliveries/s`);
+    console.log(`- dispatcher, four endpoints at once: ${fmt(r.webhooks.fourEndpoints)} deliveries/s`);
+    console.log(`- **ratio dispatcher (one endpoint) / bare POST loop: ${r.webhooks.ratio.toFixed(2)}**\n`);
   }
   if (sections.has('firestore')) {
     const r = await benchFirestore({

@@ -21,6 +21,8 @@ const baseEnv = (envHook: string) => ({
   WEBHOOK_ALLOW_PRIVATE: 'true',
   WEBHOOK_RETRY_BASE_MS: '250',
   WEBHOOK_RETRY_MAX_MS: '4000',
+  // Retries every 4 s at most: enough attempts to outlast the receiver's down period.
+  WEBHOOK_MAX_ATTEMPTS: String(Math.ceil(DOWN_MS / 4000) + 20),
   WEBHOOK_URL: envHook,
   WEBHOOK_SECRET: 'env-secret-0123456789',
   WEBHOOK_EVENTS: 'message.created,account.updated',

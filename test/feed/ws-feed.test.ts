@@ -1,3 +1,9 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedRetention } from '../../src/feed/retention.js';
 import { decodeCursor, type Cursor } from '../../src/feed/position.js';
@@ -33,17 +39,18 @@ const positionOf = (cursor: string) => (decodeCursor(cursor) as Extract<Cursor, 
 const created = (frames: FeedFrame[]) => frames.filter((f) => f.event === 'message.created' && f.data?.syncSource === 'realtime');
 
 /** The account's log from its start, as event ids in order, with their types. */
-async function logEvents(accountId: string): Promise<Array<{ seq: number; index: number; type: string; id: string }>> {
-  const out: Array<{ seq: number; index: number; type: string; id: string }> = [];
+async function logEvents(accountId: string): Promise<Array<{ seq: number; index: number; type: string; id: string; cursor: number }>> {
+  const out: Array<{ seq: number; index: number; type: string; id: string; cursor: number }> = [];
   let after = 0;
   for (;;) {
-    const page = await t.app.store.readChanges(accountId, after, 1000);
+    const page = await t.app.store.readChanges(accountId, after === 0 ? 'oldest' : after, 1000);
     if (page.status !== 'ok') throw new Error(page.reason);
     const batches: ChangeBatch[] = page.batches;
     for (const b of batches) {
       b.events.forEach((e, index) => {
         const messageId = e.type === 'message.created' || e.type === 'message.updated' ? e.data.message.id : '';
-        out.push({ seq: b.seq, index, type: e.type, id: messageId });
+        const cursor = b.seq * 65536 + (index === b.events.length - 1 ? 65535 : index);
+        out.push({ seq: b.seq, index, type: e.type, id: messageId, cursor });
       });
     }
     if (batches.length < 1000) return out;
@@ -227,5 +234,32 @@ describe('websocket feed (SQLite)', () => {
     await resumed.waitFor('resumed', () => resumed.events.length >= 10);
     expect(resumed.events.slice(0, 10).map((e) => e.id)).toEqual(client.events.slice(10, 20).map((e) => e.id));
     await resumed.close();
+  });
+
+  it('examples/feed-client.mjs (npm run tail): a ticket, events, and a resume from the cursor it saved', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-example-'));
+    const script = fileURLToPath(new URL('../../examples/feed-client.mjs', import.meta.url));
+    const run = () =>
+      promisify(execFile)(process.execPath, [script, 'demo', '--json', '--limit', '5'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, WASYNC_URL: t.app.url, WASYNC_TOKEN: E2E_TOKEN, WASYNC_CURSOR_FILE: path.join(dir, 'cursor.json') },
+        timeout: 20_000,
+      });
+    try {
+      const first = (await run()).stdout.trim().split('\n').map((l) => JSON.parse(l) as FeedFrame);
+      expect(first).toHaveLength(5);
+      expect(first.every((f) => f.type === 'event' && f.accountId === 'demo')).toBe(true);
+      expect(JSON.parse(readFileSync(path.join(dir, 'cursor.json'), 'utf8'))).toEqual({ account: 'demo', cursor: first.at(-1)!.cursor });
+      // The second run starts where the first stopped: the very next events, none repeated.
+      const second = (await run()).stdout.trim().split('\n').map((l) => JSON.parse(l) as FeedFrame);
+      expect(second).toHaveLength(5);
+      expect(positionOf(second[0]!.cursor!)).toBeGreaterThan(positionOf(first.at(-1)!.cursor!));
+      const log = await logEvents('demo');
+      const at = (f: FeedFrame) => log.findIndex((e) => e.cursor === positionOf(f.cursor!));
+      expect(at(first.at(-1)!)).toBeGreaterThanOrEqual(0);
+      expect(at(second[0]!)).toBe(at(first.at(-1)!) + 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -103,18 +103,15 @@ export class WebhookClient {
         });
       });
       if (signal) {
-        if (signal.aborted) {
+        const onAbort = () => {
           req.destroy();
           fail('aborted', true);
-        } else {
-          signal.addEventListener(
-            'abort',
-            () => {
-              req.destroy();
-              fail('aborted', true);
-            },
-            { once: true },
-          );
+        };
+        if (signal.aborted) onAbort();
+        else {
+          signal.addEventListener('abort', onAbort, { once: true });
+          // One signal serves a worker's every request: its listener goes with the request.
+          req.once('close', () => signal.removeEventListener('abort', onAbort));
         }
       }
       req.end(body);
