@@ -74,12 +74,13 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|---|---|---|');
     for (const x of r.latency) {
       console.log(
-        `| ${x.clients} | ${fmt(x.framesPerClientPerSec)} | ${x.p50} | ${x.p90} | ${x.p99} | ${x.max} | ${x.closedEarly} | ${fmt(x.storedPerSec)} |`,
+        `| ${[x.clients, fmt(x.framesPerClientPerSec), x.p50, x.p90, x.p99, x.max, x.closedEarly, fmt(x.storedPerSec)].join(' | ')} |`,
       );
     }
     const [one, many] = [r.latency[0]!, r.latency.at(-1)!];
     console.log(
-      `\n- **p99 with ${many.clients} clients: ${many.p99} ms** (aim < 50 ms); ratio p99 ${many.clients} clients / 1 client: ${(many.p99 / Math.max(1, one.p99)).toFixed(2)}`,
+      `\n- **p99 with ${many.clients} clients: ${many.p99} ms** (aim < 50 ms); ` +
+        `ratio p99 ${many.clients} clients / 1 client: ${(many.p99 / Math.max(1, one.p99)).toFixed(2)}`,
     );
     console.log(`## Webhooks: ${fmt(r.webhooks.events)} events to a local receiver`);
     console.log(`- bare loop of the same signed POSTs, one at a time: ${fmt(r.webhooks.bare)} req/s`);

@@ -55,7 +55,9 @@ function describe(f) {
     const arrow = d.direction === 'outbound' ? '→' : '←';
     return `${time} ${f.accountId} ${f.event} ${arrow} ${d.clientJid} ${d.status}: ${String(d.body ?? '').slice(0, 80)}`;
   }
-  if (f.event === 'thread.updated') return `${time} ${f.accountId} ${f.event} ${d.id}${d.mergedFrom ? ` (merged from ${d.mergedFrom})` : ''}`;
+  if (f.event === 'thread.updated') {
+    return `${time} ${f.accountId} ${f.event} ${d.id}${d.mergedFrom ? ` (merged from ${d.mergedFrom})` : ''}`;
+  }
   return `${time} ${f.accountId} ${f.event} ${JSON.stringify(d).slice(0, 120)}`;
 }
 

@@ -53,7 +53,8 @@ export class FeedTestClient {
   }
 
   static connect(baseUrl: string, auth: { token?: string; ticket?: string; query?: string } = {}): Promise<FeedTestClient> {
-    const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/api/whatsapp/ws${auth.ticket ? `?ticket=${encodeURIComponent(auth.ticket)}` : (auth.query ?? '')}`;
+    const query = auth.ticket ? `?ticket=${encodeURIComponent(auth.ticket)}` : (auth.query ?? '');
+    const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/api/whatsapp/ws${query}`;
     const ws = new WebSocket(wsUrl, auth.token ? { headers: { authorization: `Bearer ${auth.token}` } } : {});
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new FeedTestClient(ws)));

@@ -30,7 +30,9 @@ function describe(f: Frame): string {
       break;
     }
     case 'thread.updated':
-      what = `${String(d.id ?? '')} ${d.mergedFrom ? `(merged from ${String(d.mergedFrom)}) ` : ''}${oneLine(d.displayName ?? '', 40)}: ${oneLine(d.lastMessagePreview, 80)}`;
+      what =
+        `${String(d.id ?? '')} ${d.mergedFrom ? `(merged from ${String(d.mergedFrom)}) ` : ''}` +
+        `${oneLine(d.displayName ?? '', 40)}: ${oneLine(d.lastMessagePreview, 80)}`;
       break;
     case 'account.updated':
       what = Object.entries(d)
