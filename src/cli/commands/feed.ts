@@ -105,6 +105,7 @@ async function tail(ctx: CommandContext, accountId: string, after: string | null
         });
         ws.on('close', (code) => finish({ kind: 'closed', why: `closed (${code})` }));
         ws.on('message', (raw) => {
+          if (limit !== undefined && printed >= limit) return;
           const f = JSON.parse(raw.toString()) as Frame;
           if (f.type === 'event') {
             cursor = f.cursor ?? cursor;
