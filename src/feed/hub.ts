@@ -269,6 +269,21 @@ export class FeedHub {
     try {
       do {
         tail.again = false;
+        if (tail.subs.size === 0 && this.allSubs.size === 0) {
+          // Nobody listens to this account: follow its head without reading its events (a history
+          // sync of nobody's interest costs the main thread one indexed read per wake-up). A subscriber
+          // that joins later replays from the store up to this head.
+          const head = await this.o.store.changeLogHead(tail.accountId);
+          const stillNobody = tail.subs.size === 0 && this.allSubs.size === 0;
+          if (stillNobody && head >= tail.known) {
+            tail.known = head;
+            tail.ring = [];
+            tail.ringFloor = batchEnd(head);
+            tail.primed = true;
+          }
+          // Someone subscribed meanwhile: read the log as usual below.
+          if (stillNobody) continue;
+        }
         for (;;) {
           // A tail not primed yet reads from the oldest batch kept (its first batches may be pruned).
           const from = !tail.primed && tail.known === 0 ? FROM_OLDEST : tail.known;

@@ -5,7 +5,7 @@ import { backoffDelay } from '../../domain/backoff.js';
 import type { ChangeEvent } from '../../domain/change-events.js';
 import { TransientStoreError } from '../../domain/errors.js';
 import type { Logger } from '../../logging/logger.js';
-import { FROM_OLDEST, decodeEvents, type ChangeBatch, type ChangePage } from '../change-log.js';
+import { FROM_OLDEST, decodeEvents, encodeEvent, type ChangeBatch, type ChangePage } from '../change-log.js';
 import type { WriteOp } from './batching.js';
 import { GRPC_ALREADY_EXISTS, grpcCodeOf } from './errors.js';
 import { millisOf } from './documents.js';
@@ -51,7 +51,7 @@ export function chunkEvents(events: readonly ChangeEvent[], maxBytes = FEED_DOC_
   let current: string[] = [];
   let bytes = 2;
   for (const e of events) {
-    const json = JSON.stringify(e);
+    const json = encodeEvent(e);
     const size = Buffer.byteLength(json, 'utf8') + 1;
     if (current.length > 0 && bytes + size > maxBytes) {
       chunks.push(current);

@@ -32,13 +32,19 @@ export function changeLogContract(ctx: ContractContext): void {
       const a = msg({ id: 'A', createdAt: BASE_TIME, rawMessage: new Uint8Array([1, 2]) });
       const b = msg({ id: 'B', createdAt: BASE_TIME + 1 });
       await apply(...upsert(a, b));
+      const [first] = await batches();
       await apply(receipt('A', 'read', BASE_TIME + 10));
       const log = await batches();
       expect(log.map((x) => x.seq)).toEqual([1, 2]);
       expect(log.every((x) => x.accountId === ACC && x.committedAt > 0)).toBe(true);
       expect(types(log[0]!)).toEqual(['message.created', 'message.created', 'thread.updated']);
-      const created = log[0]!.events[0] as Extract<ChangeEvent, { type: 'message.created' }>;
+      const created = first!.events[0] as Extract<ChangeEvent, { type: 'message.created' }>;
       expect(created.data).toEqual({ threadId: PN_THREAD, message: loggedMessage(a) });
+      // Read later, a message event carries the message as committed (Firestore) or as it is now
+      // (SQLite resolves it at read time), never older than the event.
+      const later = log[0]!.events[0] as Extract<ChangeEvent, { type: 'message.created' }>;
+      expect(['delivered', 'read']).toContain(later.data.message.status);
+      expect(later.data.message.id).toBe('A');
       expect(created.data.message).not.toHaveProperty('rawMessage');
       expect(created.data.message).not.toHaveProperty('media');
       const thread = log[0]!.events[2] as Extract<ChangeEvent, { type: 'thread.updated' }>;
