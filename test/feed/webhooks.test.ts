@@ -120,6 +120,12 @@ describe('webhooks (SQLite)', () => {
       expect(created.body.data).toHaveProperty('threadId');
       expect(created.body.data).toHaveProperty('tsServer');
       expect((await getHook(hook.id)).state).toBe('active');
+      // Bounded-label metrics of the deliveries (after the restart: this process's own).
+      const metrics = await (await fetch(`${t.app.url}/metrics`)).text();
+      expect(metrics).toMatch(/^wasync_webhook_deliveries_total\{outcome="delivered"\} [1-9]/m);
+      expect(metrics).toMatch(/^wasync_feed_events_delivered_total\{transport="webhook"\} [1-9]/m);
+      expect(metrics).toMatch(/^wasync_webhook_lag_seconds_count [1-9]/m);
+      expect(metrics).toMatch(/^wasync_webhook_endpoints\{state="active"\} [1-9]/m);
       await receiver.stop();
     },
     DOWN_MS + 60_000,
