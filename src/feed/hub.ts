@@ -85,6 +85,12 @@ interface Tail {
   ringFloor: number;
   /** Read once at least: an account first seen after start is read from its oldest batch before anyone joins it. */
   primed: boolean;
+  /**
+   * A wake-up came while nobody listened and was not read: `known` may be behind the log. Whoever
+   * joins the tail starts a read (`startReading`), so the events since reach it without waiting for
+   * the poll. Cleared by a read with someone listening, or by a move to the head.
+   */
+  stale: boolean;
   reading: Promise<void> | null;
   again: boolean;
   subs: Set<Sub>;
@@ -205,7 +211,7 @@ export class FeedHub {
   // ---------------------------------------------------------------- live tail
 
   private newTail(accountId: string, known: number, primed: boolean): Tail {
-    return { accountId, known, ring: [], ringFloor: batchEnd(known), primed, reading: null, again: false, subs: new Set() };
+    return { accountId, known, ring: [], ringFloor: batchEnd(known), primed, stale: false, reading: null, again: false, subs: new Set() };
   }
 
   /**
@@ -222,17 +228,49 @@ export class FeedHub {
     return tail;
   }
 
-  /** The tail, read up to the log's head at least once. */
+  /**
+   * The tail, up to the log's head. Nobody listens: it moves to the store's head (one indexed read;
+   * wake-ups are not read for such a tail, and on Firestore no poll follows it, so `known` can be
+   * anywhere behind). Someone listens: it is tailed already, and read first if it has never been or
+   * missed a wake-up.
+   */
   private async primedTail(accountId: string): Promise<Tail> {
     const tail = this.track(accountId);
-    if (!tail.primed) await this.pump(tail);
+    if (!this.listened(tail)) this.skipTo(tail, await this.o.store.changeLogHead(tail.accountId));
+    // A subscriber may have joined during that read: then the tail is read instead.
+    if (this.listened(tail) && (!tail.primed || tail.stale)) await this.pump(tail);
     return tail;
+  }
+
+  private listened(tail: Tail): boolean {
+    return tail.subs.size > 0 || this.allSubs.size > 0;
+  }
+
+  /**
+   * Nobody listens: the tail jumps to the head without reading the events in between (a subscriber
+   * replays from the store what it asks for). Never backwards: a read in flight may be ahead of `head`.
+   */
+  private skipTo(tail: Tail, head: number): void {
+    if (this.listened(tail)) return;
+    if (head > tail.known) {
+      tail.known = head;
+      tail.ring = [];
+      tail.ringFloor = batchEnd(head);
+    }
+    tail.primed = true;
+    tail.stale = false;
+  }
+
+  /** A subscriber joined: a tail that skipped wake-ups while nobody listened reads what it missed now. */
+  private startReading(tail: Tail): void {
+    if (tail.stale) void this.pump(tail);
   }
 
   private async refreshHeads(): Promise<void> {
     for (const [accountId, seq] of await this.o.store.changeLogHeads()) {
       const t = this.track(accountId);
-      if (seq > t.known) void this.pump(t);
+      if (!this.listened(t)) this.skipTo(t, seq);
+      else if (seq > t.known) void this.pump(t);
     }
   }
 
@@ -269,21 +307,16 @@ export class FeedHub {
     try {
       do {
         tail.again = false;
-        if (tail.subs.size === 0 && this.allSubs.size === 0) {
-          // Nobody listens to this account: follow its head without reading its events (a history
-          // sync of nobody's interest costs the main thread one indexed read per wake-up). A subscriber
-          // that joins later replays from the store up to this head.
-          const head = await this.o.store.changeLogHead(tail.accountId);
-          const stillNobody = tail.subs.size === 0 && this.allSubs.size === 0;
-          if (stillNobody && head >= tail.known) {
-            tail.known = head;
-            tail.ring = [];
-            tail.ringFloor = batchEnd(head);
-            tail.primed = true;
-          }
-          // Someone subscribed meanwhile: read the log as usual below.
-          if (stillNobody) continue;
+        if (!this.listened(tail)) {
+          // Nobody listens to this account: nothing is read (a history sync of nobody's interest costs
+          // the main thread nothing). Whoever subscribes first brings the tail to the head
+          // (`primedTail`, `refreshHeads`) or reads from `known` when it joins (`startReading`), and
+          // replays from the store what it asks for.
+          tail.stale = true;
+          continue;
         }
+        // Read from here on: a wake-up skipped before is covered by this read (it starts at `known`).
+        tail.stale = false;
         for (;;) {
           // A tail not primed yet reads from the oldest batch kept (its first batches may be pruned).
           const from = !tail.primed && tail.known === 0 ? FROM_OLDEST : tail.known;
@@ -389,7 +422,7 @@ export class FeedHub {
   // ---------------------------------------------------------------- subscribing
 
   private async subscribeAccount(sub: Sub, accountId: string, after: Cursor | null): Promise<void> {
-    const tail = after === null ? await this.primedTail(accountId) : this.track(accountId);
+    const tail = await this.primedTail(accountId);
     let pos: number;
     if (after === null) pos = batchEnd(tail.known);
     else if (after.kind === 'account') pos = after.position;
@@ -405,6 +438,7 @@ export class FeedHub {
       if (joined === 'joined') {
         tail.subs.add(sub);
         sub.sink.live(cursor());
+        this.startReading(tail);
         return;
       }
       if (!(await this.replayPage(sub, tail, cursor))) return;
@@ -436,6 +470,7 @@ export class FeedHub {
       if (joined === 'joined') {
         this.allSubs.add(sub);
         sub.sink.live(cursor());
+        for (const t of this.tails.values()) this.startReading(t);
         return;
       }
       for (const t of tails) {

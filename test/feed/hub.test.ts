@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function setup(opts: { ringSize?: number; pageSize?: number; replayPageSize?: number } = {}) {
+async function setup(opts: { ringSize?: number; pageSize?: number; replayPageSize?: number; pollMs?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wasync-hub-'));
   dirs.push(dir);
   const store = openSqliteStore({ file: join(dir, 'wasync.db') });
@@ -197,5 +197,37 @@ describe('FeedHub', () => {
     for (let i = 0; i < 3; i++) await write(store, 'late');
     await until('late events', () => all.events.length >= 3);
     expect(keys(all.events)).toEqual(await logKeys(store, 'late'));
+  });
+  it('an account nobody listens to is not read; whoever joins later replays from the store, with no gap and no poll', async () => {
+    // No poll: only post-commit wake-ups, so an event the hub skipped can reach a subscriber only
+    // through the replay or the read a joining subscriber starts.
+    const { store, hub } = await setup({ replayPageSize: 2, pollMs: 3_600_000 });
+    let reads = 0;
+    const readChanges = store.readChanges.bind(store);
+    store.readChanges = (...args: Parameters<SqliteStore['readChanges']>) => {
+      reads++;
+      return readChanges(...args);
+    };
+    for (let i = 0; i < 10; i++) await write(store, 'a1');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(reads).toBe(0);
+    // From a cursor, while a writer commits (its wake-ups come while nobody listens yet).
+    const sink = new Collector({ slow: true });
+    const writer = (async () => {
+      for (let i = 0; i < 30; i++) await write(store, 'a1');
+    })();
+    await hub.subscribe('a1', { kind: 'account', epoch: hub.epoch, accountId: 'a1', position: batchEnd(3) }, sink);
+    await writer;
+    const expected = await logKeys(store, 'a1', 3);
+    await until('every event', () => sink.events.length >= expected.length);
+    expect(keys(sink.events)).toEqual(expected);
+    // Without a cursor: "now" is the log's head, however many wake-ups were skipped.
+    for (let i = 0; i < 5; i++) await write(store, 'a2');
+    const live = new Collector();
+    await hub.subscribe('a2', null, live);
+    expect(decodeCursor(live.subscribedCursor)).toMatchObject({ position: batchEnd(5) });
+    await write(store, 'a2');
+    await until('the next a2 event', () => live.events.length >= 1);
+    expect(keys(live.events)).toEqual(await logKeys(store, 'a2', 5));
   });
 });
