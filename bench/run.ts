@@ -15,9 +15,15 @@ const sections = new Set((process.env.BENCH ?? 'ingest,offload,api,feed,firestor
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
   console.log(
     `# wasync benchmarks\n\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ` +
-      `${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}\n`,
+      `${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ` +
+      // Shared machines: a latency figure means little without what else was running.
+      `load average at start ${load} (1 / 5 / 15 min)\n`,
   );
   if (sections.has('ingest')) {
     const r = await benchIngest({ chats: 500, messagesPerChat: 200, trials: 3 });
@@ -69,6 +75,7 @@ async function main(): Promise<void> {
     console.log(`- ratio read pool / inline reads under uWS on GET …/messages: ${r.poolRatio.toFixed(2)}\n`);
   }
   if (sections.has('feed')) {
+    console.log(`(load average before the feed section: ${os.loadavg()[0]!.toFixed(1)})`);
     const r = await benchFeed({ rate: 1000, clients: [1, 100], warmupMs: 3000, measureMs: 10_000, webhookEvents: 5000 });
     console.log('## Live events: websocket latency, the simulated phone streaming 1,000 msg/s, clients in another process, same 2 cores');
     console.log('| clients | frames/s per client | p50 ms | p90 ms | p99 ms | max ms | closed early | live msg/s stored |');
