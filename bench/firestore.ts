@@ -50,6 +50,10 @@ export interface ComparisonResult {
   baseline: FirestoreVariantResult;
   unpaced: FirestoreVariantResult;
   paced?: FirestoreVariantResult;
+  /** The unpaced pipeline without the change log (`changeLog: false`): what the log costs. */
+  withoutLog?: FirestoreVariantResult;
+  /** unpaced / withoutLog. */
+  logRatio?: number;
   /** Message rate of the pipeline / message rate of the baseline. */
   unpacedRatio: number;
   pacedRatio?: number;
@@ -75,6 +79,7 @@ async function runPipeline(
   chunks: HistoryChunk[],
   threadIds: Set<string>,
   batching: Partial<CommitterOptions>,
+  changeLog = true,
 ): Promise<FirestoreVariantResult> {
   let commits = 0;
   let writes = 0;
@@ -86,6 +91,7 @@ async function runPipeline(
   }) as Firestore['getAll'];
   const store = createFirestoreStore({
     firestore: db,
+    changeLog,
     batching: {
       ...batching,
       commit: (batch: WriteBatch) => {
@@ -225,6 +231,7 @@ async function compare(
   h: ReturnType<typeof history>,
   withPaced: boolean,
   warmUp: ReturnType<typeof history> | null,
+  withLogCost = false,
 ): Promise<ComparisonResult> {
   // Warm-up, not measured: the gRPC channel, and the emulator's code paths (Google's emulator is a
   // JVM: without this, whichever variant runs first also pays its JIT).
@@ -237,7 +244,10 @@ async function compare(
   const baseline = await runOneByOne(fresh(), h.records, h.threadIds);
   const unpaced = await runPipeline(PIPELINE_UNPACED, fresh(), h.chunks, h.threadIds, UNPACED);
   const paced = withPaced ? await runPipeline(PIPELINE_PACED, fresh(), h.chunks, h.threadIds, {}) : undefined;
-  check(h.expected, baseline, unpaced, ...(paced ? [paced] : []));
+  const withoutLog = withLogCost
+    ? await runPipeline('pipeline, unpaced, change log off', fresh(), h.chunks, h.threadIds, UNPACED, false)
+    : undefined;
+  check(h.expected, baseline, unpaced, ...(paced ? [paced] : []), ...(withoutLog ? [withoutLog] : []));
   return {
     emulator,
     messages: h.expected,
@@ -246,6 +256,7 @@ async function compare(
     unpaced,
     unpacedRatio: unpaced.rate / baseline.rate,
     ...(paced ? { paced, pacedRatio: paced.rate / baseline.rate } : {}),
+    ...(withoutLog ? { withoutLog, logRatio: unpaced.rate / withoutLog.rate } : {}),
   };
 }
 
@@ -260,7 +271,7 @@ export async function benchFirestore(opts: {
   try {
     const full = history(opts.chats, opts.messagesPerChat);
     const small = history(opts.latency.chats, opts.latency.messagesPerChat);
-    const loopback = await onEmulator(google.host, (fresh) => compare(GOOGLE_EMULATOR, 0, fresh, full, true, small));
+    const loopback = await onEmulator(google.host, (fresh) => compare(GOOGLE_EMULATOR, 0, fresh, full, true, small, true));
     const proxy = await startLatencyProxy(google.host, opts.latency.rttMs);
     try {
       const latency = await onEmulator(proxy.host, (fresh) => compare(GOOGLE_EMULATOR, opts.latency.rttMs, fresh, small, true, null));

@@ -15,6 +15,15 @@ export interface IngestBenchResult {
   chats: number;
   /** Baileys events → mapping → batch writer → SqliteStore, messages per second (best of the trials). */
   pipelineRate: number;
+  /** The same pipeline with the store's change log switched off (`changeLog: false`). */
+  withoutLogRate: number;
+  /** pipelineRate / withoutLogRate (wall clock): what the transactional outbox costs history ingest. */
+  logRatio: number;
+  /**
+   * The same ratio in messages per second of CPU time (the pipeline runs on one thread here): the
+   * figure other processes on a shared machine cannot skew.
+   */
+  logCpuRatio: number;
   /** Mapping alone (no store), messages per second. */
   mappingRate: number;
   /** The same rows through one prepared INSERT in transactions of 500 into an equivalent table. */
@@ -25,14 +34,16 @@ export interface IngestBenchResult {
 
 const ACCOUNT = 'account_bench';
 
-async function runPipeline(chunks: HistoryChunk[], dir: string): Promise<number> {
-  const store = openSqliteStore({ file: path.join(dir, 'pipeline.db') });
+async function runPipeline(chunks: HistoryChunk[], dir: string, changeLog = true): Promise<{ rate: number; cpuRate: number }> {
+  const store = openSqliteStore({ file: path.join(dir, changeLog ? 'pipeline.db' : 'pipeline-nolog.db'), changeLog });
   await store.init();
   await store.createAccount({ id: ACCOUNT });
+  const cpu = process.cpuUsage();
   const { seconds } = await ingestHistory(store, ACCOUNT, chunks, 'sqlite pipeline');
+  const used = process.cpuUsage(cpu);
   const stored = await store.countMessages(ACCOUNT);
   await store.close();
-  return stored / seconds;
+  return { rate: stored / seconds, cpuRate: stored / ((used.user + used.system) / 1e6) };
 }
 
 /** The practical limit: the same rows, one prepared statement, same table, same pragmas, no logic. */
@@ -60,6 +71,9 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
   const { chunks } = generateHistory({ chats: opts.chats, messagesPerChat: opts.messagesPerChat, seed: 'bench' });
   const { records } = mapHistory(ACCOUNT, chunks);
   let pipelineRate = 0;
+  let withoutLogRate = 0;
+  let pipelineCpuRate = 0;
+  let withoutLogCpuRate = 0;
   let bareRate = 0;
   let mappingRate = 0;
   // Alternate the two so that drift on the machine (other load, page cache) hits both alike.
@@ -67,7 +81,12 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-bench-'));
     try {
       mappingRate = Math.max(mappingRate, records.length / mapHistory(ACCOUNT, chunks).seconds);
-      pipelineRate = Math.max(pipelineRate, await runPipeline(chunks, dir));
+      const on = await runPipeline(chunks, dir);
+      const off = await runPipeline(chunks, dir, false);
+      pipelineRate = Math.max(pipelineRate, on.rate);
+      withoutLogRate = Math.max(withoutLogRate, off.rate);
+      pipelineCpuRate = Math.max(pipelineCpuRate, on.cpuRate);
+      withoutLogCpuRate = Math.max(withoutLogCpuRate, off.cpuRate);
       bareRate = Math.max(bareRate, runBare(records, dir));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -77,6 +96,9 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
     messages: records.length,
     chats: opts.chats,
     pipelineRate,
+    withoutLogRate,
+    logRatio: pipelineRate / withoutLogRate,
+    logCpuRatio: pipelineCpuRate / withoutLogCpuRate,
     mappingRate,
     bareRate,
     ratio: pipelineRate / bareRate,

@@ -15,6 +15,16 @@ import { registerProtocolVersionMetrics } from './metrics/protocol-version-metri
 import { registerHistorySyncMetrics } from './metrics/history-sync-metrics.js';
 import { registerMediaArchiveMetrics } from './metrics/media-archive-metrics.js';
 import { openMediaArchive } from './media-archive/open.js';
+import { ConfigError } from './domain/errors.js';
+import type { ActorEvent } from './account-actor/protocol.js';
+import { FeedHub } from './feed/hub.js';
+import { FeedRetention } from './feed/retention.js';
+import { WebhookAdmin } from './feed/webhooks/admin.js';
+import { WebhookClient } from './feed/webhooks/client.js';
+import { DEFAULT_WEBHOOK_SETTINGS, WebhookDispatcher } from './feed/webhooks/dispatcher.js';
+import { createAuthenticator } from './http/auth.js';
+import { renderEventFrame, renderWebhookBody } from './http/feed-wire.js';
+import { registerFeedMetrics } from './metrics/feed-metrics.js';
 
 export interface App {
   port: number;
@@ -26,6 +36,8 @@ export interface App {
   store: Store;
   /** The accounts service: the supervisor of the account actors, and what the API calls. */
   accounts: Accounts;
+  /** The live feed: the hub every websocket subscription and webhook endpoint reads through. */
+  feed: { hub: FeedHub; webhooks: WebhookAdmin; dispatcher: WebhookDispatcher; retention: FeedRetention };
   logger: Logger;
   /** Stop accepting requests, flush every actor, close the store: all within SHUTDOWN_TIMEOUT_MS. */
   shutdown(): Promise<void>;
@@ -66,6 +78,51 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   registerProtocolVersionMetrics(metrics.registry, protocolStatus);
   const reads =
     config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
+
+  // The live feed (docs/live-events.md): the hub tails the store's change log, woken by the actors'
+  // post-commit events; webhooks are dispatched from it; the retention prunes the log.
+  if (config.WEBHOOK_URL && !config.WEBHOOK_SECRET)
+    throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET: required with WEBHOOK_URL');
+  const feedLogger = logger.child({ component: 'feed' });
+  const auth = createAuthenticator({
+    apiToken: token.token,
+    ticketTtlMs: config.FEED_TICKET_TTL_SECONDS * 1000,
+    useOnce: (key, until) => store.useOnce(key, until),
+  });
+  const hub = new FeedHub({ store, logger: feedLogger, render: renderEventFrame });
+  await hub.start();
+  accounts.on('actor-event', (e: ActorEvent) => {
+    if (e.type === 'changes') hub.notify([e.accountId]);
+  });
+  const webhookClient = new WebhookClient({
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    connectTimeoutMs: config.WEBHOOK_CONNECT_TIMEOUT_MS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+  });
+  let dispatcher: WebhookDispatcher | null = null;
+  const feedMetrics = registerFeedMetrics(metrics.registry, {
+    subscribers: () => hub.subscriberCount,
+    webhookEndpoints: () => dispatcher?.lastListed ?? [],
+  });
+  dispatcher = new WebhookDispatcher({
+    store,
+    hub,
+    post: (url, body, headers, signal) => webhookClient.post(url, body, headers, signal),
+    holder: config.INSTANCE_ID,
+    logger: logger.child({ component: 'webhooks' }),
+    render: renderWebhookBody,
+    settings: {
+      ...DEFAULT_WEBHOOK_SETTINGS,
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+      maxAgeMs: config.WEBHOOK_MAX_AGE_HOURS * 3_600_000,
+      retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: config.WEBHOOK_RETRY_MAX_MS,
+    },
+    metrics: feedMetrics.webhooks,
+  });
+  const webhooks = new WebhookAdmin({ store, hub, dispatcher, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE });
+  await webhooks.syncEnv({ url: config.WEBHOOK_URL, secret: config.WEBHOOK_SECRET, events: config.WEBHOOK_EVENTS });
+  const retention = new FeedRetention({ store, hub, retentionMs: config.FEED_RETENTION_HOURS * 3_600_000, logger: feedLogger });
   const http = (opts.serve ?? createHttpServer)({
     store,
     reads,
@@ -76,8 +133,18 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     mode: () => accounts.mode,
     metrics,
     protocolVersion: protocolStatus,
+    feed: {
+      hub,
+      webhooks,
+      auth,
+      maxBufferedBytes: config.FEED_MAX_BUFFERED_KB * 1024,
+      idleTimeoutSeconds: config.FEED_IDLE_TIMEOUT_SECONDS,
+      metrics: feedMetrics.socket,
+    },
   });
   const port = await http.listen(config.HOST, config.PORT);
+  dispatcher.start();
+  retention.start();
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
   await protocolVersion?.start();
   await accounts.start();
@@ -90,6 +157,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     tokenCreated: token.created,
     store,
     accounts,
+    feed: { hub, webhooks, dispatcher, retention },
     logger,
     shutdown() {
       closing ??= shutdownWithin(config.SHUTDOWN_TIMEOUT_MS, logger, {
@@ -99,6 +167,11 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
         },
         stopActors: (budgetMs) => accounts.shutdown(budgetMs),
         close: async () => {
+          // Webhook workers write their progress and release their leases while the store is open.
+          await dispatcher.stop();
+          await retention.stop();
+          hub.stop();
+          webhookClient.close();
           http.terminate();
           await reads.close();
           await mediaArchive?.close();

@@ -32,6 +32,7 @@ import { HistorySyncTracker } from './history-sync-tracker.js';
 import { archivePolicyOf, withMediaJobs } from './media-jobs.js';
 import type { ArchivePolicy } from '../media-archive/archiver.js';
 import { ThrottledPatch } from './throttled-patch.js';
+import { historyChunkEvent, historyStatusEvent } from './feed-events.js';
 
 const ON_DEMAND = proto.HistorySync.HistorySyncType.ON_DEMAND;
 /** Group metadata is fetched again on a connection at most this often (6 h). */
@@ -88,6 +89,8 @@ export class AccountActor {
   private groupsFetchedAt: number | null = null;
   private groupsFetching = false;
   private accountWrites: Promise<void> = Promise.resolve();
+  /** History chunks being recorded: a `messaging-history.status` is logged after the chunks before it. */
+  private historyWrites: Promise<unknown> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
     this.d = deps;
@@ -271,9 +274,7 @@ export class AccountActor {
     const live = (): IngestContext => this.ctx('realtime');
     on('connection.update', (u) => this.onConnectionUpdate(sock, u));
     on('messaging-history.set', (d) => this.onHistorySet(d));
-    on('messaging-history.status', (d) =>
-      this.historySync.onPhaseStatus({ syncType: proto.HistorySync.HistorySyncType[d.syncType] ?? String(d.syncType), status: d.status }),
-    );
+    on('messaging-history.status', (d) => this.onHistoryStatus(d));
     on('messages.upsert', (d) => this.ingest(mapMessagesUpsert(d, live()), 'realtime'));
     on('messages.update', (d) => this.ingest(mapMessagesUpdate(d, live()), 'realtime'));
     on('message-receipt.update', (d) => this.ingest(mapReceipts(d, live()), 'realtime'));
@@ -331,7 +332,7 @@ export class AccountActor {
     this.learnMappings(batch.mutations);
     // On-demand answers are backfill, not history sync: the dry-run switch covers history sync only.
     const pending = this.writer.submit(withMediaJobs(batch.mutations, this.archivePolicy), { history: !onDemand });
-    void pending.then(async (outcome) => {
+    const recorded = pending.then(async (outcome) => {
       const result = historySyncResult(batch.total, outcome);
       this.emitMessages(source, outcome);
       if (outcome.errors === 0) {
@@ -342,11 +343,17 @@ export class AccountActor {
         return;
       }
       this.historySync.onChunk({ syncType: syncTypeName(syncType), progress: data.progress ?? null, saved: result.saved });
+      // The chunk's history-sync.progress goes to the change log with the counts it reports.
+      const progressEvent = [historyChunkEvent(syncType, data.progress ?? null, result)];
       try {
         if (outcome.dryRun) {
-          await this.d.store.patchAccount(this.d.accountId, { lastHistorySyncAt: this.now(), lastHistorySyncResult: result });
+          await this.d.store.patchAccount(
+            this.d.accountId,
+            { lastHistorySyncAt: this.now(), lastHistorySyncResult: result },
+            progressEvent,
+          );
         } else {
-          await this.d.store.recordHistorySync(this.d.accountId, result, this.now());
+          await this.d.store.recordHistorySync(this.d.accountId, result, this.now(), progressEvent);
         }
       } catch (err) {
         this.reportError(err, 'history sync result');
@@ -360,6 +367,20 @@ export class AccountActor {
         result,
       });
     });
+    this.historyWrites = Promise.all([this.historyWrites, recorded]);
+  }
+
+  /** Baileys' history-sync milestone: logged once the chunks received before it are. */
+  private onHistoryStatus(data: BaileysEventMap['messaging-history.status']): void {
+    this.log.info({ syncType: data.syncType, status: data.status, explicit: data.explicit }, 'messaging-history.status');
+    this.historySync.onPhaseStatus({
+      syncType: proto.HistorySync.HistorySyncType[data.syncType] ?? String(data.syncType),
+      status: data.status,
+    });
+    const event = historyStatusEvent(data.syncType, data.status, data.explicit);
+    this.historyWrites = this.historyWrites
+      .then(() => this.d.store.appendChanges(this.d.accountId, [event]))
+      .catch((err: unknown) => this.reportError(err, 'history sync status'));
   }
 
   private onConnectionUpdate(sock: WaSocket, u: BaileysEventMap['connection.update']): void {

@@ -121,7 +121,9 @@ export type ActorEvent =
   | { type: 'history-sync-status'; accountId: string; state: HistorySyncState }
   | { type: 'backfill'; accountId: string; reason: BackfillCommand['reason']; record: BackfillRecord; result: BackfillResult }
   | { type: 'error'; accountId: string; error: SerializedError; context: string }
-  | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean };
+  | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean }
+  /** A write of this actor appended to the account's change log and has committed (the feed reads it). */
+  | { type: 'changes'; accountId: string };
 
 // ---- boundary checks ------------------------------------------------------------------------------
 //
@@ -157,6 +159,7 @@ const EVENT_CHECKS: { readonly [K in ActorEvent['type']]: (e: Fields) => boolean
   backfill: (e) => isString(e.reason) && isString(e.record) && isObject(e.result),
   error: (e) => isObject(e.error) && isString(e.error.code) && isString(e.error.message) && isString(e.context),
   flush: (e) => isNumber(e.ops) && isNumber(e.durationMs) && typeof e.failed === 'boolean',
+  changes: () => true,
 };
 
 /** An event as the supervisor receives it from `accountId`'s actor; throws `ActorProtocolError`. */

@@ -26,6 +26,16 @@ async function main(): Promise<void> {
   await store.init();
   const connector = await createConnector(config);
   const emit = (event: ActorEvent): void => port.postMessage(event);
+  // Post-commit wake-ups for the feed (src/feed/hub.ts), one per turn of the event loop at most.
+  let changesPending = false;
+  store.onChangesCommitted(() => {
+    if (changesPending) return;
+    changesPending = true;
+    setImmediate(() => {
+      changesPending = false;
+      emit({ type: 'changes', accountId: init.accountId });
+    });
+  });
   const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit });
 
   const api: ActorApi = {

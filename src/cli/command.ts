@@ -52,7 +52,6 @@ export interface CommandSpec {
  * piece instead of answering "unknown command"; moving one into the table is all it takes.
  */
 export const NOT_YET: Readonly<Record<string, string>> = {
-  tail: 'it follows the live event feed (websocket), which this server does not serve yet',
   export: 'it streams the export endpoint, which this server does not serve yet',
 };
 

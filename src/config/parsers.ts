@@ -112,3 +112,19 @@ export function listOf<const T extends string>(values: readonly T[]): Parser<rea
     },
   };
 }
+
+/** An absolute http(s) URL without credentials in it (secrets never go in URLs). */
+export const httpUrl: Parser<string> = {
+  form: 'an http(s) URL',
+  parse(raw) {
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw new Error(`expected an http(s) URL, got "${raw}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`expected an http(s) URL, got "${url.protocol}"`);
+    if (url.username || url.password) throw new Error('expected a URL without user name or password in it');
+    return url.href;
+  },
+};

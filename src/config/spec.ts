@@ -1,5 +1,6 @@
 import os from 'node:os';
-import { bool, envTag, identifier, int, key32, listOf, oneOf, text, waVersion, type Parser } from './parsers.js';
+import { CHANGE_EVENT_TYPES } from '../domain/change-events.js';
+import { bool, envTag, httpUrl, identifier, int, key32, listOf, oneOf, text, waVersion, type Parser } from './parsers.js';
 
 /**
  * Every environment variable wasync reads. Names and defaults of the runbook's variables (README, Configuration) are a public
@@ -181,6 +182,60 @@ export const ENV_SPEC = {
     secret: true,
   },
   MEDIA_ARCHIVE_S3_SECRET_ACCESS_KEY: { parser: text, doc: '`s3`: secret access key, with MEDIA_ARCHIVE_S3_ACCESS_KEY_ID.', secret: true },
+
+  // Live events: the websocket feed and webhooks (docs/live-events.md)
+  FEED_RETENTION_HOURS: {
+    parser: int(1, 8760),
+    default: '72',
+    doc: 'How long the change log keeps events; resuming from an older cursor answers `resync-required`.',
+  },
+  FEED_MAX_BUFFERED_KB: {
+    parser: int(64, 1_048_576),
+    default: '4096',
+    doc: 'Websocket feed: a client with more than this waiting to be sent (it reads too slowly) is closed with code 4008.',
+  },
+  FEED_IDLE_TIMEOUT_SECONDS: {
+    parser: int(8, 960),
+    default: '60',
+    doc: 'Websocket feed: idle connections get pings; one that answers nothing for this long is closed.',
+  },
+  FEED_TICKET_TTL_SECONDS: {
+    parser: int(1, 600),
+    default: '30',
+    doc: 'Lifetime of a single-use websocket ticket (`POST /api/whatsapp/ws-ticket`).',
+  },
+  WEBHOOK_URL: {
+    parser: httpUrl,
+    doc: 'A webhook endpoint for every account, kept as endpoint `env` (needs WEBHOOK_SECRET).',
+  },
+  WEBHOOK_SECRET: { parser: text, doc: 'The signing secret of WEBHOOK_URL (HMAC-SHA256).', secret: true },
+  WEBHOOK_EVENTS: {
+    parser: listOf(CHANGE_EVENT_TYPES),
+    doc: 'Event types WEBHOOK_URL receives (comma-separated). Unset: every type.',
+  },
+  WEBHOOK_ALLOW_PRIVATE: {
+    parser: bool,
+    default: 'false',
+    doc: 'Let webhooks reach loopback, private and link-local addresses (cloud metadata addresses stay refused).',
+  },
+  WEBHOOK_CONNECT_TIMEOUT_MS: { parser: int(100, 60_000), default: '5000', doc: 'Webhook delivery: connection deadline.' },
+  WEBHOOK_TIMEOUT_MS: { parser: int(100, 120_000), default: '10000', doc: 'Webhook delivery: deadline for the whole answer.' },
+  WEBHOOK_MAX_ATTEMPTS: {
+    parser: int(1, 100),
+    default: '12',
+    doc: 'Attempts of one delivery before its endpoint is parked as failed (redeliver through the API).',
+  },
+  WEBHOOK_MAX_AGE_HOURS: {
+    parser: int(1, 720),
+    default: '24',
+    doc: 'A delivery still failing this long after its first attempt parks its endpoint as failed.',
+  },
+  WEBHOOK_RETRY_BASE_MS: {
+    parser: int(10, 3_600_000),
+    default: '1000',
+    doc: 'Webhook retries: first delay, doubled each attempt, with jitter.',
+  },
+  WEBHOOK_RETRY_MAX_MS: { parser: int(100, 86_400_000), default: '3600000', doc: 'Webhook retries: longest delay (1 h).' },
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SPEC;

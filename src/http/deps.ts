@@ -3,6 +3,10 @@ import type { Store } from '../store/port.js';
 import type { AccountsService } from '../supervisor/service.js';
 import type { ConversationReads } from './conversation-reads.js';
 import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
+import type { FeedHub } from '../feed/hub.js';
+import type { WebhookAdmin } from '../feed/webhooks/admin.js';
+import type { Authenticator } from './auth.js';
+import type { FeedSocketMetrics } from './feed-socket.js';
 
 /** What the HTTP layer needs from the rest of the process; everything is injected so tests can run it alone. */
 export interface HttpDeps {
@@ -25,6 +29,19 @@ export interface HttpDeps {
   consoleDir?: string;
   /** Largest request body accepted; defaults to 64 KiB. */
   maxBodyBytes?: number;
+  /** The live feed (websocket at /api/whatsapp/ws, tickets, webhooks); absent, those routes answer 404. */
+  feed?: FeedDeps;
+}
+
+/** What the websocket feed and the webhook routes need (src/app.ts wires them). */
+export interface FeedDeps {
+  hub: FeedHub;
+  webhooks: WebhookAdmin;
+  /** Bearer tokens and websocket tickets (the server's own authenticator, shared with the REST routes). */
+  auth: Authenticator;
+  maxBufferedBytes: number;
+  idleTimeoutSeconds: number;
+  metrics?: FeedSocketMetrics;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;

@@ -1,3 +1,4 @@
+import type { Principal } from './auth.js';
 import type { HttpDeps } from './deps.js';
 import type { Reply } from './respond.js';
 import { decodePathParam } from './validate.js';
@@ -20,6 +21,8 @@ export interface RouteContext<P extends string = string> {
   body: unknown;
   /** The request headers routes read, copied before the route runs (uWS's request dies at the first await). */
   headers: RequestHeaders;
+  /** Who is calling (null on open routes); permission checks are `allows(principal, scope, accountId)` (auth.ts). */
+  principal: Principal | null;
 }
 
 /** Empty string when the header is absent, as uWS reports it. */

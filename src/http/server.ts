@@ -8,7 +8,8 @@ import {
   type us_socket,
 } from 'uWebSockets.js';
 import { WasyncError } from '../domain/errors.js';
-import { createTokenCheck } from './auth.js';
+import { createAuthenticator, type Authenticator } from './auth.js';
+import { createFeedSocket, type FeedSocket } from './feed-socket.js';
 import { DEFAULT_MAX_BODY_BYTES, type HttpDeps } from './deps.js';
 import { checkContentLength, parseJsonBody, readBody, snapshotRequest } from './request.js';
 import { errorReply, Responder, type Reply } from './respond.js';
@@ -19,6 +20,7 @@ import { conversationRoutes } from './routes/conversations.js';
 import { mediaRoutes } from './routes/media.js';
 import { statusRoutes } from './routes/status.js';
 import { defaultConsoleDir, loadStaticFiles } from './static-files.js';
+import { feedRoutes } from './routes/feed.js';
 
 export interface HttpServer {
   /** Resolves with the port actually bound (pass 0 for an ephemeral one). */
@@ -35,13 +37,28 @@ export interface HttpServer {
   terminate(): void;
 }
 
-export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...mediaRoutes, ...accountRoutes];
+export const ROUTES: readonly Route[] = [...statusRoutes, ...conversationRoutes, ...mediaRoutes, ...accountRoutes, ...feedRoutes];
+
+/** The default lifetime of a websocket ticket when no feed configuration says otherwise. */
+const DEFAULT_TICKET_TTL_MS = 30_000;
+
+/** The server's authenticator: the feed's when it has one (tickets need the store), else one for bearer tokens. */
+export function authenticatorFor(deps: HttpDeps): Authenticator {
+  return (
+    deps.feed?.auth ??
+    createAuthenticator({
+      apiToken: deps.apiToken,
+      ticketTtlMs: DEFAULT_TICKET_TTL_MS,
+      useOnce: (key, until) => deps.store.useOnce(key, until),
+    })
+  );
+}
 
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const app = App();
   // The console's routes come last: the API's own routes always win a match.
   const match = createRouter([...ROUTES, ...consoleRoutes(loadStaticFiles(deps.consoleDir ?? defaultConsoleDir()))]);
-  const tokenOk = createTokenCheck(deps.apiToken);
+  const auth = authenticatorFor(deps);
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger = deps.logger.child({ component: 'http' });
   let listenSocket: us_listen_socket | null = null;
@@ -67,8 +84,9 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       if (draining) throw new WasyncError('SHUTTING_DOWN', 'server is shutting down');
       const found = match(snap.method, snap.path);
       const open = found.kind === 'found' ? found.route.open : found.kind === 'method-not-allowed' ? found.open : false;
+      const principal = open ? null : auth.bearer(snap.authorization);
       // Unknown paths need the token too: without it, 404 vs 401 would map out the API to anyone.
-      if (!open && !tokenOk(snap.authorization)) throw new WasyncError('UNAUTHORIZED', 'missing or invalid bearer token');
+      if (!open && !principal) throw new WasyncError('UNAUTHORIZED', 'missing or invalid bearer token');
       if (found.kind === 'not-found') {
         responder.send(errorReply(404, 'NOT_FOUND', 'no such route'));
         return;
@@ -86,10 +104,10 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       if (route.body) {
         checkContentLength(snap.contentLength, maxBodyBytes);
         pending = readBody(responder, maxBodyBytes).then((raw) =>
-          route.handler({ deps, params, query, body: parseJsonBody(raw), headers }),
+          route.handler({ deps, params, query, body: parseJsonBody(raw), headers, principal }),
         );
       } else {
-        pending = route.handler({ deps, params, query, body: undefined, headers });
+        pending = route.handler({ deps, params, query, body: undefined, headers, principal });
       }
       pending
         .then(
@@ -109,6 +127,23 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     }
   }
 
+  // The websocket feed, registered before the catch-all: uWS routes the upgrade here, and a plain
+  // request to the same path falls through to the router (which answers 404 for it).
+  let feedSocket: FeedSocket | null = null;
+  if (deps.feed) {
+    const feed = deps.feed;
+    feedSocket = createFeedSocket({
+      hub: feed.hub,
+      auth,
+      logger: deps.logger.child({ component: 'feed' }),
+      maxBufferedBytes: feed.maxBufferedBytes,
+      idleTimeoutSeconds: feed.idleTimeoutSeconds,
+      accountExists: async (id) => (await deps.store.getAccount(id)) !== null,
+      draining: () => draining,
+      ...(feed.metrics ? { metrics: feed.metrics } : {}),
+    });
+    app.ws('/api/whatsapp/ws', feedSocket.behavior);
+  }
   app.any('/*', onRequest);
 
   return {
@@ -133,6 +168,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         us_listen_socket_close(listenSocket);
         listenSocket = null;
       }
+      feedSocket?.closeAll();
     },
     drain() {
       draining = true;

@@ -1,7 +1,10 @@
 import type { AccountPatch, AccountRecord, HistorySyncResult, MediaArchiveFields, MessageRecord, ThreadRecord } from '../domain/records.js';
+import type { ChangeEvent } from '../domain/change-events.js';
 import type { Mutation } from '../domain/mutations.js';
+import type { ChangeLogStore } from './change-log.js';
 import type { MediaQueueStore } from './media-queue.js';
 import type { SettingsStore } from './settings.js';
+import type { WebhookStore } from './webhooks.js';
 
 /**
  * The storage port: everything above it (ingest, actors, HTTP, backfill) is backend-agnostic.
@@ -81,8 +84,11 @@ export interface StoreHealth {
 
 export type AuthKeyWrite = { type: string; id: string; value: Uint8Array | null };
 
-/** Settings (src/store/settings.ts) and the media-archive queue (src/store/media-queue.ts) are part of the port. */
-export interface Store extends SettingsStore, MediaQueueStore {
+/**
+ * Settings (src/store/settings.ts), the media-archive queue (src/store/media-queue.ts), the change log
+ * (src/store/change-log.ts) and webhook endpoints (src/store/webhooks.ts) are part of the port.
+ */
+export interface Store extends SettingsStore, MediaQueueStore, ChangeLogStore, WebhookStore {
   readonly backend: 'sqlite' | 'firestore';
 
   /** Runs migrations / checks connectivity. Idempotent. */
@@ -96,6 +102,8 @@ export interface Store extends SettingsStore, MediaQueueStore {
    * updates (in arrival order), messages, media-archive jobs, receipts, edits, revokes, JID mappings; thread summaries move
    * forward from the messages, once per thread. A group message from someone else gets its
    * `senderName` from the sender's thread as it stands then (`withSenderName`).
+   * What it changed goes to the change log in the same transaction / commits: `message.created`,
+   * `message.updated`, `thread.updated` (src/domain/change-events.ts).
    * Throws `TransientStoreError` for failures worth retrying, `StoreError` otherwise.
    */
   applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult>;
@@ -126,11 +134,21 @@ export interface Store extends SettingsStore, MediaQueueStore {
   createAccount(account: AccountRecord): Promise<AccountRecord>;
   getAccount(accountId: string): Promise<AccountRecord | null>;
   listAccounts(): Promise<AccountRecord[]>;
-  /** Field-level merge; `NotFoundError` when the account does not exist. */
-  patchAccount(accountId: string, patch: AccountPatch): Promise<void>;
-  /** Atomically: `historySyncCount += result.saved`, `lastHistorySyncAt = at`, `lastHistorySyncResult = result`. */
-  recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void>;
-  /** Removes the account record, its auth state and media-archive jobs; with `purge`, its threads and messages too. */
+  /**
+   * Field-level merge; `NotFoundError` when the account does not exist. In the same transaction /
+   * commit: `account.updated` when the patch sets a field clients follow (`accountChangeEvent`), then
+   * `events` (e.g. `backfill.completed` with the backfill result it records).
+   */
+  patchAccount(accountId: string, patch: AccountPatch, events?: readonly ChangeEvent[]): Promise<void>;
+  /**
+   * Atomically: `historySyncCount += result.saved`, `lastHistorySyncAt = at`, `lastHistorySyncResult =
+   * result`, and `events` appended to the change log (the chunk's `history-sync.progress`).
+   */
+  recordHistorySync(accountId: string, result: HistorySyncResult, at: number, events?: readonly ChangeEvent[]): Promise<void>;
+  /**
+   * Removes the account record, its auth state and media-archive jobs; with `purge`, its threads,
+   * messages and change log too (the log holds message bodies).
+   */
   deleteAccount(accountId: string, opts: { purge: boolean }): Promise<void>;
 
   /** Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). */

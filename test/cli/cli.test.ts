@@ -242,6 +242,30 @@ describe('wasync CLI against a running server', () => {
     expect(table.stdout).toContain('line one ⏎ line two');
   });
 
+  it('tail: live events as JSON lines or one line each, resuming from the cursor it printed', async () => {
+    const run = await cli(['tail', 'cli-main', '--json', '--limit', '5']);
+    expect(run.code, run.stderr).toBe(0);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; id: string; accountId: string; event: string; cursor: string });
+    expect(events).toHaveLength(5);
+    expect(events.every((e) => e.type === 'event' && e.accountId === 'cli-main')).toBe(true);
+    const cursor = /cursor: (\S+)/.exec(run.stderr)?.[1];
+    expect(cursor).toBe(events.at(-1)!.cursor);
+    const resumed = await cli(['tail', 'cli-main', '--json', '--limit', '3', '--after', cursor!]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const next = resumed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string });
+    expect(next.some((e) => events.some((x) => x.id === e.id))).toBe(false);
+    const text = await cli(['tail', '--limit', '2']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout.trim().split('\n')).toHaveLength(2);
+    expect(text.stdout).toMatch(/^\d\d:\d\d:\d\d {2}\S+ {2}[a-z.-]+ /m);
+  });
+
   it('backfill: starts one; --wait prints its result', async () => {
     const started = await cli(['backfill', 'cli-main']);
     expect(started).toMatchObject({ code: 0, stdout: '' });
@@ -296,7 +320,10 @@ describe('wasync CLI against a running server', () => {
   it('errors: usage (2), token (4), unreachable (5), with one clear line', async () => {
     const cases: Array<[string[], Record<string, string | undefined> | undefined, number, RegExp]> = [
       [['frobnicate'], undefined, 2, /unknown command "frobnicate"/],
-      [['tail', 'cli-main'], undefined, 2, /"tail" is not available in this version: it follows the live event feed/],
+      [['tail', 'nobody'], undefined, 3, /NOT_FOUND: account nobody not found/],
+      [['tail', 'cli-main', '--after', 'junk'], undefined, 2, /BAD_CURSOR: malformed cursor/],
+      [['tail', 'cli-main', '--token', 'wrong'], undefined, 4, /UNAUTHORIZED/],
+      [['tail', '--url', 'http://127.0.0.1:1'], undefined, 5, /cannot reach the feed/],
       [['export', 'cli-main'], undefined, 2, /"export" is not available in this version/],
       [['messages', 'cli-main'], undefined, 2, /missing THREAD\nusage: wasync messages ACCOUNT THREAD/],
       [['accounts', 'rm'], undefined, 2, /missing ID/],

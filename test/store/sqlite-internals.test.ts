@@ -41,6 +41,31 @@ describe('sqlite backend internals', () => {
     expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
   });
 
+  it('numbers migrations 1..n without gaps and upgrades a database made by an older release', async () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    // A database the first release created (migrations 1 and 2) with a message in it.
+    const oldFile = join(dir, 'v2.db');
+    const old = new Database(oldFile);
+    expect(migrate(old, MIGRATIONS.slice(0, 2))).toEqual([1, 2]);
+    old.close();
+    const upgraded = openSqliteStore({ file: oldFile });
+    await upgraded.init();
+    try {
+      const check = new Database(oldFile, { readonly: true });
+      const versions = check.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
+      check.close();
+      expect(versions).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+      // Every table and column the later migrations add works: a message (group, archive fields) and its change log entry.
+      const msg = makeMessage({ accountId: 'acc', id: 'UPGRADED1' });
+      const result = await upgraded.applyMutations('acc', [{ kind: 'message', record: msg }]);
+      expect(result.inserted).toBe(1);
+      expect((await upgraded.getMessage('acc', 'UPGRADED1'))?.mediaArchivedAt).toBeNull();
+      expect(await upgraded.changeLogHead('acc')).toBe(1);
+    } finally {
+      await upgraded.close();
+    }
+  });
+
   it('applies a new migration exactly once, in a transaction', () => {
     const next = [...MIGRATIONS, { version: 1000, name: 'add_probe', sql: 'CREATE TABLE probe (x INTEGER)' }];
     expect(migrate(raw, next)).toEqual([1000]);

@@ -1,8 +1,15 @@
 import type { CommandSpec } from '../command.js';
 import { accountCommands } from './accounts.js';
+import { feedCommands } from './feed.js';
 import { messagingCommands } from './messaging.js';
 import { operationCommands } from './operations.js';
 import { pairingCommands } from './pairing.js';
 
 /** Every command, in the order the help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [...accountCommands, ...pairingCommands, ...messagingCommands, ...operationCommands];
+export const COMMANDS: readonly CommandSpec[] = [
+  ...accountCommands,
+  ...pairingCommands,
+  ...messagingCommands,
+  ...feedCommands,
+  ...operationCommands,
+];

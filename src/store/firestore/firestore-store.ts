@@ -8,6 +8,7 @@ import {
   type QueryDocumentSnapshot,
   type QuerySnapshot,
 } from 'firebase-admin/firestore';
+import { accountChangeEvent, changedMessageFields, loggedMessage, type ChangeEvent } from '../../domain/change-events.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import type {
@@ -41,6 +42,10 @@ import { COLLECTIONS, isValidDocId } from './paths.js';
 import { Refs, getAllByPath } from './refs.js';
 import { FirestoreMediaQueue } from './media-queue.js';
 import { FirestoreSettings } from './settings.js';
+import { FirestoreChangeLog } from './change-log.js';
+import { FirestoreWebhooks } from './webhooks.js';
+import { CommitListeners, assertChangePage, assertOnceKey, type ChangePage, type FROM_OLDEST } from '../change-log.js';
+import { assertWebhookId, type WebhookEndpoint, type WebhookPatch, type WebhookUpdateGuard } from '../webhooks.js';
 import { assertSettingKey, encodeSettingValue, type JsonValue, type SettingEntry } from '../settings.js';
 import {
   assertClaimOptions,
@@ -62,6 +67,8 @@ export interface FirestoreStoreOptions {
   batching?: Partial<CommitterOptions>;
   /** Runs once on `close()`: `openFirestoreStore` deletes the firebase-admin App it created. */
   onClose?: () => Promise<void>;
+  /** `false` writes no change log (benchmarks measure what it costs); wasync itself always keeps it. */
+  changeLog?: boolean;
 }
 
 /** Purges and auth-state clears read documents to delete in pages of this size. */
@@ -83,6 +90,10 @@ export class FirestoreStore implements Store {
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly settings: FirestoreSettings;
   private readonly media: FirestoreMediaQueue;
+  private readonly log: FirestoreChangeLog;
+  private readonly webhooks: FirestoreWebhooks;
+  private readonly logging: boolean;
+  private readonly committed = new CommitListeners();
   private closed = false;
 
   constructor(options: FirestoreStoreOptions) {
@@ -93,6 +104,9 @@ export class FirestoreStore implements Store {
     this.onClose = options.onClose;
     this.settings = new FirestoreSettings(this.db);
     this.media = new FirestoreMediaQueue(this.db);
+    this.logging = options.changeLog ?? true;
+    this.log = new FirestoreChangeLog(this.db, this.now, options.logger, (accountId) => this.committed.emit([accountId]));
+    this.webhooks = new FirestoreWebhooks(this.db);
     this.committer = new Committer(this.db, { now: this.now, ...(options.logger ? { logger: options.logger } : {}), ...options.batching });
   }
 
@@ -104,6 +118,7 @@ export class FirestoreStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.log.close();
     await this.onClose?.();
   }
 
@@ -123,7 +138,14 @@ export class FirestoreStore implements Store {
   async applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult> {
     return this.guard('applyMutations', () =>
       applyMutationsFirestore(
-        { db: this.db, refs: this.refs, committer: this.committer, now: this.now(), ...(this.logger ? { logger: this.logger } : {}) },
+        {
+          db: this.db,
+          refs: this.refs,
+          committer: this.committer,
+          log: this.logging ? this.log : null,
+          now: this.now(),
+          ...(this.logger ? { logger: this.logger } : {}),
+        },
         accountId,
         mutations,
       ),
@@ -156,10 +178,29 @@ export class FirestoreStore implements Store {
         const snap = await this.findMessage(accountId, messageId, clientJid);
         if (!snap) return false;
         try {
-          await snap.ref.update(mediaArchiveFieldsToDoc(f));
+          const previous = docToMessage(messageId, snap.data() ?? {});
+          const message: MessageRecord = { ...previous, ...f };
+          const changes = changedMessageFields(previous, message);
+          const threadId = snap.ref.parent.parent?.id;
+          if (!this.logging || changes.length === 0 || threadId === undefined) {
+            await snap.ref.update(mediaArchiveFieldsToDoc(f));
+            return true;
+          }
+          // The archive's result is a `message.updated`, in the same commit as the fields.
+          await this.committer.commitLogged(
+            'recordMediaArchive',
+            [
+              {
+                ops: [{ type: 'update', ref: snap.ref, data: mediaArchiveFieldsToDoc(f) }],
+                events: [{ type: 'message.updated', data: { threadId, message: loggedMessage(message), changes } }],
+              },
+            ],
+            { accountId, writer: this.log },
+          );
           return true;
         } catch (err) {
-          if (grpcCodeOf(err) !== GRPC_NOT_FOUND) throw err;
+          const cause = err instanceof Error ? err.cause : undefined;
+          if (grpcCodeOf(err) !== GRPC_NOT_FOUND && grpcCodeOf(cause) !== GRPC_NOT_FOUND) throw err;
         }
       }
       return false;
@@ -314,32 +355,58 @@ export class FirestoreStore implements Store {
   }
 
   /** `update()` rather than a merge: it fails on a missing document, which is the NotFoundError. */
-  async patchAccount(accountId: string, patch: AccountPatch): Promise<void> {
+  async patchAccount(accountId: string, patch: AccountPatch, events: readonly ChangeEvent[] = []): Promise<void> {
     await this.guard('patchAccount', async () => {
       assertAccountId(accountId);
       const fields = accountFieldsToDoc(patch);
       fields.updatedAt = toTimestamp(patch.updatedAt ?? this.now());
-      await this.updateAccount(accountId, fields);
+      const derived = accountChangeEvent(patch);
+      await this.updateAccount('patchAccount', accountId, fields, derived ? [derived, ...events] : events);
     });
   }
 
-  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void> {
+  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number, events: readonly ChangeEvent[] = []): Promise<void> {
     await this.guard('recordHistorySync', async () => {
       assertAccountId(accountId);
-      await this.updateAccount(accountId, {
-        historySyncCount: FieldValue.increment(result.saved),
-        lastHistorySyncAt: toTimestamp(at),
-        lastHistorySyncResult: { ...result },
-        updatedAt: toTimestamp(this.now()),
-      });
+      await this.updateAccount(
+        'recordHistorySync',
+        accountId,
+        {
+          historySyncCount: FieldValue.increment(result.saved),
+          lastHistorySyncAt: toTimestamp(at),
+          lastHistorySyncResult: { ...result },
+          updatedAt: toTimestamp(this.now()),
+        },
+        events,
+      );
     });
   }
 
-  private async updateAccount(accountId: string, fields: Record<string, unknown>): Promise<void> {
+  /** An account update, with the change-log batch it causes in the same commit. */
+  private async updateAccount(
+    operation: string,
+    accountId: string,
+    fields: Record<string, unknown>,
+    events: readonly ChangeEvent[],
+  ): Promise<void> {
     try {
-      await this.refs.account(accountId).update(fields);
+      if (events.length === 0 || !this.logging) {
+        await this.refs.account(accountId).update(fields);
+        return;
+      }
+      await this.committer.commitLogged(
+        operation,
+        [{ ops: [{ type: 'update', ref: this.refs.account(accountId), data: fields }], events }],
+        {
+          accountId,
+          writer: this.log,
+        },
+      );
     } catch (err) {
-      if (grpcCodeOf(err) === GRPC_NOT_FOUND) throw new NotFoundError(`account ${accountId} not found`);
+      const cause = err instanceof Error ? err.cause : undefined;
+      if (grpcCodeOf(err) === GRPC_NOT_FOUND || grpcCodeOf(cause) === GRPC_NOT_FOUND) {
+        throw new NotFoundError(`account ${accountId} not found`);
+      }
       throw err;
     }
   }
@@ -357,6 +424,7 @@ export class FirestoreStore implements Store {
       await this.deleteAll('deleteAccount', this.media.accountJobs(accountId));
       await this.clearAuth(accountId);
       if (opts.purge) {
+        await this.log.purge(accountId, (refs) => this.deleteRefs('deleteAccount', refs));
         const threads = await this.refs.threads().where('accountId', '==', accountId).get();
         for (const thread of threads.docs) {
           await this.deleteAll('deleteAccount', this.refs.messages(thread.id));
@@ -548,7 +616,101 @@ export class FirestoreStore implements Store {
     return this.guard('countMediaJobs', () => this.media.count(accountId));
   }
 
+  // ------------------------------------------------------------------ change log (src/store/change-log.ts)
+
+  async changeLogEpoch(): Promise<string> {
+    return this.guard('changeLogEpoch', () => this.log.epochOf());
+  }
+
+  async readChanges(accountId: string, afterSeq: number | typeof FROM_OLDEST, limit: number): Promise<ChangePage> {
+    assertChangePage(afterSeq, limit);
+    if (!isValidDocId(accountId))
+      return afterSeq === 0 || afterSeq === 'oldest' ? { status: 'ok', batches: [] } : { status: 'resync', reason: 'ahead' };
+    return this.guard('readChanges', () => this.log.read(accountId, afterSeq, limit));
+  }
+
+  async changeLogHead(accountId: string): Promise<number> {
+    if (!isValidDocId(accountId)) return 0;
+    return this.guard('changeLogHead', () => this.log.head(accountId));
+  }
+
+  /** Accounts are few (dozens): one head query each, in parallel. */
+  async changeLogHeads(): Promise<Map<string, number>> {
+    return this.guard('changeLogHeads', async () => {
+      const accounts = await this.refs.accounts().get();
+      return this.log.heads(accounts.docs.map((d) => d.id));
+    });
+  }
+
+  async appendChanges(accountId: string, events: readonly ChangeEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.guard('appendChanges', async () => {
+      assertAccountId(accountId);
+      await this.updateAccount('appendChanges', accountId, { updatedAt: toTimestamp(this.now()) }, events);
+    });
+  }
+
+  async pruneChanges(before: number): Promise<number> {
+    return this.guard('pruneChanges', () => this.log.prune(before, (refs) => this.deleteRefs('pruneChanges', refs)));
+  }
+
+  onChangesCommitted(listener: (accountIds: readonly string[]) => void): () => void {
+    return this.committed.add(listener);
+  }
+
+  watchChanges(onHint: (accountIds: readonly string[]) => void, onError: (err: unknown) => void): () => void {
+    return this.log.watch(onHint, onError);
+  }
+
+  async useOnce(key: string, expiresAt: number): Promise<boolean> {
+    assertOnceKey(key);
+    return this.guard('useOnce', () => this.log.useOnce(key, expiresAt));
+  }
+
+  // ------------------------------------------------------------------ webhooks (src/store/webhooks.ts)
+
+  async createWebhook(endpoint: WebhookEndpoint): Promise<WebhookEndpoint> {
+    assertWebhookId(endpoint.id);
+    return this.guard('createWebhook', () => this.webhooks.create(endpoint));
+  }
+
+  async getWebhook(id: string): Promise<WebhookEndpoint | null> {
+    if (!isValidDocId(id)) return null;
+    return this.guard('getWebhook', () => this.webhooks.find(id));
+  }
+
+  async listWebhooks(): Promise<WebhookEndpoint[]> {
+    return this.guard('listWebhooks', () => this.webhooks.list());
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    if (!isValidDocId(id)) return false;
+    return this.guard('deleteWebhook', () => this.webhooks.delete(id));
+  }
+
+  async updateWebhook(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): Promise<WebhookEndpoint | null> {
+    if (!isValidDocId(id)) return null;
+    return this.guard('updateWebhook', () => this.webhooks.update(id, patch, opts));
+  }
+
+  async acquireWebhookLease(id: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    if (!isValidDocId(id)) return false;
+    return this.guard('acquireWebhookLease', () => this.webhooks.acquire(id, holder, ttlMs, now));
+  }
+
+  async releaseWebhookLease(id: string, holder: string): Promise<void> {
+    if (!isValidDocId(id)) return;
+    await this.guard('releaseWebhookLease', () => this.webhooks.release(id, holder));
+  }
+
   // ------------------------------------------------------------------ plumbing
+
+  private async deleteRefs(operation: string, refs: readonly DocumentReference[]): Promise<void> {
+    await this.committer.commit(
+      operation,
+      refs.map((ref) => [{ type: 'delete' as const, ref }]),
+    );
+  }
 
   /**
    * Deletes every document a query returns, a page at a time, through the committer; `alsoDelete`

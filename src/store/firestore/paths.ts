@@ -24,6 +24,16 @@ export const COLLECTIONS = {
   settings: 'wasyncSettings',
   /** `wasyncMediaQueue/{accountId}__{messageId}`: media-archive jobs (src/store/media-queue.ts). */
   mediaJobs: 'wasyncMediaQueue',
+  /** `wasyncFeed/{accountId}__{seq}`: the change log, one document per committed batch (change-log.ts). */
+  feed: 'wasyncFeed',
+  /** `wasyncFeedHeads/{accountId}`: hints that an account's log moved, for other instances' readers. */
+  feedHeads: 'wasyncFeedHeads',
+  /** `wasyncFeedMeta/log`: the log's epoch. */
+  feedMeta: 'wasyncFeedMeta',
+  /** `wasyncOnce/{key}`: single-use keys (websocket tickets). */
+  once: 'wasyncOnce',
+  /** `wasyncWebhooks/{id}`: webhook endpoints and their delivery state. */
+  webhooks: 'wasyncWebhooks',
   /** A document that never exists: `health()` reads it to time a round trip. */
   healthProbe: 'wasyncHealth',
 } as const;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import { accountChangeEvent, changedMessageFields, loggedMessage, type ChangeEvent } from '../../domain/change-events.js';
 import { ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import { isThreadOf } from '../../domain/thread-id.js';
@@ -23,6 +24,10 @@ import { migrate } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SqliteMediaQueue } from './media-queue.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteChangeLog } from './change-log.js';
+import { SqliteWebhooks } from './webhooks.js';
+import { CommitListeners, assertChangePage, assertOnceKey, type ChangePage, type FROM_OLDEST } from '../change-log.js';
+import { assertWebhookId, type WebhookEndpoint, type WebhookPatch, type WebhookUpdateGuard } from '../webhooks.js';
 import { assertSettingKey, encodeSettingValue, type JsonValue, type SettingEntry } from '../settings.js';
 import {
   assertClaimOptions,
@@ -42,6 +47,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Clock for thread/account bookkeeping timestamps (tests pin it). */
   now?: () => number;
+  /**
+   * `false` writes no change log (benchmarks measure what the log costs: `npm run bench`). Every
+   * process wasync runs keeps it on: the feed and the webhooks read nothing else.
+   */
+  changeLog?: boolean;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -68,12 +78,17 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly now: () => number;
   private stmts: Statements | null = null;
-  private extras: { settings: SqliteSettings; media: SqliteMediaQueue } | null = null;
+  private extras: Extras | null = null;
   private closed = false;
+  private readonly logging: boolean;
+  private readonly committed = new CommitListeners();
+  /** Accounts whose log the running write transaction appended to: announced once it commits. */
+  private appended: string[] = [];
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
     this.now = options.now ?? Date.now;
+    this.logging = options.changeLog ?? true;
     try {
       mkdirSync(dirname(options.file), { recursive: true });
       this.db = new Database(options.file);
@@ -94,7 +109,12 @@ export class SqliteStore implements Store {
     this.guard('init', () => {
       migrate(this.db, undefined, this.now());
       this.stmts ??= prepareStatements(this.db);
-      this.extras ??= { settings: new SqliteSettings(this.db), media: new SqliteMediaQueue(this.db) };
+      this.extras ??= {
+        settings: new SqliteSettings(this.db),
+        media: new SqliteMediaQueue(this.db),
+        log: new SqliteChangeLog(this.db),
+        webhooks: new SqliteWebhooks(this.db),
+      };
     });
   }
 
@@ -120,7 +140,12 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ mutations
 
   async applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult> {
-    return this.write('applyMutations', (s) => applyMutationsInTxn(s, this.x().media, accountId, mutations, this.now()));
+    return this.write('applyMutations', (s) => {
+      const now = this.now();
+      const { result, events } = applyMutationsInTxn(s, this.x().media, accountId, mutations, now);
+      this.log(accountId, events, now);
+      return result;
+    });
   }
 
   // ------------------------------------------------------------------ messages
@@ -153,12 +178,24 @@ export class SqliteStore implements Store {
   }
 
   async recordMediaArchive(accountId: string, messageId: string, _clientJid: string | null, f: MediaArchiveFields): Promise<boolean> {
-    return this.write(
-      'recordMediaArchive',
-      (s) =>
-        s.recordMediaArchive.run(f.mediaArchivedAt, f.mediaSha256, f.mediaArchiveKey, f.mediaArchiveError, accountId, messageId).changes >
-        0,
-    );
+    return this.write('recordMediaArchive', (s) => {
+      const before = s.getMessage.get(accountId, messageId);
+      if (!before) return false;
+      s.recordMediaArchive.run(f.mediaArchivedAt, f.mediaSha256, f.mediaArchiveKey, f.mediaArchiveError, accountId, messageId);
+      // The archive's result is a `message.updated` in the same transaction (an inbox shows "archived").
+      const previous = rowToMessage(before);
+      const message: MessageRecord = { ...previous, ...f };
+      const changes = changedMessageFields(previous, message);
+      if (changes.length > 0) {
+        const now = this.now();
+        this.log(
+          accountId,
+          [{ type: 'message.updated', data: { threadId: String(before.thread_id), message: loggedMessage(message), changes } }],
+          now,
+        );
+      }
+      return true;
+    });
   }
 
   async countMessages(accountId: string): Promise<number> {
@@ -226,19 +263,22 @@ export class SqliteStore implements Store {
     return this.guard('listAccounts', () => this.s().listAccounts.all().map(parseAccount));
   }
 
-  async patchAccount(accountId: string, patch: AccountPatch): Promise<void> {
+  async patchAccount(accountId: string, patch: AccountPatch, events: readonly ChangeEvent[] = []): Promise<void> {
     await this.write('patchAccount', (s) => {
       this.updateAccountIn(s, accountId, () => patch);
+      const derived = accountChangeEvent(patch);
+      this.log(accountId, derived ? [derived, ...events] : events, this.now());
     });
   }
 
-  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void> {
+  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number, events: readonly ChangeEvent[] = []): Promise<void> {
     await this.write('recordHistorySync', (s) => {
       this.updateAccountIn(s, accountId, (current) => ({
         historySyncCount: (current.historySyncCount ?? 0) + result.saved,
         lastHistorySyncAt: at,
         lastHistorySyncResult: result,
       }));
+      this.log(accountId, events, this.now());
     });
   }
 
@@ -253,6 +293,7 @@ export class SqliteStore implements Store {
       if (opts.purge) {
         s.deleteAccountMessages.run(accountId);
         s.deleteAccountThreads.run(accountId);
+        this.x().log.deleteAccount(accountId);
       }
     });
   }
@@ -403,9 +444,96 @@ export class SqliteStore implements Store {
     return this.guard('countMediaJobs', () => this.x().media.count(accountId));
   }
 
+  // ------------------------------------------------------------------ change log (src/store/change-log.ts)
+
+  async changeLogEpoch(): Promise<string> {
+    return this.guard('changeLogEpoch', () => this.x().log.epoch());
+  }
+
+  /** A deferred read transaction: the head and the page come from one snapshot. */
+  async readChanges(accountId: string, afterSeq: number | typeof FROM_OLDEST, limit: number): Promise<ChangePage> {
+    assertChangePage(afterSeq, limit);
+    return this.guard('readChanges', () => {
+      const log = this.x().log;
+      return this.db.transaction(() => log.read(accountId, afterSeq, limit)).deferred();
+    });
+  }
+
+  async changeLogHead(accountId: string): Promise<number> {
+    return this.guard('changeLogHead', () => this.x().log.head(accountId));
+  }
+
+  async changeLogHeads(): Promise<Map<string, number>> {
+    return this.guard('changeLogHeads', () => this.x().log.allHeads());
+  }
+
+  async appendChanges(accountId: string, events: readonly ChangeEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.write('appendChanges', (s) => {
+      if (s.getAccount.get(accountId) === undefined) throw new NotFoundError(`account ${accountId} not found`);
+      this.log(accountId, events, this.now());
+    });
+  }
+
+  async pruneChanges(before: number): Promise<number> {
+    return this.write('pruneChanges', () => this.x().log.pruneBefore(before, this.now()));
+  }
+
+  onChangesCommitted(listener: (accountIds: readonly string[]) => void): () => void {
+    return this.committed.add(listener);
+  }
+
+  /** One process writes a SQLite file: its own commits are announced by `onChangesCommitted`. */
+  watchChanges(): () => void {
+    return () => undefined;
+  }
+
+  async useOnce(key: string, expiresAt: number): Promise<boolean> {
+    assertOnceKey(key);
+    return this.write('useOnce', () => this.x().log.useOnce(key, expiresAt));
+  }
+
+  // ------------------------------------------------------------------ webhooks (src/store/webhooks.ts)
+
+  async createWebhook(endpoint: WebhookEndpoint): Promise<WebhookEndpoint> {
+    assertWebhookId(endpoint.id);
+    return this.write('createWebhook', () => this.x().webhooks.create(endpoint));
+  }
+
+  async getWebhook(id: string): Promise<WebhookEndpoint | null> {
+    return this.guard('getWebhook', () => this.x().webhooks.find(id));
+  }
+
+  async listWebhooks(): Promise<WebhookEndpoint[]> {
+    return this.guard('listWebhooks', () => this.x().webhooks.list());
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    return this.write('deleteWebhook', () => this.x().webhooks.delete(id));
+  }
+
+  async updateWebhook(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): Promise<WebhookEndpoint | null> {
+    return this.write('updateWebhook', () => this.x().webhooks.update(id, patch, opts));
+  }
+
+  async acquireWebhookLease(id: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.write('acquireWebhookLease', () => this.x().webhooks.acquire(id, holder, ttlMs, now));
+  }
+
+  async releaseWebhookLease(id: string, holder: string): Promise<void> {
+    await this.write('releaseWebhookLease', () => this.x().webhooks.release(id, holder));
+  }
+
   // ------------------------------------------------------------------ plumbing
 
-  private x(): { settings: SqliteSettings; media: SqliteMediaQueue } {
+  /** Inside a write transaction: appends a batch to the account's log, announced after the commit. */
+  private log(accountId: string, events: readonly ChangeEvent[], now: number): void {
+    if (!this.logging || events.length === 0) return;
+    this.x().log.append(accountId, events, now);
+    if (!this.appended.includes(accountId)) this.appended.push(accountId);
+  }
+
+  private x(): Extras {
     this.s();
     return this.extras!;
   }
@@ -425,11 +553,26 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** One `BEGIN IMMEDIATE` transaction; better-sqlite3 rolls back if `fn` throws. */
+  /**
+   * One `BEGIN IMMEDIATE` transaction; better-sqlite3 rolls back if `fn` throws. The accounts whose
+   * log it appended to are announced to `onChangesCommitted` listeners once it has committed.
+   */
   private write<T>(operation: string, fn: (s: Statements) => T): T {
-    return this.guard(operation, () => {
+    this.appended = [];
+    const value = this.guard(operation, () => {
       const s = this.s();
       return this.db.transaction(() => fn(s)).immediate();
     });
+    const appended = this.appended;
+    this.appended = [];
+    this.committed.emit(appended);
+    return value;
   }
+}
+
+interface Extras {
+  settings: SqliteSettings;
+  media: SqliteMediaQueue;
+  log: SqliteChangeLog;
+  webhooks: SqliteWebhooks;
 }

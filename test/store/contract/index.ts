@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../../src/store/port.js';
 import { accountsContract } from './accounts.js';
 import { authStateContract } from './auth-state.js';
+import { changeLogContract } from './change-log.js';
 import type { ContractContext } from './fixtures.js';
 import { leasesContract } from './leases.js';
 import { lifecycleContract } from './lifecycle.js';
@@ -10,6 +11,7 @@ import { messagesContract } from './messages.js';
 import { pagingContract } from './paging.js';
 import { settingsContract } from './settings.js';
 import { threadsContract } from './threads.js';
+import { webhooksContract } from './webhooks.js';
 
 /** One area of the port's behaviour, as a suite of tests over the store of the running test. */
 export type ContractArea = (ctx: ContractContext) => void;
@@ -25,6 +27,8 @@ export const CONTRACT_AREAS: readonly ContractArea[] = [
   leasesContract,
   settingsContract,
   mediaQueueContract,
+  changeLogContract,
+  webhooksContract,
 ];
 
 /** What a backend gives the suite for each test. */
