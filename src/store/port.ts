@@ -1,5 +1,6 @@
 import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../domain/records.js';
 import type { Mutation } from '../domain/mutations.js';
+import type { InstanceRegistryStore } from './instances.js';
 import type { MediaQueueStore } from './media-queue.js';
 import type { SettingsStore } from './settings.js';
 
@@ -53,6 +54,28 @@ export interface Lease {
   holder: string;
   acquiredAt: number;
   until: number;
+  /**
+   * Fencing epoch (`{name}LeaseEpoch` on the account): +1 on every acquisition, kept across releases,
+   * so it increases on every change of holder. Renewals keep it.
+   */
+  epoch: number;
+}
+
+/**
+ * What a fenced write carries: the owner lease (holder and epoch) its writer runs under. The store
+ * refuses the write with `LeaseLostError` when a newer epoch holds (or held) the account's owner lease.
+ */
+export interface LeaseFence {
+  holder: string;
+  epoch: number;
+}
+
+export interface AcquireLeaseOptions {
+  /**
+   * Take the lease even while another holder's is valid. Only for a holder that knows every other one
+   * is dead: a SQLite instance behind its data-directory lock (a crashed predecessor's owner leases).
+   */
+  steal?: boolean;
 }
 
 export interface StoreHealth {
@@ -64,8 +87,11 @@ export interface StoreHealth {
 
 export type AuthKeyWrite = { type: string; id: string; value: Uint8Array | null };
 
-/** Settings (src/store/settings.ts) and the media-archive queue (src/store/media-queue.ts) are part of the port. */
-export interface Store extends SettingsStore, MediaQueueStore {
+/**
+ * Settings (src/store/settings.ts), the media-archive queue (src/store/media-queue.ts) and the
+ * instance registry (src/store/instances.ts) are part of the port.
+ */
+export interface Store extends SettingsStore, MediaQueueStore, InstanceRegistryStore {
   readonly backend: 'sqlite' | 'firestore';
 
   /** Runs migrations / checks connectivity. Idempotent. */
@@ -101,28 +127,45 @@ export interface Store extends SettingsStore, MediaQueueStore {
   createAccount(account: AccountRecord): Promise<AccountRecord>;
   getAccount(accountId: string): Promise<AccountRecord | null>;
   listAccounts(): Promise<AccountRecord[]>;
-  /** Field-level merge; `NotFoundError` when the account does not exist. */
-  patchAccount(accountId: string, patch: AccountPatch): Promise<void>;
+  /**
+   * Field-level merge; `NotFoundError` when the account does not exist. With a `fence` (an actor's
+   * connection status) it is refused with `LeaseLostError` once a newer owner epoch holds the account.
+   */
+  patchAccount(accountId: string, patch: AccountPatch, fence?: LeaseFence): Promise<void>;
   /** Atomically: `historySyncCount += result.saved`, `lastHistorySyncAt = at`, `lastHistorySyncResult = result`. */
   recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void>;
   /** Removes the account record, its auth state and media-archive jobs; with `purge`, its threads and messages too. */
   deleteAccount(accountId: string, opts: { purge: boolean }): Promise<void>;
 
-  /** Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). */
+  /**
+   * Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). The
+   * writes take the writer's `fence`: two owners overlapping on one session would corrupt it (Signal
+   * ratchets, the history journal), so a write from an owner whose epoch has been superseded is
+   * refused with `LeaseLostError`, atomically with the check. Without a fence they are unconditional.
+   */
   readAuthCreds(accountId: string): Promise<Uint8Array | null>;
-  writeAuthCreds(accountId: string, data: Uint8Array): Promise<void>;
+  writeAuthCreds(accountId: string, data: Uint8Array, fence?: LeaseFence): Promise<void>;
   readAuthKeys(accountId: string, type: string, ids: readonly string[]): Promise<Map<string, Uint8Array>>;
-  /** All-or-nothing; a `null` value deletes the key. */
-  writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void>;
-  clearAuthState(accountId: string): Promise<void>;
+  /** All-or-nothing (per 499 keys on Firestore); a `null` value deletes the key. */
+  writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[], fence?: LeaseFence): Promise<void>;
+  clearAuthState(accountId: string, fence?: LeaseFence): Promise<void>;
 
   /**
    * Leases live on the account (`{name}LeaseUntil`, `{name}LeaseHolder`, `{name}LeaseAcquiredAt`, as the
-   * auto-backfill summary names them). Acquire succeeds when the lease is free, expired, or already ours.
+   * auto-backfill summary names them, and the fencing epoch `{name}LeaseEpoch`), read and written in
+   * one transaction. Acquire succeeds when the lease is free, expired, or already ours, and moves the
+   * epoch on each time.
    */
-  acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null>;
-  /** Extends a lease we hold; null when it was lost (expired and taken by another holder). */
+  acquireLease(
+    accountId: string,
+    name: LeaseName,
+    holder: string,
+    ttlMs: number,
+    now: number,
+    opts?: AcquireLeaseOptions,
+  ): Promise<Lease | null>;
+  /** Extends this acquisition (same holder and epoch); null when it was lost (taken, released, or acquired again). */
   renewLease(lease: Lease, ttlMs: number, now: number): Promise<Lease | null>;
-  /** Releases only if we still hold it. */
+  /** Releases only this acquisition (same holder and epoch); the epoch stays. */
   releaseLease(lease: Lease): Promise<void>;
 }

@@ -7,19 +7,34 @@ import {
   type QueryDocumentSnapshot,
   type QuerySnapshot,
 } from 'firebase-admin/firestore';
-import { BadRequestError, ConflictError, NotFoundError } from '../../domain/errors.js';
+import { BadRequestError, ConflictError, LeaseLostError, NotFoundError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import type { AccountPatch, AccountRecord, HistorySyncResult, MessageRecord, ThreadRecord } from '../../domain/records.js';
 import { isThreadOf, threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
 import type { CursorKey } from '../cursor.js';
 import { pageRequest, toPage } from '../paging.js';
-import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, SortOrder, Store, StoreHealth } from '../port.js';
+import type {
+  AcquireLeaseOptions,
+  ApplyResult,
+  AuthKeyWrite,
+  Lease,
+  LeaseFence,
+  LeaseName,
+  ListOptions,
+  Page,
+  SortOrder,
+  Store,
+  StoreHealth,
+} from '../port.js';
+import { acquiredLease, canAcquire, canRelease, canRenew, fenceRefusal, releasedState } from '../lease-rules.js';
+import { assertInstanceId, assertInstanceRecord, type InstanceRecord } from '../instances.js';
 import { applyMutationsFirestore } from './apply-mutations.js';
-import { Committer, type CommitterOptions, type WriteGroup } from './batching.js';
+import { Committer, type CommitterOptions, type WriteGroup, type WriteOp } from './batching.js';
 import { accountFieldsToDoc, bytesOrNull, docToAccount, docToMessage, docToThread, sortKey, toTimestamp } from './documents.js';
 import { GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, grpcCodeOf, storeClosedError, toStoreError } from './errors.js';
-import { canAcquire, canRenew, leaseFields, readLease } from './leases.js';
+import { leaseFields, readLease } from './leases.js';
+import { FirestoreInstances } from './instances.js';
 import { COLLECTIONS, isValidDocId } from './paths.js';
 import { Refs, getAllByPath } from './refs.js';
 import { FirestoreMediaQueue } from './media-queue.js';
@@ -49,6 +64,8 @@ export interface FirestoreStoreOptions {
 
 /** Purges and auth-state clears read documents to delete in pages of this size. */
 const DELETE_PAGE = 500;
+/** A transaction holds at most 500 writes; a fenced one also reads the account document. */
+const FENCED_WRITES_PER_TRANSACTION = 499;
 
 /**
  * The Cloud Firestore backend of the store port, on the runbook's collections (README, Data model; docs/firestore.md):
@@ -66,6 +83,7 @@ export class FirestoreStore implements Store {
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly settings: FirestoreSettings;
   private readonly media: FirestoreMediaQueue;
+  private readonly instances: FirestoreInstances;
   private closed = false;
 
   constructor(options: FirestoreStoreOptions) {
@@ -76,6 +94,7 @@ export class FirestoreStore implements Store {
     this.onClose = options.onClose;
     this.settings = new FirestoreSettings(this.db);
     this.media = new FirestoreMediaQueue(this.db);
+    this.instances = new FirestoreInstances(this.db);
     this.committer = new Committer(this.db, { now: this.now, ...(options.logger ? { logger: options.logger } : {}), ...options.batching });
   }
 
@@ -265,13 +284,20 @@ export class FirestoreStore implements Store {
     });
   }
 
-  /** `update()` rather than a merge: it fails on a missing document, which is the NotFoundError. */
-  async patchAccount(accountId: string, patch: AccountPatch): Promise<void> {
+  /**
+   * `update()` rather than a merge: it fails on a missing document, which is the NotFoundError. A
+   * fenced patch reads the owner lease and updates in one transaction.
+   */
+  async patchAccount(accountId: string, patch: AccountPatch, fence?: LeaseFence): Promise<void> {
     await this.guard('patchAccount', async () => {
       assertAccountId(accountId);
       const fields = accountFieldsToDoc(patch);
       fields.updatedAt = toTimestamp(patch.updatedAt ?? this.now());
-      await this.updateAccount(accountId, fields);
+      if (!fence) {
+        await this.updateAccount(accountId, fields);
+        return;
+      }
+      await this.fencedCommit(accountId, fence, [{ type: 'update', ref: this.refs.account(accountId), data: fields }]);
     });
   }
 
@@ -340,10 +366,13 @@ export class FirestoreStore implements Store {
     });
   }
 
-  async writeAuthCreds(accountId: string, data: Uint8Array): Promise<void> {
+  async writeAuthCreds(accountId: string, data: Uint8Array, fence?: LeaseFence): Promise<void> {
     await this.guard('writeAuthCreds', async () => {
       assertAccountId(accountId);
-      await this.refs.authCreds(accountId).set({ accountId, creds: data, updatedAt: toTimestamp(this.now()) });
+      const ref = this.refs.authCreds(accountId);
+      const doc = { accountId, creds: data, updatedAt: toTimestamp(this.now()) };
+      if (fence) await this.fencedCommit(accountId, fence, [{ type: 'set', ref, data: doc, merge: false }]);
+      else await ref.set(doc);
     });
   }
 
@@ -365,32 +394,73 @@ export class FirestoreStore implements Store {
   }
 
   /**
-   * All-or-nothing up to 500 keys (one commit). Baileys writes more only when it generates its
-   * initial pre-keys; those go in several commits, and a failure part-way is retried whole.
+   * All-or-nothing up to 500 keys (one commit; 499 fenced, one transaction). Baileys writes more only
+   * when it generates its initial pre-keys; those go in several commits, and a failure part-way is
+   * retried whole.
    */
-  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void> {
+  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[], fence?: LeaseFence): Promise<void> {
     await this.guard('writeAuthKeys', async () => {
       assertAccountId(accountId);
-      const groups: WriteGroup[] = writes.map((w) => {
+      const ops: WriteOp[] = writes.map((w) => {
         const ref = this.refs.authKey(accountId, w.type, w.id);
-        return [
-          w.value === null ? { type: 'delete', ref } : { type: 'set', ref, data: { type: w.type, id: w.id, value: w.value }, merge: false },
-        ];
+        return w.value === null
+          ? { type: 'delete', ref }
+          : { type: 'set', ref, data: { type: w.type, id: w.id, value: w.value }, merge: false };
       });
-      await this.committer.commit('writeAuthKeys', groups);
+      if (fence) await this.fencedCommit(accountId, fence, ops);
+      else
+        await this.committer.commit(
+          'writeAuthKeys',
+          ops.map((op) => [op]),
+        );
     });
   }
 
-  async clearAuthState(accountId: string): Promise<void> {
+  async clearAuthState(accountId: string, fence?: LeaseFence): Promise<void> {
     await this.guard('clearAuthState', async () => {
       if (!isValidDocId(accountId)) return;
-      await this.clearAuth(accountId);
+      await this.clearAuth(accountId, fence);
     });
   }
 
-  private async clearAuth(accountId: string): Promise<void> {
-    await this.deleteAll('clearAuthState', this.refs.authKeys(accountId));
-    await this.refs.authCreds(accountId).delete();
+  /** Page by page; fenced, each page is deleted in a transaction that checks the fence. */
+  private async clearAuth(accountId: string, fence?: LeaseFence): Promise<void> {
+    if (!fence) {
+      await this.deleteAll('clearAuthState', this.refs.authKeys(accountId));
+      await this.refs.authCreds(accountId).delete();
+      return;
+    }
+    for (;;) {
+      const page = await this.refs.authKeys(accountId).limit(FENCED_WRITES_PER_TRANSACTION).get();
+      const last = page.size < FENCED_WRITES_PER_TRANSACTION;
+      const ops: WriteOp[] = page.docs.map((d) => ({ type: 'delete', ref: d.ref }));
+      if (last) ops.push({ type: 'delete', ref: this.refs.authCreds(accountId) });
+      await this.fencedCommit(accountId, fence, ops);
+      if (last) return;
+    }
+  }
+
+  /**
+   * Writes `ops` in transactions of at most 499 writes that each read the account's owner lease
+   * first and refuse (`LeaseLostError`) when a newer epoch holds it. Firestore's server-side
+   * transactions lock what they read: an acquisition (a transaction on the same document) commits
+   * either before the check, and the write is refused, or after the write has landed, never between.
+   */
+  private async fencedCommit(accountId: string, fence: LeaseFence, ops: readonly WriteOp[]): Promise<void> {
+    const ref = this.refs.account(accountId);
+    for (let i = 0; i === 0 || i < ops.length; i += FENCED_WRITES_PER_TRANSACTION) {
+      const chunk = ops.slice(i, i + FENCED_WRITES_PER_TRANSACTION);
+      await this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        const refusal = fenceRefusal(accountId, snap.exists ? readLease(snap.data() ?? {}, 'owner') : null, fence);
+        if (refusal) throw new LeaseLostError(refusal);
+        for (const op of chunk) {
+          if (op.type === 'set') tx.set(op.ref, op.data, { merge: op.merge });
+          else if (op.type === 'update') tx.update(op.ref, op.data);
+          else tx.delete(op.ref);
+        }
+      });
+    }
   }
 
   // ------------------------------------------------------------------ leases
@@ -400,15 +470,23 @@ export class FirestoreStore implements Store {
    * acquires mutually exclusive (one commits, the other retries and sees the holder; proven on
    * Google's emulator, see docs/firestore.md, Leases).
    */
-  async acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null> {
+  async acquireLease(
+    accountId: string,
+    name: LeaseName,
+    holder: string,
+    ttlMs: number,
+    now: number,
+    opts: AcquireLeaseOptions = {},
+  ): Promise<Lease | null> {
     return this.guard('acquireLease', async () => {
       if (!isValidDocId(accountId)) throw new NotFoundError(`account ${accountId} not found`);
       const ref = this.refs.account(accountId);
       return this.db.runTransaction(async (tx) => {
         const snap = await tx.get(ref);
         if (!snap.exists) throw new NotFoundError(`account ${accountId} not found`);
-        if (!canAcquire(readLease(snap.data() ?? {}, name), holder, now)) return null;
-        const lease: Lease = { accountId, name, holder, acquiredAt: now, until: now + ttlMs };
+        const current = readLease(snap.data() ?? {}, name);
+        if (!canAcquire(current, holder, now, opts.steal)) return null;
+        const lease = acquiredLease(accountId, name, holder, ttlMs, now, current);
         tx.update(ref, { ...leaseFields(name, lease), updatedAt: toTimestamp(this.now()) });
         return lease;
       });
@@ -437,10 +515,28 @@ export class FirestoreStore implements Store {
       const ref = this.refs.account(lease.accountId);
       await this.db.runTransaction(async (tx) => {
         const snap = await tx.get(ref);
-        if (!snap.exists || readLease(snap.data() ?? {}, lease.name).holder !== lease.holder) return;
-        tx.update(ref, { ...leaseFields(lease.name, { holder: null, until: null, acquiredAt: null }), updatedAt: toTimestamp(this.now()) });
+        if (!snap.exists) return;
+        const current = readLease(snap.data() ?? {}, lease.name);
+        if (!canRelease(current, lease)) return;
+        tx.update(ref, { ...leaseFields(lease.name, releasedState(current)), updatedAt: toTimestamp(this.now()) });
       });
     });
+  }
+
+  // ------------------------------------------------------------------ instance registry (src/store/instances.ts)
+
+  async putInstance(record: InstanceRecord): Promise<void> {
+    assertInstanceRecord(record);
+    await this.guard('putInstance', () => this.instances.put(record));
+  }
+
+  async listInstances(): Promise<InstanceRecord[]> {
+    return this.guard('listInstances', () => this.instances.list());
+  }
+
+  async deleteInstance(instanceId: string): Promise<void> {
+    assertInstanceId(instanceId);
+    await this.guard('deleteInstance', () => this.instances.delete(instanceId));
   }
 
   // ------------------------------------------------------------------ settings (src/store/settings.ts)

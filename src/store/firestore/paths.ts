@@ -24,6 +24,8 @@ export const COLLECTIONS = {
   settings: 'wasyncSettings',
   /** `wasyncMediaQueue/{accountId}__{messageId}`: media-archive jobs (src/store/media-queue.ts). */
   mediaJobs: 'wasyncMediaQueue',
+  /** `wasyncInstances/{instanceId}`: the instance registry's heartbeats (src/store/instances.ts). */
+  instances: 'wasyncInstances',
   /** A document that never exists: `health()` reads it to time a round trip. */
   healthProbe: 'wasyncHealth',
 } as const;

@@ -151,6 +151,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX media_jobs_waking ON media_jobs (account_id, wake_at, message_id) WHERE wake_at IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'instance_registry',
+    sql: `
+      -- The instance registry (src/store/instances.ts). SQLite runs one instance per file (the data
+      -- directory lock), so this holds that one instance's heartbeat: the API shows it like a fleet's.
+      CREATE TABLE instances (
+        instance_id   TEXT    PRIMARY KEY,
+        data          TEXT    NOT NULL,  -- JSON InstanceRecord
+        heartbeat_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration the database has not seen yet; returns the versions applied by this call. */

@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../../src/store/port.js';
 import { accountsContract } from './accounts.js';
 import { authStateContract } from './auth-state.js';
+import { fencingContract } from './fencing.js';
 import type { ContractContext } from './fixtures.js';
+import { instancesContract } from './instances.js';
 import { leasesContract } from './leases.js';
 import { lifecycleContract } from './lifecycle.js';
 import { mediaQueueContract } from './media-queue.js';
@@ -23,6 +25,8 @@ export const CONTRACT_AREAS: readonly ContractArea[] = [
   accountsContract,
   authStateContract,
   leasesContract,
+  fencingContract,
+  instancesContract,
   settingsContract,
   mediaQueueContract,
 ];
