@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   await store.init();
   const connector = await createConnector(config);
   const emit = (event: ActorEvent): void => port.postMessage(event);
-  const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit });
+  const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit, fence: init.fence });
 
   const api: ActorApi = {
     start: () => settle(() => actor.start()),

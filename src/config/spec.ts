@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { bool, envTag, identifier, int, key32, listOf, oneOf, text, waVersion, type Parser } from './parsers.js';
+import { bool, envTag, httpUrl, identifier, int, key32, listOf, oneOf, text, waVersion, type Parser } from './parsers.js';
 
 /**
  * Every environment variable wasync reads. Names and defaults of the runbook's variables (README, Configuration) are a public
@@ -94,6 +94,12 @@ export const ENV_SPEC = {
     doc: 'Simulated phone: a new QR this often while waiting to pair (Baileys rotates every 20 s).',
   },
   WA_SIM_SCENARIO: { parser: text, doc: 'Simulated phone: replay this scenario file (JSON lines) instead of generating.' },
+  WA_SIM_SERVER: {
+    parser: httpUrl,
+    doc:
+      'Simulated phone: connect to this shared sim server (`npm run sim-server`) instead of an in-process phone, ' +
+      'so that several processes see one simulated WhatsApp (440 on a second connection, offline queue).',
+  },
   WA_DEMO: { parser: bool, default: 'false', doc: 'Create a `demo` account at start-up if it does not exist.' },
   WA_RECORD_DIR: { parser: text, doc: 'Append every event the real socket emits to a scenario file here (secrets left out).' },
   AUTH_STATE_KEY: { parser: key32, doc: 'Encrypt Baileys creds and keys at rest with AES-256-GCM (32 bytes, base64).', secret: true },
@@ -117,6 +123,38 @@ export const ENV_SPEC = {
   ACTOR_RESTART_WINDOW_MS: { parser: MS, default: '60000', doc: 'Restart intensity window.' },
   ACTOR_BACKOFF_BASE_MS: { parser: int(0), default: '500', doc: 'First restart delay; doubles per restart, with jitter.' },
   ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
+
+  // Several instances on one Firestore project (README, Running several instances)
+  INSTANCE_MODE: {
+    parser: oneOf(['active', 'passive'] as const),
+    default: 'active',
+    doc: '`active` owns accounts; `passive` serves the API and the feed and takes accounts only when no active instance can.',
+  },
+  INSTANCE_URL: {
+    parser: httpUrl,
+    doc: 'The URL other instances forward commands to (advertised in the registry). ' + 'Unset: `http://{HOST or hostname}:{PORT}`.',
+  },
+  MAX_ACCOUNTS_PER_INSTANCE: { parser: int(0), default: '0', doc: 'Accounts one instance owns at most (0 = no cap).' },
+  OWNER_LEASE_MS: {
+    parser: int(1_000, 3_600_000),
+    default: '30000',
+    doc: "Owner lease duration: a dead instance's accounts are taken over within this plus one FLEET_TICK_MS.",
+  },
+  FLEET_TICK_MS: {
+    parser: int(100, 600_000),
+    default: '5000',
+    doc: 'Heartbeat and placement tick (claims, rebalancing); at most a third of OWNER_LEASE_MS.',
+  },
+  REBALANCE_MAX_MOVES_PER_TICK: {
+    parser: int(0, 1_000),
+    default: '2',
+    doc: 'Accounts one instance hands to a less loaded one per tick (0 = never rebalance).',
+  },
+  FORWARD_COMMANDS: {
+    parser: bool,
+    default: 'true',
+    doc: 'Forward commands for an account owned by another instance to it; false answers 409 with the owner.',
+  },
 
   // WhatsApp Web version (docs/wa-version.md)
   WA_VERSION: {
@@ -175,6 +213,15 @@ export const ENV_SPEC = {
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SPEC;
+
+/** Rules between variables, checked after each one parsed: each returns what is wrong, or null. */
+export const CONFIG_CONSTRAINTS: ReadonlyArray<(c: Config) => string | null> = [
+  // Failover is lease + tick only if a dead instance drops out of the registry (3 ticks) before its leases expire.
+  (c) =>
+    c.FLEET_TICK_MS * 3 > c.OWNER_LEASE_MS
+      ? `FLEET_TICK_MS: at most a third of OWNER_LEASE_MS (${c.OWNER_LEASE_MS}), got ${c.FLEET_TICK_MS}`
+      : null,
+];
 type SpecValue<S> = S extends VarSpec<infer T> ? T : never;
 type HasDefault<S> = S extends { default: string | (() => string) } ? true : false;
 

@@ -3,6 +3,7 @@ import type { Store } from '../store/port.js';
 import type { AccountsService } from '../supervisor/service.js';
 import type { ConversationReads } from './conversation-reads.js';
 import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
+import type { ForwardingOptions } from './forward.js';
 
 /** What the HTTP layer needs from the rest of the process; everything is injected so tests can run it alone. */
 export interface HttpDeps {
@@ -23,6 +24,8 @@ export interface HttpDeps {
   protocolVersion?: () => ProtocolVersionStatus | null;
   /** Largest request body accepted; defaults to 64 KiB. */
   maxBodyBytes?: number;
+  /** Commands for accounts another instance owns: forwarded to it, or 409 with the owner. Absent: 409. */
+  forwarding?: ForwardingOptions;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;

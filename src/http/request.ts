@@ -17,6 +17,8 @@ export interface RequestSnapshot {
   contentLength: string;
   /** `Range` (media downloads); empty when absent. */
   range: string;
+  /** `x-wasync-forwarded-by`: another instance of the fleet forwarded this request (src/http/forward.ts). */
+  forwardedBy: string;
 }
 
 export function snapshotRequest(req: HttpRequest): RequestSnapshot {
@@ -28,6 +30,7 @@ export function snapshotRequest(req: HttpRequest): RequestSnapshot {
     authorization: req.getHeader('authorization'),
     contentLength: req.getHeader('content-length'),
     range: req.getHeader('range'),
+    forwardedBy: req.getHeader('x-wasync-forwarded-by'),
   };
 }
 

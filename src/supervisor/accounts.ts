@@ -11,17 +11,17 @@ import type { Store } from '../store/port.js';
 import { ActorHandle } from './actor-handle.js';
 import { BackfillScheduler, backfillSchedulerSettings } from './backfill-scheduler.js';
 import { openStoredMedia } from './media.js';
+import { Fleet, type FleetEventKind, type FleetHost, type FleetView } from './fleet/fleet.js';
 import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
-
-/** Sessions that need a new pairing: starting them would only churn QR codes until a person acts. */
-const PARKED: ReadonlySet<ConnectionStatus | undefined> = new Set(['logged_out', 'forbidden']);
 
 /** One incarnation of an account's actor, as the generic supervisor runs it. */
 interface ActorIncarnation extends Incarnation {
   readonly handle: ActorHandle;
   /** Set before a stop that ends the WhatsApp session too (the account is being removed). */
   logout: boolean;
+  /** Set before a stop that hands the account to another instance: no final status from this one. */
+  handover: boolean;
 }
 
 /** What the accounts layer knows of an account's actor beyond the supervisor's child state. */
@@ -33,6 +33,8 @@ interface AccountSlot {
   reason: string | null;
   me: string | null;
   pendingWrites: number;
+  /** When this instance took the account (moves prefer the most recent: the least settled). */
+  adoptedAt: number;
 }
 
 export interface AccountsOptions {
@@ -41,25 +43,49 @@ export interface AccountsOptions {
   env: Record<string, string>;
   store: Store;
   logger: Logger;
+  /** This instance's advertised URL (`INSTANCE_URL`, or from the bound port), once the server listens. */
+  url?: () => string | null;
+  /**
+   * The store is this process's alone (SQLite behind its data-directory lock): owner leases of
+   * earlier processes are taken over at once. Default: `STORE=sqlite`.
+   */
+  exclusiveStore?: boolean;
 }
 
 /**
  * The `AccountsService` the HTTP layer calls, over a generic `Supervisor` of account actors (one worker
  * thread each): account lifecycle, pairing, sends and backfills proxied to the actor, media served on
- * this thread, and the backfill scheduler fed by the actors' events. Emits every actor event as
- * `actor-event` (metrics listen) and each restart as `actor-restart`.
+ * this thread, and the backfill scheduler fed by the actors' events. Which accounts run here is the
+ * `Fleet`'s call (owner leases, placement); commands for an account another instance owns fail with
+ * `OwnedElsewhereError`, which the HTTP layer forwards. Emits every actor event as `actor-event`
+ * (metrics listen), each restart as `actor-restart`, and each owner-lease change as `fleet-event`.
  */
-export class Accounts extends EventEmitter implements AccountsService {
+export class Accounts extends EventEmitter implements AccountsService, FleetHost {
   private readonly o: AccountsOptions;
   private readonly supervisor: Supervisor<ActorIncarnation>;
   private readonly slots = new Map<string, AccountSlot>();
   /** Auto backfill and recent sync: one per process, fed by the actors' connection events. */
   private readonly scheduler: BackfillScheduler | null;
+  readonly fleet: Fleet;
 
   constructor(opts: AccountsOptions) {
     super();
     this.o = opts;
     const c = opts.config;
+    this.fleet = new Fleet({
+      store: opts.store,
+      logger: opts.logger,
+      instanceId: c.INSTANCE_ID,
+      mode: c.INSTANCE_MODE,
+      url: opts.url ?? (() => null),
+      maxAccounts: c.MAX_ACCOUNTS_PER_INSTANCE,
+      leaseMs: c.OWNER_LEASE_MS,
+      tickMs: c.FLEET_TICK_MS,
+      maxMovesPerTick: c.REBALANCE_MAX_MOVES_PER_TICK,
+      exclusive: opts.exclusiveStore ?? c.STORE === 'sqlite',
+      host: this,
+      onEvent: (kind: FleetEventKind, accountId: string) => this.emit('fleet-event', { kind, accountId }),
+    });
     this.supervisor = new Supervisor<ActorIncarnation>({
       start: (accountId) => this.startActor(accountId),
       intensity: {
@@ -92,16 +118,15 @@ export class Accounts extends EventEmitter implements AccountsService {
         : null;
   }
 
-  /** Starts an actor for every stored account that is not waiting for a person (logged out, replaced…). */
+  /**
+   * Joins the fleet: registers this instance and runs the first placement tick, which starts an actor
+   * for every free account placed here (with one instance: every account not waiting for a person).
+   */
   async start(): Promise<void> {
-    const accounts = await this.o.store.listAccounts();
-    if (this.o.config.WA_DEMO && !accounts.some((a) => a.id === 'demo')) {
-      accounts.push(await this.o.store.createAccount(this.newAccount('demo')));
+    if (this.o.config.WA_DEMO && !(await this.o.store.getAccount('demo'))) {
+      await this.o.store.createAccount(this.newAccount('demo'));
     }
-    for (const account of accounts) {
-      this.slotFor(account.id, account.status ?? 'created');
-      if (!PARKED.has(account.status)) this.supervisor.spawn(account.id);
-    }
+    await this.fleet.start();
     this.scheduler?.start();
   }
 
@@ -109,23 +134,55 @@ export class Accounts extends EventEmitter implements AccountsService {
     return this.supervisor.draining;
   }
 
-  /** `passive` while draining: the periodic jobs start nothing (`/ready` reports it; README, Automatic backfill). */
+  /**
+   * `passive` while draining, and for a standby (`INSTANCE_MODE=passive`) that runs no account: the
+   * periodic jobs start nothing (`/ready` reports it; README, Running several instances).
+   */
   get mode(): 'active' | 'passive' {
-    return this.draining ? 'passive' : 'active';
+    return this.draining ? 'passive' : this.fleet.mode;
   }
 
   /**
-   * Stops every actor within `budgetMs` in all (graceful flush, then terminate; see `Supervisor`).
-   * Backfills in flight end with their actor; their outcome and lease release are written in what is
-   * left of the budget, while the store is still open.
+   * Stops every actor within `budgetMs` in all (graceful flush, then terminate; see `Supervisor`),
+   * then releases the owner leases so that the other instances take the accounts over at their next
+   * tick. Backfills in flight end with their actor; their outcome and lease release are written in
+   * what is left of the budget, while the store is still open.
    */
   async shutdown(budgetMs: number): Promise<void> {
     const deadline = Date.now() + Math.max(0, budgetMs);
     this.scheduler?.stop();
-    await this.supervisor.shutdown(budgetMs);
+    await this.fleet.drain();
+    await this.supervisor.shutdown(Math.max(0, deadline - Date.now()));
     if (this.scheduler && !(await this.scheduler.settled(Math.max(0, deadline - Date.now())))) {
       this.o.logger.warn('backfill runs still recording their outcome at shutdown; their leases will expire');
     }
+    await this.fleet.finish();
+  }
+
+  // ---- FleetHost: the fleet decides which accounts run here ------------------------------------
+
+  adopt(accountId: string): void {
+    const slot = this.slotFor(accountId, 'connecting');
+    slot.adoptedAt = Date.now();
+    this.supervisor.resetIntensity(accountId);
+    this.supervisor.spawn(accountId);
+  }
+
+  async stopActor(accountId: string, budgetMs: number, mode: 'handover' | 'lost'): Promise<void> {
+    const live = this.supervisor.live(accountId);
+    if (live) live.handover = true;
+    await this.supervisor.remove(accountId, Date.now() + Math.max(0, budgetMs));
+    this.slots.delete(accountId);
+    this.scheduler?.onActorGone(accountId);
+    this.o.logger.info({ accountId, mode }, mode === 'handover' ? 'actor stopped: the account moves on' : 'actor stopped: lease lost');
+  }
+
+  movable(held: readonly string[]): string[] {
+    // Never one someone is pairing right now (the QR is on this instance); then the least settled first.
+    const rank = (id: string): number => (this.slots.get(id)?.connection === 'open' ? 1 : 0);
+    return held
+      .filter((id) => this.slots.get(id)?.connection !== 'qr')
+      .sort((a, b) => rank(a) - rank(b) || (this.slots.get(b)?.adoptedAt ?? 0) - (this.slots.get(a)?.adoptedAt ?? 0));
   }
 
   runtimes(): AccountRuntime[] {
@@ -154,6 +211,10 @@ export class Accounts extends EventEmitter implements AccountsService {
     return accounts.map((account) => ({ account, runtime: this.runtimeView(account) }));
   }
 
+  instances(): Promise<FleetView> {
+    return this.fleet.view();
+  }
+
   async get(accountId: string): Promise<AccountView> {
     const account = await this.requireAccount(accountId);
     return { account, runtime: this.runtimeView(account) };
@@ -163,43 +224,48 @@ export class Accounts extends EventEmitter implements AccountsService {
     this.refuseWhenDraining();
     const id = input.accountId ?? `account_${this.o.config.WASYNC_ENV}_${randomBytes(6).toString('hex')}`;
     const account = await this.o.store.createAccount(this.newAccount(id));
-    this.slotFor(id, 'created');
-    this.supervisor.spawn(id);
+    // Started here at once when the placement gives it to this instance, else by its target's next tick.
+    await this.fleet.placeNew(id);
     return { account, runtime: this.runtimeView(account) };
   }
 
   async remove(accountId: string, opts: { purge: boolean }): Promise<void> {
     await this.requireAccount(accountId);
+    await this.fleet.locate(accountId);
     const live = this.supervisor.live(accountId);
     if (live) live.logout = true;
     await this.supervisor.remove(accountId, Date.now() + this.o.config.SHUTDOWN_TIMEOUT_MS);
     this.slots.delete(accountId);
     this.scheduler?.onActorGone(accountId);
+    await this.fleet.release(accountId);
     await this.o.store.deleteAccount(accountId, opts);
   }
 
   async regenerateQr(accountId: string): Promise<QrView> {
     this.refuseWhenDraining();
     const account = await this.requireAccount(accountId);
+    await this.fleet.claimForCommand(accountId);
     const slot = this.slotFor(accountId, account.status ?? 'created');
     const live = this.supervisor.live(accountId);
     if (live) {
       await live.handle.call('regenerateQr');
     } else {
-      // A parked or failed account gets a fresh actor (and a fresh restart budget).
-      await this.o.store.clearAuthState(accountId);
-      this.supervisor.resetIntensity(accountId);
-      this.supervisor.spawn(accountId);
+      // A parked, failed or newly claimed account gets a fresh actor (and a fresh restart budget).
+      await this.o.store.clearAuthState(accountId, this.fleet.fence(accountId) ?? undefined);
+      this.adopt(accountId);
     }
     return this.qrView(accountId, slot);
   }
 
   async getQr(accountId: string): Promise<QrView> {
     const account = await this.requireAccount(accountId);
-    return this.qrView(accountId, this.slotFor(accountId, account.status ?? 'created'));
+    await this.fleet.locate(accountId);
+    return this.qrView(accountId, this.slots.get(accountId) ?? this.detachedSlot(account));
   }
 
   async requestPairingCode(accountId: string, phoneNumber: string): Promise<{ code: string }> {
+    await this.requireAccount(accountId);
+    await this.fleet.locate(accountId);
     const code = await this.runningActor(accountId).call('requestPairingCode', phoneNumber);
     return { code };
   }
@@ -207,6 +273,7 @@ export class Accounts extends EventEmitter implements AccountsService {
   async send(input: SendInput): Promise<SendResult> {
     this.refuseWhenDraining();
     await this.requireAccount(input.accountId);
+    await this.fleet.locate(input.accountId);
     const cmd =
       input.messageId === undefined ? { to: input.to, text: input.text } : { to: input.to, text: input.text, messageId: input.messageId };
     return this.runningActor(input.accountId).call('send', cmd);
@@ -215,6 +282,7 @@ export class Accounts extends EventEmitter implements AccountsService {
   async startBackfill(accountId: string): Promise<void> {
     this.refuseWhenDraining();
     await this.requireAccount(accountId);
+    await this.fleet.locate(accountId);
     const run = this.runningActor(accountId).call('backfill', {
       threads: this.o.config.WHATSAPP_BACKFILL_THREADS,
       count: this.o.config.WHATSAPP_BACKFILL_COUNT,
@@ -229,6 +297,7 @@ export class Accounts extends EventEmitter implements AccountsService {
    * be running: ACCOUNT_NOT_RUNNING otherwise). Media still on the CDN downloads without the actor.
    */
   async openMedia(accountId: string, messageId: string, range?: MediaRange): Promise<MediaStream> {
+    if ((await this.o.store.getAccount(accountId)) !== null) await this.fleet.locate(accountId);
     return openStoredMedia({
       store: this.o.store,
       logger: this.o.logger,
@@ -251,6 +320,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     const handle = new ActorHandle({
       accountId,
       env: this.o.env,
+      fence: this.fleet.fence(accountId),
       // A runaway actor (a history chunk that explodes in memory) dies alone instead of taking the process.
       resourceLimits: { maxOldGenerationSizeMb: 2048 },
       onEvent: (event) => this.onActorEvent(accountId, event),
@@ -266,6 +336,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     const incarnation: ActorIncarnation = {
       handle,
       logout: false,
+      handover: false,
       started,
       exited: handle.exited.then((exit) => (exit.error ? `${exit.error.name}: ${exit.error.message}` : `exit code ${exit.code}`)),
       get alive() {
@@ -273,7 +344,12 @@ export class Accounts extends EventEmitter implements AccountsService {
       },
       // The actor flushes its writes within most of the budget; the rest is for its last status write
       // and closing its store before it answers.
-      stop: (budgetMs) => handle.call('stop', { logout: incarnation.logout, timeoutMs: Math.max(0, budgetMs - forceReserveMs(budgetMs)) }),
+      stop: (budgetMs) =>
+        handle.call('stop', {
+          logout: incarnation.logout,
+          handover: incarnation.handover,
+          timeoutMs: Math.max(0, budgetMs - forceReserveMs(budgetMs)),
+        }),
       terminate: () => handle.terminate(),
     };
     return incarnation;
@@ -291,7 +367,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     slot.reason = why;
     this.o.logger.error({ accountId, reason: why }, 'actor failed, not restarting');
     this.o.store
-      .patchAccount(accountId, { status: 'failed', statusReason: why, statusAt: Date.now() })
+      .patchAccount(accountId, { status: 'failed', statusReason: why, statusAt: Date.now() }, this.fleet.fence(accountId) ?? undefined)
       .catch((err: unknown) => this.o.logger.error({ accountId, err: serializeError(err) }, 'could not record failure'));
     this.emit('actor-event', {
       type: 'error',
@@ -316,6 +392,9 @@ export class Accounts extends EventEmitter implements AccountsService {
     } else if (event.type === 'qr') {
       slot.qr = event.qr;
       this.printQr(accountId, event.qr);
+    } else if (event.type === 'lease-lost') {
+      this.o.logger.warn({ accountId, reason: event.reason }, 'another instance owns the account now');
+      this.fleet.lost(accountId);
     }
     this.emit('actor-event', event);
   }
@@ -351,10 +430,23 @@ export class Accounts extends EventEmitter implements AccountsService {
   private slotFor(accountId: string, connection: ConnectionStatus = 'created'): AccountSlot {
     let slot = this.slots.get(accountId);
     if (!slot) {
-      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0 };
+      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, adoptedAt: Date.now() };
       this.slots.set(accountId, slot);
     }
     return slot;
+  }
+
+  /** What a QR view of an account this instance does not run says: no QR here, its stored status. */
+  private detachedSlot(account: AccountRecord): AccountSlot {
+    return {
+      accountId: account.id,
+      qr: null,
+      connection: account.status ?? 'created',
+      reason: null,
+      me: null,
+      pendingWrites: 0,
+      adoptedAt: 0,
+    };
   }
 
   private runningActor(accountId: string): ActorHandle {
@@ -378,17 +470,19 @@ export class Accounts extends EventEmitter implements AccountsService {
   }
 
   private runtimeView(account: AccountRecord): AccountRuntime {
-    return (
-      this.runtimeOf(account.id) ?? {
-        actor: 'stopped',
-        connection: account.status ?? 'created',
-        reason: account.statusReason ?? null,
-        restarts: 0,
-        qrAvailable: false,
-        pendingWrites: 0,
-        me: null,
-      }
-    );
+    const owner = this.fleet.ownerOf(account);
+    const local = this.runtimeOf(account.id);
+    if (local) return { ...local, owner };
+    return {
+      actor: owner?.valid && !owner.self ? 'remote' : 'stopped',
+      connection: account.status ?? 'created',
+      reason: account.statusReason ?? null,
+      restarts: 0,
+      qrAvailable: false,
+      pendingWrites: 0,
+      me: null,
+      owner,
+    };
   }
 
   private async qrView(accountId: string, slot: AccountSlot): Promise<QrView> {
