@@ -270,7 +270,9 @@ export class AccountActor {
   }
 
   private async connect(): Promise<void> {
-    await this.setConnection('connecting', null);
+    // Not awaited: status writes keep their order on their own chain, and a slow store must not
+    // delay the connection (a takeover reconnects sooner).
+    void this.setConnection('connecting', null);
     const sock = await this.d.connector.connect({ accountId: this.d.accountId, store: this.session, logger: this.log });
     this.socket = sock;
     this.wire(sock);

@@ -153,7 +153,7 @@ export interface Store extends SettingsStore, MediaQueueStore, InstanceRegistryS
   /**
    * Leases live on the account (`{name}LeaseUntil`, `{name}LeaseHolder`, `{name}LeaseAcquiredAt`, as the
    * auto-backfill summary names them, and the fencing epoch `{name}LeaseEpoch`), read and written in
-   * one transaction. Acquire succeeds when the lease is free, expired, or already ours, and moves the
+   * one atomic step. Acquire succeeds when the lease is free, expired, or already ours, and moves the
    * epoch on each time.
    */
   acquireLease(

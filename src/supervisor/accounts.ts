@@ -15,6 +15,9 @@ import { Fleet, type FleetEventKind, type FleetHost, type FleetView } from './fl
 import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
 
+/** Actor threads booting at once per instance (each loads its store client and the WhatsApp library). */
+const MAX_CONCURRENT_STARTS = 2;
+
 /** One incarnation of an account's actor, as the generic supervisor runs it. */
 interface ActorIncarnation extends Incarnation {
   readonly handle: ActorHandle;
@@ -67,6 +70,9 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
   /** Auto backfill and recent sync: one per process, fed by the actors' connection events. */
   private readonly scheduler: BackfillScheduler | null;
   readonly fleet: Fleet;
+  /** Accounts adopted whose actor waits for a start slot (see `adopt`). */
+  private startQueue: string[] = [];
+  private starting = 0;
 
   constructor(opts: AccountsOptions) {
     super();
@@ -161,14 +167,37 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
 
   // ---- FleetHost: the fleet decides which accounts run here ------------------------------------
 
+  /**
+   * Starts the account's actor, at most `MAX_CONCURRENT_STARTS` at once: a takeover of many accounts
+   * (a dead instance's, a cold start) must not boot every worker thread in the same second, which
+   * would starve this process's own lease renewals of CPU and reconnect no sooner.
+   */
   adopt(accountId: string): void {
     const slot = this.slotFor(accountId, 'connecting');
     slot.adoptedAt = Date.now();
     this.supervisor.resetIntensity(accountId);
-    this.supervisor.spawn(accountId);
+    if (!this.startQueue.includes(accountId)) this.startQueue.push(accountId);
+    this.startNext();
+  }
+
+  private startNext(): void {
+    while (this.starting < MAX_CONCURRENT_STARTS && this.startQueue.length > 0) {
+      const accountId = this.startQueue.shift()!;
+      if (!this.fleet.owns(accountId) || this.supervisor.live(accountId)) continue;
+      const child = this.supervisor.spawn(accountId);
+      if (!child) continue;
+      this.starting += 1;
+      const done = (): void => {
+        this.starting -= 1;
+        this.startNext();
+      };
+      // Started (its first connection attempt made) or dead: either way the next one may boot.
+      void Promise.race([child.started, child.exited]).then(done, done);
+    }
   }
 
   async stopActor(accountId: string, budgetMs: number, mode: 'handover' | 'lost'): Promise<void> {
+    this.startQueue = this.startQueue.filter((id) => id !== accountId);
     const live = this.supervisor.live(accountId);
     if (live) live.handover = true;
     await this.supervisor.remove(accountId, Date.now() + Math.max(0, budgetMs));

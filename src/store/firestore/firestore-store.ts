@@ -27,10 +27,11 @@ import type {
   Store,
   StoreHealth,
 } from '../port.js';
-import { acquiredLease, canAcquire, canRelease, canRenew, fenceRefusal, releasedState } from '../lease-rules.js';
+import { acquiredLease, canAcquire, canRelease, canRenew, fenceRefusal, releasedState, type LeaseState } from '../lease-rules.js';
 import { assertInstanceId, assertInstanceRecord, type InstanceRecord } from '../instances.js';
 import { applyMutationsFirestore } from './apply-mutations.js';
 import { Committer, type CommitterOptions, type WriteGroup, type WriteOp } from './batching.js';
+import { compareAndSet } from './compare-and-set.js';
 import { accountFieldsToDoc, bytesOrNull, docToAccount, docToMessage, docToThread, sortKey, toTimestamp } from './documents.js';
 import { GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, grpcCodeOf, storeClosedError, toStoreError } from './errors.js';
 import { leaseFields, readLease } from './leases.js';
@@ -64,8 +65,8 @@ export interface FirestoreStoreOptions {
 
 /** Purges and auth-state clears read documents to delete in pages of this size. */
 const DELETE_PAGE = 500;
-/** A transaction holds at most 500 writes; a fenced one also reads the account document. */
-const FENCED_WRITES_PER_TRANSACTION = 499;
+/** A batch holds at most 500 writes; a fenced one also stamps the fence. */
+const FENCED_WRITES_PER_BATCH = 499;
 
 /**
  * The Cloud Firestore backend of the store port, on the runbook's collections (README, Data model; docs/firestore.md):
@@ -286,7 +287,7 @@ export class FirestoreStore implements Store {
 
   /**
    * `update()` rather than a merge: it fails on a missing document, which is the NotFoundError. A
-   * fenced patch reads the owner lease and updates in one transaction.
+   * fenced patch is checked against the account's fence in the same commit (`fencedCommit`).
    */
   async patchAccount(accountId: string, patch: AccountPatch, fence?: LeaseFence): Promise<void> {
     await this.guard('patchAccount', async () => {
@@ -334,6 +335,7 @@ export class FirestoreStore implements Store {
       await this.deleteAll('deleteAccount', this.refs.pendingReceipts(accountId));
       await this.deleteAll('deleteAccount', this.media.accountJobs(accountId));
       await this.clearAuth(accountId);
+      await this.refs.fence(accountId).delete();
       if (opts.purge) {
         const threads = await this.refs.threads().where('accountId', '==', accountId).get();
         for (const thread of threads.docs) {
@@ -394,7 +396,7 @@ export class FirestoreStore implements Store {
   }
 
   /**
-   * All-or-nothing up to 500 keys (one commit; 499 fenced, one transaction). Baileys writes more only
+   * All-or-nothing up to 500 keys (one commit; 499 when fenced). Baileys writes more only
    * when it generates its initial pre-keys; those go in several commits, and a failure part-way is
    * retried whole.
    */
@@ -423,7 +425,7 @@ export class FirestoreStore implements Store {
     });
   }
 
-  /** Page by page; fenced, each page is deleted in a transaction that checks the fence. */
+  /** Page by page; fenced, each page is deleted in one batch checked against the fence (`fencedCommit`). */
   private async clearAuth(accountId: string, fence?: LeaseFence): Promise<void> {
     if (!fence) {
       await this.deleteAll('clearAuthState', this.refs.authKeys(accountId));
@@ -431,8 +433,8 @@ export class FirestoreStore implements Store {
       return;
     }
     for (;;) {
-      const page = await this.refs.authKeys(accountId).limit(FENCED_WRITES_PER_TRANSACTION).get();
-      const last = page.size < FENCED_WRITES_PER_TRANSACTION;
+      const page = await this.refs.authKeys(accountId).limit(FENCED_WRITES_PER_BATCH).get();
+      const last = page.size < FENCED_WRITES_PER_BATCH;
       const ops: WriteOp[] = page.docs.map((d) => ({ type: 'delete', ref: d.ref }));
       if (last) ops.push({ type: 'delete', ref: this.refs.authCreds(accountId) });
       await this.fencedCommit(accountId, fence, ops);
@@ -441,24 +443,33 @@ export class FirestoreStore implements Store {
   }
 
   /**
-   * Writes `ops` in transactions of at most 499 writes that each read the account's owner lease
-   * first and refuse (`LeaseLostError`) when a newer epoch holds it. Firestore's server-side
-   * transactions lock what they read: an acquisition (a transaction on the same document) commits
-   * either before the check, and the write is refused, or after the write has landed, never between.
+   * Writes `ops` in batches of at most 499 writes, each checked against the account's fence
+   * (`wasyncFences/{accountId}`: the owner lease's holder and epoch, written by every acquisition)
+   * and refused with `LeaseLostError` when a newer epoch holds it. The check and the writes are one
+   * compare-and-set on the fence document (`compareAndSet`): each batch also stamps the fence,
+   * guarded by the update time read with the epoch, so an acquisition landing in between fails the
+   * batch, which is then read again and refused. The fence is a document of its own so that fenced
+   * writes race only with changes of owner, not with the account document's renewals and patches.
    */
   private async fencedCommit(accountId: string, fence: LeaseFence, ops: readonly WriteOp[]): Promise<void> {
-    const ref = this.refs.account(accountId);
-    for (let i = 0; i === 0 || i < ops.length; i += FENCED_WRITES_PER_TRANSACTION) {
-      const chunk = ops.slice(i, i + FENCED_WRITES_PER_TRANSACTION);
-      await this.db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        const refusal = fenceRefusal(accountId, snap.exists ? readLease(snap.data() ?? {}, 'owner') : null, fence);
+    const ref = this.refs.fence(accountId);
+    for (let i = 0; i === 0 || i < ops.length; i += FENCED_WRITES_PER_BATCH) {
+      const chunk = ops.slice(i, i + FENCED_WRITES_PER_BATCH);
+      await compareAndSet(this.db, ref, (snap) => {
+        const current = snap.exists ? fenceState(snap.get('holder'), snap.get('epoch')) : null;
+        const refusal = fenceRefusal(accountId, current, fence);
         if (refusal) throw new LeaseLostError(refusal);
-        for (const op of chunk) {
-          if (op.type === 'set') tx.set(op.ref, op.data, { merge: op.merge });
-          else if (op.type === 'update') tx.update(op.ref, op.data);
-          else tx.delete(op.ref);
-        }
+        return {
+          result: undefined,
+          writes: (batch, guard) => {
+            for (const op of chunk) {
+              if (op.type === 'set') batch.set(op.ref, op.data, { merge: op.merge });
+              else if (op.type === 'update') batch.update(op.ref, op.data);
+              else batch.delete(op.ref);
+            }
+            batch.update(ref, { checkedAt: toTimestamp(this.now()) }, guard);
+          },
+        };
       });
     }
   }
@@ -466,9 +477,10 @@ export class FirestoreStore implements Store {
   // ------------------------------------------------------------------ leases
 
   /**
-   * Read-check-write in a transaction on the account document: the transaction makes concurrent
-   * acquires mutually exclusive (one commits, the other retries and sees the holder; proven on
-   * Google's emulator, see docs/firestore.md, Leases).
+   * Read-check-write as one compare-and-set on the account document (`compareAndSet`: no lock held,
+   * so an instance killed mid-renewal blocks nobody's takeover): of concurrent acquisitions exactly
+   * one commits, the others read again and find the holder (proven on Google's emulator, see
+   * docs/firestore.md, Leases). The owner lease also writes its fence in the same batch.
    */
   async acquireLease(
     accountId: string,
@@ -481,14 +493,20 @@ export class FirestoreStore implements Store {
     return this.guard('acquireLease', async () => {
       if (!isValidDocId(accountId)) throw new NotFoundError(`account ${accountId} not found`);
       const ref = this.refs.account(accountId);
-      return this.db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
+      return compareAndSet(this.db, ref, (snap) => {
         if (!snap.exists) throw new NotFoundError(`account ${accountId} not found`);
         const current = readLease(snap.data() ?? {}, name);
-        if (!canAcquire(current, holder, now, opts.steal)) return null;
+        if (!canAcquire(current, holder, now, opts.steal)) return { result: null };
         const lease = acquiredLease(accountId, name, holder, ttlMs, now, current);
-        tx.update(ref, { ...leaseFields(name, lease), updatedAt: toTimestamp(this.now()) });
-        return lease;
+        return {
+          result: lease,
+          writes: (batch, guard) => {
+            batch.update(ref, { ...leaseFields(name, lease), updatedAt: toTimestamp(this.now()) }, guard);
+            if (name === 'owner') {
+              batch.set(this.refs.fence(accountId), { accountId, holder, epoch: lease.epoch, updatedAt: toTimestamp(this.now()) });
+            }
+          },
+        };
       });
     });
   }
@@ -497,14 +515,15 @@ export class FirestoreStore implements Store {
     return this.guard('renewLease', async () => {
       if (!isValidDocId(lease.accountId)) return null;
       const ref = this.refs.account(lease.accountId);
-      return this.db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        if (!snap.exists) return null;
+      return compareAndSet(this.db, ref, (snap) => {
+        if (!snap.exists) return { result: null };
         const current = readLease(snap.data() ?? {}, lease.name);
-        if (!canRenew(current, lease)) return null;
+        if (!canRenew(current, lease)) return { result: null };
         const renewed: Lease = { ...lease, acquiredAt: current.acquiredAt ?? lease.acquiredAt, until: now + ttlMs };
-        tx.update(ref, { ...leaseFields(lease.name, renewed), updatedAt: toTimestamp(this.now()) });
-        return renewed;
+        return {
+          result: renewed,
+          writes: (batch, guard) => batch.update(ref, { ...leaseFields(lease.name, renewed), updatedAt: toTimestamp(this.now()) }, guard),
+        };
       });
     });
   }
@@ -513,12 +532,15 @@ export class FirestoreStore implements Store {
     await this.guard('releaseLease', async () => {
       if (!isValidDocId(lease.accountId)) return;
       const ref = this.refs.account(lease.accountId);
-      await this.db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        if (!snap.exists) return;
+      await compareAndSet(this.db, ref, (snap) => {
+        if (!snap.exists) return { result: undefined };
         const current = readLease(snap.data() ?? {}, lease.name);
-        if (!canRelease(current, lease)) return;
-        tx.update(ref, { ...leaseFields(lease.name, releasedState(current)), updatedAt: toTimestamp(this.now()) });
+        if (!canRelease(current, lease)) return { result: undefined };
+        return {
+          result: undefined,
+          writes: (batch, guard) =>
+            batch.update(ref, { ...leaseFields(lease.name, releasedState(current)), updatedAt: toTimestamp(this.now()) }, guard),
+        };
       });
     });
   }
@@ -635,6 +657,16 @@ export class FirestoreStore implements Store {
       throw toStoreError(err, operation);
     }
   }
+}
+
+/** The fence document as the lease rules read a lease (only holder and epoch matter to a fence). */
+function fenceState(holder: unknown, epoch: unknown): LeaseState {
+  return {
+    holder: typeof holder === 'string' ? holder : null,
+    epoch: typeof epoch === 'number' ? epoch : 0,
+    until: null,
+    acquiredAt: null,
+  };
 }
 
 function assertAccountId(accountId: string): void {

@@ -3,7 +3,7 @@ import type { AccountRecord, ConnectionStatus } from '../../domain/records.js';
 import type { Logger } from '../../logging/logger.js';
 import type { InstanceMode, InstanceRecord } from '../../store/instances.js';
 import type { Lease, LeaseFence, Store } from '../../store/port.js';
-import { OwnerLeases } from './owner-leases.js';
+import { OwnerLeases, withTimeout } from './owner-leases.js';
 import { planPlacement, type PlacementAccount, type PlacementInstance } from './placement.js';
 import { FORGET_AFTER_MS, isAlive, ownerView, validOwner, type OwnerView } from './registry.js';
 
@@ -254,15 +254,24 @@ export class Fleet {
 
   // ---- internals ---------------------------------------------------------------------------------
 
+  /**
+   * Every store call of a tick is bounded (a partition makes calls hang, not fail): a tick that
+   * cannot read the fleet skips, and the next one tries again.
+   */
   private async runTick(): Promise<void> {
+    const bound = Math.max(1_000, this.o.tickMs * 2);
     try {
-      await this.heartbeat();
+      await withTimeout(this.heartbeat(), bound, 'heartbeat');
     } catch (err) {
       this.log.warn({ err: serializeError(err) }, 'heartbeat failed');
     }
     let accounts: AccountRecord[];
     try {
-      [this.instances, accounts] = await Promise.all([this.o.store.listInstances(), this.o.store.listAccounts()]);
+      [this.instances, accounts] = await withTimeout(
+        Promise.all([this.o.store.listInstances(), this.o.store.listAccounts()]),
+        bound,
+        'fleet read',
+      );
     } catch (err) {
       this.log.warn({ err: serializeError(err) }, 'fleet tick skipped: the store could not be read');
       return;
@@ -291,7 +300,7 @@ export class Fleet {
       if (this.draining) return;
     }
     if (plan.moves.length > 0) await this.move(plan.moves.map((m) => m.to));
-    await this.forgetSilent(now);
+    await withTimeout(this.forgetSilent(now), bound, 'registry clean-up').catch(() => undefined);
   }
 
   /** Hands accounts over: each actor flushes and stops before its lease is released (no overlap). */
@@ -307,7 +316,7 @@ export class Fleet {
 
   private async claim(accountId: string): Promise<boolean> {
     try {
-      const lease = await this.leases.acquire(accountId, { steal: this.o.exclusive });
+      const lease = await this.leases.acquire(accountId, { steal: this.o.exclusive, timeoutMs: Math.max(1_000, this.o.tickMs * 2) });
       if (!lease) return false;
       if (this.draining) {
         await this.leases.release(accountId);

@@ -4,7 +4,7 @@ import type { Logger } from '../../logging/logger.js';
 import type { Lease, LeaseFence, Store } from '../../store/port.js';
 
 /**
- * The owner leases this instance holds, kept alive: each is renewed every third of its duration
+ * The owner leases this instance holds, kept alive: each is renewed every quarter of its duration
  * (in a transaction, holder and epoch checked), and an instance that cannot renew (store unreachable,
  * process stalled) stops the account's actor before the lease can expire, so the next owner's socket
  * never overlaps this one's.
@@ -25,7 +25,7 @@ export interface OwnerLeasesOptions {
   /** Monotonic clock for this process's own deadlines. */
   monotonic?: () => number;
   /**
-   * Renewals failed for two thirds of the lease: stop the account's actor within `budgetMs`, which
+   * No renewal succeeded for two thirds of the lease: stop the account's actor within `budgetMs`, which
    * ends a safety margin before the lease can expire anywhere. The lease is dropped from the set.
    */
   onExpiring: (lease: Lease, budgetMs: number, why: string) => void;
@@ -55,19 +55,24 @@ export class OwnerLeases {
   readonly stopLeadMs: number;
   /** The actor must be gone this long before the lease can expire. */
   readonly safetyMs: number;
+  private readonly checkEveryMs: number;
+  private lastCheck: number | null = null;
 
   constructor(opts: OwnerLeasesOptions) {
     this.o = opts;
     this.now = opts.now ?? Date.now;
     this.mono = opts.monotonic ?? (() => performance.now());
-    this.renewEveryMs = Math.floor(opts.ttlMs / 3);
+    // Renewals start early and may take long (a busy store): from the first renewal to the stop point
+    // lies 5/12 of the lease, for the renewal and its retries.
+    this.renewEveryMs = Math.floor(opts.ttlMs / 4);
     this.stopLeadMs = Math.floor(opts.ttlMs / 3);
     this.safetyMs = Math.min(2_000, Math.floor(opts.ttlMs / 10));
+    this.checkEveryMs = Math.max(50, Math.min(1_000, Math.floor(this.renewEveryMs / 4)));
   }
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.check(), Math.max(50, Math.min(1_000, Math.floor(this.renewEveryMs / 4))));
+    this.timer = setInterval(() => this.check(), this.checkEveryMs);
     this.timer.unref();
   }
 
@@ -97,12 +102,23 @@ export class OwnerLeases {
     return this.held.size;
   }
 
-  /** Acquires and keeps the account's owner lease; null when another holder has it. */
-  async acquire(accountId: string, opts: { steal?: boolean } = {}): Promise<Lease | null> {
+  /**
+   * Acquires and keeps the account's owner lease; null when another holder has it. An acquisition
+   * that does not answer within `timeoutMs` counts as failed; should it land later after all, the
+   * lease is released at once (nobody runs the account on it).
+   */
+  async acquire(accountId: string, opts: { steal?: boolean; timeoutMs?: number } = {}): Promise<Lease | null> {
     const existing = this.held.get(accountId);
     if (existing) return existing.lease;
     const sent = this.mono();
-    const lease = await this.o.store.acquireLease(accountId, 'owner', this.o.holder, this.o.ttlMs, this.now(), opts);
+    const pending = this.o.store.acquireLease(accountId, 'owner', this.o.holder, this.o.ttlMs, this.now(), { steal: opts.steal });
+    let lease: Lease | null;
+    try {
+      lease = await withTimeout(pending, opts.timeoutMs ?? this.renewEveryMs, 'acquisition');
+    } catch (err) {
+      pending.then((late) => (late ? this.o.store.releaseLease(late) : undefined)).catch(() => undefined);
+      throw err;
+    }
     if (!lease) return null;
     this.held.set(accountId, { lease, validUntil: sent + this.o.ttlMs, lastSent: sent, renewing: false, failures: 0 });
     return lease;
@@ -131,6 +147,11 @@ export class OwnerLeases {
   /** One pass: renew what is due, stop what can no longer be kept. Runs on the timer; public for tests. */
   check(): void {
     const now = this.mono();
+    // A pass long overdue means this process was stalled (starved of CPU, paused): say so, it explains stops.
+    if (this.lastCheck !== null && now - this.lastCheck > 4 * this.checkEveryMs && this.held.size > 0) {
+      this.o.logger.warn({ stalledMs: Math.round(now - this.lastCheck) }, 'owner lease keeper ran late: this process was stalled');
+    }
+    this.lastCheck = now;
     for (const [accountId, h] of this.held) {
       if (now >= h.validUntil - this.stopLeadMs) {
         this.held.delete(accountId);
@@ -152,10 +173,11 @@ export class OwnerLeases {
     h.renewing = true;
     const sent = this.mono();
     try {
-      // Half a renewal period: a hung attempt still leaves room for retries before the deadline.
+      // A slow store (a busy Firestore, contention on the account document) gets all the time there
+      // is until the actor would have to stop anyway; a failing one is retried at every pass till then.
       const renewed = await withTimeout(
         this.o.store.renewLease(h.lease, this.o.ttlMs, this.now()),
-        Math.max(100, this.renewEveryMs / 2),
+        Math.max(100, h.validUntil - this.stopLeadMs - sent),
         'renewal',
       );
       if (this.held.get(accountId) !== h) return; // released, lost or expired meanwhile
@@ -166,6 +188,8 @@ export class OwnerLeases {
         this.o.onLost(h.lease, why);
         return;
       }
+      const took = this.mono() - sent;
+      if (took > this.renewEveryMs / 2) this.o.logger.warn({ accountId, tookMs: Math.round(took) }, 'owner lease renewal was slow');
       h.lease = renewed;
       h.validUntil = sent + this.o.ttlMs;
       h.lastSent = sent;
@@ -185,7 +209,7 @@ export class OwnerLeases {
 export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`owner lease ${what} did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`store ${what} did not answer within ${Math.round(ms)} ms`)), ms);
     timer.unref();
   });
   work.catch(() => undefined);
