@@ -93,6 +93,7 @@ export class AccountActor {
   private repairUsed = false;
   private stopped = false;
   private accountWrites: Promise<void> = Promise.resolve();
+  private historyResults: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
     this.d = deps;
@@ -380,15 +381,17 @@ export class AccountActor {
         this.backfills.onAnswer(data, outcome.saved);
         return;
       }
-      try {
-        if (outcome.dryRun) {
-          await this.d.store.patchAccount(this.d.accountId, { lastHistorySyncAt: this.now(), lastHistorySyncResult: result });
-        } else {
-          await this.d.store.recordHistorySync(this.d.accountId, result, this.now());
-        }
-      } catch (err) {
-        this.reportError(err, 'history sync result');
-      }
+      // One after another, in chunk order: two writes in flight at once may land in either order,
+      // and `lastHistorySyncResult` must end as the last chunk's.
+      const at = this.now();
+      this.historyResults = this.historyResults
+        .then(() =>
+          outcome.dryRun
+            ? this.d.store.patchAccount(this.d.accountId, { lastHistorySyncAt: at, lastHistorySyncResult: result })
+            : this.d.store.recordHistorySync(this.d.accountId, result, at),
+        )
+        .catch((err: unknown) => this.reportError(err, 'history sync result'));
+      await this.historyResults;
       this.log.info({ ...result }, `History sync complete: ${result.saved} saved`);
       this.d.emit({
         type: 'history-sync',
