@@ -154,7 +154,7 @@ export class Fleet {
   async locate(accountId: string): Promise<'local' | 'none'> {
     if (this.leases.has(accountId)) return 'local';
     const account = await this.requireAccount(accountId);
-    const holder = validOwner(account, this.now());
+    const holder = this.liveOwner(account, this.now());
     if (holder === null || holder === this.o.instanceId) return 'none';
     throw new OwnedElsewhereError(accountId, { instanceId: holder, url: await this.urlOf(holder) });
   }
@@ -281,7 +281,7 @@ export class Fleet {
     const snapshot: PlacementAccount[] = accounts.map((a) => ({
       id: a.id,
       // What this instance holds is its own, whatever an unlucky read says.
-      holder: this.leases.has(a.id) ? this.o.instanceId : validOwner(a, now),
+      holder: this.leases.has(a.id) ? this.o.instanceId : this.liveOwner(a, now),
       claimable: !PARKED.has(a.status),
     }));
     const plan = planPlacement({
@@ -301,6 +301,15 @@ export class Fleet {
     }
     if (plan.moves.length > 0) await this.move(plan.moves.map((m) => m.to));
     await withTimeout(this.forgetSilent(now), bound, 'registry clean-up').catch(() => undefined);
+  }
+
+  /**
+   * The holder of a valid owner lease, as far as placement and routing are concerned: with an
+   * exclusive store every other holder is a dead predecessor, so its leases count as free.
+   */
+  private liveOwner(account: AccountRecord, now: number): string | null {
+    const holder = validOwner(account, now);
+    return this.o.exclusive && holder !== this.o.instanceId ? null : holder;
   }
 
   /** Hands accounts over: each actor flushes and stops before its lease is released (no overlap). */
