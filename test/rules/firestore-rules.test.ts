@@ -112,6 +112,18 @@ describe('firestore.rules: what an inbox client may read', () => {
       { kind: 'status', accountId: A, clientJid: null, messageId: 'NOT_YET', status: 'read', at: BASE_TIME },
     ]);
     await store.acquireLease(A, 'autoBackfill', 'instance-1', 60_000, Date.now());
+    // The owner lease writes the account's fence; the instance registry holds a heartbeat.
+    await store.acquireLease(A, 'owner', 'instance-1', 60_000, Date.now());
+    await store.putInstance({
+      instanceId: 'instance-1',
+      url: 'http://10.0.0.5:8080',
+      mode: 'active',
+      state: 'running',
+      startedAt: BASE_TIME,
+      heartbeatAt: BASE_TIME,
+      accounts: [A],
+      maxAccounts: 0,
+    });
     await store.writeAuthCreds(A, new Uint8Array([1, 2, 3]));
     await store.writeAuthKeys(A, [{ type: 'session', id: 'peer.0', value: new Uint8Array([4]) }]);
     authKeyId = (await admin.firestore.collection(`${COLLECTIONS.auth}/${A}/${COLLECTIONS.authKeys}`).get()).docs[0]!.id;
@@ -263,6 +275,9 @@ describe('firestore.rules: what an inbox client may read', () => {
       ['wasyncSettings list', (d) => getDocs(collection(d, COLLECTIONS.settings))],
       ['wasyncMediaQueue job', (d) => getDoc(doc(d, COLLECTIONS.mediaJobs, messageIndexId(A, seedMessages(A, 0)[0]!.id)))],
       ['wasyncMediaQueue by account', (d) => getDocs(query(collection(d, COLLECTIONS.mediaJobs), where('accountId', '==', A)))],
+      ['wasyncFences/{A} (the owner lease fence)', (d) => getDoc(doc(d, COLLECTIONS.fences, A))],
+      ['wasyncInstances/{id} (an instance and its URL)', (d) => getDoc(doc(d, COLLECTIONS.instances, 'instance-1'))],
+      ['wasyncInstances list (the fleet)', (d) => getDocs(collection(d, COLLECTIONS.instances))],
       // Anything the rules do not name falls to the catch-all deny: journals, webhook secrets, change logs to come.
       ['a collection the rules do not name (journal)', (d) => getDocs(collection(d, 'wasyncJournal'))],
       ['a collection the rules do not name (webhook secrets)', (d) => getDoc(doc(d, 'wasyncWebhooks', A))],
@@ -309,6 +324,9 @@ describe('firestore.rules: what an inbox client may read', () => {
       ['edit a message', (d) => updateDoc(doc(d, 'threads', ownThread(), 'messages', ownMessage()), { body: 'edited by a client' })],
       ['delete a message', (d) => deleteDoc(doc(d, 'threads', ownThread(), 'messages', ownMessage()))],
       ['take the lease', (d) => updateDoc(doc(d, COLLECTIONS.accounts, A), { autoBackfillLeaseHolder: 'client' })],
+      ['move the fence', (d) => setDoc(doc(d, COLLECTIONS.fences, A), { holder: 'client', epoch: 99 })],
+      ['register an instance', (d) => setDoc(doc(d, COLLECTIONS.instances, 'rogue'), { url: 'http://evil.example' })],
+      ['redirect an instance', (d) => updateDoc(doc(d, COLLECTIONS.instances, 'instance-1'), { url: 'http://evil.example' })],
       ['create an account', (d) => setDoc(doc(d, COLLECTIONS.accounts, 'account_forged'), { status: 'open' })],
       ['write an index entry', (d) => setDoc(doc(d, COLLECTIONS.inboundDedupe, messageIndexId(A, 'X')), { accountId: A })],
       ['replace credentials', (d) => setDoc(doc(d, COLLECTIONS.auth, A), { creds: 'x' })],
@@ -346,6 +364,8 @@ describe('firestore.rules: what an inbox client may read', () => {
       expect((await admin.firestore.doc(`threads/${threadIdOf(A, jid(8))}`).get()).exists).toBe(false);
       expect((await store.getSetting('waVersion'))?.value).toEqual({ version: [2, 3000, 1], fetchedAt: BASE_TIME });
       expect(await store.getMediaJob(A, 'X')).toBeNull();
+      expect((await admin.firestore.doc(`${COLLECTIONS.fences}/${A}`).get()).data()).toMatchObject({ holder: 'instance-1', epoch: 1 });
+      expect((await store.listInstances()).map((i) => [i.instanceId, i.url])).toEqual([['instance-1', 'http://10.0.0.5:8080']]);
     });
   });
 });
