@@ -42,7 +42,10 @@ describe('SQLite: one process per DATA_DIR', () => {
     const first = await spawnServer({ env: env('first') });
     started.push(first);
     await waitFor('the demo account open', async () => {
-      const r = await get<{ account?: { runtime?: { connection?: string; actor?: string } } }>(first, '/api/whatsapp/accounts/demo');
+      const r = await get<{ account?: { runtime?: { connection?: string; actor?: string } } }>(
+        first,
+        '/api/whatsapp/accounts/demo',
+      );
       return r.account?.runtime?.connection === 'open' && r.account.runtime.actor === 'running' ? true : undefined;
     });
 
