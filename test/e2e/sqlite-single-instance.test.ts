@@ -38,14 +38,11 @@ describe('SQLite: one process per DATA_DIR', () => {
   const get = async <T>(server: SpawnedServer, urlPath: string): Promise<T> =>
     (await (await fetch(`${server.url}${urlPath}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as T;
 
-  it('a second process on the same DATA_DIR refuses to start, naming the holder; after kill -9 of the first, the next one starts', async () => {
+  it('a second process on one DATA_DIR refuses to start, naming the holder; after kill -9 of the first, the next one starts', async () => {
     const first = await spawnServer({ env: env('first') });
     started.push(first);
     await waitFor('the demo account open', async () => {
-      const r = await get<{ account?: { runtime?: { connection?: string; actor?: string } } }>(
-        first,
-        '/api/whatsapp/accounts/demo',
-      );
+      const r = await get<{ account?: { runtime?: { connection?: string; actor?: string } } }>(first, '/api/whatsapp/accounts/demo');
       return r.account?.runtime?.connection === 'open' && r.account.runtime.actor === 'running' ? true : undefined;
     });
 
