@@ -17,17 +17,18 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
  * A fleet of real wasync processes on one Firestore project (Google's emulator), with the simulated
  * WhatsApp they share (the sim server, which counts concurrent connections per account and queues
  * what is sent while an account is offline). Each instance reaches the emulator through its own TCP
- * proxy, so that one can be partitioned from the store. Lease and tick are short here (15 s, 3 s; the
- * production defaults are 30 s and 5 s), not shorter: this machine's two cores are shared, Google's
- * emulator answers in seconds under that load, and an instance that cannot prove its lease in time
- * rightly stops its actors. The steps run in order on one fleet:
+ * proxy, so that one can be partitioned from the store. Lease and tick are the production defaults
+ * (30 s, 5 s), so the figures it prints are the ones an operator gets. Not shorter: this machine's two
+ * cores are shared, Google's emulator then answers a renewal in 4–6 s (measured at a load average of
+ * 30), and with a 15 s lease an instance that cannot prove its lease in time rightly stops its actors,
+ * so the fleet churns instead of settling. The steps run in order on one fleet:
  * 3 instances × 30 accounts streaming → partition one (and heal it) → kill -9 it → a 4th joins → a
  * send through another instance → SIGTERM one. Throughout, the sim server's counter must say that no account was
  * ever connected twice at once.
  */
 
-const LEASE_MS = 15_000;
-const TICK_MS = 3_000;
+const LEASE_MS = 30_000;
+const TICK_MS = 5_000;
 const ACCOUNTS = 30;
 const RATE = 0.2;
 const TOKEN = 'fleet-token-0123456789abcdef';
@@ -145,7 +146,12 @@ describe('a fleet of instances on one Firestore project', () => {
     });
     const notOpen = accounts.filter((a) => a.status !== 'open').map((a) => `${a.id}:${a.status}`);
     const counts = expected.map((e) => l[e] ?? 0);
-    unsettled = JSON.stringify({ loads: l, wrong: wrong.map((id) => [id, o.get(id)?.holder, stats[id]?.connectedInstance]), notOpen });
+    unsettled = JSON.stringify({
+      loads: l,
+      // The holder, the instance connected now, and the account's last connections as the sim server saw them.
+      wrong: wrong.map((id) => [id, o.get(id)?.holder, stats[id]?.connectedInstance, sim.connections(id).slice(-3)]),
+      notOpen,
+    });
     if (wrong.length > 0 || notOpen.length > 0) return undefined;
     return Math.max(...counts) - Math.min(...counts) <= 1 ? l : undefined;
   }
@@ -231,7 +237,7 @@ describe('a fleet of instances on one Firestore project', () => {
     const frozen = await owners();
     const theirs = ids.filter((id) => frozen.get(id)?.holder === 'wa-3');
     expect(theirs.length).toBe(10);
-    await waitSettled('wa-1 and wa-2 to own and connect everything', ['wa-1', 'wa-2'], 90_000, 100);
+    await waitSettled('wa-1 and wa-2 to own and connect everything', ['wa-1', 'wa-2'], LEASE_MS + TICK_MS + 60_000, 100);
     timings.partitionTakeoverMaxMs = Math.max(...theirs.map((id) => sim.connections(id).at(-1)!.openedAt - cutAt));
     for (const id of theirs) {
       const conns = sim.connections(id);
@@ -262,7 +268,7 @@ describe('a fleet of instances on one Firestore project', () => {
     // Healed: wa-3 rejoins and accounts move back to it, a few per tick, never connected twice.
     const healedAt = Date.now();
     cut.proxy.heal();
-    await waitSettled('all three even again', ['wa-1', 'wa-2', 'wa-3'], 90_000);
+    await waitSettled('all three even again', ['wa-1', 'wa-2', 'wa-3'], 150_000);
     timings.rebalanceAfterHealMs = Date.now() - healedAt;
     assertNeverTwice();
     // What wa-3 received and acknowledged to WhatsApp while cut off, and could not write before it
@@ -284,7 +290,7 @@ describe('a fleet of instances on one Firestore project', () => {
         .filter((m) => m.generatedAt >= cutAt && m.acked && cutConnections.has(m.connection ?? -1) && !stored.has(m.id)).length;
     }
     timings.ackedButUnwrittenInPartition = lost;
-  }, 150_000);
+  }, 300_000);
 
   it('kill -9 of one instance: its accounts move within lease + tick; what was sent meanwhile is stored exactly once', async () => {
     const victim = instances.get('wa-3')!;
@@ -296,11 +302,23 @@ describe('a fleet of instances on one Firestore project', () => {
     await victim.server.stop(null);
     instances.delete('wa-3');
     victim.proxy.stop();
-    await waitSettled('the survivors to own and connect everything', ['wa-1', 'wa-2'], 60_000, 100);
-    const after = await owners();
-    const claimedAfter = theirs.map((id) => after.get(id)!.acquiredAt - killedAt);
-    const reconnectedAfter = theirs.map((id) => sim.connections(id).at(-1)!.openedAt - killedAt);
+    // Claimed first (the lease figure), then connected (the actor starts on top of it): each recorded as it comes.
+    const claimed = await waitFor(
+      'the survivors to claim every account of the dead instance',
+      async () => {
+        const o = await owners();
+        return theirs.every((id) => ['wa-1', 'wa-2'].includes(o.get(id)?.holder ?? '')) ? o : undefined;
+      },
+      LEASE_MS + TICK_MS + 30_000,
+      100,
+    );
+    const claimedAfter = theirs.map((id) => claimed.get(id)!.acquiredAt - killedAt);
+    timings.failoverClaimMinMs = Math.min(...claimedAfter);
     timings.failoverClaimMaxMs = Math.max(...claimedAfter);
+    await waitSettled('the survivors to own and connect everything', ['wa-1', 'wa-2'], LEASE_MS + TICK_MS + 60_000, 100);
+    const after = await owners();
+    const reconnectedAfter = theirs.map((id) => sim.connections(id).at(-1)!.openedAt - killedAt);
+    timings.failoverReconnectMinMs = Math.min(...reconnectedAfter);
     timings.failoverReconnectMaxMs = Math.max(...reconnectedAfter);
     // Taken over when the lease ran out, at the next tick (plus the emulator's own pace).
     expect(Math.max(...claimedAfter)).toBeLessThanOrEqual(LEASE_MS + TICK_MS + 1_500);
@@ -348,7 +366,7 @@ describe('a fleet of instances on one Firestore project', () => {
     const statuses = (await store.listAccounts()).map((a) => a.status);
     expect(new Set(statuses)).toEqual(new Set(['open']));
     assertNeverTwice();
-  }, 150_000);
+  }, 240_000);
 
   it('a fourth instance: accounts move to it gradually, none connected twice', async () => {
     const moves: number[] = [];
@@ -365,7 +383,7 @@ describe('a fleet of instances on one Firestore project', () => {
     const started = Date.now();
     await start('wa-4');
     try {
-      const spread = await waitSettled('wa-1, wa-2 and wa-4 even', ['wa-1', 'wa-2', 'wa-4'], 90_000);
+      const spread = await waitSettled('wa-1, wa-2 and wa-4 even', ['wa-1', 'wa-2', 'wa-4'], 150_000);
       timings.fourthInstanceEvenMs = Date.now() - started;
       expect(Object.values(spread).sort()).toEqual([10, 10, 10]);
     } finally {
@@ -375,7 +393,7 @@ describe('a fleet of instances on one Firestore project', () => {
     timings.fourthInstanceMaxMovesPerTick = Math.max(...moves);
     expect(Math.max(...moves)).toBeLessThanOrEqual(2 * 3 * 2);
     assertNeverTwice();
-  }, 150_000);
+  }, 200_000);
 
   it('a send through an instance that does not own the account is forwarded to its owner, and only once', async () => {
     const o = await owners();
