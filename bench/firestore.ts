@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { Timestamp, type Firestore, type WriteBatch } from 'firebase-admin/firestore';
 import { generateHistory } from '../src/connectors/sim/history-generator.js';
 import { previewOf } from '../src/domain/merge.js';
@@ -7,6 +6,7 @@ import { createFirestoreStore, type CommitterOptions } from '../src/store/firest
 import { messageToDoc, toTimestamp } from '../src/store/firestore/documents.js';
 import { emulatorClient, type Connection } from '../test/support/firestore-emulator-client.js';
 import { startGoogleFirestoreEmulator } from '../test/support/google-firestore-emulator.js';
+import { startTcpProxy } from '../test/support/tcp-proxy.js';
 import { ingestHistory, mapHistory, type HistoryChunk } from './pipeline.js';
 
 /**
@@ -145,43 +145,6 @@ async function runOneByOne(db: Firestore, records: MessageRecord[], threadIds: S
   };
 }
 
-/**
- * A TCP proxy that holds every chunk, in each direction, for half the round trip: the network between
- * a server and Firestore, which the local emulator does not have. Order is kept (equal delays fire in
- * the order they were set).
- */
-async function startLatencyProxy(target: string, rttMs: number): Promise<{ host: string; stop: () => void }> {
-  const [targetHost, targetPort] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
-  const oneWay = rttMs / 2;
-  const sockets = new Set<net.Socket>();
-  const relay = (from: net.Socket, to: net.Socket): void => {
-    from.on('data', (chunk) => {
-      setTimeout(() => {
-        if (!to.destroyed) to.write(chunk);
-      }, oneWay);
-    });
-    from.on('close', () => setTimeout(() => to.destroy(), oneWay));
-    from.on('error', () => to.destroy());
-  };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, targetHost);
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
-    sockets.add(client).add(upstream);
-    relay(client, upstream);
-    relay(upstream, client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as net.AddressInfo;
-  return {
-    host: `127.0.0.1:${address.port}`,
-    stop: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
-
 /** Runs `fn` with firebase-admin clients of the emulator at `host`, a fresh project per `fresh()`. */
 async function onEmulator<T>(host: string, fn: (fresh: () => Firestore) => Promise<T>): Promise<T> {
   const emulator = emulatorClient(host);
@@ -272,7 +235,7 @@ export async function benchFirestore(opts: {
     const full = history(opts.chats, opts.messagesPerChat);
     const small = history(opts.latency.chats, opts.latency.messagesPerChat);
     const loopback = await onEmulator(google.host, (fresh) => compare(GOOGLE_EMULATOR, 0, fresh, full, true, small, true));
-    const proxy = await startLatencyProxy(google.host, opts.latency.rttMs);
+    const proxy = await startTcpProxy(google.host, { rttMs: opts.latency.rttMs });
     try {
       const latency = await onEmulator(proxy.host, (fresh) => compare(GOOGLE_EMULATOR, opts.latency.rttMs, fresh, small, true, null));
       return { loopback, latency };

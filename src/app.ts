@@ -1,6 +1,7 @@
+import os from 'node:os';
 import type { Config } from './config/index.js';
 import { createLogger, type Logger } from './logging/logger.js';
-import { openStore } from './store/open.js';
+import { lockStoreForProcess, openStore } from './store/open.js';
 import type { Store } from './store/port.js';
 import { Accounts } from './supervisor/accounts.js';
 import { forceReserveMs } from './supervisor/supervisor.js';
@@ -58,16 +59,23 @@ export interface AppOptions {
 export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const logger =
     opts.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, base: { instanceId: config.INSTANCE_ID } });
+  // SQLite: refuse to start next to another process on the same DATA_DIR (before anything is written).
+  const lock = await lockStoreForProcess(config);
   // The env the actor threads get: the HTTP layer's store must reach the same project/emulator.
-  const store = await openStore(config, logger, opts.env);
+  const store = await openStore(config, logger, opts.env).catch((err: unknown) => {
+    lock.release();
+    throw err;
+  });
   await store.init();
   const token = config.API_TOKEN ? { token: config.API_TOKEN, file: null, created: false } : ensureApiToken(config.DATA_DIR);
   // MEDIA_ARCHIVE: checked now (the directory writable, the bucket reachable) so a misconfiguration stops start-up.
   const mediaArchive = await openMediaArchive(config, opts.env).catch(async (err: unknown) => {
     await store.close();
+    lock.release();
     throw err;
   });
-  const accounts = new Accounts({ config, env: opts.env, store, logger, mediaArchive });
+  let advertised: string | null = config.INSTANCE_URL ?? null;
+  const accounts = new Accounts({ config, env: opts.env, store, logger, mediaArchive, url: () => advertised });
   const metrics = createMetrics(accounts, () => accounts.runtimes());
   registerHistorySyncMetrics(metrics.registry, accounts, () => accounts.historySyncStates());
   if (accounts.mediaArchive) registerMediaArchiveMetrics(metrics.registry, accounts.mediaArchive);
@@ -141,11 +149,16 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
       idleTimeoutSeconds: config.FEED_IDLE_TIMEOUT_SECONDS,
       metrics: feedMetrics.socket,
     },
+    forwarding: { enabled: config.FORWARD_COMMANDS, selfUrl: () => advertised },
   });
   const port = await http.listen(config.HOST, config.PORT);
   dispatcher.start();
   retention.start();
-  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+  const wildcard = config.HOST === '0.0.0.0' || config.HOST === '::';
+  const host = wildcard ? '127.0.0.1' : config.HOST;
+  // Other instances reach this one here (README, Running several instances): the hostname when
+  // listening on every interface, which containers and VMs resolve on their network.
+  advertised ??= `http://${wildcard ? os.hostname() : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   await protocolVersion?.start();
   await accounts.start();
   let closing: Promise<void> | null = null;
@@ -176,6 +189,7 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
           await reads.close();
           await mediaArchive?.close();
           await store.close();
+          lock.release();
         },
       });
       return closing;

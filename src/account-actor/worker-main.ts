@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       emit({ type: 'changes', accountId: init.accountId });
     });
   });
-  const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit });
+  const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit, fence: init.fence });
 
   const api: ActorApi = {
     start: () => settle(() => actor.start()),

@@ -128,3 +128,25 @@ export const httpUrl: Parser<string> = {
     return url.href;
   },
 };
+
+/**
+ * An http(s) URL other processes reach this one at (`INSTANCE_URL`, `WA_SIM_SERVER`): scheme, host and
+ * optional port and path, no credentials, query or fragment (they would leak into logs and the
+ * registry); a trailing slash is dropped so paths can be appended.
+ */
+export const baseUrl: Parser<string> = {
+  form: 'an http:// or https:// URL such as http://10.0.0.5:8080',
+  parse(raw) {
+    const v = raw.trim();
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new Error(`expected an http:// or https:// URL such as http://10.0.0.5:8080, got "${raw}"`);
+    }
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash) {
+      throw new Error(`expected an http:// or https:// URL without credentials, query or fragment, got "${raw}"`);
+    }
+    return v.replace(/\/+$/, '');
+  },
+};

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { CHANGE_EVENT_TYPES } from '../domain/change-events.js';
-import { bool, envTag, httpUrl, identifier, int, key32, listOf, oneOf, text, waVersion, type Parser } from './parsers.js';
+import { baseUrl, bool, envTag, httpUrl, identifier, int, key32, listOf, oneOf, text, waVersion, type Parser } from './parsers.js';
 
 /**
  * Every environment variable wasync reads. Names and defaults of the runbook's variables (README, Configuration) are a public
@@ -95,6 +95,12 @@ export const ENV_SPEC = {
     doc: 'Simulated phone: a new QR this often while waiting to pair (Baileys rotates every 20 s).',
   },
   WA_SIM_SCENARIO: { parser: text, doc: 'Simulated phone: replay this scenario file (JSON lines) instead of generating.' },
+  WA_SIM_SERVER: {
+    parser: baseUrl,
+    doc:
+      'Simulated phone: connect to this shared sim server (`npm run sim-server`) instead of an in-process phone, ' +
+      'so that several processes see one simulated WhatsApp (440 on a second connection, offline queue).',
+  },
   WA_DEMO: { parser: bool, default: 'false', doc: 'Create a `demo` account at start-up if it does not exist.' },
   WA_RECORD_DIR: { parser: text, doc: 'Append every event the real socket emits to a scenario file here (secrets left out).' },
   AUTH_STATE_KEY: { parser: key32, doc: 'Encrypt Baileys creds and keys at rest with AES-256-GCM (32 bytes, base64).', secret: true },
@@ -109,6 +115,13 @@ export const ENV_SPEC = {
     parser: int(0),
     default: '30000',
     doc: 'The whole shutdown, flushing pending writes included, ends within this (runbook: 30 s).',
+  },
+  ACTOR_START_CONCURRENCY: {
+    parser: int(1, 64),
+    default: '2',
+    doc:
+      'Actor threads one instance boots at once (a takeover or cold start of many accounts queues the rest, ' +
+      'so lease renewals keep their CPU). Raise it on a machine with more cores.',
   },
   ACTOR_MAX_RESTARTS: {
     parser: int(0),
@@ -126,6 +139,37 @@ export const ENV_SPEC = {
     doc:
       'Flag a history sync as stalled (`historySyncStalled`, logged once) after this long without a chunk ' +
       'while connected and not complete (10 min).',
+  },
+  // Several instances on one Firestore project (README, Running several instances)
+  INSTANCE_MODE: {
+    parser: oneOf(['active', 'passive'] as const),
+    default: 'active',
+    doc: '`active` owns accounts; `passive` serves the API and the feed and takes accounts only when no active instance can.',
+  },
+  INSTANCE_URL: {
+    parser: baseUrl,
+    doc: 'The URL other instances forward commands to (advertised in the registry). ' + 'Unset: `http://{HOST or hostname}:{PORT}`.',
+  },
+  MAX_ACCOUNTS_PER_INSTANCE: { parser: int(0), default: '0', doc: 'Accounts one instance owns at most (0 = no cap).' },
+  OWNER_LEASE_MS: {
+    parser: int(1_000, 3_600_000),
+    default: '30000',
+    doc: "Owner lease duration: a dead instance's accounts are taken over within this plus one FLEET_TICK_MS.",
+  },
+  FLEET_TICK_MS: {
+    parser: int(100, 600_000),
+    default: '5000',
+    doc: 'Heartbeat and placement tick (claims, rebalancing); at most a third of OWNER_LEASE_MS.',
+  },
+  REBALANCE_MAX_MOVES_PER_TICK: {
+    parser: int(0, 1_000),
+    default: '2',
+    doc: 'Accounts one instance hands to a less loaded one per tick (0 = never rebalance).',
+  },
+  FORWARD_COMMANDS: {
+    parser: bool,
+    default: 'true',
+    doc: 'Forward commands for an account owned by another instance to it; false answers 409 with the owner.',
   },
 
   // WhatsApp Web version (docs/wa-version.md)
@@ -239,6 +283,15 @@ export const ENV_SPEC = {
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SPEC;
+
+/** Rules between variables, checked after each one parsed: each returns what is wrong, or null. */
+export const CONFIG_CONSTRAINTS: ReadonlyArray<(c: Config) => string | null> = [
+  // Failover is lease + tick only if a dead instance drops out of the registry (3 ticks) before its leases expire.
+  (c) =>
+    c.FLEET_TICK_MS * 3 > c.OWNER_LEASE_MS
+      ? `FLEET_TICK_MS: at most a third of OWNER_LEASE_MS (${c.OWNER_LEASE_MS}), got ${c.FLEET_TICK_MS}`
+      : null,
+];
 type SpecValue<S> = S extends VarSpec<infer T> ? T : never;
 type HasDefault<S> = S extends { default: string | (() => string) } ? true : false;
 

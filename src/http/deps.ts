@@ -7,6 +7,7 @@ import type { FeedHub } from '../feed/hub.js';
 import type { WebhookAdmin } from '../feed/webhooks/admin.js';
 import type { Authenticator } from './auth.js';
 import type { FeedSocketMetrics } from './feed-socket.js';
+import type { ForwardingOptions } from './forward.js';
 
 /** What the HTTP layer needs from the rest of the process; everything is injected so tests can run it alone. */
 export interface HttpDeps {
@@ -31,6 +32,8 @@ export interface HttpDeps {
   maxBodyBytes?: number;
   /** The live feed (websocket at /api/whatsapp/ws, tickets, webhooks); absent, those routes answer 404. */
   feed?: FeedDeps;
+  /** Commands for accounts another instance owns: forwarded to it, or 409 with the owner. Absent: 409. */
+  forwarding?: ForwardingOptions;
 }
 
 /** What the websocket feed and the webhook routes need (src/app.ts wires them). */

@@ -20,6 +20,8 @@ export interface RequestSnapshot {
   /** The console's static files: revalidation and compression. */
   ifNoneMatch: string;
   acceptEncoding: string;
+  /** `x-wasync-forwarded-by`: another instance of the fleet forwarded this request (src/http/forward.ts). */
+  forwardedBy: string;
 }
 
 export function snapshotRequest(req: HttpRequest): RequestSnapshot {
@@ -33,6 +35,7 @@ export function snapshotRequest(req: HttpRequest): RequestSnapshot {
     range: req.getHeader('range'),
     ifNoneMatch: req.getHeader('if-none-match'),
     acceptEncoding: req.getHeader('accept-encoding'),
+    forwardedBy: req.getHeader('x-wasync-forwarded-by'),
   };
 }
 

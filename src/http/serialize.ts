@@ -5,7 +5,7 @@ import {
   type MessageRecord,
   type ThreadRecord,
 } from '../domain/records.js';
-import type { AccountRuntime, AccountView } from '../supervisor/service.js';
+import type { AccountRuntime, AccountView, FleetView, InstanceView, OwnerView } from '../supervisor/service.js';
 import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
 import { historySyncOf, historySyncPatch, type HistorySyncState } from '../domain/history-sync.js';
 import type { HistorySyncProgress, HistorySyncStatus } from '../domain/records.js';
@@ -100,7 +100,9 @@ type AccountTimeKey = AccountInstantField;
 export type ApiAccountRecord = {
   [K in keyof AccountRecord]: K extends AccountTimeKey ? string | null : AccountRecord[K];
 };
-export type ApiAccount = ApiAccountRecord & { runtime: AccountRuntime };
+export type ApiAccount = ApiAccountRecord & {
+  runtime: Omit<AccountRuntime, 'owner'> & { owner?: ReturnType<typeof serializeOwner> };
+};
 
 /**
  * Account records are patched field by field, so most fields may be absent; the instants are always
@@ -116,7 +118,66 @@ export function serializeAccountRecord(account: AccountRecord): ApiAccountRecord
 }
 
 export function serializeAccountView(view: AccountView): ApiAccount {
-  return { ...serializeAccountRecord(view.account), runtime: view.runtime };
+  const { owner, ...runtime } = view.runtime;
+  return { ...serializeAccountRecord(view.account), runtime: owner === undefined ? runtime : { ...runtime, owner: serializeOwner(owner) } };
+}
+
+/** An owner lease as the API shows it: who and where, the epoch, its instants and ages. */
+export function serializeOwner(owner: OwnerView | null) {
+  if (owner === null) return null;
+  return {
+    instanceId: owner.instanceId,
+    url: owner.url,
+    epoch: owner.epoch,
+    valid: owner.valid,
+    self: owner.self,
+    acquiredAt: iso(owner.acquiredAt),
+    until: iso(owner.until),
+    leaseAgeSeconds: seconds(owner.leaseAgeMs),
+    expiresInSeconds: seconds(owner.expiresInMs),
+  };
+}
+
+function seconds(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms / 100) / 10;
+}
+
+/** `GET /api/whatsapp/instances` → one instance of the fleet, with the accounts it owns. */
+export function serializeInstance(i: InstanceView) {
+  return {
+    instanceId: i.instanceId,
+    url: i.url,
+    mode: i.mode,
+    state: i.state,
+    alive: i.alive,
+    self: i.self,
+    startedAt: iso(i.startedAt),
+    heartbeatAt: iso(i.heartbeatAt),
+    heartbeatAgeSeconds: seconds(i.heartbeatAgeMs),
+    maxAccounts: i.maxAccounts,
+    accountCount: i.accounts.length,
+    accounts: i.accounts.map((a) => ({
+      accountId: a.accountId,
+      epoch: a.epoch,
+      acquiredAt: iso(a.acquiredAt),
+      until: iso(a.until),
+      leaseAgeSeconds: seconds(a.leaseAgeMs),
+      expiresInSeconds: seconds(a.expiresInMs),
+    })),
+  };
+}
+
+export function serializeFleet(f: FleetView) {
+  return {
+    self: f.self,
+    mode: f.mode,
+    leaseMs: f.leaseMs,
+    tickMs: f.tickMs,
+    instances: f.instances.map(serializeInstance),
+    count: f.instances.length,
+    unowned: f.unowned,
+    parked: f.parked,
+  };
 }
 
 /** The runbook's dashboard fields, plus the auto-backfill and realtime diagnostics (README, API). */
@@ -145,6 +206,8 @@ export interface DashboardAccount {
   historySyncCompletedAt: string | null;
   historySyncStalled: boolean;
   historySyncStalledAt: string | null;
+  /** Which instance runs the account (its owner lease), the lease's epoch and ages; null when nobody. */
+  owner: ReturnType<typeof serializeOwner>;
 }
 
 export function serializeDashboardAccount({ account: a, runtime }: AccountView): DashboardAccount {
@@ -163,6 +226,7 @@ export function serializeDashboardAccount({ account: a, runtime }: AccountView):
     lastRealtimeIngestAt: iso(a.lastRealtimeIngestAt),
     lastRealtimeMessageAt: iso(a.lastRealtimeMessageAt),
     lastRealtimeError: a.lastRealtimeError ?? null,
+    owner: serializeOwner(runtime.owner ?? null),
     ...dashboardHistorySync(historySyncOf(a)),
   };
 }

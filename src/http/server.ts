@@ -7,10 +7,11 @@ import {
   type us_listen_socket,
   type us_socket,
 } from 'uWebSockets.js';
-import { WasyncError } from '../domain/errors.js';
+import { OwnedElsewhereError, WasyncError } from '../domain/errors.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { createFeedSocket, type FeedSocket } from './feed-socket.js';
 import { DEFAULT_MAX_BODY_BYTES, type HttpDeps } from './deps.js';
+import { forwardToOwner } from './forward.js';
 import { checkContentLength, parseJsonBody, readBody, snapshotRequest } from './request.js';
 import { errorReply, Responder, type Reply } from './respond.js';
 import { createRouter, decodeParams, type Route } from './router.js';
@@ -101,14 +102,21 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       const query = new URLSearchParams(snap.query);
       const headers = { range: snap.range, ifNoneMatch: snap.ifNoneMatch, acceptEncoding: snap.acceptEncoding };
       let pending: Promise<Reply>;
+      let rawBody: Buffer | null = null;
       if (route.body) {
         checkContentLength(snap.contentLength, maxBodyBytes);
-        pending = readBody(responder, maxBodyBytes).then((raw) =>
-          route.handler({ deps, params, query, body: parseJsonBody(raw), headers, principal }),
-        );
+        pending = readBody(responder, maxBodyBytes).then((raw) => {
+          rawBody = raw;
+          return route.handler({ deps, params, query, body: parseJsonBody(raw), headers, principal });
+        });
       } else {
         pending = route.handler({ deps, params, query, body: undefined, headers, principal });
       }
+      // A command for an account another instance owns goes there (src/http/forward.ts).
+      pending = pending.catch((err: unknown) => {
+        if (!(err instanceof OwnedElsewhereError)) throw err;
+        return forwardToOwner(err, { ...snap, body: rawBody }, { forwarding: deps.forwarding, instanceId: deps.instanceId, logger });
+      });
       pending
         .then(
           (reply) => responder.send(reply),

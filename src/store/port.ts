@@ -2,6 +2,7 @@ import type { AccountPatch, AccountRecord, HistorySyncResult, MediaArchiveFields
 import type { ChangeEvent } from '../domain/change-events.js';
 import type { Mutation } from '../domain/mutations.js';
 import type { ChangeLogStore } from './change-log.js';
+import type { InstanceRegistryStore } from './instances.js';
 import type { MediaQueueStore } from './media-queue.js';
 import type { SettingsStore } from './settings.js';
 import type { WebhookStore } from './webhooks.js';
@@ -73,6 +74,28 @@ export interface Lease {
   holder: string;
   acquiredAt: number;
   until: number;
+  /**
+   * Fencing epoch (`{name}LeaseEpoch` on the account): +1 on every acquisition, kept across releases,
+   * so it increases on every change of holder. Renewals keep it.
+   */
+  epoch: number;
+}
+
+/**
+ * What a fenced write carries: the owner lease (holder and epoch) its writer runs under. The store
+ * refuses the write with `LeaseLostError` when a newer epoch holds (or held) the account's owner lease.
+ */
+export interface LeaseFence {
+  holder: string;
+  epoch: number;
+}
+
+export interface AcquireLeaseOptions {
+  /**
+   * Take the lease even while another holder's is valid. Only for a holder that knows every other one
+   * is dead: a SQLite instance behind its data-directory lock (a crashed predecessor's owner leases).
+   */
+  steal?: boolean;
 }
 
 export interface StoreHealth {
@@ -86,9 +109,10 @@ export type AuthKeyWrite = { type: string; id: string; value: Uint8Array | null 
 
 /**
  * Settings (src/store/settings.ts), the media-archive queue (src/store/media-queue.ts), the change log
- * (src/store/change-log.ts) and webhook endpoints (src/store/webhooks.ts) are part of the port.
+ * (src/store/change-log.ts), webhook endpoints (src/store/webhooks.ts) and the instance registry
+ * (src/store/instances.ts) are part of the port.
  */
-export interface Store extends SettingsStore, MediaQueueStore, ChangeLogStore, WebhookStore {
+export interface Store extends SettingsStore, MediaQueueStore, ChangeLogStore, WebhookStore, InstanceRegistryStore {
   readonly backend: 'sqlite' | 'firestore';
 
   /** Runs migrations / checks connectivity. Idempotent. */
@@ -137,9 +161,11 @@ export interface Store extends SettingsStore, MediaQueueStore, ChangeLogStore, W
   /**
    * Field-level merge; `NotFoundError` when the account does not exist. In the same transaction /
    * commit: `account.updated` when the patch sets a field clients follow (`accountChangeEvent`), then
-   * `events` (e.g. `backfill.completed` with the backfill result it records).
+   * `events` (e.g. `backfill.completed` with the backfill result it records). With a `fence` (an
+   * actor's connection status) it is refused with `LeaseLostError` once a newer owner epoch holds the
+   * account, and then neither the patch nor its events are written.
    */
-  patchAccount(accountId: string, patch: AccountPatch, events?: readonly ChangeEvent[]): Promise<void>;
+  patchAccount(accountId: string, patch: AccountPatch, events?: readonly ChangeEvent[], fence?: LeaseFence): Promise<void>;
   /**
    * Atomically: `historySyncCount += result.saved`, `lastHistorySyncAt = at`, `lastHistorySyncResult =
    * result`, and `events` appended to the change log (the chunk's `history-sync.progress`).
@@ -151,21 +177,35 @@ export interface Store extends SettingsStore, MediaQueueStore, ChangeLogStore, W
    */
   deleteAccount(accountId: string, opts: { purge: boolean }): Promise<void>;
 
-  /** Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). */
+  /**
+   * Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). The
+   * writes take the writer's `fence`: two owners overlapping on one session would corrupt it (Signal
+   * ratchets, the history journal), so a write from an owner whose epoch has been superseded is
+   * refused with `LeaseLostError`, atomically with the check. Without a fence they are unconditional.
+   */
   readAuthCreds(accountId: string): Promise<Uint8Array | null>;
-  writeAuthCreds(accountId: string, data: Uint8Array): Promise<void>;
+  writeAuthCreds(accountId: string, data: Uint8Array, fence?: LeaseFence): Promise<void>;
   readAuthKeys(accountId: string, type: string, ids: readonly string[]): Promise<Map<string, Uint8Array>>;
-  /** All-or-nothing; a `null` value deletes the key. */
-  writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void>;
-  clearAuthState(accountId: string): Promise<void>;
+  /** All-or-nothing (per 499 keys on Firestore); a `null` value deletes the key. */
+  writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[], fence?: LeaseFence): Promise<void>;
+  clearAuthState(accountId: string, fence?: LeaseFence): Promise<void>;
 
   /**
    * Leases live on the account (`{name}LeaseUntil`, `{name}LeaseHolder`, `{name}LeaseAcquiredAt`, as the
-   * auto-backfill summary names them). Acquire succeeds when the lease is free, expired, or already ours.
+   * auto-backfill summary names them, and the fencing epoch `{name}LeaseEpoch`), read and written in
+   * one atomic step. Acquire succeeds when the lease is free, expired, or already ours, and moves the
+   * epoch on each time.
    */
-  acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null>;
-  /** Extends a lease we hold; null when it was lost (expired and taken by another holder). */
+  acquireLease(
+    accountId: string,
+    name: LeaseName,
+    holder: string,
+    ttlMs: number,
+    now: number,
+    opts?: AcquireLeaseOptions,
+  ): Promise<Lease | null>;
+  /** Extends this acquisition (same holder and epoch); null when it was lost (taken, released, or acquired again). */
   renewLease(lease: Lease, ttlMs: number, now: number): Promise<Lease | null>;
-  /** Releases only if we still hold it. */
+  /** Releases only this acquisition (same holder and epoch); the epoch stays. */
   releaseLease(lease: Lease): Promise<void>;
 }

@@ -14,17 +14,17 @@ import { BackfillScheduler, backfillSchedulerSettings } from './backfill-schedul
 import { openStoredMedia } from './media.js';
 import { MediaArchiveService } from './media-archive-service.js';
 import type { MediaArchive } from '../media-archive/port.js';
+import { Fleet, type FleetEventKind, type FleetHost, type FleetView } from './fleet/fleet.js';
 import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
-
-/** Sessions that need a new pairing: starting them would only churn QR codes until a person acts. */
-const PARKED: ReadonlySet<ConnectionStatus | undefined> = new Set(['logged_out', 'forbidden']);
 
 /** One incarnation of an account's actor, as the generic supervisor runs it. */
 interface ActorIncarnation extends Incarnation {
   readonly handle: ActorHandle;
   /** Set before a stop that ends the WhatsApp session too (the account is being removed). */
   logout: boolean;
+  /** Set before a stop that hands the account to another instance: no final status from this one. */
+  handover: boolean;
 }
 
 /** What the accounts layer knows of an account's actor beyond the supervisor's child state. */
@@ -38,6 +38,8 @@ interface AccountSlot {
   pendingWrites: number;
   /** The account's history-sync status: stored at start, then from its actor's events (metrics). */
   historySync: HistorySyncSummary | null;
+  /** When this instance took the account (moves prefer the most recent: the least settled). */
+  adoptedAt: number;
 }
 
 export interface AccountsOptions {
@@ -48,15 +50,24 @@ export interface AccountsOptions {
   logger: Logger;
   /** The media archive (MEDIA_ARCHIVE), or null/absent when it is off. */
   mediaArchive?: MediaArchive | null;
+  /** This instance's advertised URL (`INSTANCE_URL`, or from the bound port), once the server listens. */
+  url?: () => string | null;
+  /**
+   * The store is this process's alone (SQLite behind its data-directory lock): owner leases of
+   * earlier processes are taken over at once. Default: `STORE=sqlite`.
+   */
+  exclusiveStore?: boolean;
 }
 
 /**
  * The `AccountsService` the HTTP layer calls, over a generic `Supervisor` of account actors (one worker
  * thread each): account lifecycle, pairing, sends and backfills proxied to the actor, media served on
- * this thread, and the backfill scheduler fed by the actors' events. Emits every actor event as
- * `actor-event` (metrics listen) and each restart as `actor-restart`.
+ * this thread, and the backfill scheduler fed by the actors' events. Which accounts run here is the
+ * `Fleet`'s call (owner leases, placement); commands for an account another instance owns fail with
+ * `OwnedElsewhereError`, which the HTTP layer forwards. Emits every actor event as `actor-event`
+ * (metrics listen), each restart as `actor-restart`, and each owner-lease change as `fleet-event`.
  */
-export class Accounts extends EventEmitter implements AccountsService {
+export class Accounts extends EventEmitter implements AccountsService, FleetHost {
   private readonly o: AccountsOptions;
   private readonly supervisor: Supervisor<ActorIncarnation>;
   private readonly slots = new Map<string, AccountSlot>();
@@ -64,11 +75,29 @@ export class Accounts extends EventEmitter implements AccountsService {
   private readonly scheduler: BackfillScheduler | null;
   /** Archives the media of the accounts running here (null when MEDIA_ARCHIVE=off). */
   readonly mediaArchive: MediaArchiveService | null;
+  readonly fleet: Fleet;
+  /** Accounts adopted whose actor waits for a start slot (see `adopt`). */
+  private startQueue: string[] = [];
+  private starting = 0;
 
   constructor(opts: AccountsOptions) {
     super();
     this.o = opts;
     const c = opts.config;
+    this.fleet = new Fleet({
+      store: opts.store,
+      logger: opts.logger,
+      instanceId: c.INSTANCE_ID,
+      mode: c.INSTANCE_MODE,
+      url: opts.url ?? (() => null),
+      maxAccounts: c.MAX_ACCOUNTS_PER_INSTANCE,
+      leaseMs: c.OWNER_LEASE_MS,
+      tickMs: c.FLEET_TICK_MS,
+      maxMovesPerTick: c.REBALANCE_MAX_MOVES_PER_TICK,
+      exclusive: opts.exclusiveStore ?? c.STORE === 'sqlite',
+      host: this,
+      onEvent: (kind: FleetEventKind, accountId: string) => this.emit('fleet-event', { kind, accountId }),
+    });
     this.supervisor = new Supervisor<ActorIncarnation>({
       start: (accountId) => this.startActor(accountId),
       intensity: {
@@ -110,16 +139,15 @@ export class Accounts extends EventEmitter implements AccountsService {
         : null;
   }
 
-  /** Starts an actor for every stored account that is not waiting for a person (logged out, replaced…). */
+  /**
+   * Joins the fleet: registers this instance and runs the first placement tick, which starts an actor
+   * for every free account placed here (with one instance: every account not waiting for a person).
+   */
   async start(): Promise<void> {
-    const accounts = await this.o.store.listAccounts();
-    if (this.o.config.WA_DEMO && !accounts.some((a) => a.id === 'demo')) {
-      accounts.push(await this.o.store.createAccount(this.newAccount('demo')));
+    if (this.o.config.WA_DEMO && !(await this.o.store.getAccount('demo'))) {
+      await this.o.store.createAccount(this.newAccount('demo'));
     }
-    for (const account of accounts) {
-      this.slotFor(account.id, account.status ?? 'created').historySync = historySyncEntry(account);
-      if (!PARKED.has(account.status)) this.supervisor.spawn(account.id);
-    }
+    await this.fleet.start();
     this.scheduler?.start();
   }
 
@@ -127,15 +155,19 @@ export class Accounts extends EventEmitter implements AccountsService {
     return this.supervisor.draining;
   }
 
-  /** `passive` while draining: the periodic jobs start nothing (`/ready` reports it; README, Automatic backfill). */
+  /**
+   * `passive` while draining, and for a standby (`INSTANCE_MODE=passive`) that runs no account: the
+   * periodic jobs start nothing (`/ready` reports it; README, Running several instances).
+   */
   get mode(): 'active' | 'passive' {
-    return this.draining ? 'passive' : 'active';
+    return this.draining ? 'passive' : this.fleet.mode;
   }
 
   /**
-   * Stops every actor within `budgetMs` in all (graceful flush, then terminate; see `Supervisor`).
-   * Backfills in flight end with their actor; their outcome and lease release are written in what is
-   * left of the budget, while the store is still open.
+   * Stops every actor within `budgetMs` in all (graceful flush, then terminate; see `Supervisor`),
+   * then releases the owner leases so that the other instances take the accounts over at their next
+   * tick. Backfills in flight end with their actor; their outcome and lease release are written in
+   * what is left of the budget, while the store is still open.
    */
   async shutdown(budgetMs: number): Promise<void> {
     const deadline = Date.now() + Math.max(0, budgetMs);
@@ -143,15 +175,76 @@ export class Accounts extends EventEmitter implements AccountsService {
     // Archive downloads in flight get a share of the budget; a job cut short keeps its lease, which
     // expires, and the job runs again after the restart (docs/media-archive.md).
     const archiveStopped = this.mediaArchive ? settleWithin(this.mediaArchive.close(), Math.min(5_000, budgetMs / 4)) : null;
-    await this.supervisor.shutdown(budgetMs);
+    await this.fleet.drain();
+    await this.supervisor.shutdown(Math.max(0, deadline - Date.now()));
     if (archiveStopped && !(await archiveStopped))
       this.o.logger.warn('media archive downloads still running at shutdown; they resume after a restart');
     if (this.scheduler && !(await this.scheduler.settled(Math.max(0, deadline - Date.now())))) {
       this.o.logger.warn('backfill runs still recording their outcome at shutdown; their leases will expire');
     }
+    await this.fleet.finish();
   }
 
-  /** History-sync status of every account this process knows (the `wasync_history_sync_accounts` gauge). */
+  // ---- FleetHost: the fleet decides which accounts run here ------------------------------------
+
+  /**
+   * Starts the account's actor, at most `ACTOR_START_CONCURRENCY` at once: a takeover of many accounts
+   * (a dead instance's, a cold start) must not boot every worker thread in the same second, which
+   * would starve this process's own lease renewals of CPU and reconnect no sooner.
+   */
+  adopt(accountId: string): void {
+    const slot = this.slotFor(accountId, 'connecting');
+    slot.adoptedAt = Date.now();
+    // The history-sync gauge counts the accounts running here: the stored state until the actor reports.
+    if (slot.historySync === null) {
+      void this.o.store
+        .getAccount(accountId)
+        .then((account) => {
+          if (account && this.slots.get(accountId) === slot && slot.historySync === null) slot.historySync = historySyncEntry(account);
+        })
+        .catch(() => undefined);
+    }
+    this.supervisor.resetIntensity(accountId);
+    if (!this.startQueue.includes(accountId)) this.startQueue.push(accountId);
+    this.startNext();
+  }
+
+  private startNext(): void {
+    while (this.starting < this.o.config.ACTOR_START_CONCURRENCY && this.startQueue.length > 0) {
+      const accountId = this.startQueue.shift()!;
+      if (!this.fleet.owns(accountId) || this.supervisor.live(accountId)) continue;
+      const child = this.supervisor.spawn(accountId);
+      if (!child) continue;
+      this.starting += 1;
+      const done = (): void => {
+        this.starting -= 1;
+        this.startNext();
+      };
+      // Started (its first connection attempt made) or dead: either way the next one may boot.
+      void Promise.race([child.started, child.exited]).then(done, done);
+    }
+  }
+
+  async stopActor(accountId: string, budgetMs: number, mode: 'handover' | 'lost'): Promise<void> {
+    this.startQueue = this.startQueue.filter((id) => id !== accountId);
+    const live = this.supervisor.live(accountId);
+    if (live) live.handover = true;
+    await this.supervisor.remove(accountId, Date.now() + Math.max(0, budgetMs));
+    this.slots.delete(accountId);
+    this.scheduler?.onActorGone(accountId);
+    await this.mediaArchive?.stopAccount(accountId);
+    this.o.logger.info({ accountId, mode }, mode === 'handover' ? 'actor stopped: the account moves on' : 'actor stopped: lease lost');
+  }
+
+  movable(held: readonly string[]): string[] {
+    // Never one someone is pairing right now (the QR is on this instance); then the least settled first.
+    const rank = (id: string): number => (this.slots.get(id)?.connection === 'open' ? 1 : 0);
+    return held
+      .filter((id) => this.slots.get(id)?.connection !== 'qr')
+      .sort((a, b) => rank(a) - rank(b) || (this.slots.get(b)?.adoptedAt ?? 0) - (this.slots.get(a)?.adoptedAt ?? 0));
+  }
+
+  /** History-sync status of every account this instance runs (the `wasync_history_sync_accounts` gauge). */
   historySyncStates(): HistorySyncSummary[] {
     return [...this.slots.values()].flatMap((s) => (s.historySync ? [s.historySync] : []));
   }
@@ -182,6 +275,10 @@ export class Accounts extends EventEmitter implements AccountsService {
     return accounts.map((account) => ({ account, runtime: this.runtimeView(account) }));
   }
 
+  instances(): Promise<FleetView> {
+    return this.fleet.view();
+  }
+
   async get(accountId: string): Promise<AccountView> {
     const account = await this.requireAccount(accountId);
     return { account, runtime: this.runtimeView(account) };
@@ -191,44 +288,49 @@ export class Accounts extends EventEmitter implements AccountsService {
     this.refuseWhenDraining();
     const id = input.accountId ?? `account_${this.o.config.WASYNC_ENV}_${randomBytes(6).toString('hex')}`;
     const account = await this.o.store.createAccount(this.newAccount(id));
-    this.slotFor(id, 'created').historySync = historySyncEntry(account);
-    this.supervisor.spawn(id);
+    // Started here at once when the placement gives it to this instance, else by its target's next tick.
+    await this.fleet.placeNew(id);
     return { account, runtime: this.runtimeView(account) };
   }
 
   async remove(accountId: string, opts: { purge: boolean }): Promise<void> {
     await this.requireAccount(accountId);
+    await this.fleet.locate(accountId);
     const live = this.supervisor.live(accountId);
     if (live) live.logout = true;
     await this.supervisor.remove(accountId, Date.now() + this.o.config.SHUTDOWN_TIMEOUT_MS);
     this.slots.delete(accountId);
     this.scheduler?.onActorGone(accountId);
     await this.mediaArchive?.stopAccount(accountId);
+    await this.fleet.release(accountId);
     await this.o.store.deleteAccount(accountId, opts);
   }
 
   async regenerateQr(accountId: string): Promise<QrView> {
     this.refuseWhenDraining();
     const account = await this.requireAccount(accountId);
+    await this.fleet.claimForCommand(accountId);
     const slot = this.slotFor(accountId, account.status ?? 'created');
     const live = this.supervisor.live(accountId);
     if (live) {
       await live.handle.call('regenerateQr');
     } else {
-      // A parked or failed account gets a fresh actor (and a fresh restart budget).
-      await this.o.store.clearAuthState(accountId);
-      this.supervisor.resetIntensity(accountId);
-      this.supervisor.spawn(accountId);
+      // A parked, failed or newly claimed account gets a fresh actor (and a fresh restart budget).
+      await this.o.store.clearAuthState(accountId, this.fleet.fence(accountId) ?? undefined);
+      this.adopt(accountId);
     }
     return this.qrView(accountId, slot);
   }
 
   async getQr(accountId: string): Promise<QrView> {
     const account = await this.requireAccount(accountId);
-    return this.qrView(accountId, this.slotFor(accountId, account.status ?? 'created'));
+    await this.fleet.locate(accountId);
+    return this.qrView(accountId, this.slots.get(accountId) ?? this.detachedSlot(account));
   }
 
   async requestPairingCode(accountId: string, phoneNumber: string): Promise<{ code: string }> {
+    await this.requireAccount(accountId);
+    await this.fleet.locate(accountId);
     const code = await this.runningActor(accountId).call('requestPairingCode', phoneNumber);
     return { code };
   }
@@ -236,6 +338,7 @@ export class Accounts extends EventEmitter implements AccountsService {
   async send(input: SendInput): Promise<SendResult> {
     this.refuseWhenDraining();
     await this.requireAccount(input.accountId);
+    await this.fleet.locate(input.accountId);
     const cmd =
       input.messageId === undefined ? { to: input.to, text: input.text } : { to: input.to, text: input.text, messageId: input.messageId };
     return this.runningActor(input.accountId).call('send', cmd);
@@ -244,6 +347,7 @@ export class Accounts extends EventEmitter implements AccountsService {
   async startBackfill(accountId: string): Promise<void> {
     this.refuseWhenDraining();
     await this.requireAccount(accountId);
+    await this.fleet.locate(accountId);
     const run = this.runningActor(accountId).call('backfill', {
       threads: this.o.config.WHATSAPP_BACKFILL_THREADS,
       count: this.o.config.WHATSAPP_BACKFILL_COUNT,
@@ -258,6 +362,7 @@ export class Accounts extends EventEmitter implements AccountsService {
    * be running: ACCOUNT_NOT_RUNNING otherwise). Media still on the CDN downloads without the actor.
    */
   async openMedia(accountId: string, messageId: string, range?: MediaRange): Promise<MediaStream> {
+    if ((await this.o.store.getAccount(accountId)) !== null) await this.fleet.locate(accountId);
     return openStoredMedia({
       store: this.o.store,
       logger: this.o.logger,
@@ -281,6 +386,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     const handle = new ActorHandle({
       accountId,
       env: this.o.env,
+      fence: this.fleet.fence(accountId),
       // A runaway actor (a history chunk that explodes in memory) dies alone instead of taking the process.
       resourceLimits: { maxOldGenerationSizeMb: 2048 },
       onEvent: (event) => this.onActorEvent(accountId, event),
@@ -296,6 +402,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     const incarnation: ActorIncarnation = {
       handle,
       logout: false,
+      handover: false,
       started,
       exited: handle.exited.then((exit) => (exit.error ? `${exit.error.name}: ${exit.error.message}` : `exit code ${exit.code}`)),
       get alive() {
@@ -303,7 +410,12 @@ export class Accounts extends EventEmitter implements AccountsService {
       },
       // The actor flushes its writes within most of the budget; the rest is for its last status write
       // and closing its store before it answers.
-      stop: (budgetMs) => handle.call('stop', { logout: incarnation.logout, timeoutMs: Math.max(0, budgetMs - forceReserveMs(budgetMs)) }),
+      stop: (budgetMs) =>
+        handle.call('stop', {
+          logout: incarnation.logout,
+          handover: incarnation.handover,
+          timeoutMs: Math.max(0, budgetMs - forceReserveMs(budgetMs)),
+        }),
       terminate: () => handle.terminate(),
     };
     return incarnation;
@@ -322,7 +434,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     slot.reason = why;
     this.o.logger.error({ accountId, reason: why }, 'actor failed, not restarting');
     this.o.store
-      .patchAccount(accountId, { status: 'failed', statusReason: why, statusAt: Date.now() })
+      .patchAccount(accountId, { status: 'failed', statusReason: why, statusAt: Date.now() }, [], this.fleet.fence(accountId) ?? undefined)
       .catch((err: unknown) => this.o.logger.error({ accountId, err: serializeError(err) }, 'could not record failure'));
     this.emit('actor-event', {
       type: 'error',
@@ -355,6 +467,9 @@ export class Accounts extends EventEmitter implements AccountsService {
     } else if (event.type === 'qr') {
       slot.qr = event.qr;
       this.printQr(accountId, event.qr);
+    } else if (event.type === 'lease-lost') {
+      this.o.logger.warn({ accountId, reason: event.reason }, 'another instance owns the account now');
+      this.fleet.lost(accountId);
     }
     this.emit('actor-event', event);
   }
@@ -390,10 +505,24 @@ export class Accounts extends EventEmitter implements AccountsService {
   private slotFor(accountId: string, connection: ConnectionStatus = 'created'): AccountSlot {
     let slot = this.slots.get(accountId);
     if (!slot) {
-      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null };
+      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null, adoptedAt: Date.now() };
       this.slots.set(accountId, slot);
     }
     return slot;
+  }
+
+  /** What a QR view of an account this instance does not run says: no QR here, its stored status. */
+  private detachedSlot(account: AccountRecord): AccountSlot {
+    return {
+      accountId: account.id,
+      qr: null,
+      connection: account.status ?? 'created',
+      reason: null,
+      me: null,
+      pendingWrites: 0,
+      historySync: null,
+      adoptedAt: 0,
+    };
   }
 
   private runningActor(accountId: string): ActorHandle {
@@ -417,17 +546,19 @@ export class Accounts extends EventEmitter implements AccountsService {
   }
 
   private runtimeView(account: AccountRecord): AccountRuntime {
-    return (
-      this.runtimeOf(account.id) ?? {
-        actor: 'stopped',
-        connection: account.status ?? 'created',
-        reason: account.statusReason ?? null,
-        restarts: 0,
-        qrAvailable: false,
-        pendingWrites: 0,
-        me: null,
-      }
-    );
+    const owner = this.fleet.ownerOf(account);
+    const local = this.runtimeOf(account.id);
+    if (local) return { ...local, owner };
+    return {
+      actor: owner?.valid && !owner.self ? 'remote' : 'stopped',
+      connection: account.status ?? 'created',
+      reason: account.statusReason ?? null,
+      restarts: 0,
+      qrAvailable: false,
+      pendingWrites: 0,
+      me: null,
+      owner,
+    };
   }
 
   private async qrView(accountId: string, slot: AccountSlot): Promise<QrView> {

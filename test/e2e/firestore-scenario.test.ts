@@ -163,6 +163,9 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
         ...[ARCHIVE.inbound.id, ARCHIVE.document.id, 'HIST_IN_1', 'LIVE_IN_1'].map((id) => `inboundDedupe/${ACCOUNT}__${id}`),
         ...[ARCHIVE.outbound.id, 'HIST_OUT_1', 'GROUP_OUT_1', SEND_ID].map((id) => `outboundIndex/${ACCOUNT}__${id}`),
         `wasyncPrivate/${ACCOUNT}/lidMappings/${PEER_LID}`,
+        // The owner lease's fence, and this instance's heartbeat in the registry (README, Running several instances).
+        `wasyncFences/${ACCOUNT}`,
+        `wasyncInstances/${t.app.accounts.fleet.instanceId}`,
       ].sort(),
     );
     // Every message stored was announced once, in the same commit.

@@ -112,6 +112,18 @@ describe('firestore.rules: what an inbox client may read', () => {
       { kind: 'status', accountId: A, clientJid: null, messageId: 'NOT_YET', status: 'read', at: BASE_TIME },
     ]);
     await store.acquireLease(A, 'autoBackfill', 'instance-1', 60_000, Date.now());
+    // The owner lease writes the account's fence; the instance registry holds a heartbeat.
+    await store.acquireLease(A, 'owner', 'instance-1', 60_000, Date.now());
+    await store.putInstance({
+      instanceId: 'instance-1',
+      url: 'http://10.0.0.5:8080',
+      mode: 'active',
+      state: 'running',
+      startedAt: BASE_TIME,
+      heartbeatAt: BASE_TIME,
+      accounts: [A],
+      maxAccounts: 0,
+    });
     await store.writeAuthCreds(A, new Uint8Array([1, 2, 3]));
     await store.writeAuthKeys(A, [{ type: 'session', id: 'peer.0', value: new Uint8Array([4]) }]);
     authKeyId = (await admin.firestore.collection(`${COLLECTIONS.auth}/${A}/${COLLECTIONS.authKeys}`).get()).docs[0]!.id;
@@ -307,7 +319,10 @@ describe('firestore.rules: what an inbox client may read', () => {
       ['wasyncOnce ticket', (d) => getDoc(doc(d, COLLECTIONS.once, 'ws-ticket:abc'))],
       ['wasyncWebhooks endpoint (its secret)', (d) => getDoc(doc(d, COLLECTIONS.webhooks, 'wh_rules'))],
       ['wasyncWebhooks list', (d) => getDocs(collection(d, COLLECTIONS.webhooks))],
-      // Anything the rules do not name falls to the catch-all deny.
+      ['wasyncFences/{A} (the owner lease fence)', (d) => getDoc(doc(d, COLLECTIONS.fences, A))],
+      ['wasyncInstances/{id} (an instance and its URL)', (d) => getDoc(doc(d, COLLECTIONS.instances, 'instance-1'))],
+      ['wasyncInstances list (the fleet)', (d) => getDocs(collection(d, COLLECTIONS.instances))],
+      // Anything the rules do not name falls to the catch-all deny: journals and the like.
       ['a collection the rules do not name (journal)', (d) => getDocs(collection(d, 'wasyncJournal'))],
       ['a subcollection of a thread other than messages', (d) => getDocs(collection(d, 'threads', A_THREADS[0]!, 'changes'))],
     ];
@@ -352,6 +367,9 @@ describe('firestore.rules: what an inbox client may read', () => {
       ['edit a message', (d) => updateDoc(doc(d, 'threads', ownThread(), 'messages', ownMessage()), { body: 'edited by a client' })],
       ['delete a message', (d) => deleteDoc(doc(d, 'threads', ownThread(), 'messages', ownMessage()))],
       ['take the lease', (d) => updateDoc(doc(d, COLLECTIONS.accounts, A), { autoBackfillLeaseHolder: 'client' })],
+      ['move the fence', (d) => setDoc(doc(d, COLLECTIONS.fences, A), { holder: 'client', epoch: 99 })],
+      ['register an instance', (d) => setDoc(doc(d, COLLECTIONS.instances, 'rogue'), { url: 'http://evil.example' })],
+      ['redirect an instance', (d) => updateDoc(doc(d, COLLECTIONS.instances, 'instance-1'), { url: 'http://evil.example' })],
       ['create an account', (d) => setDoc(doc(d, COLLECTIONS.accounts, 'account_forged'), { status: 'open' })],
       ['write an index entry', (d) => setDoc(doc(d, COLLECTIONS.inboundDedupe, messageIndexId(A, 'X')), { accountId: A })],
       ['replace credentials', (d) => setDoc(doc(d, COLLECTIONS.auth, A), { creds: 'x' })],
@@ -399,6 +417,8 @@ describe('firestore.rules: what an inbox client may read', () => {
       const log = await store.readChanges(A, 0, 1000);
       expect(log.status === 'ok' && log.batches.every((b) => b.seq < 999)).toBe(true);
       expect((await admin.firestore.doc(`${COLLECTIONS.once}/ws-ticket:zzz`).get()).exists).toBe(false);
+      expect((await admin.firestore.doc(`${COLLECTIONS.fences}/${A}`).get()).data()).toMatchObject({ holder: 'instance-1', epoch: 1 });
+      expect((await store.listInstances()).map((i) => [i.instanceId, i.url])).toEqual([['instance-1', 'http://10.0.0.5:8080']]);
     });
   });
 });

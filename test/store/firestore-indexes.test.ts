@@ -83,6 +83,8 @@ const STORE_QUERIES = [
   'wasyncFeed: commitAt range, order commitAt asc',
   'wasyncOnce: expiresAt range',
   'wasyncWebhooks: all',
+  // The instance registry: every instance reads the whole (small) fleet.
+  'wasyncInstances: all',
 ];
 
 describe('firestore.indexes.json serves every query', () => {
@@ -179,6 +181,26 @@ describe('firestore.indexes.json serves every query', () => {
     await store.updateWebhook('wh_idx', { delivered: 1 }, { holder: 'i1', now: BASE_TIME + 1 });
     await store.releaseWebhookLease('wh_idx', 'i1');
     await store.deleteWebhook('wh_idx');
+    // Owner lease, fenced writes and clears, the instance registry.
+    const owner = await store.acquireLease(OTHER, 'owner', 'i1', 1000, BASE_TIME);
+    const fence = { holder: 'i1', epoch: owner!.epoch };
+    await store.writeAuthKeys(OTHER, [{ type: 'session', id: 's', value: new Uint8Array([1]) }], fence);
+    await store.patchAccount(OTHER, { status: 'open' }, [], fence);
+    await store.clearAuthState(OTHER, fence);
+    await store.renewLease(owner!, 1000, BASE_TIME + 1);
+    await store.releaseLease(owner!);
+    await store.putInstance({
+      instanceId: 'i1',
+      url: null,
+      mode: 'active',
+      state: 'running',
+      startedAt: BASE_TIME,
+      heartbeatAt: BASE_TIME,
+      accounts: [],
+      maxAccounts: 0,
+    });
+    await store.listInstances();
+    await store.deleteInstance('i1');
     await store.deleteAccount(ACC, { purge: true });
   });
 

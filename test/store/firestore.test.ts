@@ -4,10 +4,10 @@ import {
   type DocumentData,
   type DocumentReference,
   type Firestore,
-  type Transaction,
   type UpdateData,
   type WriteBatch,
 } from 'firebase-admin/firestore';
+import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { StoreError, TransientStoreError } from '../../src/domain/errors.js';
@@ -30,7 +30,7 @@ import { recordBatchWrites, updateTimes } from '../support/firestore-writes.js';
  * Behaviour specific to the Firestore adapter, beyond the port contract: one write per thread per
  * batch, batches larger than one commit, failures part-way, transient errors, the message lookup
  * order (collection-group step included), documents written by another writer, lease mutual
- * exclusion under real transactions, several stores in one process. On Google's emulator (started
+ * exclusion under real concurrency, an instance killed mid-renewal, several stores in one process. On Google's emulator (started
  * once per run by test/support/firestore-global-setup.ts).
  */
 
@@ -413,27 +413,20 @@ async function leaseRace(stores: FirestoreStore[], accounts: string[], waves: nu
 }
 
 /**
- * What the lease code would be without its transaction: the same callback, its reads plain reads and
- * its writes applied after it returns (read, check, write). Installed on one client only.
+ * What the lease code would be without its compare-and-set: the same reads and writes, the writes
+ * without their precondition (read, check, write). Installed on one client only.
  */
-function withoutTransactions(db: Firestore): void {
-  const readThenWrite = async <T>(fn: (tx: Transaction) => Promise<T>): Promise<T> => {
-    const writes: Array<() => Promise<unknown>> = [];
-    const plain = {
-      get: (ref: DocumentReference) => ref.get(),
-      update: (ref: DocumentReference, data: UpdateData<DocumentData>) => {
-        writes.push(() => ref.update(data));
-        return plain;
-      },
-    };
-    const result = await fn(plain as unknown as Transaction);
-    for (const write of writes) await write();
-    return result;
+function withoutPreconditions(db: Firestore): void {
+  const batch = db.batch.bind(db);
+  db.batch = () => {
+    const b = batch();
+    const update = b.update.bind(b) as (ref: DocumentReference, data: UpdateData<DocumentData>) => WriteBatch;
+    b.update = ((ref: DocumentReference, data: UpdateData<DocumentData>) => update(ref, data)) as WriteBatch['update'];
+    return b;
   };
-  db.runTransaction = readThenWrite as Firestore['runTransaction'];
 }
 
-describe('leases under real transactions', () => {
+describe('leases under real concurrency', () => {
   const INSTANCES = 4;
   const ACCOUNTS = Array.from({ length: 16 }, (_, i) => `acc-lease-${i}`);
 
@@ -463,8 +456,8 @@ describe('leases under real transactions', () => {
     }
   });
 
-  it('the exclusion test bites: with a plain read-then-write in place of the transaction, rounds get several holders', async () => {
-    const { stores, close } = await instances(withoutTransactions);
+  it('the exclusion test bites: with a plain read-then-write in place of the compare-and-set, rounds get several holders', async () => {
+    const { stores, close } = await instances(withoutPreconditions);
     try {
       const { violations } = await leaseRace(stores, ACCOUNTS, 1);
       expect(violations.length).toBeGreaterThan(0);
@@ -473,6 +466,58 @@ describe('leases under real transactions', () => {
       await close();
     }
   });
+});
+
+describe('an instance killed in the middle of its lease writes', () => {
+  /**
+   * A server-side transaction keeps the locks of what it read until it ends; a process killed in the
+   * middle of one leaves them behind, and every write to those documents then waits for the dead
+   * transaction to time out (about a minute on this emulator). Leases and fences are compare-and-set
+   * writes instead (src/store/firestore/compare-and-set.ts): nothing a dead process started holds
+   * anyone up.
+   */
+  it('kill -9 while renewing and writing under its fence as fast as it can: the takeover and its writes go through at once', async () => {
+    const { store, connection } = open({ now: Date.now });
+    await store.createAccount({ id: 'acc-kill' });
+    const script = `
+      import { initializeApp } from 'firebase-admin/app';
+      import { getFirestore } from 'firebase-admin/firestore';
+      import { createFirestoreStore } from ${JSON.stringify(new URL('../../dist/src/store/firestore/index.js', import.meta.url).href)};
+      const db = getFirestore(initializeApp({ projectId: ${JSON.stringify(connection.projectId)} }));
+      db.settings({ host: ${JSON.stringify(emulator.host)}, ssl: false });
+      const store = createFirestoreStore({ firestore: db });
+      let lease = await store.acquireLease('acc-kill', 'owner', 'doomed', 60000, Date.now());
+      const fence = { holder: lease.holder, epoch: lease.epoch };
+      let n = 0;
+      for (;;) {
+        await Promise.all([
+          store.renewLease(lease, 60000, Date.now()).then((l) => { lease = l ?? lease; }),
+          store.writeAuthKeys('acc-kill', [{ type: 'session', id: 'peer', value: new Uint8Array([n++ % 256]) }], fence),
+          store.patchAccount('acc-kill', { status: 'open' }, [], fence),
+        ]);
+        if (n === 3) process.stdout.write('BUSY');
+      }
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('BUSY') && resolve());
+      child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before it got busy: ${err}`)));
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    child.kill('SIGKILL');
+    const started = Date.now();
+    // Its lease is valid for another minute: a takeover that knows it is dead steals it (as SQLite does).
+    const next = await store.acquireLease('acc-kill', 'owner', 'survivor', 60_000, Date.now(), { steal: true });
+    await store.writeAuthKeys('acc-kill', [{ type: 'session', id: 'peer', value: new Uint8Array([255]) }], {
+      holder: 'survivor',
+      epoch: next!.epoch,
+    });
+    await store.patchAccount('acc-kill', { status: 'open' }, [], { holder: 'survivor', epoch: next!.epoch });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await store.readAuthKeys('acc-kill', 'session', ['peer'])).toEqual(new Map([['peer', new Uint8Array([255])]]));
+  }, 60_000);
 });
 
 describe('stores and apps', () => {

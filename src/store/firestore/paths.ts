@@ -34,6 +34,14 @@ export const COLLECTIONS = {
   once: 'wasyncOnce',
   /** `wasyncWebhooks/{id}`: webhook endpoints and their delivery state. */
   webhooks: 'wasyncWebhooks',
+  /**
+   * `wasyncFences/{accountId}`: the owner lease's holder and epoch, written with every acquisition
+   * (the account document keeps the lease too). Fenced writes read this one, not the busy account
+   * document, so they never contend with lease renewals and status patches.
+   */
+  fences: 'wasyncFences',
+  /** `wasyncInstances/{instanceId}`: the instance registry's heartbeats (src/store/instances.ts). */
+  instances: 'wasyncInstances',
   /** A document that never exists: `health()` reads it to time a round trip. */
   healthProbe: 'wasyncHealth',
 } as const;

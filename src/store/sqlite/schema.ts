@@ -170,7 +170,6 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     name: 'change_log_and_webhooks',
-
     sql: `
       -- The change log (src/store/change-log.ts): one row per committed batch of events, numbered per
       -- account without gaps, written in the same transaction as the change it describes.
@@ -203,6 +202,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE webhooks (
         id    TEXT PRIMARY KEY,
         data  TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: 'instance_registry',
+    sql: `
+      -- The instance registry (src/store/instances.ts). SQLite runs one instance per file (the data
+      -- directory lock), so this holds that one instance's heartbeat: the API shows it like a fleet's.
+      CREATE TABLE instances (
+        instance_id   TEXT    PRIMARY KEY,
+        data          TEXT    NOT NULL,  -- JSON InstanceRecord
+        heartbeat_at  INTEGER NOT NULL
       );
     `,
   },

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { accountChangeEvent, changedMessageFields, loggedMessage, type ChangeEvent } from '../../domain/change-events.js';
-import { ConflictError, NotFoundError, StoreError } from '../../domain/errors.js';
+import { ConflictError, LeaseLostError, NotFoundError, StoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import { isThreadOf } from '../../domain/thread-id.js';
 import type {
@@ -15,10 +15,24 @@ import type {
   ThreadRecord,
 } from '../../domain/records.js';
 import { pageRequest, toPage } from '../paging.js';
-import type { ApplyResult, AuthKeyWrite, Lease, LeaseName, ListOptions, Page, Store, StoreHealth } from '../port.js';
+import type {
+  AcquireLeaseOptions,
+  ApplyResult,
+  AuthKeyWrite,
+  Lease,
+  LeaseFence,
+  LeaseName,
+  ListOptions,
+  Page,
+  Store,
+  StoreHealth,
+} from '../port.js';
+import { acquiredLease, canAcquire, canRelease, canRenew, fenceRefusal, releasedState } from '../lease-rules.js';
+import { assertInstanceId, assertInstanceRecord, type InstanceRecord } from '../instances.js';
+import { SqliteInstances } from './instances.js';
 import { applyMutationsInTxn } from './apply-mutations.js';
 import { storeClosedError, toStoreError } from './errors.js';
-import { canAcquire, canRenew, leasePatch, readLease } from './leases.js';
+import { leasePatch, readLease } from './leases.js';
 import { parseAccount, rowToMessage, rowToThread, toUint8Array } from './row-mapping.js';
 import { migrate } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
@@ -114,6 +128,7 @@ export class SqliteStore implements Store {
         media: new SqliteMediaQueue(this.db),
         log: new SqliteChangeLog(this.db),
         webhooks: new SqliteWebhooks(this.db),
+        instances: new SqliteInstances(this.db),
       };
     });
   }
@@ -263,8 +278,9 @@ export class SqliteStore implements Store {
     return this.guard('listAccounts', () => this.s().listAccounts.all().map(parseAccount));
   }
 
-  async patchAccount(accountId: string, patch: AccountPatch, events: readonly ChangeEvent[] = []): Promise<void> {
+  async patchAccount(accountId: string, patch: AccountPatch, events: readonly ChangeEvent[] = [], fence?: LeaseFence): Promise<void> {
     await this.write('patchAccount', (s) => {
+      if (fence) this.checkFence(s, accountId, fence);
       this.updateAccountIn(s, accountId, () => patch);
       const derived = accountChangeEvent(patch);
       this.log(accountId, derived ? [derived, ...events] : events, this.now());
@@ -320,8 +336,9 @@ export class SqliteStore implements Store {
     return this.guard('readAuthCreds', () => toUint8Array(this.s().getAuthCreds.get(accountId) ?? null));
   }
 
-  async writeAuthCreds(accountId: string, data: Uint8Array): Promise<void> {
+  async writeAuthCreds(accountId: string, data: Uint8Array, fence?: LeaseFence): Promise<void> {
     await this.write('writeAuthCreds', (s) => {
+      if (fence) this.checkFence(s, accountId, fence);
       s.putAuthCreds.run(accountId, data);
     });
   }
@@ -339,8 +356,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void> {
+  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[], fence?: LeaseFence): Promise<void> {
     await this.write('writeAuthKeys', (s) => {
+      if (fence) this.checkFence(s, accountId, fence);
       for (const w of writes) {
         if (w.value === null) s.deleteAuthKey.run(accountId, w.type, w.id);
         else s.putAuthKey.run(accountId, w.type, w.id, w.value);
@@ -348,8 +366,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  async clearAuthState(accountId: string): Promise<void> {
+  async clearAuthState(accountId: string, fence?: LeaseFence): Promise<void> {
     await this.write('clearAuthState', (s) => {
+      if (fence) this.checkFence(s, accountId, fence);
       s.deleteAuthCreds.run(accountId);
       s.deleteAccountAuthKeys.run(accountId);
     });
@@ -357,12 +376,20 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------------ leases
 
-  async acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null> {
+  async acquireLease(
+    accountId: string,
+    name: LeaseName,
+    holder: string,
+    ttlMs: number,
+    now: number,
+    opts: AcquireLeaseOptions = {},
+  ): Promise<Lease | null> {
     return this.write('acquireLease', (s) => {
       const data = s.getAccount.get(accountId);
       if (data === undefined) throw new NotFoundError(`account ${accountId} not found`);
-      if (!canAcquire(readLease(parseAccount(data), name), holder, now)) return null;
-      const lease: Lease = { accountId, name, holder, acquiredAt: now, until: now + ttlMs };
+      const current = readLease(parseAccount(data), name);
+      if (!canAcquire(current, holder, now, opts.steal)) return null;
+      const lease = acquiredLease(accountId, name, holder, ttlMs, now, current);
       this.updateAccountIn(s, accountId, () => leasePatch(name, lease));
       return lease;
     });
@@ -384,9 +411,33 @@ export class SqliteStore implements Store {
     await this.write('releaseLease', (s) => {
       const data = s.getAccount.get(lease.accountId);
       if (data === undefined) return;
-      if (readLease(parseAccount(data), lease.name).holder !== lease.holder) return;
-      this.updateAccountIn(s, lease.accountId, () => leasePatch(lease.name, { holder: null, until: null, acquiredAt: null }));
+      const current = readLease(parseAccount(data), lease.name);
+      if (!canRelease(current, lease)) return;
+      this.updateAccountIn(s, lease.accountId, () => leasePatch(lease.name, releasedState(current)));
     });
+  }
+
+  /** Inside the write transaction of the fenced write, so no acquisition can slip in between. */
+  private checkFence(s: Statements, accountId: string, fence: LeaseFence): void {
+    const data = s.getAccount.get(accountId);
+    const refusal = fenceRefusal(accountId, data === undefined ? null : readLease(parseAccount(data), 'owner'), fence);
+    if (refusal) throw new LeaseLostError(refusal);
+  }
+
+  // ------------------------------------------------------------------ instance registry (src/store/instances.ts)
+
+  async putInstance(record: InstanceRecord): Promise<void> {
+    assertInstanceRecord(record);
+    await this.write('putInstance', () => this.x().instances.put(record));
+  }
+
+  async listInstances(): Promise<InstanceRecord[]> {
+    return this.guard('listInstances', () => this.x().instances.list());
+  }
+
+  async deleteInstance(instanceId: string): Promise<void> {
+    assertInstanceId(instanceId);
+    await this.write('deleteInstance', () => this.x().instances.delete(instanceId));
   }
 
   // ------------------------------------------------------------------ settings (src/store/settings.ts)
@@ -575,4 +626,5 @@ interface Extras {
   media: SqliteMediaQueue;
   log: SqliteChangeLog;
   webhooks: SqliteWebhooks;
+  instances: SqliteInstances;
 }

@@ -3,7 +3,9 @@ import type { Store } from '../../../src/store/port.js';
 import { accountsContract } from './accounts.js';
 import { authStateContract } from './auth-state.js';
 import { changeLogContract } from './change-log.js';
+import { fencingContract } from './fencing.js';
 import type { ContractContext } from './fixtures.js';
+import { instancesContract } from './instances.js';
 import { leasesContract } from './leases.js';
 import { lifecycleContract } from './lifecycle.js';
 import { mediaQueueContract } from './media-queue.js';
@@ -25,6 +27,8 @@ export const CONTRACT_AREAS: readonly ContractArea[] = [
   accountsContract,
   authStateContract,
   leasesContract,
+  fencingContract,
+  instancesContract,
   settingsContract,
   mediaQueueContract,
   changeLogContract,
