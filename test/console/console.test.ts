@@ -474,22 +474,32 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
     await shoot(page, 'accounts');
   });
 
-  it('the header follows what the server offers: the live feed or polling, a fleet view or none', async () => {
+  it('the header says the page is live on the feed, and the fleet view shows the real registry', async () => {
+    // The server has the live feed (issue 8): the page streams rather than polls.
     const ticket = await t.api('POST', '/api/whatsapp/ws-ticket');
+    expect(ticket.status).toBe(200);
     const live = page.getByRole('status', { name: /^Updates:/ });
-    // A server with the live feed (issue 8) streams; one without it answers 404 and the page polls.
-    await expect.poll(() => live.textContent()).toContain(ticket.status === 404 ? 'Polling' : 'Live');
-    const instances = await t.api<{ instances?: Array<{ instanceId: string }> }>('GET', '/api/whatsapp/instances');
+    await expect.poll(() => live.textContent()).toContain('Live');
+    // GET /api/whatsapp/instances (issue 10): every instance a row, each held account with its epoch.
+    const fleet = await t.api<{
+      self: string;
+      instances: Array<{ instanceId: string; accounts: Array<{ accountId: string; epoch: number }> }>;
+    }>('GET', '/api/whatsapp/instances');
+    expect(fleet.status).toBe(200);
+    expect(fleet.json.instances.length).toBeGreaterThan(0);
     const fleetLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' });
-    if (instances.status === 404) {
-      expect(await fleetLink.count()).toBe(0);
-    } else {
-      await fleetLink.click();
-      await page.getByRole('heading', { name: 'Fleet', level: 1 }).waitFor();
-      for (const i of instances.json.instances ?? []) await page.getByRole('rowheader', { name: i.instanceId }).waitFor();
-      await shoot(page, 'fleet');
-      await page.goto(`${t.app.url}/#/`);
+    await fleetLink.click();
+    await page.getByRole('heading', { name: 'Fleet', level: 1 }).waitFor();
+    for (const i of fleet.json.instances) {
+      const row = page.locator(`tr[data-instance-id="${i.instanceId}"]`);
+      await page.getByRole('rowheader', { name: i.instanceId }).waitFor();
+      if (i.instanceId === fleet.json.self) await row.getByText('(this one)').waitFor();
+      for (const a of i.accounts) {
+        await expect.poll(() => row.locator(`li[data-held-account="${a.accountId}"]`).textContent()).toContain(`epoch ${a.epoch}`);
+      }
     }
+    await shoot(page, 'fleet');
+    await page.goto(`${t.app.url}/#/`);
   });
 
   it('delete asks first, and purging the messages is a separate, explicit choice', async () => {

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { ApiAccount, ApiMessage, ApiThread } from '../../web/src/api/types.js';
 import { href, parseRoute, type Route } from '../../web/src/routes.js';
 import { Activity } from '../../web/src/state/activity.js';
-import { appendLog, logFromAccount } from '../../web/src/state/sync-log.js';
+import { appendLog, logFromAccount, logFromEvent } from '../../web/src/state/sync-log.js';
+import { toLiveEvent } from '../../web/src/live/events.js';
+import {
+  backfillCompletedEvent,
+  backfillProgressEvent,
+  historyChunkEvent,
+  historyStatusEvent,
+} from '../../src/account-actor/feed-events.js';
+import type { ChangeEvent } from '../../src/domain/change-events.js';
+import { eventData } from '../../src/http/feed-wire.js';
 import { historySyncChunksText, historySyncProgressText, historySyncSummary, lastChunkAt } from '../../web/src/views/history-sync.js';
 import { mergeMessages, mergeThreads, threadMatches } from '../../web/src/views/messages.js';
 
@@ -202,5 +211,36 @@ describe('the history sync in words (README, Data model, "History sync")', () =>
     expect(logFromAccount(complete, acc({ historySyncStatus: 'waiting', historySyncProgress: { RECENT: null, FULL: null } }))).toEqual([
       'History sync waiting',
     ]);
+  });
+});
+
+describe("the sync log reads the server's real event data (src/http/feed-wire.ts)", () => {
+  const frame = (e: ChangeEvent) => toLiveEvent({ event: e.type, accountId: 'a', data: eventData(e) });
+  const RECENT = 3; // proto.HistorySync.HistorySyncType.RECENT
+
+  it('history chunks with their progress and counts, and the phase status', () => {
+    const chunk = frame(historyChunkEvent(RECENT, 40, { saved: 12, skipped: 3, errors: 0, total: 15, dryRun: false }));
+    expect(chunk && logFromEvent(chunk)).toBe('History chunk RECENT: 40 %, 12 saved, 3 skipped');
+    const done = frame(historyStatusEvent(RECENT, 'complete', true));
+    expect(done && logFromEvent(done)).toBe('History sync RECENT complete');
+    const paused = frame(historyStatusEvent(RECENT, 'paused', false));
+    expect(paused && logFromEvent(paused)).toBe('History sync RECENT paused (inferred by Baileys)');
+  });
+
+  it('backfill progress per thread and the completed run', () => {
+    const progress = frame(
+      backfillProgressEvent({ reason: 'auto', record: 'backfill' }, { threadId: 'a__1@s.whatsapp.net', messages: 25 }, 2, 9),
+    );
+    expect(progress && logFromEvent(progress)).toBe('Backfill (auto): 25 messages, thread 2 of 9');
+    const completed = frame(
+      backfillCompletedEvent('recent', 'recentSync', { threads: 4, messages: 50, errors: 1, threadResults: [] }, Date.UTC(2026, 0, 1)),
+    );
+    expect(completed && logFromEvent(completed)).toBe('Recent sync done (recent): 50 messages in 4 threads, 1 errors');
+  });
+
+  it('message, thread and account events keep the fields the console reads', () => {
+    const account = frame({ type: 'account.updated', data: { fields: { status: 'qr', historySyncStatus: 'running' } } });
+    expect(account?.data).toMatchObject({ status: 'qr', qrAvailable: true, historySyncStatus: 'running' });
+    expect(logFromEvent(account!)).toBeNull();
   });
 });

@@ -180,15 +180,49 @@ export interface ReadyAnswer {
   draining?: boolean;
 }
 
-/** `GET /api/whatsapp/instances` (fleet view), when the server has it. */
+/** One account an instance holds (its owner lease), as `GET /api/whatsapp/instances` lists it. */
+export interface ApiHeldAccount {
+  accountId: string;
+  /** The fencing epoch: it grows on every change of owner. */
+  epoch: number;
+  acquiredAt: string | null;
+  until: string | null;
+  leaseAgeSeconds: number | null;
+  expiresInSeconds: number | null;
+}
+
+/** One instance of the fleet (README, API: `GET /api/whatsapp/instances`). */
 export interface ApiInstance {
   instanceId: string;
-  url?: string | null;
-  advertisedUrl?: string | null;
-  mode?: string | null;
-  accounts?: Array<string | { accountId: string; leaseAgeMs?: number | null; epoch?: number | null; leaseUntil?: string | null }>;
-  lastSeenAt?: string | null;
-  [field: string]: unknown;
+  url: string | null;
+  mode: 'active' | 'passive';
+  /** `running`, or `draining` while it shuts down. */
+  state: string;
+  /** Its heartbeat is recent enough to count it in placement. */
+  alive: boolean;
+  /** The instance that answered this request. */
+  self: boolean;
+  startedAt: string | null;
+  heartbeatAt: string | null;
+  heartbeatAgeSeconds: number | null;
+  /** 0: no cap (MAX_ACCOUNTS_PER_INSTANCE). */
+  maxAccounts: number;
+  accountCount: number;
+  accounts: ApiHeldAccount[];
+}
+
+/** `GET /api/whatsapp/instances`: the fleet, which any instance answers. */
+export interface ApiFleet {
+  self: string;
+  mode: 'active' | 'passive';
+  leaseMs: number;
+  tickMs: number;
+  count: number;
+  instances: ApiInstance[];
+  /** Accounts no live instance holds right now (they are being taken over). */
+  unowned: string[];
+  /** Accounts waiting for a person (logged out, failed…): nobody runs them. */
+  parked: string[];
 }
 
 /** States in which an account will not come back by itself: someone has to act (pair again, fix the cause). */

@@ -48,16 +48,53 @@ export function logFromAccount(prev: ApiAccount | undefined, next: ApiAccount): 
   return out;
 }
 
-/** A feed's sync event as one line; null for the events the log does not list. */
+/** A feed's sync event as one line (README, Live events: the `data` of each); null for the events the log does not list. */
 export function logFromEvent(e: LiveEvent): string | null {
-  if (e.event !== 'history-sync.progress' && e.event !== 'backfill.progress' && e.event !== 'backfill.completed') return null;
-  const parts: string[] = [];
-  for (const key of ['syncType', 'progress', 'chunkOrder', 'saved', 'messages', 'threads', 'errors', 'status']) {
-    const v = e.data[key];
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') parts.push(`${key} ${v}`);
+  const d = e.data as Record<string, unknown>;
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  const obj = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null);
+  switch (e.event) {
+    case 'history-sync.progress': {
+      // { status: "chunk", syncType, progress, chunk: { saved, skipped, errors, total } } or { status: "complete" | "paused", syncType, explicit }
+      const type = str(d.syncType) ?? 'history';
+      if (d.status === 'complete' || d.status === 'paused') {
+        return `History sync ${type} ${d.status}${d.explicit === false ? ' (inferred by Baileys)' : ''}`;
+      }
+      const parts: string[] = [];
+      const progress = num(d.progress);
+      if (progress !== null) parts.push(`${progress} %`);
+      const chunk = obj(d.chunk);
+      if (chunk) {
+        parts.push(`${formatNumber(num(chunk.saved) ?? 0)} saved`, `${formatNumber(num(chunk.skipped) ?? 0)} skipped`);
+        if ((num(chunk.errors) ?? 0) > 0) parts.push(`${formatNumber(num(chunk.errors) ?? 0)} errors`);
+      }
+      return `History chunk ${type}${parts.length ? `: ${parts.join(', ')}` : ''}`;
+    }
+    case 'backfill.progress': {
+      // { reason, kind, threadId, messages, error, threadsDone, threadsTotal }
+      const what = d.kind === 'recentSync' ? 'Recent sync' : 'Backfill';
+      const parts = [`${formatNumber(num(d.messages) ?? 0)} messages`];
+      const done = num(d.threadsDone);
+      const total = num(d.threadsTotal);
+      if (done !== null && total !== null) parts.push(`thread ${formatNumber(done)} of ${formatNumber(total)}`);
+      const error = str(d.error);
+      if (error) parts.push(`error ${error}`);
+      return `${what} (${str(d.reason) ?? 'manual'}): ${parts.join(', ')}`;
+    }
+    case 'backfill.completed': {
+      // { reason, kind, result: { threads, messages, errors }, completedAt }
+      const what = d.kind === 'recentSync' ? 'Recent sync done' : 'Backfill done';
+      const r = obj(d.result);
+      if (!r) return `${what} (${str(d.reason) ?? 'manual'})`;
+      return (
+        `${what} (${str(d.reason) ?? 'manual'}): ${formatNumber(num(r.messages) ?? 0)} messages in ` +
+        `${formatNumber(num(r.threads) ?? 0)} threads, ${formatNumber(num(r.errors) ?? 0)} errors`
+      );
+    }
+    default:
+      return null;
   }
-  const label = e.event === 'history-sync.progress' ? 'History chunk' : e.event === 'backfill.completed' ? 'Backfill done' : 'Backfill';
-  return parts.length ? `${label}: ${parts.join(', ')}` : label;
 }
 
 export function appendLog(
