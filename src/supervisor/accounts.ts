@@ -200,7 +200,10 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
       void this.o.store
         .getAccount(accountId)
         .then((account) => {
-          if (account && this.slots.get(accountId) === slot && slot.historySync === null) slot.historySync = historySyncEntry(account);
+          if (account && this.slots.get(accountId) === slot && slot.historySync === null) {
+            slot.historySync = historySyncEntry(account);
+            this.scheduler?.onHistorySync(accountId, slot.historySync.status);
+          }
         })
         .catch(() => undefined);
     }
@@ -462,6 +465,7 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
       if (event.messages.some((m) => MEDIA_MESSAGE_TYPES.has(m.messageType))) this.mediaArchive?.notify(accountId);
     } else if (event.type === 'history-sync-status') {
       slot.historySync = { status: event.state.status, stalled: event.state.stalled };
+      this.scheduler?.onHistorySync(accountId, event.state.status);
     } else if (event.type === 'caught-up') {
       this.scheduler?.onCaughtUp(accountId);
     } else if (event.type === 'qr') {
