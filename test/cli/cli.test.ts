@@ -67,8 +67,9 @@ describe('wasync CLI against a running server', () => {
         WA_SIM_CHATS: '4',
         WA_SIM_MESSAGES_PER_CHAT: '10',
         WA_SIM_RATE: '20',
-        // Every phone keeps its QR up 2.5 s, a new one every 400 ms: `qr` has something to redraw.
-        WA_SIM_PAIR_MS: '2500',
+        // Every phone keeps its QR up 5 s, a new one every 400 ms: `qr` has something to redraw, and a
+        // CLI process booting on a loaded machine (seconds at a load average of 30) still finds a QR.
+        WA_SIM_PAIR_MS: '5000',
         WA_SIM_QR_MS: '400',
         LOG_LEVEL: 'warn',
         AUTO_BACKFILL_ENABLED: 'false',
@@ -106,12 +107,22 @@ describe('wasync CLI against a running server', () => {
   });
 
   it('qr: draws each rotated QR until the account opens, and exits 0', async () => {
-    const run = await cli(['qr', 'cli-main', '--interval', '100']);
+    // Its own account, added over HTTP right before: the phone pairs WA_SIM_PAIR_MS after the account
+    // connects, so only the `qr` process's boot may come in between (not the first test's three CLI
+    // runs, which on a loaded machine took longer than that: cli-main was open before any QR).
+    const token = readFileSync(path.join(dataDir, 'api-token'), 'utf8').trim();
+    const added = await fetch(`${server.url}/api/whatsapp/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ accountId: 'cli-qr' }),
+    });
+    expect(added.status).toBe(201);
+    const run = await cli(['qr', 'cli-qr', '--interval', '100']);
     expect(run.code, run.stderr).toBe(0);
-    const captions = run.stdout.match(/^QR \d+ for cli-main/gm) ?? [];
+    const captions = run.stdout.match(/^QR \d+ for cli-qr/gm) ?? [];
     expect(captions.length).toBeGreaterThanOrEqual(2);
     expect(run.stdout).toMatch(/[▀▄█]/);
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('cli-main is open');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('cli-qr is open');
     // Not a terminal: nothing to clear.
     expect(run.stdout).not.toContain('\x1b[2J');
   });

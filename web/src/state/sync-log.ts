@@ -56,7 +56,8 @@ export function logFromEvent(e: LiveEvent): string | null {
   const obj = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null);
   switch (e.event) {
     case 'history-sync.progress': {
-      // { status: "chunk", syncType, progress, chunk: { saved, skipped, errors, total } }, or { status: "complete" | "paused", syncType, explicit }
+      // { status: "chunk", syncType, progress, chunk: { saved, skipped, errors, total } },
+      // or { status: "complete" | "paused", syncType, explicit }
       const type = str(d.syncType) ?? 'history';
       if (d.status === 'complete' || d.status === 'paused') {
         return `History sync ${type} ${d.status}${d.explicit === false ? ' (inferred by Baileys)' : ''}`;
