@@ -97,6 +97,22 @@ describe('a passive standby', () => {
   });
 
   it('runs nothing while an active instance has room, even for accounts created through it', async () => {
+    // Both started together: the standby must have seen the active instance's heartbeat first (until
+    // then, as far as it knows, no active instance can take an account, and it rightly would).
+    await waitFor(
+      'the standby to see the active instance alive',
+      async () => {
+        const res = await fetch(`${servers.get('wa-standby')!.url}/api/whatsapp/instances`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        const fleet = (await res.json()) as { instances?: Array<{ instanceId: string; alive: boolean }> };
+        return fleet.instances?.some((i) => i.instanceId === 'wa-active' && i.alive) ? true : undefined;
+      },
+      30_000,
+      100,
+    );
+    // … in its own view of the registry, which its next tick reads (the API above reads the store).
+    await new Promise((r) => setTimeout(r, TICK_MS + 500));
     for (const accountId of ACCOUNTS) {
       const res = await fetch(`${servers.get('wa-standby')!.url}/api/whatsapp/accounts`, {
         method: 'POST',
