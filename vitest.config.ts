@@ -9,10 +9,6 @@ export default defineConfig({
     globalSetup: ['test/support/build-before-tests.ts', 'test/support/firestore-global-setup.ts', 'test/support/chromium-global-setup.ts'],
     // Worker-thread and server tests spawn real threads and sockets; forks keep them isolated per file.
     pool: 'forks',
-    // Two files at a time (vitest's default is one fewer than the cores: one here). Most files wait on
-    // sockets, leases and the emulator rather than compute (the fleet test alone waits out owner leases
-    // for minutes), so two overlap well on two cores: the whole run stays under 10 minutes.
-    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
