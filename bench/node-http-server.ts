@@ -26,7 +26,7 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
       res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
       res.end(reply.bytes);
     } else {
-      res.writeHead(reply.status, { 'content-type': reply.contentType });
+      res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
       res.end(reply.text);
     }
   };
@@ -43,7 +43,7 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
         params: decodeParams(found.rawParams),
         query: url.searchParams,
         body: undefined,
-        headers: { range: req.headers.range ?? '' },
+        headers: { range: req.headers.range ?? '', ifNoneMatch: req.headers['if-none-match'] ?? '' },
       });
     } catch (err) {
       pending = Promise.reject(err);

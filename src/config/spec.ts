@@ -117,6 +117,35 @@ export const ENV_SPEC = {
   ACTOR_RESTART_WINDOW_MS: { parser: MS, default: '60000', doc: 'Restart intensity window.' },
   ACTOR_BACKOFF_BASE_MS: { parser: int(0), default: '500', doc: 'First restart delay; doubles per restart, with jitter.' },
   ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
+  ACTOR_MAX_OLD_GENERATION_MB: {
+    parser: int(32, 16_384),
+    default: '512',
+    doc:
+      "Heap limit of one account's worker (V8 old generation, MiB): a runaway actor dies alone and is " +
+      'restarted instead of taking the process (docs/benchmarks.md, Footprint).',
+  },
+  ACTOR_MAX_YOUNG_GENERATION_MB: {
+    parser: int(1, 1_024),
+    default: '4',
+    doc:
+      "Young-generation size of one account's worker (MiB): V8's default is sized for one big heap and " +
+      'costs each worker tens of MiB of RSS; a small one keeps the footprint per account low.',
+  },
+  ACTOR_START_CONCURRENCY: {
+    parser: int(1, 1_000),
+    default: '4',
+    doc: 'At start-up, stored accounts start this many at a time (each until its connection opens or fails).',
+  },
+  ACTOR_START_JITTER_MS: {
+    parser: int(0, 60_000),
+    default: '250',
+    doc: 'At start-up, a random delay up to this before each stored account starts (spreads reconnects).',
+  },
+  ACTOR_START_TIMEOUT_MS: {
+    parser: int(0),
+    default: '30000',
+    doc: 'At start-up, an account that has not connected within this frees its start slot for the next one.',
+  },
 
   // History-sync progress (README, Data model)
   HISTORY_SYNC_STALL_MS: {

@@ -16,9 +16,13 @@ import { MediaArchiveService } from './media-archive-service.js';
 import type { MediaArchive } from '../media-archive/port.js';
 import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
+import { startStaggered, type StartQueueResult } from './start-queue.js';
 
 /** Sessions that need a new pairing: starting them would only churn QR codes until a person acts. */
 const PARKED: ReadonlySet<ConnectionStatus | undefined> = new Set(['logged_out', 'forbidden']);
+
+/** Connection states of a start still in progress (the staggered start holds the account's slot meanwhile). */
+const STARTING: ReadonlySet<ConnectionStatus> = new Set(['created', 'connecting', 'reconnecting']);
 
 /** One incarnation of an account's actor, as the generic supervisor runs it. */
 interface ActorIncarnation extends Incarnation {
@@ -64,6 +68,12 @@ export class Accounts extends EventEmitter implements AccountsService {
   private readonly scheduler: BackfillScheduler | null;
   /** Archives the media of the accounts running here (null when MEDIA_ARCHIVE=off). */
   readonly mediaArchive: MediaArchiveService | null;
+  /** Stored accounts waiting for their turn in the staggered start (runtime `actor: 'starting'`). */
+  private readonly queued = new Set<string>();
+  /** Callbacks waiting for an account's start to settle (connection opened, needs a person, or gone). */
+  private readonly settleWaiters = new Map<string, Array<() => void>>();
+  /** The staggered start of the stored accounts: resolves when every one has started (tests, benchmarks). */
+  startup: Promise<StartQueueResult> = Promise.resolve({ started: 0, timedOut: 0 });
 
   constructor(opts: AccountsOptions) {
     super();
@@ -116,11 +126,47 @@ export class Accounts extends EventEmitter implements AccountsService {
     if (this.o.config.WA_DEMO && !accounts.some((a) => a.id === 'demo')) {
       accounts.push(await this.o.store.createAccount(this.newAccount('demo')));
     }
+    const toStart: string[] = [];
     for (const account of accounts) {
       this.slotFor(account.id, account.status ?? 'created').historySync = historySyncEntry(account);
-      if (!PARKED.has(account.status)) this.supervisor.spawn(account.id);
+      if (!PARKED.has(account.status)) toStart.push(account.id);
     }
+    // Staggered (start-queue.ts): a few at a time with jitter, not every worker and socket at once.
+    for (const id of toStart) this.queued.add(id);
+    const c = this.o.config;
+    this.startup = startStaggered(toStart, {
+      concurrency: c.ACTOR_START_CONCURRENCY,
+      jitterMs: c.ACTOR_START_JITTER_MS,
+      timeoutMs: c.ACTOR_START_TIMEOUT_MS,
+      cancelled: () => this.supervisor.draining,
+      start: (id) => {
+        // Removed meanwhile, or started by an operator's action (a new QR) before its turn.
+        if (!this.queued.delete(id) || this.supervisor.live(id)) return null;
+        const settled = this.settled(id);
+        return this.supervisor.spawn(id) ? settled : null;
+      },
+    });
+    this.startup.then(
+      (r) => this.o.logger.info({ started: r.started, timedOut: r.timedOut }, 'stored accounts started'),
+      () => undefined,
+    );
     this.scheduler?.start();
+  }
+
+  /** Resolves when the account's start settles: its connection opens, waits for a person, or the actor exits. */
+  private settled(accountId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const list = this.settleWaiters.get(accountId) ?? [];
+      list.push(resolve);
+      this.settleWaiters.set(accountId, list);
+    });
+  }
+
+  private settle(accountId: string): void {
+    const list = this.settleWaiters.get(accountId);
+    if (!list) return;
+    this.settleWaiters.delete(accountId);
+    for (const resolve of list) resolve();
   }
 
   get draining(): boolean {
@@ -165,7 +211,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     if (!slot) return undefined;
     const child = this.supervisor.status(accountId);
     return {
-      actor: child?.state ?? 'stopped',
+      actor: this.queued.has(accountId) ? 'starting' : (child?.state ?? 'stopped'),
       connection: slot.connection,
       reason: slot.reason,
       restarts: child?.restarts ?? 0,
@@ -200,6 +246,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     await this.requireAccount(accountId);
     const live = this.supervisor.live(accountId);
     if (live) live.logout = true;
+    this.queued.delete(accountId);
     await this.supervisor.remove(accountId, Date.now() + this.o.config.SHUTDOWN_TIMEOUT_MS);
     this.slots.delete(accountId);
     this.scheduler?.onActorGone(accountId);
@@ -281,8 +328,13 @@ export class Accounts extends EventEmitter implements AccountsService {
     const handle = new ActorHandle({
       accountId,
       env: this.o.env,
-      // A runaway actor (a history chunk that explodes in memory) dies alone instead of taking the process.
-      resourceLimits: { maxOldGenerationSizeMb: 2048 },
+      // A runaway actor (a history chunk that explodes in memory) dies alone instead of taking the
+      // process; the young generation is kept small, V8's default costs every worker tens of MiB of
+      // RSS (both measured: docs/benchmarks.md, Footprint).
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.o.config.ACTOR_MAX_OLD_GENERATION_MB,
+        maxYoungGenerationSizeMb: this.o.config.ACTOR_MAX_YOUNG_GENERATION_MB,
+      },
       onEvent: (event) => this.onActorEvent(accountId, event),
     });
     const started = handle.ready
@@ -310,6 +362,7 @@ export class Accounts extends EventEmitter implements AccountsService {
   }
 
   private onActorExit(accountId: string): void {
+    this.settle(accountId);
     const slot = this.slots.get(accountId);
     if (slot) slot.qr = null;
     this.scheduler?.onActorGone(accountId);
@@ -345,6 +398,7 @@ export class Accounts extends EventEmitter implements AccountsService {
         this.mediaArchive?.startAccount(accountId);
       }
       this.scheduler?.onConnection(accountId, event.status.connection);
+      if (!STARTING.has(event.status.connection)) this.settle(accountId);
     } else if (event.type === 'messages') {
       // The jobs were written with the messages: wake the runner rather than wait for its idle tick.
       if (event.messages.some((m) => MEDIA_MESSAGE_TYPES.has(m.messageType))) this.mediaArchive?.notify(accountId);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threadIdOf, type MessageRecord } from '../../src/domain/records.js';
 import { BASE_TIME, makeMessage } from '../support/records.js';
-import { call, isErrorBody, startHarness, type Harness } from './harness.js';
+import { AUTH, call, isErrorBody, startHarness, type Harness } from './harness.js';
 
 const ACC = 'account_prod_read1';
 const JID = '40712345678@s.whatsapp.net';
@@ -234,6 +234,51 @@ describe.each([{ pooled: false }, { pooled: true }])('read routes (pooled: $pool
         expect(r.status, path).toBe(404);
         expect(isErrorBody(r.body) && r.body.error.code).toBe('NOT_FOUND');
       }
+    });
+  });
+
+  describe('conditional requests (ETag / If-None-Match)', () => {
+    const pages = [
+      ['threads', `/api/whatsapp/threads/${ACC}?limit=5`],
+      ['messages', `/api/whatsapp/messages/${ACC}/${encodeURIComponent(THREAD)}?limit=5`],
+    ] as const;
+
+    it.each(pages)('%s: a page carries an ETag; sending it back gets 304 without a body', async (_name, path) => {
+      const first = await call(h.base, path);
+      expect(first.status).toBe(200);
+      const etag = first.headers.get('etag');
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+      const again = await call(h.base, path);
+      expect(again.headers.get('etag'), 'the same page has the same tag').toBe(etag);
+      for (const ifNoneMatch of [etag!, `W/${etag!}`, `"other", ${etag!}`, '*']) {
+        const res = await fetch(h.base + path, { headers: { ...AUTH, 'if-none-match': ifNoneMatch } });
+        expect(res.status, ifNoneMatch).toBe(304);
+        expect(res.headers.get('etag')).toBe(etag);
+        expect(await res.text()).toBe('');
+      }
+      const stale = await call(h.base, path, { headers: { 'if-none-match': '"stale"' } });
+      expect(stale.status).toBe(200);
+      expect(stale.body).toEqual(first.body);
+    });
+
+    it.each(pages)('%s: another page, or the same page after a change, has another tag', async (name, path) => {
+      const before = await call(h.base, path);
+      const etag = before.headers.get('etag')!;
+      const other = await call(h.base, path.replace('limit=5', 'limit=4'));
+      expect(other.headers.get('etag')).not.toBe(etag);
+      // A new message in the thread: the page the client holds is stale (a new top message, a new summary).
+      const id = `NEW_${name}`;
+      const record = makeMessage({ id, accountId: ACC, clientJid: JID, createdAt: BASE_TIME + 99_000, body: `new ${name}` });
+      await h.store.applyMutations(ACC, [{ kind: 'message', record }]);
+      const after = await call(h.base, path, { headers: { 'if-none-match': etag } });
+      expect(after.status).toBe(200);
+      expect(after.headers.get('etag')).not.toBe(etag);
+    });
+
+    it('a 404 carries no ETag and If-None-Match does not turn it into a 304', async () => {
+      const r = await call(h.base, '/api/whatsapp/threads/account_nobody', { headers: { 'if-none-match': '*' } });
+      expect(r.status).toBe(404);
+      expect(r.headers.get('etag')).toBeNull();
     });
   });
 
