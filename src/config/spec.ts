@@ -118,11 +118,12 @@ export const ENV_SPEC = {
   ACTOR_BACKOFF_BASE_MS: { parser: int(0), default: '500', doc: 'First restart delay; doubles per restart, with jitter.' },
   ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
   ACTOR_MAX_OLD_GENERATION_MB: {
-    parser: int(32, 16_384),
-    default: '512',
+    parser: int(64, 16_384),
+    default: '1024',
     doc:
       "Heap limit of one account's worker (V8 old generation, MiB): a runaway actor dies alone and is " +
-      'restarted instead of taking the process (docs/benchmarks.md, Footprint).',
+      'restarted instead of taking the process. A 100,000-message history held at once takes about ' +
+      '330 MiB (docs/benchmarks.md, Footprint); only what is used costs memory.',
   },
   ACTOR_MAX_YOUNG_GENERATION_MB: {
     parser: int(1, 1_024),

@@ -45,17 +45,26 @@ export interface SimMediaFile {
   height: number | null;
 }
 
+/**
+ * Files built lately, least recently used first out. Bounded: every account's worker runs its own
+ * simulated phone, and the whole pool kept in each (every kind, plain and encrypted copies) grew to
+ * several MiB per account over a long run; a file is rebuilt in well under a millisecond.
+ */
+const CACHED_FILES = 16;
 const cache = new Map<string, SimMediaFile>();
 
-/** Slot `index` (any integer: taken modulo the pool) of a kind, built on first use and kept. */
+/** Slot `index` (any integer: taken modulo the pool) of a kind; deterministic, so rebuilding gives the same file. */
 export function simMediaFile(kind: SimMediaKind, index: number): SimMediaFile {
   const i = ((Math.trunc(index) % SIM_MEDIA_FILES) + SIM_MEDIA_FILES) % SIM_MEDIA_FILES;
   const key = `${kind}:${i}`;
   let file = cache.get(key);
-  if (!file) {
+  if (file) {
+    cache.delete(key);
+  } else {
     file = buildFile(kind, i);
-    cache.set(key, file);
+    if (cache.size >= CACHED_FILES) cache.delete(cache.keys().next().value!);
   }
+  cache.set(key, file);
   return file;
 }
 
