@@ -59,16 +59,24 @@ async function main(): Promise<void> {
       r.connections,
       r.durationSec,
     );
-    console.log('| route | server | offered req/s | req/s | p50 ms | p99 ms | errors | non-2xx | live msg/s stored |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log(
+      '| route | server | offered req/s | req/s | p50 ms | p99 ms | server CPU ms / request | errors | non-2xx | live msg/s stored |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const x of r.runs) {
-      const row = [x.path, x.label, x.rate ?? 'saturation', fmt(x.requestsPerSec), x.p50Ms, x.p99Ms, x.errors, x.non2xx];
-      console.log(`| ${[...row, fmt(x.liveMessagesPerSec)].join(' | ')} |`);
+      const row = [x.path, x.label, x.rate ?? 'saturation', fmt(x.requestsPerSec), x.p50Ms, x.p99Ms, x.cpuMsPerRequest.toFixed(2)];
+      console.log(`| ${[...row, x.errors, x.non2xx, fmt(x.liveMessagesPerSec)].join(' | ')} |`);
     }
-    if (r.beforeRatio !== null) console.log(`\n- **ratio this build / base commit on GET …/messages: ${r.beforeRatio.toFixed(2)}**`);
+    if (r.beforeRatio !== null && r.beforeCpuRatio !== null) {
+      console.log(
+        `\n- **ratio this build / base commit on GET …/messages: ${r.beforeRatio.toFixed(2)} in req/s**, ` +
+          `${r.beforeCpuRatio.toFixed(2)} in server CPU per request`,
+      );
+    }
     console.log(
       `- practical limit (bare prepared SELECT of the page + JSON.stringify, one core): ${fmt(r.limitPerCore)} pages/s; ` +
-        `**ratio GET …/messages / limit per core: ${r.limitRatio.toFixed(2)}**`,
+        `**ratio GET …/messages / limit per core: ${r.limitRatio.toFixed(2)}** in req/s, ` +
+        `${r.cpuLimitRatio.toFixed(2)} in CPU per request (limit's / server's)`,
     );
     console.log(`- ratio uWS / node:http on GET …/messages: ${r.ratio.toFixed(2)}`);
     console.log(`- ratio uWS / node:http on GET /ready (HTTP layer alone): ${r.readyRatio.toFixed(2)}`);

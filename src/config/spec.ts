@@ -132,6 +132,13 @@ export const ENV_SPEC = {
       "Young-generation size of one account's worker (MiB): V8's default is sized for one big heap and " +
       'costs each worker tens of MiB of RSS; a small one keeps the footprint per account low.',
   },
+  ACTOR_NICE: {
+    parser: int(0, 19),
+    default: '5',
+    doc:
+      "Linux: nice value of each account's worker thread (0 = as the main thread). Above 0 the main thread " +
+      '(API, websocket feed, /metrics) goes first when the cores are busy; actors catch up when they are not.',
+  },
   ACTOR_START_CONCURRENCY: {
     parser: int(1, 1_000),
     default: '4',
