@@ -134,10 +134,10 @@ export const ENV_SPEC = {
   },
   ACTOR_NICE: {
     parser: int(0, 19),
-    default: '5',
+    default: '0',
     doc:
-      "Linux: nice value of each account's worker thread (0 = as the main thread). Above 0 the main thread " +
-      '(API, websocket feed, /metrics) goes first when the cores are busy; actors catch up when they are not.',
+      "Linux: nice value of each account's worker thread (0 = as the main thread). Above 0 (5 was measured) " +
+      'the main thread (API, websocket feed, /metrics) goes first when the cores are busy; actors catch up when they are not.',
   },
   ACTOR_START_CONCURRENCY: {
     parser: int(1, 1_000),
