@@ -25,7 +25,7 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
       res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
       res.end(reply.bytes);
     } else {
-      res.writeHead(reply.status, { 'content-type': reply.contentType });
+      res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
       res.end(reply.text);
     }
   };
@@ -42,7 +42,7 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
         params: decodeParams(found.rawParams),
         query: url.searchParams,
         body: undefined,
-        headers: { range: req.headers.range ?? '' },
+        headers: { range: req.headers.range ?? '', ifNoneMatch: req.headers['if-none-match'] ?? '' },
         principal,
       });
     } catch (err) {

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { benchIngest } from './ingest.js';
 import { benchApi } from './api.js';
+import { benchFootprint } from './footprint.js';
 import { benchReadOffload } from './read-offload.js';
 import { benchMappingOffload } from './mapping-offload.js';
 import { benchFirestore, type ComparisonResult, type FirestoreVariantResult } from './firestore.js';
@@ -9,9 +10,10 @@ import { benchFeed } from './feed.js';
 /**
  * `npm run bench`: every figure is a ratio against a baseline measured in the same run on the same
  * machine, so the numbers travel between machines; absolute rates are printed for context only.
- * Select sections with BENCH=ingest,api,firestore (default: all).
+ * Select sections with BENCH=ingest,offload,api,feed,footprint,firestore (default: all). BENCH_BASE_DIR, a
+ * built checkout of the base commit, adds its API server to the API section ("before" rows).
  */
-const sections = new Set((process.env.BENCH ?? 'ingest,offload,api,feed,firestore').split(','));
+const sections = new Set((process.env.BENCH ?? 'ingest,offload,api,feed,footprint,firestore').split(','));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
     console.log(`- the same ratio in wall-clock time: ${r.logRatio.toFixed(2)} (moves with whatever else the machine runs)`);
     console.log(`- mapping alone: ${fmt(r.mappingRate)} msg/s`);
     console.log(`- bare prepared-statement insert, same rows and table: ${fmt(r.bareRate)} msg/s`);
-    console.log(`- **ratio pipeline / bare: ${r.ratio.toFixed(2)}** (aim ≥ 0.50)\n`);
+    console.log(`- **ratio pipeline / bare: ${r.ratio.toFixed(2)}** (wall time); ${r.cpuRatio.toFixed(2)} from CPU time\n`);
   }
   if (sections.has('offload')) {
     console.log('## Read offload to a piscina pool (one page read + JSON, 10,000-message thread)');
@@ -63,14 +65,26 @@ async function main(): Promise<void> {
       r.connections,
       r.durationSec,
     );
-    console.log('| route | server | req/s | p50 ms | p99 ms | errors | non-2xx | live msg/s stored |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log(
+      '| route | server | offered req/s | req/s | p50 ms | p99 ms | server CPU ms / request | errors | non-2xx | live msg/s stored |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const x of r.runs) {
+      const row = [x.path, x.label, x.rate ?? 'saturation', fmt(x.requestsPerSec), x.p50Ms, x.p99Ms, x.cpuMsPerRequest.toFixed(2)];
+      console.log(`| ${[...row, x.errors, x.non2xx, fmt(x.liveMessagesPerSec)].join(' | ')} |`);
+    }
+    if (r.beforeRatio !== null && r.beforeCpuRatio !== null) {
       console.log(
-        `| ${[x.path, x.label, fmt(x.requestsPerSec), x.p50Ms, x.p99Ms, x.errors, x.non2xx, fmt(x.liveMessagesPerSec)].join(' | ')} |`,
+        `\n- **ratio this build / base commit on GET …/messages: ${r.beforeRatio.toFixed(2)} in req/s**, ` +
+          `${r.beforeCpuRatio.toFixed(2)} in server CPU per request`,
       );
     }
-    console.log(`\n- **ratio uWS / node:http on GET …/messages: ${r.ratio.toFixed(2)}**`);
+    console.log(
+      `- practical limit (bare prepared SELECT of the page + JSON.stringify, one core): ${fmt(r.limitPerCore)} pages/s; ` +
+        `**ratio GET …/messages / limit per core: ${r.limitRatio.toFixed(2)}** in req/s, ` +
+        `${r.cpuLimitRatio.toFixed(2)} in CPU per request (limit's / server's)`,
+    );
+    console.log(`- ratio uWS / node:http on GET …/messages: ${r.ratio.toFixed(2)}`);
     console.log(`- ratio uWS / node:http on GET /ready (HTTP layer alone): ${r.readyRatio.toFixed(2)}`);
     console.log(`- ratio read pool / inline reads under uWS on GET …/messages: ${r.poolRatio.toFixed(2)}\n`);
   }
@@ -95,6 +109,30 @@ async function main(): Promise<void> {
     console.log(`- dispatcher, one endpoint: ${fmt(r.webhooks.oneEndpoint)} deliveries/s`);
     console.log(`- dispatcher, four endpoints at once: ${fmt(r.webhooks.fourEndpoints)} deliveries/s`);
     console.log(`- **ratio dispatcher (one endpoint) / bare POST loop: ${r.webhooks.ratio.toFixed(2)}**\n`);
+  }
+  if (sections.has('footprint')) {
+    const steps = (process.env.BENCH_FOOTPRINT_STEPS ?? '10,50,100').split(',').map(Number);
+    const r = await benchFootprint({ steps, settleSec: 10, driftSec: 60 });
+    console.log('## Footprint: simulated accounts (5 chats × 20 messages of history, 1 live msg/s each), SQLite, one process\n');
+    console.log(`- RSS with no account: ${fmt(r.baselineMiB)} MiB\n`);
+    console.log(
+      '| accounts | connected | RSS MiB | **MiB per account** | main-thread ELD p99 ms | ELD max ms | /metrics p50 ms | /metrics max ms |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const x of r.steps) {
+      const row = [x.accounts, x.connected, fmt(x.rssMiB), `**${x.perAccountMiB.toFixed(1)}**`, x.eldP99Ms, x.eldMaxMs];
+      console.log(`| ${[...row, x.scrapeP50Ms.toFixed(1), x.scrapeMaxMs.toFixed(1)].join(' | ')} |`);
+    }
+    const u = r.startup;
+    console.log(
+      `\n- restart with ${u.accounts} stored accounts: ${u.connected} connected after ${(u.allConnectedMs / 1000).toFixed(1)} s; ` +
+        `main-thread event-loop delay meanwhile p99 ${u.eldP99Ms} ms, max ${u.eldMaxMs} ms`,
+    );
+    const d = r.drift;
+    console.log(
+      `- growth over ${d.seconds} s more of streaming (${fmt(d.messages)} messages): RSS ${fmt(d.startMiB)} → ${fmt(d.endMiB)} MiB ` +
+        `(${fmt(d.bytesPerMessage)} bytes per message)\n`,
+    );
   }
   if (sections.has('firestore')) {
     const r = await benchFirestore({

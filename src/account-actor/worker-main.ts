@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 // comlink's Node adapter turns a worker MessagePort into the Endpoint comlink speaks; comlink gives
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   const port = parentPort;
   const init = parseActorInit(workerData);
   const config = loadConfig(init.env);
+  lowerThreadPriority(config.ACTOR_NICE);
   const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'wasync-actor' }), init.accountId);
   const store = await openStore(config, logger);
   await store.init();
@@ -61,6 +63,20 @@ async function main(): Promise<void> {
   };
   Comlink.expose(api, nodeEndpoint(init.commandPort));
   emit({ type: 'ready', accountId: init.accountId });
+}
+
+/**
+ * On Linux a nice value belongs to a thread, so this lowers this actor's thread only: with 100 actors
+ * busy the main thread (HTTP, feed, metrics) still gets a core promptly. Elsewhere `setpriority` would
+ * lower the whole process, so it is left alone. Raising a nice value needs no privilege.
+ */
+function lowerThreadPriority(nice: number): void {
+  if (nice <= 0 || process.platform !== 'linux') return;
+  try {
+    os.setPriority(0, nice);
+  } catch {
+    // A sandbox that forbids it: run at the main thread's priority.
+  }
 }
 
 async function settle<T>(fn: () => Promise<T>): Promise<ActorResult<T>> {

@@ -116,13 +116,6 @@ export const ENV_SPEC = {
     default: '30000',
     doc: 'The whole shutdown, flushing pending writes included, ends within this (runbook: 30 s).',
   },
-  ACTOR_START_CONCURRENCY: {
-    parser: int(1, 64),
-    default: '2',
-    doc:
-      'Actor threads one instance boots at once (a takeover or cold start of many accounts queues the rest, ' +
-      'so lease renewals keep their CPU). Raise it on a machine with more cores.',
-  },
   ACTOR_MAX_RESTARTS: {
     parser: int(0),
     default: '5',
@@ -131,6 +124,46 @@ export const ENV_SPEC = {
   ACTOR_RESTART_WINDOW_MS: { parser: MS, default: '60000', doc: 'Restart intensity window.' },
   ACTOR_BACKOFF_BASE_MS: { parser: int(0), default: '500', doc: 'First restart delay; doubles per restart, with jitter.' },
   ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
+  ACTOR_MAX_OLD_GENERATION_MB: {
+    parser: int(64, 16_384),
+    default: '1024',
+    doc:
+      "Heap limit of one account's worker (V8 old generation, MiB): a runaway actor dies alone and is " +
+      'restarted instead of taking the process. A 100,000-message history held at once takes about ' +
+      '330 MiB (docs/benchmarks.md, Footprint); only what is used costs memory.',
+  },
+  ACTOR_MAX_YOUNG_GENERATION_MB: {
+    parser: int(1, 1_024),
+    default: '4',
+    doc:
+      "Young-generation size of one account's worker (MiB): V8's default is sized for one big heap and " +
+      'costs each worker tens of MiB of RSS; a small one keeps the footprint per account low.',
+  },
+  ACTOR_NICE: {
+    parser: int(0, 19),
+    default: '0',
+    doc:
+      "Linux: nice value of each account's worker thread (0 = as the main thread). Above 0 (5 was measured) " +
+      'the main thread (API, websocket feed, /metrics) goes first when the cores are busy; actors catch up when they are not.',
+  },
+  ACTOR_START_CONCURRENCY: {
+    parser: int(1, 1_000),
+    default: '4',
+    doc:
+      'Actors one instance starts at once, each holding its slot until its connection opens or needs a person; ' +
+      'the rest queue. Applies to every start: the stored accounts at start-up, a takeover of a dead ' +
+      "instance's accounts, new and re-paired accounts (so lease renewals and the API keep their CPU).",
+  },
+  ACTOR_START_JITTER_MS: {
+    parser: int(0, 60_000),
+    default: '250',
+    doc: 'A random delay up to this before each queued actor start (spreads reconnects).',
+  },
+  ACTOR_START_TIMEOUT_MS: {
+    parser: int(0),
+    default: '30000',
+    doc: 'An actor that has not connected within this frees its start slot for the next one (0 = no limit).',
+  },
 
   // History-sync progress (README, Data model)
   HISTORY_SYNC_STALL_MS: {

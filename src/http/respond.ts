@@ -10,7 +10,7 @@ export type Reply = BufferedReply | StreamReply | BytesReply;
 /** A reply whose body is complete in memory: plain data, so it can also come back from a read-pool thread. */
 export type BufferedReply =
   | { status: number; json: unknown; headers?: Readonly<Record<string, string>> }
-  | { status: number; text: string; contentType: string };
+  | { status: number; text: string; contentType: string; headers?: Readonly<Record<string, string>> };
 
 /** Static files (the console): a `cache-control` in `headers` replaces the default `no-store`. */
 export interface BytesReply {

@@ -22,6 +22,12 @@ export interface ListOptions {
   cursor?: string | null;
   /** Threads default to `desc` (newest first), messages too. */
   order?: SortOrder;
+  /**
+   * Messages only. `'api'`: the caller needs only the fields the API returns (`serializeMessage`), so a
+   * backend may leave out `rawMessage` and `media` (they come back null): SQLite then does not read
+   * the encoded proto and the media reference of every row of the page. Default `'full'`.
+   */
+  fields?: 'full' | 'api';
 }
 
 export interface Page<T> {

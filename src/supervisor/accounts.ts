@@ -17,6 +17,10 @@ import type { MediaArchive } from '../media-archive/port.js';
 import { Fleet, type FleetEventKind, type FleetHost, type FleetView } from './fleet/fleet.js';
 import type { AccountRuntime, AccountView, AccountsService, MediaRange, MediaStream, QrView, SendInput, SendResult } from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
+import { StartQueue, type StartQueueResult } from './start-queue.js';
+
+/** Connection states of a start still in progress (the start queue holds the account's slot meanwhile). */
+const STARTING: ReadonlySet<ConnectionStatus> = new Set(['created', 'connecting', 'reconnecting']);
 
 /** One incarnation of an account's actor, as the generic supervisor runs it. */
 interface ActorIncarnation extends Incarnation {
@@ -76,9 +80,18 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
   /** Archives the media of the accounts running here (null when MEDIA_ARCHIVE=off). */
   readonly mediaArchive: MediaArchiveService | null;
   readonly fleet: Fleet;
-  /** Accounts adopted whose actor waits for a start slot (see `adopt`). */
-  private startQueue: string[] = [];
-  private starting = 0;
+  /**
+   * Every actor start goes through this queue, whoever asks for it (the first placement tick at
+   * start-up, a takeover, a new or re-paired account): ACTOR_START_CONCURRENCY at a time, with jitter,
+   * each holding its slot until its connection settles (start-queue.ts).
+   */
+  private readonly starts: StartQueue;
+  /** Commands waiting for a queued account's actor to be spawned (or its start dropped). */
+  private readonly spawnWaiters = new Map<string, Array<() => void>>();
+  /** Callbacks waiting for an account's start to settle (connection opened, needs a person, or gone). */
+  private readonly settleWaiters = new Map<string, Array<() => void>>();
+  /** The starts of the accounts placed here at start-up: resolves when every one has settled (tests, benchmarks). */
+  startup: Promise<StartQueueResult> = Promise.resolve({ started: 0, timedOut: 0 });
 
   constructor(opts: AccountsOptions) {
     super();
@@ -116,13 +129,20 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
         onGiveUp: (accountId, why) => this.onGiveUp(accountId, why),
       },
     });
+    this.starts = new StartQueue({
+      concurrency: c.ACTOR_START_CONCURRENCY,
+      jitterMs: c.ACTOR_START_JITTER_MS,
+      timeoutMs: c.ACTOR_START_TIMEOUT_MS,
+      cancelled: () => this.supervisor.draining,
+      start: (accountId) => this.spawnQueued(accountId),
+    });
     this.mediaArchive = opts.mediaArchive
       ? new MediaArchiveService({
           archive: opts.mediaArchive,
           store: opts.store,
           config: c,
           logger: opts.logger,
-          reupload: (accountId, messageId) => this.runningActor(accountId).call('updateMediaMessage', messageId),
+          reupload: async (accountId, messageId) => (await this.runningActor(accountId)).call('updateMediaMessage', messageId),
         })
       : null;
     const settings = backfillSchedulerSettings(c);
@@ -148,7 +168,42 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
       await this.o.store.createAccount(this.newAccount('demo'));
     }
     await this.fleet.start();
+    this.startup = this.starts.idle();
+    this.startup.then(
+      (r) => this.o.logger.info({ started: r.started, timedOut: r.timedOut }, 'stored accounts started'),
+      () => undefined,
+    );
     this.scheduler?.start();
+  }
+
+  /** Resolves when the queued account's actor is spawned, its start is dropped, or ACTOR_START_TIMEOUT_MS (30 s if 0) passes. */
+  private spawnedOrGone(accountId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.o.config.ACTOR_START_TIMEOUT_MS || 30_000);
+      const list = this.spawnWaiters.get(accountId) ?? [];
+      list.push(done);
+      this.spawnWaiters.set(accountId, list);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  /** Resolves when the account's start settles: its connection opens, waits for a person, or the actor exits. */
+  private settled(accountId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const list = this.settleWaiters.get(accountId) ?? [];
+      list.push(resolve);
+      this.settleWaiters.set(accountId, list);
+    });
+  }
+
+  private settle(accountId: string): void {
+    const list = this.settleWaiters.get(accountId);
+    if (!list) return;
+    this.settleWaiters.delete(accountId);
+    for (const resolve of list) resolve();
   }
 
   get draining(): boolean {
@@ -188,9 +243,9 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
   // ---- FleetHost: the fleet decides which accounts run here ------------------------------------
 
   /**
-   * Starts the account's actor, at most `ACTOR_START_CONCURRENCY` at once: a takeover of many accounts
-   * (a dead instance's, a cold start) must not boot every worker thread in the same second, which
-   * would starve this process's own lease renewals of CPU and reconnect no sooner.
+   * Starts the account's actor through the start queue (ACTOR_START_CONCURRENCY at once, with jitter):
+   * a takeover of many accounts (a dead instance's, a cold start) must not boot every worker thread in
+   * the same second, which would starve this process's own lease renewals of CPU and reconnect no sooner.
    */
   adopt(accountId: string): void {
     const slot = this.slotFor(accountId, 'connecting');
@@ -208,28 +263,32 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
         .catch(() => undefined);
     }
     this.supervisor.resetIntensity(accountId);
-    if (!this.startQueue.includes(accountId)) this.startQueue.push(accountId);
-    this.startNext();
+    this.starts.add(accountId);
   }
 
-  private startNext(): void {
-    while (this.starting < this.o.config.ACTOR_START_CONCURRENCY && this.startQueue.length > 0) {
-      const accountId = this.startQueue.shift()!;
-      if (!this.fleet.owns(accountId) || this.supervisor.live(accountId)) continue;
-      const child = this.supervisor.spawn(accountId);
-      if (!child) continue;
-      this.starting += 1;
-      const done = (): void => {
-        this.starting -= 1;
-        this.startNext();
-      };
-      // Started (its first connection attempt made) or dead: either way the next one may boot.
-      void Promise.race([child.started, child.exited]).then(done, done);
-    }
+  /** Takes the account out of the start queue; commands waiting for its actor stop waiting. */
+  private dropStart(accountId: string): void {
+    this.starts.delete(accountId);
+    this.wakeSpawnWaiters(accountId);
+  }
+
+  private wakeSpawnWaiters(accountId: string): void {
+    const list = this.spawnWaiters.get(accountId);
+    this.spawnWaiters.delete(accountId);
+    for (const resolve of list ?? []) resolve();
+  }
+
+  /** The start queue's turn for `accountId`: its actor, unless it left this instance or runs already. */
+  private spawnQueued(accountId: string): Promise<unknown> | null {
+    const child = this.fleet.owns(accountId) && !this.supervisor.live(accountId) ? this.supervisor.spawn(accountId) : null;
+    this.wakeSpawnWaiters(accountId);
+    if (!child) return null;
+    // Open, waiting for a person (QR, logged out) or dead: then the next one may start.
+    return Promise.race([this.settled(accountId), child.exited]);
   }
 
   async stopActor(accountId: string, budgetMs: number, mode: 'handover' | 'lost'): Promise<void> {
-    this.startQueue = this.startQueue.filter((id) => id !== accountId);
+    this.dropStart(accountId);
     const live = this.supervisor.live(accountId);
     if (live) live.handover = true;
     await this.supervisor.remove(accountId, Date.now() + Math.max(0, budgetMs));
@@ -261,7 +320,7 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
     if (!slot) return undefined;
     const child = this.supervisor.status(accountId);
     return {
-      actor: child?.state ?? 'stopped',
+      actor: this.starts.has(accountId) ? 'starting' : (child?.state ?? 'stopped'),
       connection: slot.connection,
       reason: slot.reason,
       restarts: child?.restarts ?? 0,
@@ -301,6 +360,7 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
     await this.fleet.locate(accountId);
     const live = this.supervisor.live(accountId);
     if (live) live.logout = true;
+    this.dropStart(accountId);
     await this.supervisor.remove(accountId, Date.now() + this.o.config.SHUTDOWN_TIMEOUT_MS);
     this.slots.delete(accountId);
     this.scheduler?.onActorGone(accountId);
@@ -334,7 +394,7 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
   async requestPairingCode(accountId: string, phoneNumber: string): Promise<{ code: string }> {
     await this.requireAccount(accountId);
     await this.fleet.locate(accountId);
-    const code = await this.runningActor(accountId).call('requestPairingCode', phoneNumber);
+    const code = await (await this.runningActor(accountId)).call('requestPairingCode', phoneNumber);
     return { code };
   }
 
@@ -344,14 +404,14 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
     await this.fleet.locate(input.accountId);
     const cmd =
       input.messageId === undefined ? { to: input.to, text: input.text } : { to: input.to, text: input.text, messageId: input.messageId };
-    return this.runningActor(input.accountId).call('send', cmd);
+    return (await this.runningActor(input.accountId)).call('send', cmd);
   }
 
   async startBackfill(accountId: string): Promise<void> {
     this.refuseWhenDraining();
     await this.requireAccount(accountId);
     await this.fleet.locate(accountId);
-    const run = this.runningActor(accountId).call('backfill', {
+    const run = (await this.runningActor(accountId)).call('backfill', {
       threads: this.o.config.WHATSAPP_BACKFILL_THREADS,
       count: this.o.config.WHATSAPP_BACKFILL_COUNT,
       reason: 'manual',
@@ -373,14 +433,14 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
       messageId,
       range,
       defaultConnector: this.o.config.WA_CONNECTOR,
-      reupload: () => this.runningActor(accountId).call('updateMediaMessage', messageId),
+      reupload: async () => (await this.runningActor(accountId)).call('updateMediaMessage', messageId),
       archive: this.mediaArchive?.archive ?? null,
     });
   }
 
   /** Test and chaos-drill hook: makes the actor throw on its own event loop. */
   async crashActor(accountId: string, reason: string): Promise<void> {
-    await this.runningActor(accountId).call('crash', reason);
+    await (await this.runningActor(accountId)).call('crash', reason);
   }
 
   // ---- the actors --------------------------------------------------------------------------------
@@ -390,8 +450,13 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
       accountId,
       env: this.o.env,
       fence: this.fleet.fence(accountId),
-      // A runaway actor (a history chunk that explodes in memory) dies alone instead of taking the process.
-      resourceLimits: { maxOldGenerationSizeMb: 2048 },
+      // A runaway actor (a history chunk that explodes in memory) dies alone instead of taking the
+      // process; the young generation is kept small, V8's default costs every worker tens of MiB of
+      // RSS (both measured: docs/benchmarks.md, Footprint).
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.o.config.ACTOR_MAX_OLD_GENERATION_MB,
+        maxYoungGenerationSizeMb: this.o.config.ACTOR_MAX_YOUNG_GENERATION_MB,
+      },
       onEvent: (event) => this.onActorEvent(accountId, event),
     });
     const started = handle.ready
@@ -425,6 +490,7 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
   }
 
   private onActorExit(accountId: string): void {
+    this.settle(accountId);
     const slot = this.slots.get(accountId);
     if (slot) slot.qr = null;
     this.scheduler?.onActorGone(accountId);
@@ -460,6 +526,7 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
         this.mediaArchive?.startAccount(accountId);
       }
       this.scheduler?.onConnection(accountId, event.status.connection);
+      if (!STARTING.has(event.status.connection)) this.settle(accountId);
     } else if (event.type === 'messages') {
       // The jobs were written with the messages: wake the runner rather than wait for its idle tick.
       if (event.messages.some((m) => MEDIA_MESSAGE_TYPES.has(m.messageType))) this.mediaArchive?.notify(accountId);
@@ -489,8 +556,8 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
       );
   }
 
-  private runBackfill(accountId: string, cmd: Required<BackfillCommand>): Promise<BackfillResult> {
-    return this.runningActor(accountId).call('backfill', cmd);
+  private async runBackfill(accountId: string, cmd: Required<BackfillCommand>): Promise<BackfillResult> {
+    return (await this.runningActor(accountId)).call('backfill', cmd);
   }
 
   private connectedAccounts(): string[] {
@@ -529,7 +596,10 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
     };
   }
 
-  private runningActor(accountId: string): ActorHandle {
+  private async runningActor(accountId: string): Promise<ActorHandle> {
+    // Queued for its start (a new or re-paired account, a takeover): a command waits for its turn
+    // rather than failing because the start queue added some jitter or other accounts went first.
+    if (this.starts.has(accountId)) await this.spawnedOrGone(accountId);
     const status = this.supervisor.status(accountId);
     if (status?.state === 'failed') {
       throw new WasyncError('ACCOUNT_FAILED', `account ${accountId} failed: ${status.reason ?? 'unknown reason'}`);

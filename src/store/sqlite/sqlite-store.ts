@@ -33,7 +33,7 @@ import { SqliteInstances } from './instances.js';
 import { applyMutationsInTxn } from './apply-mutations.js';
 import { storeClosedError, toStoreError } from './errors.js';
 import { leasePatch, readLease } from './leases.js';
-import { parseAccount, rowToMessage, rowToThread, toUint8Array } from './row-mapping.js';
+import { apiRowToMessage, parseAccount, rowToMessage, rowToThread, toUint8Array } from './row-mapping.js';
 import { migrate } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SqliteMediaQueue } from './media-queue.js';
@@ -180,6 +180,18 @@ export class SqliteStore implements Store {
       if (!isThreadOf(accountId, threadId)) return { items: [], nextCursor: null };
       const s = this.s();
       const fetch = limit + 1;
+      const key = (m: MessageRecord) => ({ ts: m.createdAt, id: m.id });
+      if (opts.fields === 'api') {
+        const rows =
+          order === 'desc'
+            ? after
+              ? s.listApiMessagesDescAfter.all(threadId, accountId, after.ts, after.id, fetch)
+              : s.listApiMessagesDescFirst.all(threadId, accountId, fetch)
+            : after
+              ? s.listApiMessagesAscAfter.all(threadId, accountId, after.ts, after.id, fetch)
+              : s.listApiMessagesAscFirst.all(threadId, accountId, fetch);
+        return toPage(rows.map(apiRowToMessage), limit, key);
+      }
       const rows =
         order === 'desc'
           ? after
@@ -188,7 +200,7 @@ export class SqliteStore implements Store {
           : after
             ? s.listMessagesAscAfter.all(threadId, accountId, after.ts, after.id, fetch)
             : s.listMessagesAscFirst.all(threadId, accountId, fetch);
-      return toPage(rows.map(rowToMessage), limit, (m) => ({ ts: m.createdAt, id: m.id }));
+      return toPage(rows.map(rowToMessage), limit, key);
     });
   }
 
