@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import { API_MESSAGE_COLUMNS } from '../src/store/sqlite/row-mapping.js';
 
 export interface ApiRun {
   engine: 'uws' | 'node';
+  /** `this` build or the `before` build (BENCH_BASE_DIR: the same benchmark built from the base commit). */
+  build: 'this' | 'before';
+  /** Offered load in req/s (autocannon's overallRate), or null for saturation (every connection back to back). */
+  rate: number | null;
   label: string;
   path: string;
   readPoolThreads: number;
@@ -17,10 +22,33 @@ export interface ApiRun {
   non2xx: number;
   /** Live messages the simulated phone got stored per second during the load (shows it was streaming). */
   liveMessagesPerSec: number;
+  /**
+   * Server CPU time per request (ms): the server process's CPU time during the load less what it spent
+   * per second streaming alone just before, over the requests served. Unlike req/s it hardly moves with
+   * what else runs on a shared machine.
+   */
+  cpuMsPerRequest: number;
+}
+
+/** CPU seconds (user + system) the process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat; the split above starts at field 3.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export interface ApiBenchResult {
   runs: ApiRun[];
+  /** This build / the base commit's on GET …/messages at saturation (null without BENCH_BASE_DIR). */
+  beforeRatio: number | null;
+  /** Base commit's server CPU per request / this build's (null without BENCH_BASE_DIR). */
+  beforeCpuRatio: number | null;
+  /** Server CPU per request of the limit (1 / limitPerCore) / this build's: how close a request gets to it. */
+  cpuLimitRatio: number;
+  /** The practical limit: the bare prepared SELECT of the same page + JSON.stringify, pages/s on one core. */
+  limitPerCore: number;
+  /** GET …/messages at saturation (uWS, read pool) / the practical limit on one core. */
+  limitRatio: number;
   /** uWS / node:http on GET …/messages, the issue's figure. */
   ratio: number;
   /** uWS / node:http on GET /ready: the HTTP layer alone, without a store read. */
@@ -38,8 +66,12 @@ async function startServer(
   dataDir: string,
   rate: number,
   readPoolThreads: number,
+  build: 'this' | 'before',
 ): Promise<{ child: ChildProcess; url: string }> {
-  const entry = new URL('./api-server.js', import.meta.url).pathname;
+  const entry =
+    build === 'before'
+      ? path.join(process.env.BENCH_BASE_DIR!, 'dist/bench/api-server.js')
+      : new URL('./api-server.js', import.meta.url).pathname;
   const child = spawn(process.execPath, [entry, engine], {
     env: {
       ...process.env,
@@ -90,12 +122,50 @@ interface RunSpec {
   engine: 'uws' | 'node';
   route: 'messages' | 'ready';
   readPoolThreads: number;
+  build?: 'this' | 'before';
+  /** Offered load (req/s over all connections); absent: saturation. */
+  rate?: number;
+  /** Measure the practical limit on this run's data, after the load. */
+  limit?: boolean;
 }
 
-async function runOne(spec: RunSpec, connections: number, durationSec: number, rate: number): Promise<ApiRun> {
+/**
+ * The practical limit of the read path: the bare prepared SELECT of the same page (the columns the
+ * API returns) + JSON.stringify of the rows, in a loop on this thread (one core) for `ms`.
+ */
+function pageLimitPerCore(dataDir: string, threadId: string, ms: number): number {
+  const db = new Database(path.join(dataDir, 'wasync.db'), { readonly: true, fileMustExist: true });
+  try {
+    const st = db.prepare(
+      `SELECT ${API_MESSAGE_COLUMNS.join(', ')} FROM messages WHERE thread_id = ? AND account_id = ?
+       ORDER BY created_at DESC, id DESC LIMIT ?`,
+    );
+    for (let i = 0; i < 200; i++) JSON.stringify(st.all(threadId, 'demo', 51));
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < ms) {
+      JSON.stringify(st.all(threadId, 'demo', 51));
+      n++;
+    }
+    // Per core: CPU time, not wall time, so other load on the machine does not count against it.
+    const cpu = process.cpuUsage(cpu0);
+    return n / ((cpu.user + cpu.system) / 1e6);
+  } finally {
+    db.close();
+  }
+}
+
+async function runOne(
+  spec: RunSpec,
+  connections: number,
+  durationSec: number,
+  rate: number,
+): Promise<ApiRun & { limitPerCore: number | null }> {
   const { engine } = spec;
+  const build = spec.build ?? 'this';
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `wasync-api-${engine}-`));
-  const { child, url } = await startServer(engine, dataDir, rate, spec.readPoolThreads);
+  const { child, url } = await startServer(engine, dataDir, rate, spec.readPoolThreads, build);
   try {
     // Let the history sync land (10,000 messages) before measuring.
     let threadId = '';
@@ -111,12 +181,29 @@ async function runOne(spec: RunSpec, connections: number, durationSec: number, r
     const routePath = spec.route === 'ready' ? '/ready' : `/api/whatsapp/messages/demo/${encodeURIComponent(threadId)}?limit=50`;
     const target = `${url}${routePath}`;
     await autocannon({ url: target, connections: 8, duration: 1, headers: { authorization: `Bearer ${TOKEN}` } }); // warm-up
+    // What streaming alone costs the server per second, measured just before the load.
+    const idle0 = cpuSeconds(child.pid!);
+    const idleStarted = Date.now();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const idleCpuPerSec = (cpuSeconds(child.pid!) - idle0) / ((Date.now() - idleStarted) / 1000);
     const before = countRows(dataDir);
     const started = Date.now();
-    const result = await autocannon({ url: target, connections, duration: durationSec, headers: { authorization: `Bearer ${TOKEN}` } });
-    const liveMessagesPerSec = (countRows(dataDir) - before) / ((Date.now() - started) / 1000);
+    const cpu0 = cpuSeconds(child.pid!);
+    const result = await autocannon({
+      url: target,
+      connections,
+      duration: durationSec,
+      headers: { authorization: `Bearer ${TOKEN}` },
+      ...(spec.rate ? { overallRate: spec.rate } : {}),
+    });
+    const elapsed = (Date.now() - started) / 1000;
+    const cpuForRequests = cpuSeconds(child.pid!) - cpu0 - idleCpuPerSec * elapsed;
+    const liveMessagesPerSec = (countRows(dataDir) - before) / elapsed;
     return {
       engine,
+      build,
+      rate: spec.rate ?? null,
+      limitPerCore: spec.limit ? pageLimitPerCore(dataDir, threadId, 3_000) : null,
       label: spec.label,
       path: spec.route === 'ready' ? 'GET /ready' : 'GET …/messages?limit=50',
       readPoolThreads: spec.readPoolThreads,
@@ -126,6 +213,7 @@ async function runOne(spec: RunSpec, connections: number, durationSec: number, r
       errors: result.errors,
       non2xx: result.non2xx,
       liveMessagesPerSec,
+      cpuMsPerRequest: (cpuForRequests * 1000) / Math.max(1, result.requests.total),
     };
   } finally {
     child.kill('SIGTERM');
@@ -135,21 +223,42 @@ async function runOne(spec: RunSpec, connections: number, durationSec: number, r
 }
 
 export async function benchApi(opts: { connections: number; durationSec: number; rate: number }): Promise<ApiBenchResult> {
+  const base = process.env.BENCH_BASE_DIR;
+  const messages = (label: string, extra: Partial<RunSpec> = {}): RunSpec => ({
+    label,
+    engine: 'uws',
+    route: 'messages',
+    readPoolThreads: 2,
+    ...extra,
+  });
+  // This build and the base commit alternate, so drift on the machine hits both alike.
   const specs: RunSpec[] = [
-    { label: 'uWebSockets.js, read pool 2', engine: 'uws', route: 'messages', readPoolThreads: 2 },
-    { label: 'node:http (same handlers), read pool 2', engine: 'node', route: 'messages', readPoolThreads: 2 },
-    { label: 'uWebSockets.js, reads inline', engine: 'uws', route: 'messages', readPoolThreads: 0 },
+    messages('uWebSockets.js, read pool 2', { limit: true }),
+    ...(base ? [messages('before (base commit), uWS, read pool 2', { build: 'before' })] : []),
+    messages('uWebSockets.js, read pool 2, 500 req/s offered', { rate: 500 }),
+    ...(base ? [messages('before (base commit), uWS, read pool 2, 500 req/s offered', { build: 'before', rate: 500 })] : []),
+    messages('node:http (same handlers), read pool 2', { engine: 'node' }),
+    messages('uWebSockets.js, reads inline', { readPoolThreads: 0 }),
     { label: 'uWebSockets.js', engine: 'uws', route: 'ready', readPoolThreads: 2 },
     { label: 'node:http (same handlers)', engine: 'node', route: 'ready', readPoolThreads: 2 },
   ];
-  const runs: ApiRun[] = [];
+  const runs: Array<ApiRun & { limitPerCore: number | null }> = [];
   for (const spec of specs) runs.push(await runOne(spec, opts.connections, opts.durationSec, opts.rate));
-  const rps = (i: number): number => runs[i]!.requestsPerSec;
+  const find = (label: string): ApiRun => runs.find((r) => r.label === label)!;
+  const rps = (label: string): number => find(label).requestsPerSec;
+  const limitPerCore = runs[0]!.limitPerCore ?? 0;
+  const mine = 'uWebSockets.js, read pool 2';
+  const before = 'before (base commit), uWS, read pool 2';
   return {
     runs,
-    ratio: rps(0) / rps(1),
-    readyRatio: rps(3) / rps(4),
-    poolRatio: rps(0) / rps(2),
+    ratio: rps(mine) / rps('node:http (same handlers), read pool 2'),
+    readyRatio: rps('uWebSockets.js') / rps('node:http (same handlers)'),
+    poolRatio: rps(mine) / rps('uWebSockets.js, reads inline'),
+    beforeRatio: base ? rps(mine) / rps(before) : null,
+    beforeCpuRatio: base ? find(before).cpuMsPerRequest / find(mine).cpuMsPerRequest : null,
+    limitPerCore,
+    limitRatio: rps(mine) / limitPerCore,
+    cpuLimitRatio: 1_000 / limitPerCore / find(mine).cpuMsPerRequest,
     connections: opts.connections,
     durationSec: opts.durationSec,
   };

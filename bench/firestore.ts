@@ -1,4 +1,3 @@
-import net from 'node:net';
 import { Timestamp, type Firestore, type WriteBatch } from 'firebase-admin/firestore';
 import { generateHistory } from '../src/connectors/sim/history-generator.js';
 import { previewOf } from '../src/domain/merge.js';
@@ -7,6 +6,7 @@ import { createFirestoreStore, type CommitterOptions } from '../src/store/firest
 import { messageToDoc, toTimestamp } from '../src/store/firestore/documents.js';
 import { emulatorClient, type Connection } from '../test/support/firestore-emulator-client.js';
 import { startGoogleFirestoreEmulator } from '../test/support/google-firestore-emulator.js';
+import { startTcpProxy } from '../test/support/tcp-proxy.js';
 import { ingestHistory, mapHistory, type HistoryChunk } from './pipeline.js';
 
 /**
@@ -50,6 +50,10 @@ export interface ComparisonResult {
   baseline: FirestoreVariantResult;
   unpaced: FirestoreVariantResult;
   paced?: FirestoreVariantResult;
+  /** The unpaced pipeline without the change log (`changeLog: false`): what the log costs. */
+  withoutLog?: FirestoreVariantResult;
+  /** unpaced / withoutLog. */
+  logRatio?: number;
   /** Message rate of the pipeline / message rate of the baseline. */
   unpacedRatio: number;
   pacedRatio?: number;
@@ -75,6 +79,7 @@ async function runPipeline(
   chunks: HistoryChunk[],
   threadIds: Set<string>,
   batching: Partial<CommitterOptions>,
+  changeLog = true,
 ): Promise<FirestoreVariantResult> {
   let commits = 0;
   let writes = 0;
@@ -86,6 +91,7 @@ async function runPipeline(
   }) as Firestore['getAll'];
   const store = createFirestoreStore({
     firestore: db,
+    changeLog,
     batching: {
       ...batching,
       commit: (batch: WriteBatch) => {
@@ -139,43 +145,6 @@ async function runOneByOne(db: Firestore, records: MessageRecord[], threadIds: S
   };
 }
 
-/**
- * A TCP proxy that holds every chunk, in each direction, for half the round trip: the network between
- * a server and Firestore, which the local emulator does not have. Order is kept (equal delays fire in
- * the order they were set).
- */
-async function startLatencyProxy(target: string, rttMs: number): Promise<{ host: string; stop: () => void }> {
-  const [targetHost, targetPort] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
-  const oneWay = rttMs / 2;
-  const sockets = new Set<net.Socket>();
-  const relay = (from: net.Socket, to: net.Socket): void => {
-    from.on('data', (chunk) => {
-      setTimeout(() => {
-        if (!to.destroyed) to.write(chunk);
-      }, oneWay);
-    });
-    from.on('close', () => setTimeout(() => to.destroy(), oneWay));
-    from.on('error', () => to.destroy());
-  };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, targetHost);
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
-    sockets.add(client).add(upstream);
-    relay(client, upstream);
-    relay(upstream, client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as net.AddressInfo;
-  return {
-    host: `127.0.0.1:${address.port}`,
-    stop: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
-
 /** Runs `fn` with firebase-admin clients of the emulator at `host`, a fresh project per `fresh()`. */
 async function onEmulator<T>(host: string, fn: (fresh: () => Firestore) => Promise<T>): Promise<T> {
   const emulator = emulatorClient(host);
@@ -225,6 +194,7 @@ async function compare(
   h: ReturnType<typeof history>,
   withPaced: boolean,
   warmUp: ReturnType<typeof history> | null,
+  withLogCost = false,
 ): Promise<ComparisonResult> {
   // Warm-up, not measured: the gRPC channel, and the emulator's code paths (Google's emulator is a
   // JVM: without this, whichever variant runs first also pays its JIT).
@@ -237,7 +207,10 @@ async function compare(
   const baseline = await runOneByOne(fresh(), h.records, h.threadIds);
   const unpaced = await runPipeline(PIPELINE_UNPACED, fresh(), h.chunks, h.threadIds, UNPACED);
   const paced = withPaced ? await runPipeline(PIPELINE_PACED, fresh(), h.chunks, h.threadIds, {}) : undefined;
-  check(h.expected, baseline, unpaced, ...(paced ? [paced] : []));
+  const withoutLog = withLogCost
+    ? await runPipeline('pipeline, unpaced, change log off', fresh(), h.chunks, h.threadIds, UNPACED, false)
+    : undefined;
+  check(h.expected, baseline, unpaced, ...(paced ? [paced] : []), ...(withoutLog ? [withoutLog] : []));
   return {
     emulator,
     messages: h.expected,
@@ -246,6 +219,7 @@ async function compare(
     unpaced,
     unpacedRatio: unpaced.rate / baseline.rate,
     ...(paced ? { paced, pacedRatio: paced.rate / baseline.rate } : {}),
+    ...(withoutLog ? { withoutLog, logRatio: unpaced.rate / withoutLog.rate } : {}),
   };
 }
 
@@ -260,8 +234,8 @@ export async function benchFirestore(opts: {
   try {
     const full = history(opts.chats, opts.messagesPerChat);
     const small = history(opts.latency.chats, opts.latency.messagesPerChat);
-    const loopback = await onEmulator(google.host, (fresh) => compare(GOOGLE_EMULATOR, 0, fresh, full, true, small));
-    const proxy = await startLatencyProxy(google.host, opts.latency.rttMs);
+    const loopback = await onEmulator(google.host, (fresh) => compare(GOOGLE_EMULATOR, 0, fresh, full, true, small, true));
+    const proxy = await startTcpProxy(google.host, { rttMs: opts.latency.rttMs });
     try {
       const latency = await onEmulator(proxy.host, (fresh) => compare(GOOGLE_EMULATOR, opts.latency.rttMs, fresh, small, true, null));
       return { loopback, latency };

@@ -15,44 +15,66 @@ export interface IngestBenchResult {
   chats: number;
   /** Baileys events → mapping → batch writer → SqliteStore, messages per second (best of the trials). */
   pipelineRate: number;
+  /** The same pipeline with the store's change log switched off (`changeLog: false`). */
+  withoutLogRate: number;
+  /** pipelineRate / withoutLogRate (wall clock): what the transactional outbox costs history ingest. */
+  logRatio: number;
+  /**
+   * The same ratio in messages per second of CPU time (the pipeline runs on one thread here): the
+   * figure other processes on a shared machine cannot skew.
+   */
+  logCpuRatio: number;
   /** Mapping alone (no store), messages per second. */
   mappingRate: number;
   /** The same rows through one prepared INSERT in transactions of 500 into an equivalent table. */
   bareRate: number;
   ratio: number;
+  /** The same ratio from CPU time instead of wall time: steadier on a shared machine (one thread does all the work). */
+  cpuRatio: number;
   trials: number;
+}
+
+/** Wall and CPU seconds of `fn` (this process's user + system time). */
+async function timed(fn: () => Promise<void> | void): Promise<{ wall: number; cpu: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 const ACCOUNT = 'account_bench';
 
-async function runPipeline(chunks: HistoryChunk[], dir: string): Promise<number> {
-  const store = openSqliteStore({ file: path.join(dir, 'pipeline.db') });
+async function runPipeline(chunks: HistoryChunk[], dir: string, changeLog = true): Promise<{ stored: number; wall: number; cpu: number }> {
+  const store = openSqliteStore({ file: path.join(dir, changeLog ? 'pipeline.db' : 'pipeline-nolog.db'), changeLog });
   await store.init();
   await store.createAccount({ id: ACCOUNT });
-  const { seconds } = await ingestHistory(store, ACCOUNT, chunks, 'sqlite pipeline');
+  const t = await timed(async () => {
+    await ingestHistory(store, ACCOUNT, chunks, 'sqlite pipeline');
+  });
   const stored = await store.countMessages(ACCOUNT);
   await store.close();
-  return stored / seconds;
+  return { stored, ...t };
 }
 
 /** The practical limit: the same rows, one prepared statement, same table, same pragmas, no logic. */
-function runBare(records: MessageRecord[], dir: string): number {
+async function runBare(records: MessageRecord[], dir: string): Promise<{ stored: number; wall: number; cpu: number }> {
   const db = new Database(path.join(dir, 'bare.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.exec(MIGRATIONS[0]!.sql);
+  for (const m of MIGRATIONS) db.exec(m.sql);
   const insert = db.prepare(
     `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
   );
   const insertMany = db.transaction((rows: MessageRecord[]) => {
     for (const r of rows) insert.run(messageValues(r, threadIdOf(r.accountId, r.clientJid)));
   });
-  const started = performance.now();
-  for (let i = 0; i < records.length; i += 500) insertMany.immediate(records.slice(i, i + 500));
-  const seconds = (performance.now() - started) / 1000;
-  const count = (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
+  const t = await timed(() => {
+    for (let i = 0; i < records.length; i += 500) insertMany.immediate(records.slice(i, i + 500));
+  });
+  const stored = (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
   db.close();
-  return count / seconds;
+  return { stored, ...t };
 }
 
 export async function benchIngest(opts: { chats: number; messagesPerChat: number; trials: number }): Promise<IngestBenchResult> {
@@ -60,15 +82,26 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
   const { chunks } = generateHistory({ chats: opts.chats, messagesPerChat: opts.messagesPerChat, seed: 'bench' });
   const { records } = mapHistory(ACCOUNT, chunks);
   let pipelineRate = 0;
+  let withoutLogRate = 0;
+  let pipelineCpuRate = 0;
+  let withoutLogCpuRate = 0;
   let bareRate = 0;
   let mappingRate = 0;
+  let bareCpuRate = 0;
   // Alternate the two so that drift on the machine (other load, page cache) hits both alike.
   for (let t = 0; t < opts.trials; t++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-bench-'));
     try {
       mappingRate = Math.max(mappingRate, records.length / mapHistory(ACCOUNT, chunks).seconds);
-      pipelineRate = Math.max(pipelineRate, await runPipeline(chunks, dir));
-      bareRate = Math.max(bareRate, runBare(records, dir));
+      const on = await runPipeline(chunks, dir);
+      const off = await runPipeline(chunks, dir, false);
+      pipelineRate = Math.max(pipelineRate, on.stored / on.wall);
+      withoutLogRate = Math.max(withoutLogRate, off.stored / off.wall);
+      pipelineCpuRate = Math.max(pipelineCpuRate, on.stored / on.cpu);
+      withoutLogCpuRate = Math.max(withoutLogCpuRate, off.stored / off.cpu);
+      const b = await runBare(records, dir);
+      bareRate = Math.max(bareRate, b.stored / b.wall);
+      bareCpuRate = Math.max(bareCpuRate, b.stored / b.cpu);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -77,9 +110,13 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
     messages: records.length,
     chats: opts.chats,
     pipelineRate,
+    withoutLogRate,
+    logRatio: pipelineRate / withoutLogRate,
+    logCpuRatio: pipelineCpuRate / withoutLogCpuRate,
     mappingRate,
     bareRate,
     ratio: pipelineRate / bareRate,
+    cpuRatio: pipelineCpuRate / bareCpuRate,
     trials: opts.trials,
   };
 }

@@ -1,11 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
-import { createTokenCheck } from '../src/http/auth.js';
 import type { HttpDeps } from '../src/http/deps.js';
 import { errorReply, replyForError, type Reply } from '../src/http/respond.js';
 import { createRouter, decodeParams } from '../src/http/router.js';
-import { ROUTES, type HttpServer } from '../src/http/server.js';
+import { ROUTES, authenticatorFor, type HttpServer } from '../src/http/server.js';
 
 /**
  * The API benchmark's baseline: the same routes, router, auth and handlers as the uWS server, served
@@ -13,7 +12,7 @@ import { ROUTES, type HttpServer } from '../src/http/server.js';
  */
 export function createNodeHttpServer(deps: HttpDeps): HttpServer {
   const match = createRouter(ROUTES);
-  const tokenOk = createTokenCheck(deps.apiToken);
+  const auth = authenticatorFor(deps);
   let draining = false;
   const write = (res: http.ServerResponse, reply: Reply): void => {
     if ('json' in reply) {
@@ -26,7 +25,7 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
       res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
       res.end(reply.bytes);
     } else {
-      res.writeHead(reply.status, { 'content-type': reply.contentType });
+      res.writeHead(reply.status, { 'content-type': reply.contentType, ...reply.headers });
       res.end(reply.text);
     }
   };
@@ -34,24 +33,22 @@ export function createNodeHttpServer(deps: HttpDeps): HttpServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const found = match((req.method ?? 'GET').toLowerCase(), url.pathname);
     if (found.kind !== 'found') return write(res, errorReply(404, 'NOT_FOUND', 'no such route'));
-    if (!found.route.open && !tokenOk(req.headers.authorization ?? ''))
-      return write(res, errorReply(401, 'UNAUTHORIZED', 'missing or invalid bearer token'));
-    let pending: Promise<Reply>;
-    try {
+    const route = found.route;
+    const pending = (async (): Promise<Reply> => {
+      const principal = route.open ? null : await auth.bearer(req.headers.authorization ?? '');
+      if (!route.open && !principal) return errorReply(401, 'UNAUTHORIZED', 'missing or invalid bearer token');
       const params = decodeParams(found.rawParams);
       const input = found.route.checkInput(params, url.searchParams, undefined);
-      pending = found.route.handler({
+      return route.handler({
         deps,
         params,
         query: input.query,
         rawQuery: url.searchParams,
         body: input.body,
-        principal: null,
-        headers: { range: req.headers.range ?? '' },
+        headers: { range: req.headers.range ?? '', ifNoneMatch: req.headers['if-none-match'] ?? '', acceptEncoding: '' },
+        principal,
       });
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
+    })();
     pending.then(
       (reply) => write(res, reply),
       (err: unknown) => write(res, replyForError(err, deps.logger, found.route.pattern)),

@@ -5,8 +5,9 @@
 //   WASYNC_INSTANCES=wa-1,wa-2 pm2 start deploy/ecosystem.config.cjs   # two on Firestore (STORE=firestore in .env)
 //   pm2 save && pm2 startup                           # survive reboots
 // Environment: the .env file (WASYNC_ENV_FILE to use another), parsed here with Node's own dotenv
-// parser; per instance INSTANCE_ID, PORT (PORT from the file + 0, 1, …) and, for Firestore,
-// nothing else differs. SQLite allows one instance: a second one is refused here, not at 3 a.m.
+// parser; per instance INSTANCE_ID, PORT (PORT from the file + 0, 1, …) and, for several (Firestore),
+// INSTANCE_URL: where the others forward commands for its accounts, on this host. Nothing else
+// differs. SQLite allows one instance: a second one is refused here, not at 3 a.m.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -29,6 +30,9 @@ if (store !== 'firestore' && ids.length > 1) {
   throw new Error(`wasync: ${ids.length} instances need STORE=firestore; SQLite is one instance (one file, one writer process)`);
 }
 const basePort = Number(fileEnv.PORT || 8080);
+// The instances share this host: they reach one another on loopback unless HOST names one address.
+const host = !fileEnv.HOST || fileEnv.HOST === '0.0.0.0' || fileEnv.HOST === '::' ? '127.0.0.1' : fileEnv.HOST;
+const urlOf = (port) => ({ INSTANCE_URL: `http://${host.includes(':') ? `[${host}]` : host}:${port}` });
 // Above SHUTDOWN_TIMEOUT_MS (30 s by default): pm2 sends SIGINT, the server flushes, then exits.
 const flushMs = Number(fileEnv.SHUTDOWN_TIMEOUT_MS || 30000);
 
@@ -39,7 +43,7 @@ module.exports = {
     cwd: root,
     exec_mode: 'fork', // not cluster: instances are distinct processes with their own id and port
     instances: 1,
-    env: { ...fileEnv, INSTANCE_ID: id, PORT: String(basePort + i) },
+    env: { ...fileEnv, INSTANCE_ID: id, PORT: String(basePort + i), ...(ids.length > 1 ? urlOf(basePort + i) : {}) },
     kill_timeout: flushMs + 15000,
     autorestart: true,
     exp_backoff_restart_delay: 1000,

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from './config/index.js';
-import { ConfigError, serializeError } from './domain/errors.js';
+import { ConfigError, WasyncError, serializeError } from './domain/errors.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { startApp } from './app.js';
 
@@ -66,6 +66,8 @@ function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`wasync: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // Our own errors say what to do (another process on DATA_DIR, a store that refuses): no stack.
+  const what = err instanceof WasyncError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`wasync: failed to start: ${what}\n`);
   process.exit(1);
 });

@@ -1,8 +1,16 @@
-import { proto, jidNormalizedUser, type BaileysEventMap } from '@whiskeysockets/baileys';
+import { DisconnectReason, proto, jidNormalizedUser, type BaileysEventMap } from '@whiskeysockets/baileys';
 import type { Config } from '../config/index.js';
 import { WasyncError, isErrorCode, serializeError } from '../domain/errors.js';
 import type { Mutation } from '../domain/mutations.js';
-import type { AccountPatch, BackfillResult, ConnectionStatus, HistorySyncResult, MediaRef, SyncSource } from '../domain/records.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  BackfillResult,
+  ConnectionStatus,
+  HistorySyncResult,
+  MediaRef,
+  SyncSource,
+} from '../domain/records.js';
 import {
   applyJidMappings,
   mapChats,
@@ -20,18 +28,20 @@ import {
   type IngestContext,
 } from '../ingest/index.js';
 import type { Logger } from '../logging/logger.js';
-import type { Store } from '../store/port.js';
+import { withFence } from '../store/fenced-store.js';
+import type { LeaseFence, Store } from '../store/port.js';
 import type { Connector, WaSocket } from '../connectors/types.js';
 import { BackfillRunner } from './backfill-runner.js';
 import { BatchWriter, type SubmitOutcome, type WriteState } from './batch-writer.js';
 import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
-import type { ActorEvent, ActorStatus, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome } from './protocol.js';
+import type { ActorEvent, ActorStatus, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome, StopOptions } from './protocol.js';
 import { MEDIA_REUPLOAD_TIMEOUT_MS, requestMediaReupload } from './media-reupload.js';
 import { OutboundSender } from './outbound-sender.js';
 import { HistorySyncTracker } from './history-sync-tracker.js';
 import { archivePolicyOf, withMediaJobs } from './media-jobs.js';
 import type { ArchivePolicy } from '../media-archive/archiver.js';
 import { ThrottledPatch } from './throttled-patch.js';
+import { historyChunkEvent, historyStatusEvent } from './feed-events.js';
 
 const ON_DEMAND = proto.HistorySync.HistorySyncType.ON_DEMAND;
 /** Group metadata is fetched again on a connection at most this often (6 h). */
@@ -44,6 +54,11 @@ export interface AccountActorDeps {
   config: Config;
   logger: Logger;
   emit: (event: ActorEvent) => void;
+  /**
+   * The owner lease the actor runs under (several instances on one store): session writes and status
+   * patches carry it, and a 440 is checked against it. Null or absent: unfenced (one process, tests).
+   */
+  fence?: LeaseFence | null;
   now?: () => number;
   /** How long a media re-upload request may wait for the phone (tests shorten it). */
   mediaReuploadTimeoutMs?: number;
@@ -72,6 +87,11 @@ export class AccountActor {
   private readonly historySync: HistorySyncTracker;
   /** What the media archive keeps; null when it is off (no jobs are written). */
   private readonly archivePolicy: ArchivePolicy | null;
+  private readonly fence: LeaseFence | null;
+  /** The store as the connector's session code sees it: its writes carry the fence. */
+  private readonly session: Store;
+  /** Another instance owns the account now: nothing more is written in its name. */
+  private leaseLost = false;
   private socket: WaSocket | null = null;
   private connection: ConnectionStatus = 'created';
   private reason: string | null = null;
@@ -88,11 +108,18 @@ export class AccountActor {
   private groupsFetchedAt: number | null = null;
   private groupsFetching = false;
   private accountWrites: Promise<void> = Promise.resolve();
+  /** History chunks being recorded: a `messaging-history.status` is logged after the chunks before it. */
+  private historyWrites: Promise<unknown> = Promise.resolve();
+  private historyResults: Promise<void> = Promise.resolve();
 
   constructor(deps: AccountActorDeps) {
     this.d = deps;
     this.log = deps.logger;
     this.now = deps.now ?? Date.now;
+    this.fence = deps.fence ?? null;
+    this.session = this.fence
+      ? withFence(deps.store, this.fence, (err) => this.onLeaseLost(`a session write was refused: ${err.message}`))
+      : deps.store;
     this.writer = new BatchWriter({
       store: deps.store,
       accountId: deps.accountId,
@@ -125,9 +152,18 @@ export class AccountActor {
       pnForLid,
     });
     this.archivePolicy = archivePolicyOf(deps.config);
+    const fence = this.fence;
     this.historySync = new HistorySyncTracker({
       accountId: deps.accountId,
-      store: deps.store,
+      // The sync state on the account is the owner's to write: fenced like the connection status.
+      store: {
+        getAccount: (id) => deps.store.getAccount(id),
+        patchAccount: (id, patch, events) =>
+          deps.store.patchAccount(id, patch, events, fence ?? undefined).catch((err: unknown) => {
+            if (isErrorCode(err, 'LEASE_LOST')) this.onLeaseLost(`a history-sync status write was refused: ${(err as Error).message}`);
+            throw err;
+          }),
+      },
       logger: deps.logger,
       stallMs: deps.config.HISTORY_SYNC_STALL_MS,
       now: this.now,
@@ -166,7 +202,7 @@ export class AccountActor {
     return this.status();
   }
 
-  async stop(opts: { logout: boolean; timeoutMs: number }): Promise<{ flushed: boolean }> {
+  async stop(opts: StopOptions): Promise<{ flushed: boolean }> {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const sock = this.socket;
@@ -180,8 +216,10 @@ export class AccountActor {
     const res = await this.writer.close(opts.timeoutMs);
     await this.realtimeDiag.flush();
     await this.historySync.stop();
-    if (opts.logout) await this.wipeSession();
-    await this.setConnection(opts.logout ? 'logged_out' : 'stopped', opts.logout ? 'logged out by the operator' : null);
+    if (opts.logout && !this.leaseLost) await this.wipeSession();
+    // Handed over (or taken over): the next owner writes the account's status, not us.
+    const persist = !opts.handover && !this.leaseLost;
+    await this.setConnection(opts.logout ? 'logged_out' : 'stopped', opts.logout ? 'logged out by the operator' : null, {}, persist);
     if (!res.flushed) this.log.error({ pending: res.pending }, 'shutdown flush timed out; unflushed writes are lost');
     return { flushed: res.flushed };
   }
@@ -230,7 +268,45 @@ export class AccountActor {
   /** A creds write still in flight must not land after the wipe and bring a dead session back. */
   private async wipeSession(): Promise<void> {
     await this.d.connector.settled?.(this.d.accountId);
-    await this.d.store.clearAuthState(this.d.accountId);
+    await this.session.clearAuthState(this.d.accountId);
+  }
+
+  /**
+   * Another wasync instance owns the account now (the store refused a fenced write, or WhatsApp
+   * replaced the connection for the new owner): drop the socket and write nothing more, quietly.
+   * The supervisor hears it as `lease-lost` and removes this actor.
+   */
+  private onLeaseLost(reason: string): void {
+    if (this.leaseLost) return;
+    this.leaseLost = true;
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const sock = this.socket;
+    this.socket = null;
+    if (sock) void Promise.resolve(sock.end(undefined)).catch(() => undefined);
+    this.log.warn({ reason }, 'the account belongs to another instance now; stepping aside');
+    this.d.emit({ type: 'lease-lost', accountId: this.d.accountId, reason });
+  }
+
+  /**
+   * A 440 under a fence: WhatsApp replaced the connection. If the owner lease has moved on, a newer
+   * wasync owner connected (the lease is always taken before connecting): step aside without a word.
+   * If it is still ours, someone outside the fleet took the session: `replaced`, as with one process.
+   * An unreadable lease is not worth a fight either: step aside, the lease keeper decides the rest.
+   */
+  private async onReplaced(fence: LeaseFence, why: string): Promise<void> {
+    let moved: string | null;
+    try {
+      moved = ownerMoved(await this.d.store.getAccount(this.d.accountId), fence);
+    } catch (err) {
+      moved = `the owner lease could not be read (${err instanceof Error ? err.message : String(err)})`;
+    }
+    if (moved) {
+      this.onLeaseLost(`WhatsApp replaced the connection (${why}): ${moved}`);
+      return;
+    }
+    this.log.warn({ code: DisconnectReason.connectionReplaced }, 'connection replaced by a client outside the fleet');
+    await this.setConnection('replaced', why);
   }
 
   private requireSocket(): WaSocket {
@@ -239,8 +315,10 @@ export class AccountActor {
   }
 
   private async connect(): Promise<void> {
-    await this.setConnection('connecting', null);
-    const sock = await this.d.connector.connect({ accountId: this.d.accountId, store: this.d.store, logger: this.log });
+    // Not awaited: status writes keep their order on their own chain, and a slow store must not
+    // delay the connection (a takeover reconnects sooner).
+    void this.setConnection('connecting', null);
+    const sock = await this.d.connector.connect({ accountId: this.d.accountId, store: this.session, logger: this.log });
     this.socket = sock;
     this.wire(sock);
   }
@@ -277,9 +355,7 @@ export class AccountActor {
     const live = (): IngestContext => this.ctx('realtime');
     on('connection.update', (u) => this.onConnectionUpdate(sock, u));
     on('messaging-history.set', (d) => this.onHistorySet(d));
-    on('messaging-history.status', (d) =>
-      this.historySync.onPhaseStatus({ syncType: proto.HistorySync.HistorySyncType[d.syncType] ?? String(d.syncType), status: d.status }),
-    );
+    on('messaging-history.status', (d) => this.onHistoryStatus(d));
     on('messages.upsert', (d) => this.ingest(mapMessagesUpsert(d, live()), 'realtime'));
     on('messages.update', (d) => this.ingest(mapMessagesUpdate(d, live()), 'realtime'));
     on('message-receipt.update', (d) => this.ingest(mapReceipts(d, live()), 'realtime'));
@@ -337,7 +413,7 @@ export class AccountActor {
     this.learnMappings(batch.mutations);
     // On-demand answers are backfill, not history sync: the dry-run switch covers history sync only.
     const pending = this.writer.submit(withMediaJobs(batch.mutations, this.archivePolicy), { history: !onDemand });
-    void pending.then(async (outcome) => {
+    const recorded = pending.then(async (outcome) => {
       const result = historySyncResult(batch.total, outcome);
       this.emitMessages(source, outcome);
       if (outcome.errors === 0) {
@@ -348,15 +424,19 @@ export class AccountActor {
         return;
       }
       this.historySync.onChunk({ syncType: syncTypeName(syncType), progress: data.progress ?? null, saved: result.saved });
-      try {
-        if (outcome.dryRun) {
-          await this.d.store.patchAccount(this.d.accountId, { lastHistorySyncAt: this.now(), lastHistorySyncResult: result });
-        } else {
-          await this.d.store.recordHistorySync(this.d.accountId, result, this.now());
-        }
-      } catch (err) {
-        this.reportError(err, 'history sync result');
-      }
+      // The chunk's history-sync.progress goes to the change log with the counts it reports.
+      const progressEvent = [historyChunkEvent(syncType, data.progress ?? null, result)];
+      // One after another, in chunk order: two writes in flight at once may land in either order,
+      // and `lastHistorySyncResult` must end as the last chunk's (and the log keeps chunk order).
+      const at = this.now();
+      this.historyResults = this.historyResults
+        .then(() =>
+          outcome.dryRun
+            ? this.d.store.patchAccount(this.d.accountId, { lastHistorySyncAt: at, lastHistorySyncResult: result }, progressEvent)
+            : this.d.store.recordHistorySync(this.d.accountId, result, at, progressEvent),
+        )
+        .catch((err: unknown) => this.reportError(err, 'history sync result'));
+      await this.historyResults;
       this.log.info({ ...result }, `History sync complete: ${result.saved} saved`);
       this.d.emit({
         type: 'history-sync',
@@ -366,6 +446,20 @@ export class AccountActor {
         result,
       });
     });
+    this.historyWrites = Promise.all([this.historyWrites, recorded]);
+  }
+
+  /** Baileys' history-sync milestone: logged once the chunks received before it are. */
+  private onHistoryStatus(data: BaileysEventMap['messaging-history.status']): void {
+    this.log.info({ syncType: data.syncType, status: data.status, explicit: data.explicit }, 'messaging-history.status');
+    this.historySync.onPhaseStatus({
+      syncType: proto.HistorySync.HistorySyncType[data.syncType] ?? String(data.syncType),
+      status: data.status,
+    });
+    const event = historyStatusEvent(data.syncType, data.status, data.explicit);
+    this.historyWrites = this.historyWrites
+      .then(() => this.d.store.appendChanges(this.d.accountId, [event]))
+      .catch((err: unknown) => this.reportError(err, 'history sync status'));
   }
 
   private onConnectionUpdate(sock: WaSocket, u: BaileysEventMap['connection.update']): void {
@@ -436,6 +530,11 @@ export class AccountActor {
     const code = statusCodeOf(error);
     const decision = decideOnDisconnect(code, this.reconnectAttempts + 1);
     const why = closeReason(error);
+    if (decision.action === 'stop' && decision.status === 'replaced' && this.fence) {
+      this.stopped = true;
+      void this.onReplaced(this.fence, why);
+      return;
+    }
     if (decision.action === 'stop') {
       this.stopped = true;
       this.log.warn({ code, status: decision.status }, 'connection closed for good');
@@ -462,7 +561,7 @@ export class AccountActor {
    */
   private retryAfterRepair(error: unknown): boolean {
     if (this.repairUsed) return false;
-    const repair = this.d.connector.repairBeforeRetry?.({ accountId: this.d.accountId, store: this.d.store, logger: this.log }, error);
+    const repair = this.d.connector.repairBeforeRetry?.({ accountId: this.d.accountId, store: this.session, logger: this.log }, error);
     if (!repair) return false;
     this.repairUsed = true;
     this.log.warn({ code: statusCodeOf(error) }, 'connection refused; repairing and retrying once');
@@ -475,18 +574,27 @@ export class AccountActor {
     return true;
   }
 
-  private async setConnection(status: ConnectionStatus, reason: string | null, extra: AccountPatch = {}): Promise<void> {
+  private async setConnection(status: ConnectionStatus, reason: string | null, extra: AccountPatch = {}, persist = true): Promise<void> {
     this.connection = status;
     this.reason = reason;
     this.d.emit({ type: 'connection', accountId: this.d.accountId, status: this.status() });
-    await this.patchAccountInOrder({ status, statusReason: reason, statusAt: this.now(), ...extra }, 'account status');
+    if (persist) await this.patchAccountInOrder({ status, statusReason: reason, statusAt: this.now(), ...extra }, 'account status');
   }
 
-  /** Status patches are written one after another, so a later state never lands before an earlier one. */
+  /**
+   * Status patches are written one after another, so a later state never lands before an earlier one,
+   * and carry the fence: a superseded owner cannot overwrite the new owner's status.
+   */
   private patchAccountInOrder(patch: AccountPatch, context: string): Promise<void> {
     this.accountWrites = this.accountWrites
-      .then(() => this.d.store.patchAccount(this.d.accountId, patch))
-      .catch((err: unknown) => this.reportError(err, context));
+      .then(() => {
+        if (this.leaseLost) return;
+        return this.d.store.patchAccount(this.d.accountId, patch, [], this.fence ?? undefined);
+      })
+      .catch((err: unknown) => {
+        if (isErrorCode(err, 'LEASE_LOST')) this.onLeaseLost(`a status write was refused: ${(err as Error).message}`);
+        else this.reportError(err, context);
+      });
     return this.accountWrites;
   }
 
@@ -530,6 +638,14 @@ export function historySyncResult(total: number, outcome: SubmitOutcome): Histor
 function syncTypeName(syncType: number | null): string {
   if (syncType === null) return 'UNKNOWN';
   return proto.HistorySync.HistorySyncType[syncType] ?? String(syncType);
+}
+
+/** Why the account's owner lease is no longer `fence`'s, or null while it still is. */
+function ownerMoved(account: AccountRecord | null, fence: LeaseFence): string | null {
+  if (!account) return 'the account was deleted';
+  const epoch = account.ownerLeaseEpoch ?? 0;
+  if (account.ownerLeaseHolder === fence.holder && epoch === fence.epoch) return null;
+  return `instance ${account.ownerLeaseHolder ?? '(none)'} holds its owner lease (epoch ${epoch}, ours ${fence.epoch})`;
 }
 
 function closeReason(error: unknown): string {

@@ -4,6 +4,7 @@ import { WasyncError } from '../domain/errors.js';
 import type { BackfillResult, MessageRecord } from '../domain/records.js';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
+import { backfillCompletedEvent, backfillProgressEvent } from './feed-events.js';
 import type { ActorEvent, BackfillAnchor, BackfillCommand } from './protocol.js';
 
 /** How long the phone may take to answer one thread's history request. */
@@ -101,6 +102,7 @@ export class BackfillRunner {
     const result: BackfillResult = { threads: 0, messages: 0, errors: 0, threadResults: [] };
     const page = await store.listThreads(accountId, { limit: cmd.threads, order: 'desc' });
     for (const thread of page.items) {
+      const before = result.threadResults.length;
       try {
         const anchor = await this.anchorOf(thread.id, cmd.anchor);
         if (!anchor) continue;
@@ -117,6 +119,13 @@ export class BackfillRunner {
         result.errors += 1;
         result.threadResults.push({ threadId: thread.id, messages: 0, error: err instanceof Error ? err.message : String(err) });
       }
+      const done = result.threadResults[before];
+      // Per-thread progress for real backfills; the recent sync (every few minutes) only logs its completion.
+      if (done && cmd.record === 'backfill') {
+        await store
+          .appendChanges(accountId, [backfillProgressEvent(cmd, done, result.threadResults.length, page.items.length)])
+          .catch((err: unknown) => logger.warn({ err }, 'backfill progress not logged'));
+      }
     }
     const at = this.d.now();
     await store.patchAccount(
@@ -124,6 +133,7 @@ export class BackfillRunner {
       cmd.record === 'backfill'
         ? { lastBackfillAt: at, lastBackfillResult: result }
         : { lastRecentSyncAt: at, lastRecentSyncResult: result },
+      [backfillCompletedEvent(cmd.reason, cmd.record, result, at)],
     );
     logger.info({ reason: cmd.reason, threads: result.threads, messages: result.messages, errors: result.errors }, 'Backfill complete');
     this.d.emit({ type: 'backfill', accountId, reason: cmd.reason, record: cmd.record, result });

@@ -1,6 +1,7 @@
 import { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../domain/errors.js';
 import type { HistorySyncState } from '../domain/history-sync.js';
+import type { LeaseFence } from '../store/port.js';
 import {
   SYNC_SOURCES,
   type BackfillResult,
@@ -23,6 +24,23 @@ export interface ActorInit {
   env: Record<string, string>;
   /** comlink endpoint for commands (a transferred MessagePort). */
   commandPort: MessagePort;
+  /**
+   * The owner lease this incarnation runs under: its session writes and status patches carry it, and
+   * the store refuses them once a newer owner epoch holds the account. Null: unfenced (tests, tools).
+   */
+  fence: LeaseFence | null;
+}
+
+/** How an actor's stop ends its account's record. */
+export interface StopOptions {
+  /** End the WhatsApp session too (the account is being removed). */
+  logout: boolean;
+  timeoutMs: number;
+  /**
+   * The account moves to another instance (rebalance, lost lease): no final status is written, the
+   * next owner writes its own. Default false: `stopped` (or `logged_out` with `logout`).
+   */
+  handover?: boolean;
 }
 
 /** comlink drops error classes and codes: every command answers with a result value instead. */
@@ -79,7 +97,7 @@ export interface BackfillCommand {
 export interface ActorApi {
   start(): Promise<ActorResult<ActorStatus>>;
   /** Flushes pending writes (bounded), closes the socket; with `logout`, ends the WhatsApp session too. */
-  stop(opts: { logout: boolean; timeoutMs: number }): Promise<ActorResult<{ flushed: boolean }>>;
+  stop(opts: StopOptions): Promise<ActorResult<{ flushed: boolean }>>;
   status(): Promise<ActorResult<ActorStatus>>;
   send(cmd: SendCommand): Promise<ActorResult<SendOutcome>>;
   backfill(cmd: BackfillCommand): Promise<ActorResult<BackfillResult>>;
@@ -135,7 +153,14 @@ export type ActorEvent =
   | { type: 'backfill'; accountId: string; reason: BackfillCommand['reason']; record: BackfillRecord; result: BackfillResult }
   | { type: 'error'; accountId: string; error: SerializedError; context: string }
   | { type: 'flush'; accountId: string; ops: number; durationMs: number; failed: boolean }
-  | ({ type: 'health'; accountId: string } & ActorHealth);
+  | ({ type: 'health'; accountId: string } & ActorHealth)
+  /** A write of this actor appended to the account's change log and has committed (the feed reads it). */
+  | { type: 'changes'; accountId: string }
+  /**
+   * The account belongs to another wasync instance now (a fenced write was refused, or WhatsApp
+   * replaced the connection for a newer owner): the actor has stepped aside without writing a status.
+   */
+  | { type: 'lease-lost'; accountId: string; reason: string };
 
 // ---- boundary checks ------------------------------------------------------------------------------
 //
@@ -170,6 +195,7 @@ const EVENT_CHECKS: { readonly [K in ActorEvent['type']]: (e: Fields) => boolean
   'history-sync-status': (e) => isObject(e.state) && isString(e.state.status) && typeof e.state.stalled === 'boolean',
   backfill: (e) => isString(e.reason) && isString(e.record) && isObject(e.result),
   error: (e) => isObject(e.error) && isString(e.error.code) && isString(e.error.message) && isString(e.context),
+  'lease-lost': (e) => isString(e.reason),
   flush: (e) => isNumber(e.ops) && isNumber(e.durationMs) && typeof e.failed === 'boolean',
   health: (e) =>
     isObject(e.loopDelay) &&
@@ -178,6 +204,7 @@ const EVENT_CHECKS: { readonly [K in ActorEvent['type']]: (e: Fields) => boolean
     isNumber(e.writes.pending) &&
     isNumber(e.writes.oldestPendingMs) &&
     typeof e.writes.retrying === 'boolean',
+  changes: () => true,
 };
 
 /** An event as the supervisor receives it from `accountId`'s actor; throws `ActorProtocolError`. */
@@ -207,6 +234,10 @@ export function parseActorInit(data: unknown): ActorInit {
   if (!isObject(data.env) || !Object.values(data.env).every(isString))
     throw new ActorProtocolError('actor init: env must map names to strings');
   if (!(data.commandPort instanceof MessagePort)) throw new ActorProtocolError('actor init: commandPort must be a MessagePort');
+  const fence = data.fence;
+  if (fence !== null && !(isObject(fence) && isString(fence.holder) && isNumber(fence.epoch))) {
+    throw new ActorProtocolError('actor init: fence must be null or { holder, epoch }');
+  }
   return data as unknown as ActorInit;
 }
 

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 // comlink's Node adapter turns a worker MessagePort into the Endpoint comlink speaks; comlink gives
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   const port = parentPort;
   const init = parseActorInit(workerData);
   const config = loadConfig(init.env);
+  lowerThreadPriority(config.ACTOR_NICE);
   const logger = accountLogger(createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'wasync-actor' }), init.accountId);
   // Busy retries inside the store are part of the write path's health, as the batch writer's own retries are.
   let busyRetries = 0;
@@ -35,7 +37,17 @@ async function main(): Promise<void> {
   await store.init();
   const connector = await createConnector(config);
   const emit = (event: ActorEvent): void => port.postMessage(event);
-  const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit });
+  // Post-commit wake-ups for the feed (src/feed/hub.ts), one per turn of the event loop at most.
+  let changesPending = false;
+  store.onChangesCommitted(() => {
+    if (changesPending) return;
+    changesPending = true;
+    setImmediate(() => {
+      changesPending = false;
+      emit({ type: 'changes', accountId: init.accountId });
+    });
+  });
+  const actor = new AccountActor({ accountId: init.accountId, store, connector, config, logger, emit, fence: init.fence });
   // Every second: the thread's event-loop delay and the writer's state (health, metrics, the account's runtime).
   const loop = new LoopMonitor();
   const health = setInterval(() => {
@@ -75,6 +87,19 @@ async function main(): Promise<void> {
 
 /** How often an actor reports its health; the supervisor counts a report older than three of these as missing. */
 const HEALTH_REPORT_MS = 1_000;
+/**
+ * On Linux a nice value belongs to a thread, so this lowers this actor's thread only: with 100 actors
+ * busy the main thread (HTTP, feed, metrics) still gets a core promptly. Elsewhere `setpriority` would
+ * lower the whole process, so it is left alone. Raising a nice value needs no privilege.
+ */
+function lowerThreadPriority(nice: number): void {
+  if (nice <= 0 || process.platform !== 'linux') return;
+  try {
+    os.setPriority(0, nice);
+  } catch {
+    // A sandbox that forbids it: run at the main thread's priority.
+  }
+}
 
 async function settle<T>(fn: () => Promise<T>): Promise<ActorResult<T>> {
   try {

@@ -85,6 +85,11 @@ export class ApiClient {
     return this.connection.url;
   }
 
+  /** The `Authorization` header value (the websocket feed's upgrade takes the same bearer token). */
+  authorization(): string {
+    return `Bearer ${this.connection.token()}`;
+  }
+
   async request<T>(method: 'GET' | 'POST' | 'DELETE', route: string, opts: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (!opts.open) headers.authorization = `Bearer ${this.connection.token()}`;

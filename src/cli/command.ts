@@ -51,9 +51,7 @@ export interface CommandSpec {
  * Commands the CLI will have once the server has what they need. The dispatcher names the missing
  * piece instead of answering "unknown command"; moving one into the table is all it takes.
  */
-export const NOT_YET: Readonly<Record<string, string>> = {
-  tail: 'it follows the live event feed (websocket), which this server does not serve yet',
-};
+export const NOT_YET: Readonly<Record<string, string>> = {};
 
 export function usageLine(spec: CommandSpec): string {
   const args = spec.args.map((a) => (a.optional ? `[${a.name}${a.rest ? '…' : ''}]` : `${a.name}${a.rest ? '…' : ''}`));

@@ -1,5 +1,5 @@
 import { ConfigError } from '../domain/errors.js';
-import { ENV_SPEC, type Config, type EnvName, type VarSpec } from './spec.js';
+import { CONFIG_CONSTRAINTS, ENV_SPEC, type Config, type EnvName, type VarSpec } from './spec.js';
 
 /**
  * Parses the environment once, at start-up. Collects every bad variable before failing so an operator
@@ -21,6 +21,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     } catch (err) {
       const why = spec.secret ? `expected ${spec.parser.form}` : (err as Error).message;
       problems.push(`${name}: ${why}`);
+    }
+  }
+  if (problems.length === 0) {
+    for (const check of CONFIG_CONSTRAINTS) {
+      const problem = check(out as Config);
+      if (problem) problems.push(problem);
     }
   }
   if (problems.length > 0) {

@@ -143,3 +143,41 @@ export const origins: Parser<readonly string[]> = {
     return items;
   },
 };
+
+/** An absolute http(s) URL without credentials in it (secrets never go in URLs). */
+export const httpUrl: Parser<string> = {
+  form: 'an http(s) URL',
+  parse(raw) {
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw new Error(`expected an http(s) URL, got "${raw}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`expected an http(s) URL, got "${url.protocol}"`);
+    if (url.username || url.password) throw new Error('expected a URL without user name or password in it');
+    return url.href;
+  },
+};
+
+/**
+ * An http(s) URL other processes reach this one at (`INSTANCE_URL`, `WA_SIM_SERVER`): scheme, host and
+ * optional port and path, no credentials, query or fragment (they would leak into logs and the
+ * registry); a trailing slash is dropped so paths can be appended.
+ */
+export const baseUrl: Parser<string> = {
+  form: 'an http:// or https:// URL such as http://10.0.0.5:8080',
+  parse(raw) {
+    const v = raw.trim();
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new Error(`expected an http:// or https:// URL such as http://10.0.0.5:8080, got "${raw}"`);
+    }
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash) {
+      throw new Error(`expected an http:// or https:// URL without credentials, query or fragment, got "${raw}"`);
+    }
+    return v.replace(/\/+$/, '');
+  },
+};

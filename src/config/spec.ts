@@ -1,5 +1,6 @@
 import os from 'node:os';
-import { bool, envTag, identifier, int, key32, listOf, oneOf, origins, text, waVersion, type Parser } from './parsers.js';
+import { CHANGE_EVENT_TYPES } from '../domain/change-events.js';
+import { baseUrl, bool, envTag, httpUrl, identifier, int, key32, listOf, oneOf, origins, text, waVersion, type Parser } from './parsers.js';
 
 /**
  * Every environment variable wasync reads. Names and defaults of the runbook's variables (README, Configuration) are a public
@@ -94,6 +95,12 @@ export const ENV_SPEC = {
     doc: 'Simulated phone: a new QR this often while waiting to pair (Baileys rotates every 20 s).',
   },
   WA_SIM_SCENARIO: { parser: text, doc: 'Simulated phone: replay this scenario file (JSON lines) instead of generating.' },
+  WA_SIM_SERVER: {
+    parser: baseUrl,
+    doc:
+      'Simulated phone: connect to this shared sim server (`npm run sim-server`) instead of an in-process phone, ' +
+      'so that several processes see one simulated WhatsApp (440 on a second connection, offline queue).',
+  },
   WA_DEMO: { parser: bool, default: 'false', doc: 'Create a `demo` account at start-up if it does not exist.' },
   WA_RECORD_DIR: { parser: text, doc: 'Append every event the real socket emits to a scenario file here (secrets left out).' },
   AUTH_STATE_KEY: { parser: key32, doc: 'Encrypt Baileys creds and keys at rest with AES-256-GCM (32 bytes, base64).', secret: true },
@@ -117,6 +124,46 @@ export const ENV_SPEC = {
   ACTOR_RESTART_WINDOW_MS: { parser: MS, default: '60000', doc: 'Restart intensity window.' },
   ACTOR_BACKOFF_BASE_MS: { parser: int(0), default: '500', doc: 'First restart delay; doubles per restart, with jitter.' },
   ACTOR_BACKOFF_MAX_MS: { parser: int(0), default: '30000', doc: 'Restart delay cap.' },
+  ACTOR_MAX_OLD_GENERATION_MB: {
+    parser: int(64, 16_384),
+    default: '1024',
+    doc:
+      "Heap limit of one account's worker (V8 old generation, MiB): a runaway actor dies alone and is " +
+      'restarted instead of taking the process. A 100,000-message history held at once takes about ' +
+      '330 MiB (docs/benchmarks.md, Footprint); only what is used costs memory.',
+  },
+  ACTOR_MAX_YOUNG_GENERATION_MB: {
+    parser: int(1, 1_024),
+    default: '4',
+    doc:
+      "Young-generation size of one account's worker (MiB): V8's default is sized for one big heap and " +
+      'costs each worker tens of MiB of RSS; a small one keeps the footprint per account low.',
+  },
+  ACTOR_NICE: {
+    parser: int(0, 19),
+    default: '0',
+    doc:
+      "Linux: nice value of each account's worker thread (0 = as the main thread). Above 0 (5 was measured) " +
+      'the main thread (API, websocket feed, /metrics) goes first when the cores are busy; actors catch up when they are not.',
+  },
+  ACTOR_START_CONCURRENCY: {
+    parser: int(1, 1_000),
+    default: '4',
+    doc:
+      'Actors one instance starts at once, each holding its slot until its connection opens or needs a person; ' +
+      'the rest queue. Applies to every start: the stored accounts at start-up, a takeover of a dead ' +
+      "instance's accounts, new and re-paired accounts (so lease renewals and the API keep their CPU).",
+  },
+  ACTOR_START_JITTER_MS: {
+    parser: int(0, 60_000),
+    default: '250',
+    doc: 'A random delay up to this before each queued actor start (spreads reconnects).',
+  },
+  ACTOR_START_TIMEOUT_MS: {
+    parser: int(0),
+    default: '30000',
+    doc: 'An actor that has not connected within this frees its start slot for the next one (0 = no limit).',
+  },
 
   // Reliability and security (README, Health; API keys; CORS)
   SQLITE_BUSY_TIMEOUT_MS: {
@@ -156,6 +203,37 @@ export const ENV_SPEC = {
     doc:
       'Flag a history sync as stalled (`historySyncStalled`, logged once) after this long without a chunk ' +
       'while connected and not complete (10 min).',
+  },
+  // Several instances on one Firestore project (README, Running several instances)
+  INSTANCE_MODE: {
+    parser: oneOf(['active', 'passive'] as const),
+    default: 'active',
+    doc: '`active` owns accounts; `passive` serves the API and the feed and takes accounts only when no active instance can.',
+  },
+  INSTANCE_URL: {
+    parser: baseUrl,
+    doc: 'The URL other instances forward commands to (advertised in the registry). ' + 'Unset: `http://{HOST or hostname}:{PORT}`.',
+  },
+  MAX_ACCOUNTS_PER_INSTANCE: { parser: int(0), default: '0', doc: 'Accounts one instance owns at most (0 = no cap).' },
+  OWNER_LEASE_MS: {
+    parser: int(1_000, 3_600_000),
+    default: '30000',
+    doc: "Owner lease duration: a dead instance's accounts are taken over within this plus one FLEET_TICK_MS.",
+  },
+  FLEET_TICK_MS: {
+    parser: int(100, 600_000),
+    default: '5000',
+    doc: 'Heartbeat and placement tick (claims, rebalancing); at most a third of OWNER_LEASE_MS.',
+  },
+  REBALANCE_MAX_MOVES_PER_TICK: {
+    parser: int(0, 1_000),
+    default: '2',
+    doc: 'Accounts one instance hands to a less loaded one per tick (0 = never rebalance).',
+  },
+  FORWARD_COMMANDS: {
+    parser: bool,
+    default: 'true',
+    doc: 'Forward commands for an account owned by another instance to it; false answers 409 with the owner.',
   },
 
   // WhatsApp Web version (docs/wa-version.md)
@@ -212,9 +290,72 @@ export const ENV_SPEC = {
     secret: true,
   },
   MEDIA_ARCHIVE_S3_SECRET_ACCESS_KEY: { parser: text, doc: '`s3`: secret access key, with MEDIA_ARCHIVE_S3_ACCESS_KEY_ID.', secret: true },
+
+  // Live events: the websocket feed and webhooks (docs/live-events.md)
+  FEED_RETENTION_HOURS: {
+    parser: int(1, 8760),
+    default: '72',
+    doc: 'How long the change log keeps events; resuming from an older cursor answers `resync-required`.',
+  },
+  FEED_MAX_BUFFERED_KB: {
+    parser: int(64, 1_048_576),
+    default: '4096',
+    doc: 'Websocket feed: a client with more than this waiting to be sent (it reads too slowly) is closed with code 4008.',
+  },
+  FEED_IDLE_TIMEOUT_SECONDS: {
+    parser: int(8, 960),
+    default: '60',
+    doc: 'Websocket feed: idle connections get pings; one that answers nothing for this long is closed.',
+  },
+  FEED_TICKET_TTL_SECONDS: {
+    parser: int(1, 600),
+    default: '30',
+    doc: 'Lifetime of a single-use websocket ticket (`POST /api/whatsapp/ws-ticket`).',
+  },
+  WEBHOOK_URL: {
+    parser: httpUrl,
+    doc: 'A webhook endpoint for every account, kept as endpoint `env` (needs WEBHOOK_SECRET).',
+  },
+  WEBHOOK_SECRET: { parser: text, doc: 'The signing secret of WEBHOOK_URL (HMAC-SHA256).', secret: true },
+  WEBHOOK_EVENTS: {
+    parser: listOf(CHANGE_EVENT_TYPES),
+    doc: 'Event types WEBHOOK_URL receives (comma-separated). Unset: every type.',
+  },
+  WEBHOOK_ALLOW_PRIVATE: {
+    parser: bool,
+    default: 'false',
+    doc: 'Let webhooks reach loopback, private and link-local addresses (cloud metadata addresses stay refused).',
+  },
+  WEBHOOK_CONNECT_TIMEOUT_MS: { parser: int(100, 60_000), default: '5000', doc: 'Webhook delivery: connection deadline.' },
+  WEBHOOK_TIMEOUT_MS: { parser: int(100, 120_000), default: '10000', doc: 'Webhook delivery: deadline for the whole answer.' },
+  WEBHOOK_MAX_ATTEMPTS: {
+    parser: int(1, 100),
+    default: '12',
+    doc: 'Attempts of one delivery before its endpoint is parked as failed (redeliver through the API).',
+  },
+  WEBHOOK_MAX_AGE_HOURS: {
+    parser: int(1, 720),
+    default: '24',
+    doc: 'A delivery still failing this long after its first attempt parks its endpoint as failed.',
+  },
+  WEBHOOK_RETRY_BASE_MS: {
+    parser: int(10, 3_600_000),
+    default: '1000',
+    doc: 'Webhook retries: first delay, doubled each attempt, with jitter.',
+  },
+  WEBHOOK_RETRY_MAX_MS: { parser: int(100, 86_400_000), default: '3600000', doc: 'Webhook retries: longest delay (1 h).' },
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SPEC;
+
+/** Rules between variables, checked after each one parsed: each returns what is wrong, or null. */
+export const CONFIG_CONSTRAINTS: ReadonlyArray<(c: Config) => string | null> = [
+  // Failover is lease + tick only if a dead instance drops out of the registry (3 ticks) before its leases expire.
+  (c) =>
+    c.FLEET_TICK_MS * 3 > c.OWNER_LEASE_MS
+      ? `FLEET_TICK_MS: at most a third of OWNER_LEASE_MS (${c.OWNER_LEASE_MS}), got ${c.FLEET_TICK_MS}`
+      : null,
+];
 type SpecValue<S> = S extends VarSpec<infer T> ? T : never;
 type HasDefault<S> = S extends { default: string | (() => string) } ? true : false;
 

@@ -14,8 +14,8 @@ export type { ProtocolVersionService, ProtocolVersionSource, ProtocolVersionStat
  */
 export async function createConnector(config: Config): Promise<Connector> {
   if (config.WA_CONNECTOR === 'sim') {
-    const { simConnectorFromConfig } = await import('./sim/index.js');
-    return simConnectorFromConfig(config);
+    const { createSimConnector } = await import('./sim/index.js');
+    return createSimConnector(config);
   }
   const { baileysConnectorFromConfig } = await import('./baileys/index.js');
   return baileysConnectorFromConfig(config);

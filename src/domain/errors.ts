@@ -37,6 +37,10 @@ export type ErrorCode =
   | 'MEDIA_ARCHIVE_FAILED'
   /** A `Range` header that is malformed, asks for several ranges, or lies outside the file. */
   | 'RANGE_NOT_SATISFIABLE'
+  /** A fenced write (session state, account status) from an owner whose lease a newer epoch holds. */
+  | 'LEASE_LOST'
+  /** A command for an account that another instance of the fleet owns (README, Running several instances). */
+  | 'OWNED_ELSEWHERE'
   | 'SHUTTING_DOWN'
   | 'INTERNAL';
 
@@ -131,6 +135,42 @@ export class MediaArchiveError extends WasyncError {
 }
 
 /**
+ * A fenced write refused by the store: the account's owner lease has moved on to a newer epoch (another
+ * instance took the account over, or this one re-acquired it for a new actor). The writer is a stale
+ * owner and must stop writing the account's session.
+ */
+export class LeaseLostError extends WasyncError {
+  constructor(message: string) {
+    super('LEASE_LOST', message);
+  }
+}
+
+/** The instance of the fleet that owns an account (holds its owner lease), as the API reports it. */
+export interface OwnerRef {
+  instanceId: string;
+  /** Its advertised URL (`INSTANCE_URL`), or null when its registry entry is gone. */
+  url: string | null;
+}
+
+/**
+ * A command for an account another instance owns. The HTTP layer forwards the request to `owner.url`,
+ * or answers 409 with `{ owner }` when forwarding is off or fails.
+ */
+export class OwnedElsewhereError extends WasyncError {
+  readonly ownerInstanceId: string;
+  readonly ownerUrl: string | null;
+  constructor(accountId: string, owner: OwnerRef, message?: string) {
+    super('OWNED_ELSEWHERE', message ?? `account ${accountId} is owned by instance ${owner.instanceId}`);
+    this.ownerInstanceId = owner.instanceId;
+    this.ownerUrl = owner.url;
+  }
+
+  get owner(): OwnerRef {
+    return { instanceId: this.ownerInstanceId, url: this.ownerUrl };
+  }
+}
+
+/**
  * An error as it crosses a thread boundary (structured clone keeps no prototypes; comlink keeps only
  * the message): enough to rebuild the same class on the other side, with its own fields, its cause
  * and the stack of the thread that threw it.
@@ -203,6 +243,15 @@ const REVIVERS: Readonly<Record<string, (e: SerializedError) => WasyncError>> = 
       ? new MediaTooLargeError(e.fields.limit, typeof e.fields.size === 'number' ? e.fields.size : null)
       : new WasyncError(e.code, e.message),
   MediaArchiveError: (e) => new MediaArchiveError(e.message),
+  LeaseLostError: (e) => new LeaseLostError(e.message),
+  OwnedElsewhereError: (e) =>
+    typeof e.fields?.ownerInstanceId === 'string'
+      ? new OwnedElsewhereError(
+          '',
+          { instanceId: e.fields.ownerInstanceId, url: typeof e.fields.ownerUrl === 'string' ? e.fields.ownerUrl : null },
+          e.message,
+        )
+      : new WasyncError(e.code, e.message),
 };
 
 /**

@@ -285,14 +285,22 @@ export interface AccountRecord {
   autoBackfillLeaseUntil?: number | null;
   autoBackfillLeaseHolder?: string | null;
   autoBackfillLeaseAcquiredAt?: number | null;
+  /** Fencing epoch of the lease (every lease name has one): +1 on every acquisition, kept across releases. */
+  autoBackfillLeaseEpoch?: number;
 
   recentSyncLeaseUntil?: number | null;
   recentSyncLeaseHolder?: string | null;
   recentSyncLeaseAcquiredAt?: number | null;
+  recentSyncLeaseEpoch?: number;
   /** Which instance runs the account's actor (several instances on one Firestore project). */
   ownerLeaseUntil?: number | null;
   ownerLeaseHolder?: string | null;
   ownerLeaseAcquiredAt?: number | null;
+  /**
+   * The owner lease's fencing epoch: +1 on every acquisition (kept across releases), so the session
+   * writes of an actor started under an older epoch are refused once another one holds the account.
+   */
+  ownerLeaseEpoch?: number;
 
   lastRecentSyncAt?: number | null;
   lastRecentSyncResult?: BackfillResult | null;

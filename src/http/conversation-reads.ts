@@ -1,7 +1,9 @@
 import { NotFoundError } from '../domain/errors.js';
 import { isThreadOf } from '../domain/thread-id.js';
 import type { ListOptions, Store } from '../store/port.js';
-import { jsonReply, type BufferedReply } from './respond.js';
+import { etagOf, ifNoneMatchHits } from './etag.js';
+import { stringifyMessageList, stringifyThreadList } from './list-serializers.js';
+import type { BufferedReply } from './respond.js';
 import { serializeMessage, serializeThread } from './serialize.js';
 
 /**
@@ -11,8 +13,8 @@ import { serializeMessage, serializeThread } from './serialize.js';
  * pooled call clones cheaply.
  */
 export interface ConversationReads {
-  threads(accountId: string, page: ListOptions): Promise<BufferedReply>;
-  messages(accountId: string, threadId: string, page: ListOptions): Promise<BufferedReply>;
+  threads(accountId: string, page: ListOptions, ifNoneMatch?: string): Promise<BufferedReply>;
+  messages(accountId: string, threadId: string, page: ListOptions, ifNoneMatch?: string): Promise<BufferedReply>;
   close(): Promise<void>;
 }
 
@@ -20,31 +22,54 @@ async function requireAccount(store: Store, accountId: string): Promise<void> {
   if (!(await store.getAccount(accountId))) throw new NotFoundError(`account ${accountId} not found`);
 }
 
-export async function threadsReply(store: Store, accountId: string, page: ListOptions): Promise<BufferedReply> {
-  await requireAccount(store, accountId);
-  const { items, nextCursor } = await store.listThreads(accountId, page);
-  return jsonReply(200, { success: true, threads: items.map(serializeThread), count: items.length, nextCursor });
+/**
+ * A page as JSON text with its `ETag`, or `304` without a body when the client's `If-None-Match`
+ * names the page it would get (README, Conditional requests).
+ */
+function pageReply(text: string, ifNoneMatch: string): BufferedReply {
+  const etag = etagOf(text);
+  if (ifNoneMatchHits(ifNoneMatch, etag)) return { status: 304, text: '', contentType: JSON_TYPE, headers: { etag } };
+  return { status: 200, text, contentType: JSON_TYPE, headers: { etag } };
 }
 
-export async function messagesReply(store: Store, accountId: string, threadId: string, page: ListOptions): Promise<BufferedReply> {
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export async function threadsReply(store: Store, accountId: string, page: ListOptions, ifNoneMatch = ''): Promise<BufferedReply> {
+  await requireAccount(store, accountId);
+  const { items, nextCursor } = await store.listThreads(accountId, page);
+  return pageReply(
+    stringifyThreadList({ success: true, threads: items.map(serializeThread), count: items.length, nextCursor }),
+    ifNoneMatch,
+  );
+}
+
+export async function messagesReply(
+  store: Store,
+  accountId: string,
+  threadId: string,
+  page: ListOptions,
+  ifNoneMatch = '',
+): Promise<BufferedReply> {
   await requireAccount(store, accountId);
   // Another account's thread is not found, not forbidden.
   const thread = isThreadOf(accountId, threadId) ? await store.getThread(accountId, threadId) : null;
   if (!thread || thread.accountId !== accountId) throw new NotFoundError(`thread ${threadId} not found`);
-  const { items, nextCursor } = await store.listMessages(accountId, threadId, page);
-  return jsonReply(200, {
+  // Only the fields the API returns: SQLite then skips each row's encoded proto and media reference.
+  const { items, nextCursor } = await store.listMessages(accountId, threadId, { ...page, fields: 'api' });
+  const body = stringifyMessageList({
     success: true,
     thread: serializeThread(thread),
     messages: items.map(serializeMessage),
     count: items.length,
     nextCursor,
   });
+  return pageReply(body, ifNoneMatch);
 }
 
 export function inlineReads(store: Store): ConversationReads {
   return {
-    threads: (accountId, page) => threadsReply(store, accountId, page),
-    messages: (accountId, threadId, page) => messagesReply(store, accountId, threadId, page),
+    threads: (accountId, page, ifNoneMatch) => threadsReply(store, accountId, page, ifNoneMatch),
+    messages: (accountId, threadId, page, ifNoneMatch) => messagesReply(store, accountId, threadId, page, ifNoneMatch),
     close: async () => undefined,
   };
 }

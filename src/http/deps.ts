@@ -4,6 +4,11 @@ import type { ApiKeys } from '../supervisor/api-keys.js';
 import type { AccountsService, WriteHealth } from '../supervisor/service.js';
 import type { ConversationReads } from './conversation-reads.js';
 import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
+import type { FeedHub } from '../feed/hub.js';
+import type { WebhookAdmin } from '../feed/webhooks/admin.js';
+import type { Authenticator } from './auth.js';
+import type { FeedSocketMetrics } from './feed-socket.js';
+import type { ForwardingOptions } from './forward.js';
 
 /** What the HTTP layer needs from the rest of the process; everything is injected so tests can run it alone. */
 export interface HttpDeps {
@@ -32,6 +37,21 @@ export interface HttpDeps {
   maxBodyBytes?: number;
   /** The actors' write path (`/health` degraded while writes wait); absent in route tests without actors. */
   writeHealth?: () => WriteHealth;
+  /** The live feed (websocket at /api/whatsapp/ws, tickets, webhooks); absent, those routes answer 404. */
+  feed?: FeedDeps;
+  /** Commands for accounts another instance owns: forwarded to it, or 409 with the owner. Absent: 409. */
+  forwarding?: ForwardingOptions;
+}
+
+/** What the websocket feed and the webhook routes need (src/app.ts wires them). */
+export interface FeedDeps {
+  hub: FeedHub;
+  webhooks: WebhookAdmin;
+  /** Bearer tokens and websocket tickets (the server's own authenticator, shared with the REST routes). */
+  auth: Authenticator;
+  maxBufferedBytes: number;
+  idleTimeoutSeconds: number;
+  metrics?: FeedSocketMetrics;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;

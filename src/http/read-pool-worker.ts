@@ -18,8 +18,8 @@ export interface ReadPoolData {
  * replies the inline path gives (class identity does not cross threads).
  */
 export type ReadTask =
-  | { kind: 'threads'; accountId: string; page: ListOptions }
-  | { kind: 'messages'; accountId: string; threadId: string; page: ListOptions };
+  | { kind: 'threads'; accountId: string; page: ListOptions; ifNoneMatch: string }
+  | { kind: 'messages'; accountId: string; threadId: string; page: ListOptions; ifNoneMatch: string };
 
 const { env } = workerData as ReadPoolData;
 const config = loadConfig(env);
@@ -46,8 +46,8 @@ export default async function run(task: ReadTask): Promise<BufferedReply> {
     const s = await store();
     const reply =
       task.kind === 'threads'
-        ? await threadsReply(s, task.accountId, task.page)
-        : await messagesReply(s, task.accountId, task.threadId, task.page);
+        ? await threadsReply(s, task.accountId, task.page, task.ifNoneMatch)
+        : await messagesReply(s, task.accountId, task.threadId, task.page, task.ifNoneMatch);
     return asText(reply);
   } catch (err) {
     return asText(replyForError(err, logger, `read-pool ${task.kind}`));

@@ -31,8 +31,9 @@ export function pooledReads(env: Record<string, string>, threads: number): Conve
     workerData,
   });
   return {
-    threads: (accountId: string, page: ListOptions) => pool.run({ kind: 'threads', accountId, page }),
-    messages: (accountId: string, threadId: string, page: ListOptions) => pool.run({ kind: 'messages', accountId, threadId, page }),
+    threads: (accountId: string, page: ListOptions, ifNoneMatch = '') => pool.run({ kind: 'threads', accountId, page, ifNoneMatch }),
+    messages: (accountId: string, threadId: string, page: ListOptions, ifNoneMatch = '') =>
+      pool.run({ kind: 'messages', accountId, threadId, page, ifNoneMatch }),
     close: () => pool.destroy(),
   };
 }

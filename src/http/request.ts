@@ -23,6 +23,8 @@ export interface RequestSnapshot {
   /** CORS: the browser's `Origin` and, on a preflight, `Access-Control-Request-Method`. */
   origin: string;
   accessControlRequestMethod: string;
+  /** `x-wasync-forwarded-by`: another instance of the fleet forwarded this request (src/http/forward.ts). */
+  forwardedBy: string;
 }
 
 export function snapshotRequest(req: HttpRequest): RequestSnapshot {
@@ -38,6 +40,7 @@ export function snapshotRequest(req: HttpRequest): RequestSnapshot {
     acceptEncoding: req.getHeader('accept-encoding'),
     origin: req.getHeader('origin'),
     accessControlRequestMethod: req.getHeader('access-control-request-method'),
+    forwardedBy: req.getHeader('x-wasync-forwarded-by'),
   };
 }
 

@@ -10,7 +10,7 @@ export type Reply = BufferedReply | StreamReply | BytesReply;
 /** A reply whose body is complete in memory: plain data, so it can also come back from a read-pool thread. */
 export type BufferedReply =
   | { status: number; json: unknown; headers?: Readonly<Record<string, string>> }
-  | { status: number; text: string; contentType: string };
+  | { status: number; text: string; contentType: string; headers?: Readonly<Record<string, string>> };
 
 /** Static files (the console): a `cache-control` in `headers` replaces the default `no-store`. */
 export interface BytesReply {
@@ -57,6 +57,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   MEDIA_HASH_MISMATCH: 502,
   MEDIA_TOO_LARGE: 413,
   MEDIA_ARCHIVE_FAILED: 500,
+  OWNED_ELSEWHERE: 409,
+  LEASE_LOST: 503,
   SHUTTING_DOWN: 503,
   ACCOUNT_NOT_RUNNING: 503,
   ACCOUNT_FAILED: 503,

@@ -5,7 +5,7 @@ import {
   type MessageRecord,
   type ThreadRecord,
 } from '../domain/records.js';
-import type { AccountRuntime, AccountView } from '../supervisor/service.js';
+import type { AccountRuntime, AccountView, FleetView, InstanceView, OwnerView } from '../supervisor/service.js';
 import type { ProtocolVersionStatus } from '../domain/protocol-version.js';
 import { historySyncOf, historySyncPatch, type HistorySyncState } from '../domain/history-sync.js';
 import type { HistorySyncProgress, HistorySyncStatus } from '../domain/records.js';
@@ -100,9 +100,10 @@ type AccountTimeKey = AccountInstantField;
 export type ApiAccountRecord = {
   [K in keyof AccountRecord]: K extends AccountTimeKey ? string | null : AccountRecord[K];
 };
-/** The runtime as the API shows it: the health report's time as an ISO instant, like every instant. */
-export type ApiAccountRuntime = Omit<AccountRuntime, 'health'> & {
+/** The runtime as the API shows it: the health report's time and the owner lease's instants as ISO instants, like every instant. */
+export type ApiAccountRuntime = Omit<AccountRuntime, 'health' | 'owner'> & {
   health?: (Omit<NonNullable<AccountRuntime['health']>, 'reportedAt'> & { reportedAt: string }) | null;
+  owner?: ReturnType<typeof serializeOwner>;
 };
 export type ApiAccount = ApiAccountRecord & { runtime: ApiAccountRuntime };
 
@@ -120,7 +121,7 @@ export function serializeAccountRecord(account: AccountRecord): ApiAccountRecord
 }
 
 export function serializeAccountView(view: AccountView): ApiAccount {
-  const { health, ...runtime } = view.runtime;
+  const { health, owner, ...runtime } = view.runtime;
   return {
     ...serializeAccountRecord(view.account),
     runtime: {
@@ -128,7 +129,66 @@ export function serializeAccountView(view: AccountView): ApiAccount {
       ...(health === undefined
         ? {}
         : { health: health === null ? null : { ...health, reportedAt: new Date(health.reportedAt).toISOString() } }),
+      ...(owner === undefined ? {} : { owner: serializeOwner(owner) }),
     },
+  };
+}
+
+/** An owner lease as the API shows it: who and where, the epoch, its instants and ages. */
+export function serializeOwner(owner: OwnerView | null) {
+  if (owner === null) return null;
+  return {
+    instanceId: owner.instanceId,
+    url: owner.url,
+    epoch: owner.epoch,
+    valid: owner.valid,
+    self: owner.self,
+    acquiredAt: iso(owner.acquiredAt),
+    until: iso(owner.until),
+    leaseAgeSeconds: seconds(owner.leaseAgeMs),
+    expiresInSeconds: seconds(owner.expiresInMs),
+  };
+}
+
+function seconds(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms / 100) / 10;
+}
+
+/** `GET /api/whatsapp/instances` → one instance of the fleet, with the accounts it owns. */
+export function serializeInstance(i: InstanceView) {
+  return {
+    instanceId: i.instanceId,
+    url: i.url,
+    mode: i.mode,
+    state: i.state,
+    alive: i.alive,
+    self: i.self,
+    startedAt: iso(i.startedAt),
+    heartbeatAt: iso(i.heartbeatAt),
+    heartbeatAgeSeconds: seconds(i.heartbeatAgeMs),
+    maxAccounts: i.maxAccounts,
+    accountCount: i.accounts.length,
+    accounts: i.accounts.map((a) => ({
+      accountId: a.accountId,
+      epoch: a.epoch,
+      acquiredAt: iso(a.acquiredAt),
+      until: iso(a.until),
+      leaseAgeSeconds: seconds(a.leaseAgeMs),
+      expiresInSeconds: seconds(a.expiresInMs),
+    })),
+  };
+}
+
+export function serializeFleet(f: FleetView) {
+  return {
+    self: f.self,
+    mode: f.mode,
+    leaseMs: f.leaseMs,
+    tickMs: f.tickMs,
+    instances: f.instances.map(serializeInstance),
+    count: f.instances.length,
+    unowned: f.unowned,
+    parked: f.parked,
   };
 }
 
@@ -158,6 +218,8 @@ export interface DashboardAccount {
   historySyncCompletedAt: string | null;
   historySyncStalled: boolean;
   historySyncStalledAt: string | null;
+  /** Which instance runs the account (its owner lease), the lease's epoch and ages; null when nobody. */
+  owner: ReturnType<typeof serializeOwner>;
 }
 
 export function serializeDashboardAccount({ account: a, runtime }: AccountView): DashboardAccount {
@@ -176,6 +238,7 @@ export function serializeDashboardAccount({ account: a, runtime }: AccountView):
     lastRealtimeIngestAt: iso(a.lastRealtimeIngestAt),
     lastRealtimeMessageAt: iso(a.lastRealtimeMessageAt),
     lastRealtimeError: a.lastRealtimeError ?? null,
+    owner: serializeOwner(runtime.owner ?? null),
     ...dashboardHistorySync(historySyncOf(a)),
   };
 }

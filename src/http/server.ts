@@ -7,10 +7,13 @@ import {
   type us_listen_socket,
   type us_socket,
 } from 'uWebSockets.js';
-import { WasyncError } from '../domain/errors.js';
-import { authorize, createAuthenticator } from './access.js';
+import { OwnedElsewhereError, WasyncError } from '../domain/errors.js';
+import { authorize } from './access.js';
+import { createAuthenticator, type Authenticator } from './auth.js';
 import { createCors } from './cors.js';
+import { createFeedSocket, type FeedSocket } from './feed-socket.js';
 import { DEFAULT_MAX_BODY_BYTES, type HttpDeps } from './deps.js';
+import { forwardToOwner } from './forward.js';
 import { checkContentLength, parseJsonBody, readBody, snapshotRequest } from './request.js';
 import { errorReply, Responder, type Reply } from './respond.js';
 import { createRouter, decodeParams, type AccountRule, type Route } from './router.js';
@@ -23,6 +26,7 @@ import { exportRoutes } from './routes/export.js';
 import { mediaRoutes } from './routes/media.js';
 import { statusRoutes } from './routes/status.js';
 import { defaultConsoleDir, loadStaticFiles, type StaticFiles } from './static-files.js';
+import { feedRoutes } from './routes/feed.js';
 
 export interface HttpServer {
   /** Resolves with the port actually bound (pass 0 for an ephemeral one). */
@@ -46,6 +50,7 @@ export const ROUTES: readonly Route[] = [
   ...mediaRoutes,
   ...accountRoutes,
   ...apiKeyRoutes,
+  ...feedRoutes,
 ];
 
 /**
@@ -69,10 +74,26 @@ function bodyAccountId(body: unknown): string | null {
   return null;
 }
 
+/** The default lifetime of a websocket ticket when no feed configuration says otherwise. */
+const DEFAULT_TICKET_TTL_MS = 30_000;
+
+/** The server's authenticator: the feed's when it has one (tickets need the store), else one for bearer tokens. */
+export function authenticatorFor(deps: HttpDeps): Authenticator {
+  return (
+    deps.feed?.auth ??
+    createAuthenticator({
+      apiToken: deps.apiToken,
+      keys: deps.apiKeys ?? null,
+      ticketTtlMs: DEFAULT_TICKET_TTL_MS,
+      useOnce: (key, until) => deps.store.useOnce(key, until),
+    })
+  );
+}
+
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const app = App();
   const match = createRouter(routeTable(loadStaticFiles(deps.consoleDir ?? defaultConsoleDir())));
-  const authenticate = createAuthenticator(deps.apiToken, deps.apiKeys ?? null);
+  const auth = authenticatorFor(deps);
   const cors = createCors(deps.corsOrigins ?? []);
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logger = deps.logger.child({ component: 'http' });
@@ -112,9 +133,10 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       const body = route?.body ? readBody(responder, maxBodyBytes) : null;
       body?.catch(() => undefined);
       if (route) routeName = `${route.method.toUpperCase()} ${route.pattern}`;
+      let rawBody: Buffer | null = null;
       const pending = (async (): Promise<Reply> => {
         // Unknown paths need a valid token too: without it, 404 vs 401 would map out the API to anyone.
-        const principal = open ? null : await authenticate(snap.authorization);
+        const principal = open ? null : await auth.bearer(snap.authorization);
         if (!open && !principal) throw new WasyncError('UNAUTHORIZED', 'missing or invalid bearer token');
         if (found.kind === 'not-found') return errorReply(404, 'NOT_FOUND', 'no such route');
         if (found.kind === 'method-not-allowed') return errorReply(405, 'METHOD_NOT_ALLOWED', `use ${found.allow}`, { allow: found.allow });
@@ -128,13 +150,20 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         let parsed: unknown;
         if (body !== null) {
           checkContentLength(snap.contentLength, maxBodyBytes);
-          parsed = parseJsonBody(await body);
+          rawBody = await body;
+          parsed = parseJsonBody(rawBody);
           if (principal && r.scope && r.account === 'body') authorize(principal, r.scope, bodyAccountId(parsed));
         }
         // Parameters, query and body are checked against the route's schema before the handler runs.
         const input = r.checkInput(params, rawQuery, parsed);
         return r.handler({ deps, params, query: input.query, rawQuery, body: input.body, headers, principal });
-      })();
+      })().catch((err: unknown) => {
+        // A command for an account another instance owns goes there (src/http/forward.ts) with the
+        // caller's own Authorization header: the owner authenticates and validates it once more itself
+        // (the fleet shares the store, so its API keys); this instance has validated the input already.
+        if (!(err instanceof OwnedElsewhereError)) throw err;
+        return forwardToOwner(err, { ...snap, body: rawBody }, { forwarding: deps.forwarding, instanceId: deps.instanceId, logger });
+      });
       pending
         .then(
           (reply) => responder.send(reply),
@@ -160,6 +189,23 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     return out;
   }
 
+  // The websocket feed, registered before the catch-all: uWS routes the upgrade here, and a plain
+  // request to the same path falls through to the router (which answers 404 for it).
+  let feedSocket: FeedSocket | null = null;
+  if (deps.feed) {
+    const feed = deps.feed;
+    feedSocket = createFeedSocket({
+      hub: feed.hub,
+      auth,
+      logger: deps.logger.child({ component: 'feed' }),
+      maxBufferedBytes: feed.maxBufferedBytes,
+      idleTimeoutSeconds: feed.idleTimeoutSeconds,
+      accountExists: async (id) => (await deps.store.getAccount(id)) !== null,
+      draining: () => draining,
+      ...(feed.metrics ? { metrics: feed.metrics } : {}),
+    });
+    app.ws('/api/whatsapp/ws', feedSocket.behavior);
+  }
   app.any('/*', onRequest);
 
   return {
@@ -184,6 +230,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         us_listen_socket_close(listenSocket);
         listenSocket = null;
       }
+      feedSocket?.closeAll();
     },
     drain() {
       draining = true;

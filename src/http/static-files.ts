@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { etagOf, ifNoneMatchHits } from './etag.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,7 +130,7 @@ export function makeStaticFile(name: string, body: Buffer, opts: { brotliQuality
     body,
     gzip,
     br,
-    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
+    etag: etagOf(body),
     immutable: opts.immutable ?? name.startsWith('assets/'),
   };
 }
@@ -187,7 +187,5 @@ function parseAcceptEncoding(header: string): Set<string> {
 
 /** True when the client's cached copy (`If-None-Match`) is the current one. */
 export function notModified(file: StaticFile, ifNoneMatch: string): boolean {
-  if (ifNoneMatch === '') return false;
-  if (ifNoneMatch.trim() === '*') return true;
-  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === file.etag);
+  return ifNoneMatchHits(ifNoneMatch, file.etag);
 }

@@ -1,6 +1,7 @@
 import { isatty } from 'node:tty';
 import { destination as pinoDestination, pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { prettyFactory as PrettyFactory } from 'pino-pretty';
 
 export type { Logger };
 
@@ -126,12 +127,21 @@ export function createLogger(opts: {
   const destination = opts.destination ?? pinoDestination({ dest: 1, sync: true });
   // prettyFactory formats each line synchronously: pino-pretty's stream or transport would hand lines
   // to a pipeline (or another thread) and could drop the last ones when the process exits.
-  const prettify = prettyFactory({
+  const prettify = loadPrettyFactory()({
     colorize: opts.destination === undefined && isatty(1),
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',
   });
   return pino(options, { write: (line: string) => destination.write(prettify(line)) });
+}
+
+/**
+ * pino-pretty is loaded only when a logger prints pretty lines (a terminal): every account's worker
+ * logs JSON (its stdout is no terminal) and would otherwise load it for nothing. It is CommonJS, so
+ * `require` loads it synchronously where the logger is made.
+ */
+function loadPrettyFactory(): typeof PrettyFactory {
+  return (createRequire(import.meta.url)('pino-pretty') as { prettyFactory: typeof PrettyFactory }).prettyFactory;
 }
 
 /** Child bindings go through the same redaction as log fields. */

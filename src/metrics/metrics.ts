@@ -73,6 +73,14 @@ export function createMetrics(
       for (const r of runtimes()) this.inc({ connection: r.connection });
     },
   });
+  const leaseEvents = new Counter({
+    name: 'wasync_owner_lease_events_total',
+    help:
+      'Owner-lease changes on this instance: acquired, released, moved (handed over), ' +
+      'expiring (not renewed in time: actor stopped), lost (taken over).',
+    labelNames: ['event'] as const,
+    registers: [registry],
+  });
   const httpRequests = new Counter({
     name: 'wasync_http_requests_total',
     help: 'HTTP requests by route template, method and status code.',
@@ -179,6 +187,7 @@ export function createMetrics(
     restarts.inc();
     if (e?.accountId) lastRetries.delete(e.accountId);
   });
+  events.on('fleet-event', (e: { kind: string }) => leaseEvents.inc({ event: e.kind }));
 
   return {
     registry,

@@ -42,3 +42,15 @@ export async function openStore(
     ...(hooks.onBusyRetry ? { onBusyRetry: hooks.onBusyRetry } : {}),
   });
 }
+
+/**
+ * Makes this process the only one on its store when the backend needs that (SQLite: the
+ * data-directory lock, `sqlite/data-dir-lock.ts`); Firestore serves a fleet and needs none. Throws a
+ * `CONFLICT` error naming the holder when another process has it. Call once, in the main thread.
+ */
+export async function lockStoreForProcess(config: Config): Promise<{ release(): void }> {
+  if (config.STORE === 'firestore') return { release: () => undefined };
+  mkdirSync(config.DATA_DIR, { recursive: true });
+  const { lockDataDir } = await import('./sqlite/data-dir-lock.js');
+  return lockDataDir(config.DATA_DIR, { instanceId: config.INSTANCE_ID });
+}

@@ -1,7 +1,11 @@
 import type { AccountPatch, AccountRecord, HistorySyncResult, MediaArchiveFields, MessageRecord, ThreadRecord } from '../domain/records.js';
+import type { ChangeEvent } from '../domain/change-events.js';
 import type { Mutation } from '../domain/mutations.js';
+import type { ChangeLogStore } from './change-log.js';
+import type { InstanceRegistryStore } from './instances.js';
 import type { MediaQueueStore } from './media-queue.js';
 import type { SettingsStore } from './settings.js';
+import type { WebhookStore } from './webhooks.js';
 
 /**
  * The storage port: everything above it (ingest, actors, HTTP, backfill) is backend-agnostic.
@@ -18,6 +22,12 @@ export interface ListOptions {
   cursor?: string | null;
   /** Threads default to `desc` (newest first), messages too. */
   order?: SortOrder;
+  /**
+   * Messages only. `'api'`: the caller needs only the fields the API returns (`serializeMessage`), so a
+   * backend may leave out `rawMessage` and `media` (they come back null): SQLite then does not read
+   * the encoded proto and the media reference of every row of the page. Default `'full'`.
+   */
+  fields?: 'full' | 'api';
 }
 
 export interface Page<T> {
@@ -100,6 +110,28 @@ export interface Lease {
   holder: string;
   acquiredAt: number;
   until: number;
+  /**
+   * Fencing epoch (`{name}LeaseEpoch` on the account): +1 on every acquisition, kept across releases,
+   * so it increases on every change of holder. Renewals keep it.
+   */
+  epoch: number;
+}
+
+/**
+ * What a fenced write carries: the owner lease (holder and epoch) its writer runs under. The store
+ * refuses the write with `LeaseLostError` when a newer epoch holds (or held) the account's owner lease.
+ */
+export interface LeaseFence {
+  holder: string;
+  epoch: number;
+}
+
+export interface AcquireLeaseOptions {
+  /**
+   * Take the lease even while another holder's is valid. Only for a holder that knows every other one
+   * is dead: a SQLite instance behind its data-directory lock (a crashed predecessor's owner leases).
+   */
+  steal?: boolean;
 }
 
 export interface StoreHealth {
@@ -112,8 +144,12 @@ export interface StoreHealth {
 
 export type AuthKeyWrite = { type: string; id: string; value: Uint8Array | null };
 
-/** Settings (src/store/settings.ts) and the media-archive queue (src/store/media-queue.ts) are part of the port. */
-export interface Store extends SettingsStore, MediaQueueStore {
+/**
+ * Settings (src/store/settings.ts), the media-archive queue (src/store/media-queue.ts), the change log
+ * (src/store/change-log.ts), webhook endpoints (src/store/webhooks.ts) and the instance registry
+ * (src/store/instances.ts) are part of the port.
+ */
+export interface Store extends SettingsStore, MediaQueueStore, ChangeLogStore, WebhookStore, InstanceRegistryStore {
   readonly backend: 'sqlite' | 'firestore';
 
   /** Runs migrations / checks connectivity. Idempotent. */
@@ -127,6 +163,8 @@ export interface Store extends SettingsStore, MediaQueueStore {
    * updates (in arrival order), messages, media-archive jobs, receipts, edits, revokes, JID mappings; thread summaries move
    * forward from the messages, once per thread. A group message from someone else gets its
    * `senderName` from the sender's thread as it stands then (`withSenderName`).
+   * What it changed goes to the change log in the same transaction / commits: `message.created`,
+   * `message.updated`, `thread.updated` (src/domain/change-events.ts).
    * Throws `TransientStoreError` for failures worth retrying, `StoreError` otherwise.
    */
   applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult>;
@@ -164,28 +202,54 @@ export interface Store extends SettingsStore, MediaQueueStore {
   createAccount(account: AccountRecord): Promise<AccountRecord>;
   getAccount(accountId: string): Promise<AccountRecord | null>;
   listAccounts(): Promise<AccountRecord[]>;
-  /** Field-level merge; `NotFoundError` when the account does not exist. */
-  patchAccount(accountId: string, patch: AccountPatch): Promise<void>;
-  /** Atomically: `historySyncCount += result.saved`, `lastHistorySyncAt = at`, `lastHistorySyncResult = result`. */
-  recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void>;
-  /** Removes the account record, its auth state and media-archive jobs; with `purge`, its threads and messages too. */
+  /**
+   * Field-level merge; `NotFoundError` when the account does not exist. In the same transaction /
+   * commit: `account.updated` when the patch sets a field clients follow (`accountChangeEvent`), then
+   * `events` (e.g. `backfill.completed` with the backfill result it records). With a `fence` (an
+   * actor's connection status) it is refused with `LeaseLostError` once a newer owner epoch holds the
+   * account, and then neither the patch nor its events are written.
+   */
+  patchAccount(accountId: string, patch: AccountPatch, events?: readonly ChangeEvent[], fence?: LeaseFence): Promise<void>;
+  /**
+   * Atomically: `historySyncCount += result.saved`, `lastHistorySyncAt = at`, `lastHistorySyncResult =
+   * result`, and `events` appended to the change log (the chunk's `history-sync.progress`).
+   */
+  recordHistorySync(accountId: string, result: HistorySyncResult, at: number, events?: readonly ChangeEvent[]): Promise<void>;
+  /**
+   * Removes the account record, its auth state and media-archive jobs; with `purge`, its threads,
+   * messages and change log too (the log holds message bodies).
+   */
   deleteAccount(accountId: string, opts: { purge: boolean }): Promise<void>;
 
-  /** Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). */
+  /**
+   * Baileys auth state, as opaque bytes (serialisation and encryption happen above the port). The
+   * writes take the writer's `fence`: two owners overlapping on one session would corrupt it (Signal
+   * ratchets, the history journal), so a write from an owner whose epoch has been superseded is
+   * refused with `LeaseLostError`, atomically with the check. Without a fence they are unconditional.
+   */
   readAuthCreds(accountId: string): Promise<Uint8Array | null>;
-  writeAuthCreds(accountId: string, data: Uint8Array): Promise<void>;
+  writeAuthCreds(accountId: string, data: Uint8Array, fence?: LeaseFence): Promise<void>;
   readAuthKeys(accountId: string, type: string, ids: readonly string[]): Promise<Map<string, Uint8Array>>;
-  /** All-or-nothing; a `null` value deletes the key. */
-  writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void>;
-  clearAuthState(accountId: string): Promise<void>;
+  /** All-or-nothing (per 499 keys on Firestore); a `null` value deletes the key. */
+  writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[], fence?: LeaseFence): Promise<void>;
+  clearAuthState(accountId: string, fence?: LeaseFence): Promise<void>;
 
   /**
    * Leases live on the account (`{name}LeaseUntil`, `{name}LeaseHolder`, `{name}LeaseAcquiredAt`, as the
-   * auto-backfill summary names them). Acquire succeeds when the lease is free, expired, or already ours.
+   * auto-backfill summary names them, and the fencing epoch `{name}LeaseEpoch`), read and written in
+   * one atomic step. Acquire succeeds when the lease is free, expired, or already ours, and moves the
+   * epoch on each time.
    */
-  acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null>;
-  /** Extends a lease we hold; null when it was lost (expired and taken by another holder). */
+  acquireLease(
+    accountId: string,
+    name: LeaseName,
+    holder: string,
+    ttlMs: number,
+    now: number,
+    opts?: AcquireLeaseOptions,
+  ): Promise<Lease | null>;
+  /** Extends this acquisition (same holder and epoch); null when it was lost (taken, released, or acquired again). */
   renewLease(lease: Lease, ttlMs: number, now: number): Promise<Lease | null>;
-  /** Releases only if we still hold it. */
+  /** Releases only this acquisition (same holder and epoch); the epoch stays. */
   releaseLease(lease: Lease): Promise<void>;
 }

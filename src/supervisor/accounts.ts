@@ -15,6 +15,7 @@ import { openStoredMedia } from './media.js';
 import { MediaArchiveService } from './media-archive-service.js';
 import { type HolderIsGone, recoverInterruptedRuns } from './lease-recovery.js';
 import type { MediaArchive } from '../media-archive/port.js';
+import { Fleet, type FleetEventKind, type FleetHost, type FleetView } from './fleet/fleet.js';
 import type {
   AccountRuntime,
   AccountView,
@@ -27,15 +28,18 @@ import type {
   WriteHealth,
 } from './service.js';
 import { type Incarnation, Supervisor, forceReserveMs } from './supervisor.js';
+import { StartQueue, type StartQueueResult } from './start-queue.js';
 
-/** Sessions that need a new pairing: starting them would only churn QR codes until a person acts. */
-const PARKED: ReadonlySet<ConnectionStatus | undefined> = new Set(['logged_out', 'forbidden']);
+/** Connection states of a start still in progress (the start queue holds the account's slot meanwhile). */
+const STARTING: ReadonlySet<ConnectionStatus> = new Set(['created', 'connecting', 'reconnecting']);
 
 /** One incarnation of an account's actor, as the generic supervisor runs it. */
 interface ActorIncarnation extends Incarnation {
   readonly handle: ActorHandle;
   /** Set before a stop that ends the WhatsApp session too (the account is being removed). */
   logout: boolean;
+  /** Set before a stop that hands the account to another instance: no final status from this one. */
+  handover: boolean;
 }
 
 /** What the accounts layer knows of an account's actor beyond the supervisor's child state. */
@@ -51,6 +55,8 @@ interface AccountSlot {
   historySync: HistorySyncSummary | null;
   /** The actor's last health report (`health` events, every second). */
   health: (ActorHealth & { reportedAt: number }) | null;
+  /** When this instance took the account (moves prefer the most recent: the least settled). */
+  adoptedAt: number;
 }
 
 /** Actors report every second: three missed reports mean the actor's loop is stuck (or it is gone). */
@@ -65,19 +71,28 @@ export interface AccountsOptions {
   /** The media archive (MEDIA_ARCHIVE), or null/absent when it is off. */
   mediaArchive?: MediaArchive | null;
   /**
-   * Whether another lease holder is gone for good (the fleet's instance registry); this instance's own
+   * Whether another lease holder is gone for good (default: the fleet's instance registry, a holder it reports dead); this instance's own
    * id from a previous run always is. See `recoverInterruptedRuns`.
    */
   holderIsGone?: HolderIsGone;
+  /** This instance's advertised URL (`INSTANCE_URL`, or from the bound port), once the server listens. */
+  url?: () => string | null;
+  /**
+   * The store is this process's alone (SQLite behind its data-directory lock): owner leases of
+   * earlier processes are taken over at once. Default: `STORE=sqlite`.
+   */
+  exclusiveStore?: boolean;
 }
 
 /**
  * The `AccountsService` the HTTP layer calls, over a generic `Supervisor` of account actors (one worker
  * thread each): account lifecycle, pairing, sends and backfills proxied to the actor, media served on
- * this thread, and the backfill scheduler fed by the actors' events. Emits every actor event as
- * `actor-event` (metrics listen) and each restart as `actor-restart`.
+ * this thread, and the backfill scheduler fed by the actors' events. Which accounts run here is the
+ * `Fleet`'s call (owner leases, placement); commands for an account another instance owns fail with
+ * `OwnedElsewhereError`, which the HTTP layer forwards. Emits every actor event as `actor-event`
+ * (metrics listen), each restart as `actor-restart`, and each owner-lease change as `fleet-event`.
  */
-export class Accounts extends EventEmitter implements AccountsService {
+export class Accounts extends EventEmitter implements AccountsService, FleetHost {
   private readonly o: AccountsOptions;
   private readonly supervisor: Supervisor<ActorIncarnation>;
   private readonly slots = new Map<string, AccountSlot>();
@@ -85,11 +100,38 @@ export class Accounts extends EventEmitter implements AccountsService {
   private readonly scheduler: BackfillScheduler | null;
   /** Archives the media of the accounts running here (null when MEDIA_ARCHIVE=off). */
   readonly mediaArchive: MediaArchiveService | null;
+  readonly fleet: Fleet;
+  /**
+   * Every actor start goes through this queue, whoever asks for it (the first placement tick at
+   * start-up, a takeover, a new or re-paired account): ACTOR_START_CONCURRENCY at a time, with jitter,
+   * each holding its slot until its connection settles (start-queue.ts).
+   */
+  private readonly starts: StartQueue;
+  /** Commands waiting for a queued account's actor to be spawned (or its start dropped). */
+  private readonly spawnWaiters = new Map<string, Array<() => void>>();
+  /** Callbacks waiting for an account's start to settle (connection opened, needs a person, or gone). */
+  private readonly settleWaiters = new Map<string, Array<() => void>>();
+  /** The starts of the accounts placed here at start-up: resolves when every one has settled (tests, benchmarks). */
+  startup: Promise<StartQueueResult> = Promise.resolve({ started: 0, timedOut: 0 });
 
   constructor(opts: AccountsOptions) {
     super();
     this.o = opts;
     const c = opts.config;
+    this.fleet = new Fleet({
+      store: opts.store,
+      logger: opts.logger,
+      instanceId: c.INSTANCE_ID,
+      mode: c.INSTANCE_MODE,
+      url: opts.url ?? (() => null),
+      maxAccounts: c.MAX_ACCOUNTS_PER_INSTANCE,
+      leaseMs: c.OWNER_LEASE_MS,
+      tickMs: c.FLEET_TICK_MS,
+      maxMovesPerTick: c.REBALANCE_MAX_MOVES_PER_TICK,
+      exclusive: opts.exclusiveStore ?? c.STORE === 'sqlite',
+      host: this,
+      onEvent: (kind: FleetEventKind, accountId: string) => this.emit('fleet-event', { kind, accountId }),
+    });
     this.supervisor = new Supervisor<ActorIncarnation>({
       start: (accountId) => this.startActor(accountId),
       intensity: {
@@ -108,13 +150,20 @@ export class Accounts extends EventEmitter implements AccountsService {
         onGiveUp: (accountId, why) => this.onGiveUp(accountId, why),
       },
     });
+    this.starts = new StartQueue({
+      concurrency: c.ACTOR_START_CONCURRENCY,
+      jitterMs: c.ACTOR_START_JITTER_MS,
+      timeoutMs: c.ACTOR_START_TIMEOUT_MS,
+      cancelled: () => this.supervisor.draining,
+      start: (accountId) => this.spawnQueued(accountId),
+    });
     this.mediaArchive = opts.mediaArchive
       ? new MediaArchiveService({
           archive: opts.mediaArchive,
           store: opts.store,
           config: c,
           logger: opts.logger,
-          reupload: (accountId, messageId) => this.runningActor(accountId).call('updateMediaMessage', messageId),
+          reupload: async (accountId, messageId) => (await this.runningActor(accountId)).call('updateMediaMessage', messageId),
         })
       : null;
     const settings = backfillSchedulerSettings(c);
@@ -132,39 +181,78 @@ export class Accounts extends EventEmitter implements AccountsService {
         : null;
   }
 
-  /** Starts an actor for every stored account that is not waiting for a person (logged out, replaced…). */
+  /**
+   * Joins the fleet: registers this instance and runs the first placement tick, which starts an actor
+   * for every free account placed here (with one instance: every account not waiting for a person).
+   */
   async start(): Promise<void> {
-    // Runs a previous process of this instance left behind: their leases back, their status `error: interrupted`.
+    // Runs a previous process of this instance (or a dead instance of the fleet) left behind: their
+    // leases back, their status `error: interrupted`.
     await recoverInterruptedRuns({
       store: this.o.store,
       instanceId: this.o.config.INSTANCE_ID,
       log: this.o.logger.child({ component: 'wa-auto-backfill' }),
-      ...(this.o.holderIsGone ? { holderIsGone: this.o.holderIsGone } : {}),
+      holderIsGone: this.o.holderIsGone ?? ((holder) => this.fleet.holderIsGone(holder)),
     });
-    const accounts = await this.o.store.listAccounts();
-    if (this.o.config.WA_DEMO && !accounts.some((a) => a.id === 'demo')) {
-      accounts.push(await this.o.store.createAccount(this.newAccount('demo')));
+    if (this.o.config.WA_DEMO && !(await this.o.store.getAccount('demo'))) {
+      await this.o.store.createAccount(this.newAccount('demo'));
     }
-    for (const account of accounts) {
-      this.slotFor(account.id, account.status ?? 'created').historySync = historySyncEntry(account);
-      if (!PARKED.has(account.status)) this.supervisor.spawn(account.id);
-    }
+    await this.fleet.start();
+    this.startup = this.starts.idle();
+    this.startup.then(
+      (r) => this.o.logger.info({ started: r.started, timedOut: r.timedOut }, 'stored accounts started'),
+      () => undefined,
+    );
     this.scheduler?.start();
+  }
+
+  /** Resolves when the queued account's actor is spawned, its start is dropped, or ACTOR_START_TIMEOUT_MS (30 s if 0) passes. */
+  private spawnedOrGone(accountId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.o.config.ACTOR_START_TIMEOUT_MS || 30_000);
+      const list = this.spawnWaiters.get(accountId) ?? [];
+      list.push(done);
+      this.spawnWaiters.set(accountId, list);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  /** Resolves when the account's start settles: its connection opens, waits for a person, or the actor exits. */
+  private settled(accountId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const list = this.settleWaiters.get(accountId) ?? [];
+      list.push(resolve);
+      this.settleWaiters.set(accountId, list);
+    });
+  }
+
+  private settle(accountId: string): void {
+    const list = this.settleWaiters.get(accountId);
+    if (!list) return;
+    this.settleWaiters.delete(accountId);
+    for (const resolve of list) resolve();
   }
 
   get draining(): boolean {
     return this.supervisor.draining;
   }
 
-  /** `passive` while draining: the periodic jobs start nothing (`/ready` reports it; README, Automatic backfill). */
+  /**
+   * `passive` while draining, and for a standby (`INSTANCE_MODE=passive`) that runs no account: the
+   * periodic jobs start nothing (`/ready` reports it; README, Running several instances).
+   */
   get mode(): 'active' | 'passive' {
-    return this.draining ? 'passive' : 'active';
+    return this.draining ? 'passive' : this.fleet.mode;
   }
 
   /**
-   * Stops every actor within `budgetMs` in all (graceful flush, then terminate; see `Supervisor`).
-   * Backfills in flight end with their actor; their outcome and lease release are written in what is
-   * left of the budget, while the store is still open.
+   * Stops every actor within `budgetMs` in all (graceful flush, then terminate; see `Supervisor`),
+   * then releases the owner leases so that the other instances take the accounts over at their next
+   * tick. Backfills in flight end with their actor; their outcome and lease release are written in
+   * what is left of the budget, while the store is still open.
    */
   async shutdown(budgetMs: number): Promise<void> {
     const deadline = Date.now() + Math.max(0, budgetMs);
@@ -172,15 +260,83 @@ export class Accounts extends EventEmitter implements AccountsService {
     // Archive downloads in flight get a share of the budget; a job cut short keeps its lease, which
     // expires, and the job runs again after the restart (docs/media-archive.md).
     const archiveStopped = this.mediaArchive ? settleWithin(this.mediaArchive.close(), Math.min(5_000, budgetMs / 4)) : null;
-    await this.supervisor.shutdown(budgetMs);
+    await this.fleet.drain();
+    await this.supervisor.shutdown(Math.max(0, deadline - Date.now()));
     if (archiveStopped && !(await archiveStopped))
       this.o.logger.warn('media archive downloads still running at shutdown; they resume after a restart');
     if (this.scheduler && !(await this.scheduler.settled(Math.max(0, deadline - Date.now())))) {
       this.o.logger.warn('backfill runs still recording their outcome at shutdown; their leases will expire');
     }
+    await this.fleet.finish();
   }
 
-  /** History-sync status of every account this process knows (the `wasync_history_sync_accounts` gauge). */
+  // ---- FleetHost: the fleet decides which accounts run here ------------------------------------
+
+  /**
+   * Starts the account's actor through the start queue (ACTOR_START_CONCURRENCY at once, with jitter):
+   * a takeover of many accounts (a dead instance's, a cold start) must not boot every worker thread in
+   * the same second, which would starve this process's own lease renewals of CPU and reconnect no sooner.
+   */
+  adopt(accountId: string): void {
+    const slot = this.slotFor(accountId, 'connecting');
+    slot.adoptedAt = Date.now();
+    // The history-sync gauge counts the accounts running here: the stored state until the actor reports.
+    if (slot.historySync === null) {
+      void this.o.store
+        .getAccount(accountId)
+        .then((account) => {
+          if (account && this.slots.get(accountId) === slot && slot.historySync === null) {
+            slot.historySync = historySyncEntry(account);
+            this.scheduler?.onHistorySync(accountId, slot.historySync.status);
+          }
+        })
+        .catch(() => undefined);
+    }
+    this.supervisor.resetIntensity(accountId);
+    this.starts.add(accountId);
+  }
+
+  /** Takes the account out of the start queue; commands waiting for its actor stop waiting. */
+  private dropStart(accountId: string): void {
+    this.starts.delete(accountId);
+    this.wakeSpawnWaiters(accountId);
+  }
+
+  private wakeSpawnWaiters(accountId: string): void {
+    const list = this.spawnWaiters.get(accountId);
+    this.spawnWaiters.delete(accountId);
+    for (const resolve of list ?? []) resolve();
+  }
+
+  /** The start queue's turn for `accountId`: its actor, unless it left this instance or runs already. */
+  private spawnQueued(accountId: string): Promise<unknown> | null {
+    const child = this.fleet.owns(accountId) && !this.supervisor.live(accountId) ? this.supervisor.spawn(accountId) : null;
+    this.wakeSpawnWaiters(accountId);
+    if (!child) return null;
+    // Open, waiting for a person (QR, logged out) or dead: then the next one may start.
+    return Promise.race([this.settled(accountId), child.exited]);
+  }
+
+  async stopActor(accountId: string, budgetMs: number, mode: 'handover' | 'lost'): Promise<void> {
+    this.dropStart(accountId);
+    const live = this.supervisor.live(accountId);
+    if (live) live.handover = true;
+    await this.supervisor.remove(accountId, Date.now() + Math.max(0, budgetMs));
+    this.slots.delete(accountId);
+    this.scheduler?.onActorGone(accountId);
+    await this.mediaArchive?.stopAccount(accountId);
+    this.o.logger.info({ accountId, mode }, mode === 'handover' ? 'actor stopped: the account moves on' : 'actor stopped: lease lost');
+  }
+
+  movable(held: readonly string[]): string[] {
+    // Never one someone is pairing right now (the QR is on this instance); then the least settled first.
+    const rank = (id: string): number => (this.slots.get(id)?.connection === 'open' ? 1 : 0);
+    return held
+      .filter((id) => this.slots.get(id)?.connection !== 'qr')
+      .sort((a, b) => rank(a) - rank(b) || (this.slots.get(b)?.adoptedAt ?? 0) - (this.slots.get(a)?.adoptedAt ?? 0));
+  }
+
+  /** History-sync status of every account this instance runs (the `wasync_history_sync_accounts` gauge). */
   historySyncStates(): HistorySyncSummary[] {
     return [...this.slots.values()].flatMap((s) => (s.historySync ? [s.historySync] : []));
   }
@@ -202,7 +358,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     if (!slot) return undefined;
     const child = this.supervisor.status(accountId);
     return {
-      actor: child?.state ?? 'stopped',
+      actor: this.starts.has(accountId) ? 'starting' : (child?.state ?? 'stopped'),
       connection: slot.connection,
       reason: slot.reason,
       restarts: child?.restarts ?? 0,
@@ -264,6 +420,10 @@ export class Accounts extends EventEmitter implements AccountsService {
     return accounts.map((account) => ({ account, runtime: this.runtimeView(account) }));
   }
 
+  instances(): Promise<FleetView> {
+    return this.fleet.view();
+  }
+
   async get(accountId: string): Promise<AccountView> {
     const account = await this.requireAccount(accountId);
     return { account, runtime: this.runtimeView(account) };
@@ -273,62 +433,68 @@ export class Accounts extends EventEmitter implements AccountsService {
     this.refuseWhenDraining();
     const id = input.accountId ?? `account_${this.o.config.WASYNC_ENV}_${randomBytes(6).toString('hex')}`;
     const account = await this.o.store.createAccount(this.newAccount(id));
-    this.slotFor(id, 'created').historySync = historySyncEntry(account);
-    this.supervisor.spawn(id);
+    // Started here at once when the placement gives it to this instance, else by its target's next tick.
+    await this.fleet.placeNew(id);
     return { account, runtime: this.runtimeView(account) };
   }
 
   async remove(accountId: string, opts: { purge: boolean }): Promise<void> {
     await this.requireAccount(accountId);
+    await this.fleet.locate(accountId);
     const live = this.supervisor.live(accountId);
     if (live) live.logout = true;
+    this.dropStart(accountId);
     await this.supervisor.remove(accountId, Date.now() + this.o.config.SHUTDOWN_TIMEOUT_MS);
     this.slots.delete(accountId);
     this.scheduler?.onActorGone(accountId);
     await this.mediaArchive?.stopAccount(accountId);
+    await this.fleet.release(accountId);
     await this.o.store.deleteAccount(accountId, opts);
   }
 
   async regenerateQr(accountId: string): Promise<QrView> {
     this.refuseWhenDraining();
     const account = await this.requireAccount(accountId);
+    await this.fleet.claimForCommand(accountId);
     const slot = this.slotFor(accountId, account.status ?? 'created');
     const live = this.supervisor.live(accountId);
     if (live) {
       await live.handle.call('regenerateQr');
     } else {
-      // A parked or failed account gets a fresh actor (and a fresh restart budget).
-      await this.o.store.clearAuthState(accountId);
-      this.supervisor.resetIntensity(accountId);
-      this.supervisor.spawn(accountId);
+      // A parked, failed or newly claimed account gets a fresh actor (and a fresh restart budget).
+      await this.o.store.clearAuthState(accountId, this.fleet.fence(accountId) ?? undefined);
+      this.adopt(accountId);
     }
     return this.qrView(accountId, slot);
   }
 
   async getQr(accountId: string): Promise<QrView> {
     const account = await this.requireAccount(accountId);
-    return this.qrView(accountId, this.slotFor(accountId, account.status ?? 'created'));
+    await this.fleet.locate(accountId);
+    return this.qrView(accountId, this.slots.get(accountId) ?? this.detachedSlot(account));
   }
 
   async requestPairingCode(accountId: string, phoneNumber: string): Promise<{ code: string }> {
-    // An unknown account is 404 here as on every other route, not "not running".
     await this.requireAccount(accountId);
-    const code = await this.runningActor(accountId).call('requestPairingCode', phoneNumber);
+    await this.fleet.locate(accountId);
+    const code = await (await this.runningActor(accountId)).call('requestPairingCode', phoneNumber);
     return { code };
   }
 
   async send(input: SendInput): Promise<SendResult> {
     this.refuseWhenDraining();
     await this.requireAccount(input.accountId);
+    await this.fleet.locate(input.accountId);
     const cmd =
       input.messageId === undefined ? { to: input.to, text: input.text } : { to: input.to, text: input.text, messageId: input.messageId };
-    return this.runningActor(input.accountId).call('send', cmd);
+    return (await this.runningActor(input.accountId)).call('send', cmd);
   }
 
   async startBackfill(accountId: string): Promise<void> {
     this.refuseWhenDraining();
     await this.requireAccount(accountId);
-    const run = this.runningActor(accountId).call('backfill', {
+    await this.fleet.locate(accountId);
+    const run = (await this.runningActor(accountId)).call('backfill', {
       threads: this.o.config.WHATSAPP_BACKFILL_THREADS,
       count: this.o.config.WHATSAPP_BACKFILL_COUNT,
       reason: 'manual',
@@ -342,6 +508,7 @@ export class Accounts extends EventEmitter implements AccountsService {
    * be running: ACCOUNT_NOT_RUNNING otherwise). Media still on the CDN downloads without the actor.
    */
   async openMedia(accountId: string, messageId: string, range?: MediaRange): Promise<MediaStream> {
+    if ((await this.o.store.getAccount(accountId)) !== null) await this.fleet.locate(accountId);
     return openStoredMedia({
       store: this.o.store,
       logger: this.o.logger,
@@ -349,14 +516,14 @@ export class Accounts extends EventEmitter implements AccountsService {
       messageId,
       range,
       defaultConnector: this.o.config.WA_CONNECTOR,
-      reupload: () => this.runningActor(accountId).call('updateMediaMessage', messageId),
+      reupload: async () => (await this.runningActor(accountId)).call('updateMediaMessage', messageId),
       archive: this.mediaArchive?.archive ?? null,
     });
   }
 
   /** Test and chaos-drill hook: makes the actor throw on its own event loop. */
   async crashActor(accountId: string, reason: string): Promise<void> {
-    await this.runningActor(accountId).call('crash', reason);
+    await (await this.runningActor(accountId)).call('crash', reason);
   }
 
   // ---- the actors --------------------------------------------------------------------------------
@@ -365,8 +532,14 @@ export class Accounts extends EventEmitter implements AccountsService {
     const handle = new ActorHandle({
       accountId,
       env: this.o.env,
-      // A runaway actor (a history chunk that explodes in memory) dies alone instead of taking the process.
-      resourceLimits: { maxOldGenerationSizeMb: 2048 },
+      fence: this.fleet.fence(accountId),
+      // A runaway actor (a history chunk that explodes in memory) dies alone instead of taking the
+      // process; the young generation is kept small, V8's default costs every worker tens of MiB of
+      // RSS (both measured: docs/benchmarks.md, Footprint).
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.o.config.ACTOR_MAX_OLD_GENERATION_MB,
+        maxYoungGenerationSizeMb: this.o.config.ACTOR_MAX_YOUNG_GENERATION_MB,
+      },
       onEvent: (event) => this.onActorEvent(accountId, event),
     });
     const started = handle.ready
@@ -380,6 +553,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     const incarnation: ActorIncarnation = {
       handle,
       logout: false,
+      handover: false,
       started,
       exited: handle.exited.then((exit) => (exit.error ? `${exit.error.name}: ${exit.error.message}` : `exit code ${exit.code}`)),
       get alive() {
@@ -387,13 +561,19 @@ export class Accounts extends EventEmitter implements AccountsService {
       },
       // The actor flushes its writes within most of the budget; the rest is for its last status write
       // and closing its store before it answers.
-      stop: (budgetMs) => handle.call('stop', { logout: incarnation.logout, timeoutMs: Math.max(0, budgetMs - forceReserveMs(budgetMs)) }),
+      stop: (budgetMs) =>
+        handle.call('stop', {
+          logout: incarnation.logout,
+          handover: incarnation.handover,
+          timeoutMs: Math.max(0, budgetMs - forceReserveMs(budgetMs)),
+        }),
       terminate: () => handle.terminate(),
     };
     return incarnation;
   }
 
   private onActorExit(accountId: string): void {
+    this.settle(accountId);
     const slot = this.slots.get(accountId);
     if (slot) {
       slot.qr = null;
@@ -409,7 +589,7 @@ export class Accounts extends EventEmitter implements AccountsService {
     slot.reason = why;
     this.o.logger.error({ accountId, reason: why }, 'actor failed, not restarting');
     this.o.store
-      .patchAccount(accountId, { status: 'failed', statusReason: why, statusAt: Date.now() })
+      .patchAccount(accountId, { status: 'failed', statusReason: why, statusAt: Date.now() }, [], this.fleet.fence(accountId) ?? undefined)
       .catch((err: unknown) => this.o.logger.error({ accountId, err: serializeError(err) }, 'could not record failure'));
     this.emit('actor-event', {
       type: 'error',
@@ -432,18 +612,23 @@ export class Accounts extends EventEmitter implements AccountsService {
         this.mediaArchive?.startAccount(accountId);
       }
       this.scheduler?.onConnection(accountId, event.status.connection);
+      if (!STARTING.has(event.status.connection)) this.settle(accountId);
     } else if (event.type === 'messages') {
       // The jobs were written with the messages: wake the runner rather than wait for its idle tick.
       if (event.messages.some((m) => MEDIA_MESSAGE_TYPES.has(m.messageType))) this.mediaArchive?.notify(accountId);
-    } else if (event.type === 'history-sync-status') {
-      slot.historySync = { status: event.state.status, stalled: event.state.stalled };
     } else if (event.type === 'health') {
       slot.health = { loopDelay: event.loopDelay, writes: event.writes, reportedAt: Date.now() };
+    } else if (event.type === 'history-sync-status') {
+      slot.historySync = { status: event.state.status, stalled: event.state.stalled };
+      this.scheduler?.onHistorySync(accountId, event.state.status);
     } else if (event.type === 'caught-up') {
       this.scheduler?.onCaughtUp(accountId);
     } else if (event.type === 'qr') {
       slot.qr = event.qr;
       this.printQr(accountId, event.qr);
+    } else if (event.type === 'lease-lost') {
+      this.o.logger.warn({ accountId, reason: event.reason }, 'another instance owns the account now');
+      this.fleet.lost(accountId);
     }
     this.emit('actor-event', event);
   }
@@ -459,8 +644,8 @@ export class Accounts extends EventEmitter implements AccountsService {
       );
   }
 
-  private runBackfill(accountId: string, cmd: Required<BackfillCommand>): Promise<BackfillResult> {
-    return this.runningActor(accountId).call('backfill', cmd);
+  private async runBackfill(accountId: string, cmd: Required<BackfillCommand>): Promise<BackfillResult> {
+    return (await this.runningActor(accountId)).call('backfill', cmd);
   }
 
   private connectedAccounts(): string[] {
@@ -481,13 +666,41 @@ export class Accounts extends EventEmitter implements AccountsService {
     if (!slot) {
       // From now on this thread's log lines mask the id wherever it appears in their text (error messages too).
       registerAccountId(accountId);
-      slot = { accountId, qr: null, connection, reason: null, me: null, pendingWrites: 0, historySync: null, health: null };
+      slot = {
+        accountId,
+        qr: null,
+        connection,
+        reason: null,
+        me: null,
+        pendingWrites: 0,
+        historySync: null,
+        health: null,
+        adoptedAt: Date.now(),
+      };
       this.slots.set(accountId, slot);
     }
     return slot;
   }
 
-  private runningActor(accountId: string): ActorHandle {
+  /** What a QR view of an account this instance does not run says: no QR here, its stored status. */
+  private detachedSlot(account: AccountRecord): AccountSlot {
+    return {
+      accountId: account.id,
+      qr: null,
+      health: null,
+      connection: account.status ?? 'created',
+      reason: null,
+      me: null,
+      pendingWrites: 0,
+      historySync: null,
+      adoptedAt: 0,
+    };
+  }
+
+  private async runningActor(accountId: string): Promise<ActorHandle> {
+    // Queued for its start (a new or re-paired account, a takeover): a command waits for its turn
+    // rather than failing because the start queue added some jitter or other accounts went first.
+    if (this.starts.has(accountId)) await this.spawnedOrGone(accountId);
     const status = this.supervisor.status(accountId);
     if (status?.state === 'failed') {
       throw new WasyncError('ACCOUNT_FAILED', `account ${accountId} failed: ${status.reason ?? 'unknown reason'}`);
@@ -508,17 +721,19 @@ export class Accounts extends EventEmitter implements AccountsService {
   }
 
   private runtimeView(account: AccountRecord): AccountRuntime {
-    return (
-      this.runtimeOf(account.id) ?? {
-        actor: 'stopped',
-        connection: account.status ?? 'created',
-        reason: account.statusReason ?? null,
-        restarts: 0,
-        qrAvailable: false,
-        pendingWrites: 0,
-        me: null,
-      }
-    );
+    const owner = this.fleet.ownerOf(account);
+    const local = this.runtimeOf(account.id);
+    if (local) return { ...local, owner };
+    return {
+      actor: owner?.valid && !owner.self ? 'remote' : 'stopped',
+      connection: account.status ?? 'created',
+      reason: account.statusReason ?? null,
+      restarts: 0,
+      qrAvailable: false,
+      pendingWrites: 0,
+      me: null,
+      owner,
+    };
   }
 
   private async qrView(accountId: string, slot: AccountSlot): Promise<QrView> {

@@ -10,6 +10,7 @@ import {
   type ActorInit,
   type ActorResult,
 } from '../account-actor/protocol.js';
+import type { LeaseFence } from '../store/port.js';
 
 // Workers run compiled JS: under vitest this module is loaded from source, so point at the build
 // (vitest's globalSetup, test/support/build-before-tests.ts, brings dist/ up to date first).
@@ -36,12 +37,14 @@ export class ActorHandle {
   constructor(opts: {
     accountId: string;
     env: Record<string, string>;
+    /** The owner lease the incarnation runs under (see `ActorInit.fence`); null: unfenced. */
+    fence?: LeaseFence | null;
     resourceLimits?: ResourceLimits;
     onEvent: (event: ActorEvent) => void;
   }) {
     this.accountId = opts.accountId;
     const { port1, port2 } = new MessageChannel();
-    const init: ActorInit = { accountId: opts.accountId, env: opts.env, commandPort: port2 };
+    const init: ActorInit = { accountId: opts.accountId, env: opts.env, commandPort: port2, fence: opts.fence ?? null };
     this.worker = new Worker(WORKER_URL, {
       workerData: init,
       transferList: [port2],

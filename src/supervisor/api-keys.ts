@@ -120,6 +120,13 @@ export class ApiKeys {
     return { kind: 'key', keyId: id, scopes: new Set(record.scopes), accounts: record.accounts ? new Set(record.accounts) : null };
   }
 
+  /** The principal of key `id` while it is not revoked (a websocket ticket names its key by id). */
+  async principalOf(id: string): Promise<Principal | null> {
+    const record = await this.read(id);
+    if (!record || record.revokedAt !== null) return null;
+    return { kind: 'key', keyId: id, scopes: new Set(record.scopes), accounts: record.accounts ? new Set(record.accounts) : null };
+  }
+
   private noteUse(id: string, at: number): void {
     const use = this.lastUse.get(id) ?? { at, writtenAt: 0 };
     use.at = at;

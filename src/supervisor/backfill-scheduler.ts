@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import type { ConnectionStatus } from '../domain/records.js';
+import type { ConnectionStatus, HistorySyncStatus } from '../domain/records.js';
 import type { Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import { AutoBackfillJob, type AutoBackfillOutcome, type AutoBackfillSettings, type BackfillRunner } from './auto-backfill-job.js';
@@ -46,12 +46,21 @@ export interface BackfillSchedulerOptions {
   runOnConnect?: boolean;
   /** An account open this long without `receivedPendingNotifications` counts as caught up. Default 60 s. */
   caughtUpTimeoutMs?: number;
+  /**
+   * After `connectDelayMs`, an account whose history sync is still under way (`waiting` for its first
+   * chunk after a pairing, or `running`) settles only when the sync is no longer so, or after this
+   * long at most (a sync that stalls must not keep the account from backfilling). Default 60 s.
+   */
+  historySyncWaitMs?: number;
 }
 
 const AUTO = 'wa-auto-backfill';
 const RECENT = 'recent-sync';
 const DEFAULT_CONNECT_DELAY_MS = 10_000;
 const DEFAULT_CAUGHT_UP_TIMEOUT_MS = 60_000;
+const DEFAULT_HISTORY_SYNC_WAIT_MS = 60_000;
+/** History-sync states in which the stored threads are still filling from the phone's sync. */
+const SYNC_UNDER_WAY: ReadonlySet<HistorySyncStatus> = new Set(['waiting', 'running']);
 
 /** The scheduler's settings from the parsed configuration. */
 export function backfillSchedulerSettings(config: Config): Pick<BackfillSchedulerOptions, 'instanceId' | 'autoBackfill' | 'recentSync'> {
@@ -90,10 +99,15 @@ export class BackfillScheduler {
   private readonly o: BackfillSchedulerOptions;
   private readonly connectDelayMs: number;
   private readonly caughtUpTimeoutMs: number;
+  private readonly historySyncWaitMs: number;
   private readonly timers: NodeJS.Timeout[] = [];
   /** Connected, caught up and settled (`connectDelayMs`), as the actors' events tell. */
   private readonly settledAccounts = new Set<string>();
   private readonly connectTimers = new Map<string, NodeJS.Timeout>();
+  /** Each account's history-sync status as its actor last reported it (absent: not reported). */
+  private readonly historySync = new Map<string, HistorySyncStatus>();
+  /** Accounts past `connectDelayMs` that wait for their history sync to end before they settle. */
+  private readonly awaitingSync = new Set<string>();
   private readonly auto: AutoBackfillJob | null;
   private readonly recent: RecentSyncJob | null;
   private readonly autoLog: Logger;
@@ -107,6 +121,7 @@ export class BackfillScheduler {
       opts.connectDelayMs ??
       Math.min(DEFAULT_CONNECT_DELAY_MS, opts.autoBackfill?.intervalMs ?? Infinity, opts.recentSync?.intervalMs ?? Infinity);
     this.caughtUpTimeoutMs = opts.caughtUpTimeoutMs ?? DEFAULT_CAUGHT_UP_TIMEOUT_MS;
+    this.historySyncWaitMs = opts.historySyncWaitMs ?? DEFAULT_HISTORY_SYNC_WAIT_MS;
     const shared = {
       store: opts.store,
       instanceId: opts.instanceId,
@@ -198,16 +213,46 @@ export class BackfillScheduler {
     const timer = this.connectTimers.get(accountId);
     if (timer) clearTimeout(timer);
     this.connectTimers.delete(accountId);
-    if (this.connectDelayMs <= 0) this.settle(accountId);
-    else this.arm(accountId, this.connectDelayMs, () => this.settle(accountId));
+    if (this.connectDelayMs <= 0) this.settleAfterSync(accountId);
+    else this.arm(accountId, this.connectDelayMs, () => this.settleAfterSync(accountId));
+  }
+
+  /**
+   * The account's history-sync status (`HistorySyncTracker` via its actor). The on-connect backfill
+   * anchors below the oldest stored message of each thread, so it starts once the sync that a pairing
+   * brings has landed, not while its chunks are still being written (it would then fetch what the
+   * sync is about to deliver).
+   */
+  onHistorySync(accountId: string, status: HistorySyncStatus): void {
+    this.historySync.set(accountId, status);
+    if (SYNC_UNDER_WAY.has(status) || !this.awaitingSync.has(accountId) || this.stopped) return;
+    this.awaitingSync.delete(accountId);
+    const timer = this.connectTimers.get(accountId);
+    if (timer) clearTimeout(timer);
+    this.connectTimers.delete(accountId);
+    this.settle(accountId);
   }
 
   /** The actor exited or the account was removed: nothing to backfill until it connects again. */
   onActorGone(accountId: string): void {
     this.forget(accountId);
+    this.historySync.delete(accountId);
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  private settleAfterSync(accountId: string): void {
+    const status = this.historySync.get(accountId);
+    if (status === undefined || !SYNC_UNDER_WAY.has(status)) {
+      this.settle(accountId);
+      return;
+    }
+    this.awaitingSync.add(accountId);
+    this.arm(accountId, this.historySyncWaitMs, () => {
+      this.awaitingSync.delete(accountId);
+      this.settle(accountId);
+    });
+  }
 
   private settle(accountId: string): void {
     this.settledAccounts.add(accountId);
@@ -239,6 +284,7 @@ export class BackfillScheduler {
 
   private forget(accountId: string): void {
     this.settledAccounts.delete(accountId);
+    this.awaitingSync.delete(accountId);
     this.auto?.forget(accountId);
     const timer = this.connectTimers.get(accountId);
     if (timer) clearTimeout(timer);

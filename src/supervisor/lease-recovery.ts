@@ -53,9 +53,22 @@ const RUN_LEASES: ReadonlyArray<{
   holder: keyof AccountRecord;
   until: keyof AccountRecord;
   acquiredAt: keyof AccountRecord;
+  epoch: keyof AccountRecord;
 }> = [
-  { name: 'autoBackfill', holder: 'autoBackfillLeaseHolder', until: 'autoBackfillLeaseUntil', acquiredAt: 'autoBackfillLeaseAcquiredAt' },
-  { name: 'recentSync', holder: 'recentSyncLeaseHolder', until: 'recentSyncLeaseUntil', acquiredAt: 'recentSyncLeaseAcquiredAt' },
+  {
+    name: 'autoBackfill',
+    holder: 'autoBackfillLeaseHolder',
+    until: 'autoBackfillLeaseUntil',
+    acquiredAt: 'autoBackfillLeaseAcquiredAt',
+    epoch: 'autoBackfillLeaseEpoch',
+  },
+  {
+    name: 'recentSync',
+    holder: 'recentSyncLeaseHolder',
+    until: 'recentSyncLeaseUntil',
+    acquiredAt: 'recentSyncLeaseAcquiredAt',
+    epoch: 'recentSyncLeaseEpoch',
+  },
 ];
 
 /** What `lastAutoBackfillResult.error` says about a run that no longer exists. */
@@ -112,6 +125,7 @@ export async function recoverInterruptedRuns(o: LeaseRecoveryOptions): Promise<L
           holder: holder!,
           acquiredAt: (account[lease.acquiredAt] as number | null | undefined) ?? 0,
           until: (account[lease.until] as number | null | undefined) ?? 0,
+          epoch: (account[lease.epoch] as number | null | undefined) ?? 0,
         });
         result.released.push(`${account.id}:${lease.name}`);
       }

@@ -1,6 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { ActorHealth } from '../account-actor/protocol.js';
 import type { AccountRecord, ConnectionStatus, MessageStatus } from '../domain/records.js';
+import type { FleetView } from './fleet/fleet.js';
+import type { OwnerView } from './fleet/registry.js';
+
+export type { FleetView, InstanceView } from './fleet/fleet.js';
+export type { OwnerView } from './fleet/registry.js';
 
 /**
  * What the HTTP layer may ask of the running system about accounts. The supervisor implements it;
@@ -9,8 +14,11 @@ import type { AccountRecord, ConnectionStatus, MessageStatus } from '../domain/r
 
 /** Live, in-memory state of an account's actor, next to its stored record. */
 export interface AccountRuntime {
-  /** `running`: actor alive; `restarting`: crashed, waiting for backoff; `failed`: gave up (see reason). */
-  actor: 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
+  /**
+   * `running`: actor alive; `restarting`: crashed, waiting for backoff; `failed`: gave up (see reason);
+   * `remote`: another instance of the fleet runs it (see `owner`; `connection` is then its stored status).
+   */
+  actor: 'starting' | 'running' | 'restarting' | 'stopped' | 'failed' | 'remote';
   connection: ConnectionStatus;
   reason: string | null;
   restarts: number;
@@ -23,6 +31,8 @@ export interface AccountRuntime {
    * it is older than three reports (the actor's loop is stuck, or it stopped).
    */
   health?: (ActorHealth & { reportedAt: number }) | null;
+  /** The instance that holds the account's owner lease (several instances on one store); null: nobody. */
+  owner?: OwnerView | null;
 }
 
 /** The write path as `/health` sees it: degraded while writes wait on the store (README, Health). */
@@ -107,4 +117,6 @@ export interface AccountsService {
    * media to get; `RangeNotSatisfiableError` for a range outside the file.
    */
   openMedia(accountId: string, messageId: string, range?: MediaRange): Promise<MediaStream>;
+  /** The fleet: every registered instance with the accounts it owns, lease ages and epochs. */
+  instances(): Promise<FleetView>;
 }

@@ -30,6 +30,7 @@ const VALID: ActorEvent[] = [
   { type: 'backfill', accountId: ACC, reason: 'auto', record: 'backfill', result: RESULT },
   { type: 'error', accountId: ACC, error: { name: 'Error', code: 'INTERNAL', message: 'x' }, context: 'connect' },
   { type: 'flush', accountId: ACC, ops: 3, durationMs: 1.5, failed: false },
+  { type: 'lease-lost', accountId: ACC, reason: 'connection replaced by instance wa-2' },
 ];
 
 describe('parseActorEvent (supervisor side of the boundary)', () => {
@@ -48,6 +49,7 @@ describe('parseActorEvent (supervisor side of the boundary)', () => {
     ['messages that are not a list', { type: 'messages', accountId: ACC, source: 'realtime', messages: {} }],
     ['an error without a code', { type: 'error', accountId: ACC, error: { message: 'x' }, context: 'c' }],
     ['a flush without its fields', { type: 'flush', accountId: ACC }],
+    ['a lease-lost event without a reason', { type: 'lease-lost', accountId: ACC }],
   ])('refuses %s', (_what, data) => {
     expect(() => parseActorEvent(data, ACC)).toThrow(ActorProtocolError);
   });
@@ -58,20 +60,30 @@ describe('parseActorEvent (supervisor side of the boundary)', () => {
 });
 
 describe('parseActorInit (worker side)', () => {
-  it('accepts the init the supervisor sends', () => {
+  it.each([null, { holder: 'wa-1', epoch: 3 }])('accepts the init the supervisor sends (fence %o)', (fence) => {
     const { port1, port2 } = new MessageChannel();
-    const init = { accountId: ACC, env: { LOG_LEVEL: 'info' }, commandPort: port2 };
+    const init = { accountId: ACC, env: { LOG_LEVEL: 'info' }, commandPort: port2, fence };
     expect(parseActorInit(init)).toBe(init);
     port1.close();
   });
 
   it.each([
     ['nothing', undefined],
-    ['an empty account id', { accountId: '', env: {}, commandPort: null }],
-    ['an env with a non-string value', { accountId: ACC, env: { PORT: 8080 }, commandPort: null }],
-    ['no command port', { accountId: ACC, env: {}, commandPort: {} }],
+    ['an empty account id', { accountId: '', env: {}, commandPort: null, fence: null }],
+    ['an env with a non-string value', { accountId: ACC, env: { PORT: 8080 }, commandPort: null, fence: null }],
+    ['no command port', { accountId: ACC, env: {}, commandPort: {}, fence: null }],
   ])('refuses %s', (_what, data) => {
     expect(() => parseActorInit(data)).toThrow(ActorProtocolError);
+  });
+
+  it.each([
+    ['no fence at all', undefined],
+    ['a fence without an epoch', { holder: 'wa-1' }],
+    ['a fence whose epoch is a string', { holder: 'wa-1', epoch: '3' }],
+  ])('refuses %s', (_what, fence) => {
+    const { port1, port2 } = new MessageChannel();
+    expect(() => parseActorInit({ accountId: ACC, env: {}, commandPort: port2, fence })).toThrow(/fence must be null/);
+    port1.close();
   });
 });
 

@@ -67,8 +67,9 @@ describe('wasync CLI against a running server', () => {
         WA_SIM_CHATS: '4',
         WA_SIM_MESSAGES_PER_CHAT: '10',
         WA_SIM_RATE: '20',
-        // Every phone keeps its QR up 2.5 s, a new one every 400 ms: `qr` has something to redraw.
-        WA_SIM_PAIR_MS: '2500',
+        // Every phone keeps its QR up 5 s, a new one every 400 ms: `qr` has something to redraw, and a
+        // CLI process booting on a loaded machine (seconds at a load average of 30) still finds a QR.
+        WA_SIM_PAIR_MS: '5000',
         WA_SIM_QR_MS: '400',
         LOG_LEVEL: 'warn',
         AUTO_BACKFILL_ENABLED: 'false',
@@ -106,12 +107,22 @@ describe('wasync CLI against a running server', () => {
   });
 
   it('qr: draws each rotated QR until the account opens, and exits 0', async () => {
-    const run = await cli(['qr', 'cli-main', '--interval', '100']);
+    // Its own account, added over HTTP right before: the phone pairs WA_SIM_PAIR_MS after the account
+    // connects, so only the `qr` process's boot may come in between (not the first test's three CLI
+    // runs, which on a loaded machine took longer than that: cli-main was open before any QR).
+    const token = readFileSync(path.join(dataDir, 'api-token'), 'utf8').trim();
+    const added = await fetch(`${server.url}/api/whatsapp/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ accountId: 'cli-qr' }),
+    });
+    expect(added.status).toBe(201);
+    const run = await cli(['qr', 'cli-qr', '--interval', '100']);
     expect(run.code, run.stderr).toBe(0);
-    const captions = run.stdout.match(/^QR \d+ for cli-main/gm) ?? [];
+    const captions = run.stdout.match(/^QR \d+ for cli-qr/gm) ?? [];
     expect(captions.length).toBeGreaterThanOrEqual(2);
     expect(run.stdout).toMatch(/[▀▄█]/);
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('cli-main is open');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('cli-qr is open');
     // Not a terminal: nothing to clear.
     expect(run.stdout).not.toContain('\x1b[2J');
   });
@@ -242,6 +253,30 @@ describe('wasync CLI against a running server', () => {
     expect(table.stdout).toContain('line one ⏎ line two');
   });
 
+  it('tail: live events as JSON lines or one line each, resuming from the cursor it printed', async () => {
+    const run = await cli(['tail', 'cli-main', '--json', '--limit', '5']);
+    expect(run.code, run.stderr).toBe(0);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; id: string; accountId: string; event: string; cursor: string });
+    expect(events).toHaveLength(5);
+    expect(events.every((e) => e.type === 'event' && e.accountId === 'cli-main')).toBe(true);
+    const cursor = /cursor: (\S+)/.exec(run.stderr)?.[1];
+    expect(cursor).toBe(events.at(-1)!.cursor);
+    const resumed = await cli(['tail', 'cli-main', '--json', '--limit', '3', '--after', cursor!]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const next = resumed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string });
+    expect(next.some((e) => events.some((x) => x.id === e.id))).toBe(false);
+    const text = await cli(['tail', '--limit', '2']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout.trim().split('\n')).toHaveLength(2);
+    expect(text.stdout).toMatch(/^\d\d:\d\d:\d\d {2}\S+ {2}[a-z.-]+ /m);
+  });
+
   it('backfill: starts one; --wait prints its result', async () => {
     const started = await cli(['backfill', 'cli-main']);
     expect(started).toMatchObject({ code: 0, stdout: '' });
@@ -351,7 +386,10 @@ describe('wasync CLI against a running server', () => {
   it('errors: usage (2), token (4), unreachable (5), with one clear line', async () => {
     const cases: Array<[string[], Record<string, string | undefined> | undefined, number, RegExp]> = [
       [['frobnicate'], undefined, 2, /unknown command "frobnicate"/],
-      [['tail', 'cli-main'], undefined, 2, /"tail" is not available in this version: it follows the live event feed/],
+      [['tail', 'nobody'], undefined, 3, /NOT_FOUND: account nobody not found/],
+      [['tail', 'cli-main', '--after', 'junk'], undefined, 2, /BAD_CURSOR: malformed cursor/],
+      [['tail', 'cli-main', '--token', 'wrong'], undefined, 4, /UNAUTHORIZED/],
+      [['tail', '--url', 'http://127.0.0.1:1'], undefined, 5, /cannot reach the feed/],
       [['export', 'cli-main', '--format', 'xml'], undefined, 2, /--format: expected jsonl or csv, got "xml"/],
       [['messages', 'cli-main'], undefined, 2, /missing THREAD\nusage: wasync messages ACCOUNT THREAD/],
       [['accounts', 'rm'], undefined, 2, /missing ID/],

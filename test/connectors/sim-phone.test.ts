@@ -130,7 +130,7 @@ describe('SimPhone lifecycle', () => {
     const live = () =>
       ofType(events, 'messages.upsert')
         .flatMap((u) => (u.type === 'notify' ? u.messages : []))
-        // Group events (subject, members) arrive as stub messages since the simulated groups: not chat messages.
+        // Group changes arrive as stubs (no content, no push name), as Baileys emits them: not messages from a contact.
         .filter((m) => !m.message?.protocolMessage && !m.messageStubType);
     await waitFor(() => live().length >= 10, 3000, 'live messages');
     for (const m of live()) {

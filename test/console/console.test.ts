@@ -53,9 +53,14 @@ const SCENARIO_MS = 120_000;
 
 interface ApiAccount {
   id: string;
-  historySyncCount?: number;
-  historySyncStatus?: string;
-  lastHistorySyncAt?: string | null;
+  historySyncCount: number;
+  historySyncStatus: 'waiting' | 'running' | 'paused' | 'complete';
+  historySyncProgress: { RECENT: number | null; FULL: number | null };
+  historySyncChunks: Record<string, number>;
+  historySyncMessagesSaved: number;
+  historySyncStalled: boolean;
+  historySyncCompletedAt: string | null;
+  lastHistorySyncAt: string | null;
   lastBackfillAt?: string | null;
   lastBackfillResult?: { threads: number; messages: number; errors: number; threadResults: Array<{ threadId: string }> } | null;
   runtime: { connection: string };
@@ -229,26 +234,42 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
       await page.getByRole('heading', { name: `Sync: ${ACCOUNT}` }).waitFor();
       await expect.poll(() => page.locator('.status-line [data-status]').getAttribute('data-status')).toBe('open');
 
-      // The history sync arrives. A server that reports the sync's status says when it is complete; without
-      // it, the sync is over when no chunk has landed for a while (chunks come 20 ms apart).
+      // The history sync arrives: the account says when it is complete. The simulated phone sends FULL after
+      // RECENT (as `syncFullHistory` asks), and RECENT at 100 % reads `complete` until FULL's first chunk
+      // reopens it: the sync is over when it is complete with FULL at 100 % too.
       const done = await waitFor(
-        'the history sync to finish',
+        'historySyncStatus to be complete, FULL included',
         async () => {
           const a = await account();
-          if (a.historySyncStatus !== undefined) return a.historySyncStatus === 'complete' ? a : undefined;
-          if (!a.lastHistorySyncAt || (a.historySyncCount ?? 0) === 0) return undefined;
-          return Date.now() - Date.parse(a.lastHistorySyncAt) > 1500 ? a : undefined;
+          return a.historySyncStatus === 'complete' && a.historySyncProgress.FULL === 100 ? a : undefined;
         },
         60_000,
         100,
       );
-      const saved = done.historySyncCount ?? 0;
+      expect(done.historySyncProgress).toEqual({ RECENT: 100, FULL: 100 });
+      expect(done.historySyncStalled).toBe(false);
+      expect(done.historySyncChunks.RECENT).toBeGreaterThan(0);
+      expect(done.historySyncChunks.FULL).toBeGreaterThan(0);
+      const saved = done.historySyncCount;
       expect(saved).toBeGreaterThan(400);
-      // The page shows what the store holds: the count, the state, and the chart's history bars since pairing.
-      await expect.poll(() => page.getByTestId('history-saved').textContent(), { timeout: 15_000 }).toBe(saved.toLocaleString('en-US'));
-      if (done.historySyncStatus !== undefined) {
-        await expect.poll(() => page.locator('[data-history-sync]').getAttribute('data-history-sync')).toBe('complete');
+      // A first pairing: this sync's messages are all the account's history-sync messages.
+      expect(done.historySyncMessagesSaved).toBe(saved);
+      // The page shows what the store holds: the state, the progress and chunks per sync type, the count,
+      // and the chart's history bars since pairing.
+      const card = page.getByRole('region', { name: 'History sync', exact: true });
+      await expect.poll(() => card.getAttribute('data-history-sync'), { timeout: 15_000 }).toBe('complete');
+      await expect.poll(() => card.locator('.badge').first().textContent()).toBe('complete');
+      for (const type of ['RECENT', 'FULL'] as const) {
+        const bar = card.getByRole('progressbar', { name: `${type} progress` });
+        await expect.poll(() => bar.getAttribute('value')).toBe('100');
+        await expect
+          .poll(() => card.locator(`[data-sync-type="${type}"]`).textContent())
+          .toBe(`${type} 100 %${done.historySyncChunks[type]!.toLocaleString('en-US')} chunks`);
       }
+      await expect.poll(() => card.getByTestId('history-chunks').textContent()).toContain(`RECENT ${done.historySyncChunks.RECENT}`);
+      await expect.poll(() => card.getByTestId('history-saved').textContent(), { timeout: 15_000 }).toBe(saved.toLocaleString('en-US'));
+      await card.getByText('Completed', { exact: true }).waitFor();
+      expect(await card.locator('dd time').count()).toBeGreaterThanOrEqual(3);
       await expect
         .poll(() => page.getByRole('figure').getByRole('listitem').filter({ hasText: 'History sync:' }).textContent(), { timeout: 15_000 })
         .toBe(`History sync: ${saved.toLocaleString('en-US')}`);
@@ -442,6 +463,11 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
     await expect.poll(() => row.locator('[data-status]').getAttribute('data-status')).toBe('open');
     await row.getByRole('link', { name: `Inbox of ${ACCOUNT}` }).waitFor();
     await row.getByRole('button', { name: `Backfill ${ACCOUNT}` }).waitFor();
+    // The history sync: its status and its progress per sync type.
+    const history = row.locator('td[data-label="History sync"]');
+    await expect.poll(() => history.locator('[data-history-sync]').getAttribute('data-history-sync')).toBe('complete');
+    await expect.poll(() => history.locator('.badge').textContent()).toBe('complete');
+    await expect.poll(() => history.getByTestId('history-progress').textContent()).toBe('RECENT 100 %, FULL 100 %');
     // The last backfill's time, shown in Asia/Kolkata (the browser's zone here), not UTC.
     const a = await account();
     const time = row.locator('td[data-label="Last backfill"] time');
@@ -453,22 +479,32 @@ describe.skipIf(!chromiumPath())('operator console in Chromium', () => {
     await shoot(page, 'accounts');
   });
 
-  it('the header follows what the server offers: the live feed or polling, a fleet view or none', async () => {
+  it('the header says the page is live on the feed, and the fleet view shows the real registry', async () => {
+    // The server has the live feed (issue 8): the page streams rather than polls.
     const ticket = await t.api('POST', '/api/whatsapp/ws-ticket');
+    expect(ticket.status).toBe(200);
     const live = page.getByRole('status', { name: /^Updates:/ });
-    // A server with the live feed (issue 8) streams; one without it answers 404 and the page polls.
-    await expect.poll(() => live.textContent()).toContain(ticket.status === 404 ? 'Polling' : 'Live');
-    const instances = await t.api<{ instances?: Array<{ instanceId: string }> }>('GET', '/api/whatsapp/instances');
+    await expect.poll(() => live.textContent()).toContain('Live');
+    // GET /api/whatsapp/instances (issue 10): every instance a row, each held account with its epoch.
+    const fleet = await t.api<{
+      self: string;
+      instances: Array<{ instanceId: string; accounts: Array<{ accountId: string; epoch: number }> }>;
+    }>('GET', '/api/whatsapp/instances');
+    expect(fleet.status).toBe(200);
+    expect(fleet.json.instances.length).toBeGreaterThan(0);
     const fleetLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' });
-    if (instances.status === 404) {
-      expect(await fleetLink.count()).toBe(0);
-    } else {
-      await fleetLink.click();
-      await page.getByRole('heading', { name: 'Fleet', level: 1 }).waitFor();
-      for (const i of instances.json.instances ?? []) await page.getByRole('rowheader', { name: i.instanceId }).waitFor();
-      await shoot(page, 'fleet');
-      await page.goto(`${t.app.url}/#/`);
+    await fleetLink.click();
+    await page.getByRole('heading', { name: 'Fleet', level: 1 }).waitFor();
+    for (const i of fleet.json.instances) {
+      const row = page.locator(`tr[data-instance-id="${i.instanceId}"]`);
+      await page.getByRole('rowheader', { name: i.instanceId }).waitFor();
+      if (i.instanceId === fleet.json.self) await row.getByText('(this one)').waitFor();
+      for (const a of i.accounts) {
+        await expect.poll(() => row.locator(`li[data-held-account="${a.accountId}"]`).textContent()).toContain(`epoch ${a.epoch}`);
+      }
     }
+    await shoot(page, 'fleet');
+    await page.goto(`${t.app.url}/#/`);
   });
 
   it('delete asks first, and purging the messages is a separate, explicit choice', async () => {

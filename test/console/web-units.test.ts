@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { ApiAccount, ApiMessage, ApiThread } from '../../web/src/api/types.js';
 import { href, parseRoute, type Route } from '../../web/src/routes.js';
 import { Activity } from '../../web/src/state/activity.js';
-import { appendLog, logFromAccount } from '../../web/src/state/sync-log.js';
+import { appendLog, logFromAccount, logFromEvent } from '../../web/src/state/sync-log.js';
+import { toLiveEvent } from '../../web/src/live/events.js';
+import {
+  backfillCompletedEvent,
+  backfillProgressEvent,
+  historyChunkEvent,
+  historyStatusEvent,
+} from '../../src/account-actor/feed-events.js';
+import type { ChangeEvent } from '../../src/domain/change-events.js';
+import { eventData } from '../../src/http/feed-wire.js';
+import { historySyncChunksText, historySyncProgressText, historySyncSummary, lastChunkAt } from '../../web/src/views/history-sync.js';
 import { mergeMessages, mergeThreads, threadMatches } from '../../web/src/views/messages.js';
 
 /** The console's pure parts: merging pages and live events, search, routes, the chart's and log's bookkeeping. */
@@ -143,5 +153,94 @@ describe('activity (the chart) and the sync log', () => {
     ]);
     const log = appendLog(appendLog(new Map(), 'a', ['first'], 1), 'a', ['second', 'third'], 2);
     expect(log.get('a')!.map((l) => l.text)).toEqual(['third', 'second', 'first']);
+  });
+});
+
+describe('the history sync in words (README, Data model, "History sync")', () => {
+  const acc = (fields: Partial<ApiAccount>): ApiAccount => ({ id: 'a', ...fields });
+
+  it.each<[Partial<ApiAccount>, string, string]>([
+    [{ historySyncStatus: 'waiting' }, 'idle', 'waiting for the phone'],
+    [{ historySyncStatus: 'running' }, 'warn', 'running'],
+    [{ historySyncStatus: 'paused' }, 'warn', 'paused'],
+    [{ historySyncStatus: 'complete' }, 'ok', 'complete'],
+    [{ historySyncStatus: 'running', historySyncStalled: true }, 'bad', 'stalled'],
+    [{ historySyncStatus: 'waiting', historySyncStalled: true }, 'bad', 'stalled'],
+    // A server older than the status fields: what the counters say.
+    [{ historySyncCount: 3, lastHistorySyncAt: '2026-01-01T00:00:00.000Z' }, 'ok', 'received'],
+    [{}, 'idle', 'nothing yet'],
+  ])('%j is %s "%s"', (fields, tone, text) => {
+    expect(historySyncSummary(acc(fields))).toEqual({ tone, text });
+  });
+
+  it.each<[ApiAccount['historySyncProgress'], string]>([
+    [undefined, ''],
+    [{ RECENT: null, FULL: null }, ''],
+    [{ RECENT: 40, FULL: null }, 'RECENT 40 %'],
+    [{ RECENT: 100, FULL: 7.6 }, 'RECENT 100 %, FULL 8 %'],
+    [{ RECENT: null, FULL: 100 }, 'FULL 100 %'],
+  ])('progress %j reads "%s"', (historySyncProgress, text) => {
+    expect(historySyncProgressText({ historySyncProgress })).toBe(text);
+  });
+
+  it('lists chunks in the order WhatsApp sends the sync types, whatever order the map came in', () => {
+    const historySyncChunks = { FULL: 6, RECENT: 4, ZZZ_NEW: 1, PUSH_NAME: 1, INITIAL_BOOTSTRAP: 1, NON_BLOCKING_DATA: 2 };
+    expect(historySyncChunksText({ historySyncChunks })).toBe(
+      'INITIAL_BOOTSTRAP 1, PUSH_NAME 1, RECENT 4, FULL 6, NON_BLOCKING_DATA 2, ZZZ_NEW 1',
+    );
+    expect(historySyncChunksText({})).toBe('');
+  });
+
+  it('takes the last chunk time from the status field, else from the older counter', () => {
+    expect(lastChunkAt(acc({ historySyncLastChunkAt: 'x', lastHistorySyncAt: 'y' }))).toBe('x');
+    expect(lastChunkAt(acc({ lastHistorySyncAt: 'y' }))).toBe('y');
+    expect(lastChunkAt(acc({}))).toBeNull();
+  });
+
+  it('logs progress per sync type, status changes and a stall as the account moves', () => {
+    const running = acc({ historySyncStatus: 'running', historySyncProgress: { RECENT: 40, FULL: null } });
+    expect(logFromAccount(running, acc({ ...running, historySyncProgress: { RECENT: 40, FULL: null } }))).toEqual([]);
+    expect(logFromAccount(running, acc({ historySyncStatus: 'complete', historySyncProgress: { RECENT: 100, FULL: 100 } }))).toEqual([
+      'History sync RECENT: 100 %',
+      'History sync FULL: 100 %',
+      'History sync complete',
+    ]);
+    expect(logFromAccount(running, acc({ ...running, historySyncStalled: true }))).toEqual(['History sync stalled: no chunk for a while']);
+    // A new pairing: the progress goes back to null, only the status says so.
+    const complete = acc({ historySyncStatus: 'complete', historySyncProgress: { RECENT: 100, FULL: 100 } });
+    expect(logFromAccount(complete, acc({ historySyncStatus: 'waiting', historySyncProgress: { RECENT: null, FULL: null } }))).toEqual([
+      'History sync waiting',
+    ]);
+  });
+});
+
+describe("the sync log reads the server's real event data (src/http/feed-wire.ts)", () => {
+  const frame = (e: ChangeEvent) => toLiveEvent({ event: e.type, accountId: 'a', data: eventData(e) });
+  const RECENT = 3; // proto.HistorySync.HistorySyncType.RECENT
+
+  it('history chunks with their progress and counts, and the phase status', () => {
+    const chunk = frame(historyChunkEvent(RECENT, 40, { saved: 12, skipped: 3, errors: 0, total: 15, dryRun: false }));
+    expect(chunk && logFromEvent(chunk)).toBe('History chunk RECENT: 40 %, 12 saved, 3 skipped');
+    const done = frame(historyStatusEvent(RECENT, 'complete', true));
+    expect(done && logFromEvent(done)).toBe('History sync RECENT complete');
+    const paused = frame(historyStatusEvent(RECENT, 'paused', false));
+    expect(paused && logFromEvent(paused)).toBe('History sync RECENT paused (inferred by Baileys)');
+  });
+
+  it('backfill progress per thread and the completed run', () => {
+    const progress = frame(
+      backfillProgressEvent({ reason: 'auto', record: 'backfill' }, { threadId: 'a__1@s.whatsapp.net', messages: 25 }, 2, 9),
+    );
+    expect(progress && logFromEvent(progress)).toBe('Backfill (auto): 25 messages, thread 2 of 9');
+    const completed = frame(
+      backfillCompletedEvent('recent', 'recentSync', { threads: 4, messages: 50, errors: 1, threadResults: [] }, Date.UTC(2026, 0, 1)),
+    );
+    expect(completed && logFromEvent(completed)).toBe('Recent sync done (recent): 50 messages in 4 threads, 1 errors');
+  });
+
+  it('message, thread and account events keep the fields the console reads', () => {
+    const account = frame({ type: 'account.updated', data: { fields: { status: 'qr', historySyncStatus: 'running' } } });
+    expect(account?.data).toMatchObject({ status: 'qr', qrAvailable: true, historySyncStatus: 'running' });
+    expect(logFromEvent(account!)).toBeNull();
   });
 });

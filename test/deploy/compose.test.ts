@@ -79,7 +79,7 @@ describe('deploy/compose.yaml', () => {
     expect(doc.volumes).toHaveProperty('wasync-data');
   });
 
-  it('has a firestore profile with two instances, each its own INSTANCE_ID, port and volume', () => {
+  it('has a firestore profile with two instances, each its own INSTANCE_ID, INSTANCE_URL (its service name), port and volume', () => {
     const fleet = services.filter(([, s]) => s.profiles?.includes('firestore'));
     expect(fleet).toHaveLength(2);
     const ids = fleet.map(([, s]) => s.environment!.INSTANCE_ID);
@@ -88,6 +88,8 @@ describe('deploy/compose.yaml', () => {
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
     for (const [name, s] of fleet) {
       expect(s.environment, name).toMatchObject({ STORE: 'firestore', FIREBASE_SERVICE_ACCOUNT_JSON: '/run/secrets/firebase-sa' });
+      // The other instance reaches it by its service name on the compose network, on the container's port.
+      expect(s.environment!.INSTANCE_URL, name).toBe(`http://${name}:8080`);
       expect(s.secrets).toEqual(['firebase-sa']);
     }
     expect(doc.secrets['firebase-sa']!.file).toBe('./firebase-service-account.json');

@@ -58,10 +58,10 @@ describe('deploy/ecosystem.config.cjs', () => {
       WASYNC_ENV_FILE: envFile('fleet.env', 'STORE=firestore\nPORT=9000\nSHUTDOWN_TIMEOUT_MS=60000\n'),
       WASYNC_INSTANCES: 'wa-a, wa-b,wa-c',
     });
-    expect(apps!.map((a) => [a.name, a.env.INSTANCE_ID, a.env.PORT])).toEqual([
-      ['wasync-wa-a', 'wa-a', '9000'],
-      ['wasync-wa-b', 'wa-b', '9001'],
-      ['wasync-wa-c', 'wa-c', '9002'],
+    expect(apps!.map((a) => [a.name, a.env.INSTANCE_ID, a.env.PORT, a.env.INSTANCE_URL])).toEqual([
+      ['wasync-wa-a', 'wa-a', '9000', 'http://127.0.0.1:9000'],
+      ['wasync-wa-b', 'wa-b', '9001', 'http://127.0.0.1:9001'],
+      ['wasync-wa-c', 'wa-c', '9002', 'http://127.0.0.1:9002'],
     ]);
     for (const app of apps!) {
       expect(app.kill_timeout).toBeGreaterThan(60_000);

@@ -146,8 +146,15 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
   it('writes exactly the documented paths, nothing else', async () => {
     const paths = await emulator.documentPaths(connection.projectId);
     const pnMessages = [ARCHIVE.inbound.id, ARCHIVE.outbound.id, ARCHIVE.document.id, 'HIST_IN_1', 'HIST_OUT_1', 'LIVE_IN_1', SEND_ID];
+    // The change log (docs/live-events.md): a document per committed batch, numbered from 1, its head
+    // hint and its epoch.
+    const head = await t.app.store.changeLogHead(ACCOUNT);
+    expect(head).toBeGreaterThan(5);
     expect(paths).toEqual(
       [
+        ...Array.from({ length: head }, (_, i) => `wasyncFeed/${ACCOUNT}__${String(i + 1).padStart(12, '0')}`),
+        `wasyncFeedHeads/${ACCOUNT}`,
+        'wasyncFeedMeta/log',
         `accounts/${ACCOUNT}`,
         `threads/${PN_THREAD}`,
         `threads/${GROUP_THREAD}`,
@@ -156,8 +163,15 @@ describe('end to end on Firestore: the scenario, a send and a backfill, read bac
         ...[ARCHIVE.inbound.id, ARCHIVE.document.id, 'HIST_IN_1', 'LIVE_IN_1'].map((id) => `inboundDedupe/${ACCOUNT}__${id}`),
         ...[ARCHIVE.outbound.id, 'HIST_OUT_1', 'GROUP_OUT_1', SEND_ID].map((id) => `outboundIndex/${ACCOUNT}__${id}`),
         `wasyncPrivate/${ACCOUNT}/lidMappings/${PEER_LID}`,
+        // The owner lease's fence, and this instance's heartbeat in the registry (README, Running several instances).
+        `wasyncFences/${ACCOUNT}`,
+        `wasyncInstances/${t.app.accounts.fleet.instanceId}`,
       ].sort(),
     );
+    // Every message stored was announced once, in the same commit.
+    const page = await t.app.store.readChanges(ACCOUNT, 0, 1000);
+    const created = page.status === 'ok' ? page.batches.flatMap((b) => b.events).filter((e) => e.type === 'message.created') : [];
+    expect(created.map((e) => (e.data as { message: { id: string } }).message.id).sort()).toEqual([...pnMessages, 'GROUP_OUT_1'].sort());
   });
 
   it('accounts/{accountId}: history sync and backfill fields with the seed names and types', async () => {

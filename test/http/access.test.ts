@@ -30,6 +30,14 @@ const REQUIRED: Record<string, Scope> = {
   'POST /api/whatsapp/api-keys': 'admin',
   'GET /api/whatsapp/api-keys': 'admin',
   'DELETE /api/whatsapp/api-keys/:keyId': 'admin',
+  'POST /api/whatsapp/ws-ticket': 'read',
+  'POST /api/whatsapp/webhooks': 'admin',
+  'GET /api/whatsapp/webhooks': 'admin',
+  'GET /api/whatsapp/webhooks/:id': 'admin',
+  'DELETE /api/whatsapp/webhooks/:id': 'admin',
+  'POST /api/whatsapp/webhooks/:id/redeliver': 'admin',
+  'POST /api/whatsapp/webhooks/:id/reset': 'admin',
+  'GET /api/whatsapp/instances': 'admin',
 };
 /** Routes that name no account: a key limited to accounts may not use them (the accounts list filters instead). */
 const NO_ACCOUNT = new Set([
@@ -39,7 +47,16 @@ const NO_ACCOUNT = new Set([
   'POST /api/whatsapp/api-keys',
   'GET /api/whatsapp/api-keys',
   'DELETE /api/whatsapp/api-keys/:keyId',
+  'POST /api/whatsapp/webhooks',
+  'GET /api/whatsapp/webhooks',
+  'GET /api/whatsapp/webhooks/:id',
+  'DELETE /api/whatsapp/webhooks/:id',
+  'POST /api/whatsapp/webhooks/:id/redeliver',
+  'POST /api/whatsapp/webhooks/:id/reset',
+  'GET /api/whatsapp/instances',
 ]);
+/** Routes that filter by the key's accounts instead of naming one: any key with the scope may call them. */
+const FILTER = new Set(['GET /api/whatsapp/accounts', 'POST /api/whatsapp/ws-ticket']);
 
 interface Who {
   name: string;
@@ -77,7 +94,8 @@ function requestFor(pattern: string, method = 'post'): { path: string; body?: st
     .replace(':accountId', ACC)
     .replace(':threadId', encodeURIComponent(`${ACC}__1@s.whatsapp.net`))
     .replace(':messageId', 'M1')
-    .replace(':keyId', '0000000000000000');
+    .replace(':keyId', '0000000000000000')
+    .replace(':id', 'wh-none');
   if (method !== 'post') return { path };
   if (pattern === '/api/whatsapp/send') return { path, body: JSON.stringify({ accountId: ACC, to: '40712345678', text: 'hi' }) };
   if (pattern.endsWith('/pairing-code')) return { path, body: JSON.stringify({ phoneNumber: '40712345678' }) };
@@ -98,7 +116,7 @@ describe('every route × every scope', () => {
       const key = `${r.method.toUpperCase()} ${r.pattern}`;
       const scope = REQUIRED[key]!;
       const scoped = w.scopes.includes(scope) || w.scopes.includes('admin');
-      const accountOk = w.accounts === null || (!NO_ACCOUNT.has(key) && (key === 'GET /api/whatsapp/accounts' || w.accounts.includes(ACC)));
+      const accountOk = w.accounts === null || (!NO_ACCOUNT.has(key) && (FILTER.has(key) || w.accounts.includes(ACC)));
       return { who: w.name, route: key, method: r.method, pattern: r.pattern, allowed: scoped && accountOk };
     }),
   );

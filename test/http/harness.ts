@@ -18,6 +18,7 @@ import type {
   AccountRuntime,
   AccountsService,
   AccountView,
+  FleetView,
   MediaRange,
   MediaStream,
   QrView,
@@ -177,6 +178,43 @@ export class StoreBackedAccounts implements AccountsService {
     });
     this.lastMediaStream = media.stream;
     return media;
+  }
+
+  /** One instance owning every account: what a single process reports. */
+  async instances(): Promise<FleetView> {
+    this.enter('instances');
+    const accounts = await this.store.listAccounts();
+    const now = Date.now();
+    return {
+      self: 'harness',
+      mode: 'active',
+      leaseMs: 30_000,
+      tickMs: 5_000,
+      instances: [
+        {
+          instanceId: 'harness',
+          url: null,
+          mode: 'active',
+          state: 'running',
+          alive: true,
+          self: true,
+          startedAt: now,
+          heartbeatAt: now,
+          heartbeatAgeMs: 0,
+          maxAccounts: 0,
+          accounts: accounts.map((a) => ({
+            accountId: a.id,
+            epoch: 1,
+            acquiredAt: now,
+            until: now + 30_000,
+            leaseAgeMs: 0,
+            expiresInMs: 30_000,
+          })),
+        },
+      ],
+      unowned: [],
+      parked: [],
+    };
   }
 }
 

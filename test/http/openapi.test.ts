@@ -4,6 +4,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApi, openApiPath, type OpenApiDocument } from '../../src/http/openapi.js';
 import { component } from '../../src/http/schemas/common.js';
+import { renderWebhookBody } from '../../src/http/feed-wire.js';
+import { CHANGE_EVENT_TYPES, type ChangeEvent } from '../../src/domain/change-events.js';
+import type { HubEvent } from '../../src/feed/hub.js';
+import { makeMessage } from '../support/records.js';
 import { testRouteTable } from '../support/api-contract.js';
 import { call, type Harness, rawRequest, startHarness } from './harness.js';
 
@@ -159,8 +163,45 @@ describe('GET /openapi.json', () => {
     });
   });
 
-  it('has no webhooks section while no feed event is registered; a registered event gets one that validates', async () => {
-    expect(doc.webhooks).toBeUndefined();
+  it('documents every live-feed event in its webhooks section, with payloads that match what the server sends', async () => {
+    const webhooks = doc.webhooks as Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>;
+    expect(Object.keys(webhooks).sort()).toEqual([...CHANGE_EVENT_TYPES].sort());
+    expect((doc.info as { description: string }).description).toContain('/api/whatsapp/ws');
+    expect((doc.info as { description: string }).description).toContain('FORBIDDEN');
+    // Real bodies, rendered by the server's own wire code, against the document's payload schemas.
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    ajv.addSchema({ ...structuredClone(doc), $id: 'doc' });
+    const message = makeMessage({ accountId: 'a1', clientJid: '1@s.whatsapp.net' });
+    const { rawMessage: _r, media: _m, ...logged } = message;
+    const events: ChangeEvent[] = [
+      { type: 'message.created', data: { threadId: 'a1__1@s.whatsapp.net', message: logged } },
+      { type: 'message.updated', data: { threadId: 'a1__1@s.whatsapp.net', message: logged, changes: ['status'] } },
+      { type: 'account.updated', data: { fields: { status: 'open', statusAt: 1_700_000_000_000 } } },
+      {
+        type: 'backfill.progress',
+        data: { reason: 'manual', kind: 'backfill', threadId: 't', messages: 3, error: null, threadsDone: 1, threadsTotal: 2 },
+      },
+    ];
+    for (const [i, event] of events.entries()) {
+      const hub: HubEvent = {
+        id: `e${i}`,
+        accountId: 'a1',
+        seq: 1,
+        index: i,
+        position: i,
+        cursorPosition: i,
+        committedAt: 1_700_000_000_000,
+        event,
+      };
+      const body = JSON.parse(renderWebhookBody(hub, 'cursor')) as unknown;
+      const validate = ajv.getSchema(`doc#/webhooks/${event.type.replace('/', '~1')}/post/requestBody/content/application~1json/schema`)!;
+      expect(validate(body), `${event.type}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+    const result = await new Validator().validate(structuredClone(doc));
+    expect(result.errors ?? []).toEqual([]);
+  });
+
+  it('a registered event gets a webhooks entry that validates', async () => {
     // The registry's mechanism (src/http/schemas/feed.ts) with an event made up for this test.
     const payload = component('TestFeedEvent', Type.Object({ event: Type.Literal('test.event'), accountId: Type.String() }));
     const table = testRouteTable();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threadIdOf, type MessageRecord } from '../../src/domain/records.js';
 import { BASE_TIME, makeMessage } from '../support/records.js';
-import { call, isErrorBody, startHarness, type Harness } from './harness.js';
+import { AUTH, call, isErrorBody, startHarness, type Harness } from './harness.js';
 
 const ACC = 'account_prod_read1';
 const JID = '40712345678@s.whatsapp.net';
@@ -234,6 +234,141 @@ describe.each([{ pooled: false }, { pooled: true }])('read routes (pooled: $pool
         expect(r.status, path).toBe(404);
         expect(isErrorBody(r.body) && r.body.error.code).toBe('NOT_FOUND');
       }
+    });
+  });
+
+  describe('conditional requests (ETag / If-None-Match)', () => {
+    const pages = [
+      ['threads', `/api/whatsapp/threads/${ACC}?limit=5`],
+      ['messages', `/api/whatsapp/messages/${ACC}/${encodeURIComponent(THREAD)}?limit=5`],
+    ] as const;
+
+    it.each(pages)('%s: a page carries an ETag; sending it back gets 304 without a body', async (_name, path) => {
+      const first = await call(h.base, path);
+      expect(first.status).toBe(200);
+      const etag = first.headers.get('etag');
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+      const again = await call(h.base, path);
+      expect(again.headers.get('etag'), 'the same page has the same tag').toBe(etag);
+      for (const ifNoneMatch of [etag!, `W/${etag!}`, `"other", ${etag!}`, '*']) {
+        const res = await fetch(h.base + path, { headers: { ...AUTH, 'if-none-match': ifNoneMatch } });
+        expect(res.status, ifNoneMatch).toBe(304);
+        expect(res.headers.get('etag')).toBe(etag);
+        expect(await res.text()).toBe('');
+      }
+      const stale = await call(h.base, path, { headers: { 'if-none-match': '"stale"' } });
+      expect(stale.status).toBe(200);
+      expect(stale.body).toEqual(first.body);
+    });
+
+    it.each(pages)('%s: another page, or the same page after a change, has another tag', async (name, path) => {
+      const before = await call(h.base, path);
+      const etag = before.headers.get('etag')!;
+      const other = await call(h.base, path.replace('limit=5', 'limit=4'));
+      expect(other.headers.get('etag')).not.toBe(etag);
+      // A new message in the thread: the page the client holds is stale (a new top message, a new summary).
+      const id = `NEW_${name}`;
+      const record = makeMessage({ id, accountId: ACC, clientJid: JID, createdAt: BASE_TIME + 99_000, body: `new ${name}` });
+      await h.store.applyMutations(ACC, [{ kind: 'message', record }]);
+      const after = await call(h.base, path, { headers: { 'if-none-match': etag } });
+      expect(after.status).toBe(200);
+      expect(after.headers.get('etag')).not.toBe(etag);
+    });
+
+    it('every change the live feed announces about a page gives the page another tag', async () => {
+      // The feed (issue 8) and the ETag must agree: a client that polls with If-None-Match sees the
+      // change the websocket announces. Its own chat, so the steps do not depend on the tests above.
+      const jid = '40799999999@s.whatsapp.net';
+      const thread = threadIdOf(ACC, jid);
+      const messagesPath = `/api/whatsapp/messages/${ACC}/${encodeURIComponent(thread)}?limit=50`;
+      const threadsPath = `/api/whatsapp/threads/${ACC}?limit=50`;
+      const out = makeMessage({ id: 'ETAG_OUT', accountId: ACC, clientJid: jid, direction: 'outbound', createdAt: BASE_TIME + 200_000 });
+      const img = makeMessage({
+        id: 'ETAG_IMG',
+        accountId: ACC,
+        clientJid: jid,
+        createdAt: BASE_TIME + 201_000,
+        messageType: 'image',
+        mediaType: 'image',
+        mediaMimetype: 'image/jpeg',
+      });
+      const steps: Array<[string, () => Promise<unknown>]> = [
+        [
+          'new messages',
+          () =>
+            h.store.applyMutations(
+              ACC,
+              [out, img].map((record) => ({ kind: 'message' as const, record })),
+            ),
+        ],
+        [
+          'a receipt',
+          () =>
+            h.store.applyMutations(ACC, [
+              { kind: 'status', accountId: ACC, clientJid: jid, messageId: out.id, status: 'read', at: BASE_TIME + 202_000 },
+            ]),
+        ],
+        [
+          'an edit',
+          () =>
+            h.store.applyMutations(ACC, [
+              { kind: 'edit', accountId: ACC, clientJid: jid, messageId: out.id, body: 'edited', editedAt: BASE_TIME + 203_000 },
+            ]),
+        ],
+        [
+          'the thread renamed',
+          () =>
+            h.store.applyMutations(ACC, [
+              { kind: 'thread', accountId: ACC, clientJid: jid, displayName: 'Renamed', source: 'contactName' },
+            ]),
+        ],
+        [
+          'an archived file',
+          () =>
+            h.store.recordMediaArchive(ACC, img.id, jid, {
+              mediaArchivedAt: BASE_TIME + 204_000,
+              mediaSha256: 'c2hh',
+              mediaArchiveKey: 'k/ETAG_IMG',
+              mediaArchiveError: null,
+            }),
+        ],
+        [
+          'a revoke',
+          () =>
+            h.store.applyMutations(ACC, [
+              { kind: 'revoke', accountId: ACC, clientJid: jid, messageId: out.id, revokedAt: BASE_TIME + 205_000 },
+            ]),
+        ],
+      ];
+      for (const [name, apply] of steps) {
+        const head = await h.store.changeLogHead(ACC);
+        const [messagesBefore, threadsBefore] = [await call(h.base, messagesPath), await call(h.base, threadsPath)];
+        await apply();
+        const changes = await h.store.readChanges(ACC, head, 100);
+        if (changes.status !== 'ok') throw new Error(`${name}: change log ${changes.reason}`);
+        const events = changes.batches.flatMap((b) => b.events);
+        const aboutThread = events.filter(
+          (e) =>
+            ((e.type === 'message.created' || e.type === 'message.updated') && e.data.threadId === thread) ||
+            (e.type === 'thread.updated' && e.data.thread.id === thread),
+        );
+        expect(aboutThread.length, `${name}: announced on the feed`).toBeGreaterThan(0);
+        const etag = messagesBefore.headers.get('etag')!;
+        const after = await call(h.base, messagesPath, { headers: { 'if-none-match': etag } });
+        expect(after.status, `${name}: the message page`).toBe(200);
+        expect(after.headers.get('etag'), name).not.toBe(etag);
+        if (aboutThread.some((e) => e.type === 'thread.updated')) {
+          const tag = threadsBefore.headers.get('etag')!;
+          const threadsAfter = await call(h.base, threadsPath, { headers: { 'if-none-match': tag } });
+          expect(threadsAfter.status, `${name}: the thread page`).toBe(200);
+        }
+      }
+    });
+
+    it('a 404 carries no ETag and If-None-Match does not turn it into a 304', async () => {
+      const r = await call(h.base, '/api/whatsapp/threads/account_nobody', { headers: { 'if-none-match': '*' } });
+      expect(r.status).toBe(404);
+      expect(r.headers.get('etag')).toBeNull();
     });
   });
 

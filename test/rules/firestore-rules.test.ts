@@ -112,6 +112,18 @@ describe('firestore.rules: what an inbox client may read', () => {
       { kind: 'status', accountId: A, clientJid: null, messageId: 'NOT_YET', status: 'read', at: BASE_TIME },
     ]);
     await store.acquireLease(A, 'autoBackfill', 'instance-1', 60_000, Date.now());
+    // The owner lease writes the account's fence; the instance registry holds a heartbeat.
+    await store.acquireLease(A, 'owner', 'instance-1', 60_000, Date.now());
+    await store.putInstance({
+      instanceId: 'instance-1',
+      url: 'http://10.0.0.5:8080',
+      mode: 'active',
+      state: 'running',
+      startedAt: BASE_TIME,
+      heartbeatAt: BASE_TIME,
+      accounts: [A],
+      maxAccounts: 0,
+    });
     await store.writeAuthCreds(A, new Uint8Array([1, 2, 3]));
     await store.writeAuthKeys(A, [{ type: 'session', id: 'peer.0', value: new Uint8Array([4]) }]);
     authKeyId = (await admin.firestore.collection(`${COLLECTIONS.auth}/${A}/${COLLECTIONS.authKeys}`).get()).docs[0]!.id;
@@ -121,6 +133,32 @@ describe('firestore.rules: what an inbox client may read', () => {
       [{ accountId: A, messageId: mediaMessage.id, clientJid: jid(0), priority: 'live', messageAt: mediaMessage.createdAt }],
       BASE_TIME,
     );
+
+    // The live-event feed's documents: the change log (written by the writes above), its head hints
+    // and epoch, a single-use websocket ticket, and a webhook endpoint with its secret.
+    await store.changeLogEpoch();
+    await store.useOnce('ws-ticket:abc', Date.now() + 60_000);
+    await store.createWebhook({
+      id: 'wh_rules',
+      url: 'https://hooks.example.com/x',
+      accountId: A,
+      events: null,
+      secret: 'whsec_do_not_leak',
+      description: null,
+      source: 'api',
+      createdAt: BASE_TIME,
+      updatedAt: BASE_TIME,
+      state: 'active',
+      cursor: {},
+      retry: null,
+      failure: null,
+      delivered: 0,
+      lastDeliveredAt: null,
+      leaseHolder: null,
+      leaseUntil: null,
+      revision: 0,
+    });
+    await waitForHint(A);
 
     inboxA = db(env.authenticatedContext('agent-a', { wasyncAccounts: [A] } as never));
     inboxAB = db(env.authenticatedContext('agent-ab', { wasyncAccounts: [A, B] } as never));
@@ -135,6 +173,15 @@ describe('firestore.rules: what an inbox client may read', () => {
     await admin?.close();
     await emulator?.close();
   });
+
+  /** The change log's head hint is written in the background (at most once a second per account). */
+  async function waitForHint(accountId: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if ((await admin.firestore.doc(`${COLLECTIONS.feedHeads}/${accountId}`).get()).exists) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('no change-log head hint was written');
+  }
 
   /** Every page of a query, following startAfter(last document) as an inbox's infinite scroll does. */
   async function pages(q: Query, size: number): Promise<string[][]> {
@@ -263,9 +310,20 @@ describe('firestore.rules: what an inbox client may read', () => {
       ['wasyncSettings list', (d) => getDocs(collection(d, COLLECTIONS.settings))],
       ['wasyncMediaQueue job', (d) => getDoc(doc(d, COLLECTIONS.mediaJobs, messageIndexId(A, seedMessages(A, 0)[0]!.id)))],
       ['wasyncMediaQueue by account', (d) => getDocs(query(collection(d, COLLECTIONS.mediaJobs), where('accountId', '==', A)))],
-      // Anything the rules do not name falls to the catch-all deny: journals, webhook secrets, change logs to come.
+      // The live-event feed: message bodies in the change log, webhook secrets, websocket tickets.
+      ['wasyncFeed batch (the change log)', (d) => getDoc(doc(d, COLLECTIONS.feed, `${A}__000000000001`))],
+      ['wasyncFeed by account', (d) => getDocs(query(collection(d, COLLECTIONS.feed), where('accountId', '==', A)))],
+      ['wasyncFeedHeads hint', (d) => getDoc(doc(d, COLLECTIONS.feedHeads, A))],
+      ['wasyncFeedHeads list', (d) => getDocs(collection(d, COLLECTIONS.feedHeads))],
+      ['wasyncFeedMeta epoch', (d) => getDoc(doc(d, COLLECTIONS.feedMeta, 'log'))],
+      ['wasyncOnce ticket', (d) => getDoc(doc(d, COLLECTIONS.once, 'ws-ticket:abc'))],
+      ['wasyncWebhooks endpoint (its secret)', (d) => getDoc(doc(d, COLLECTIONS.webhooks, 'wh_rules'))],
+      ['wasyncWebhooks list', (d) => getDocs(collection(d, COLLECTIONS.webhooks))],
+      ['wasyncFences/{A} (the owner lease fence)', (d) => getDoc(doc(d, COLLECTIONS.fences, A))],
+      ['wasyncInstances/{id} (an instance and its URL)', (d) => getDoc(doc(d, COLLECTIONS.instances, 'instance-1'))],
+      ['wasyncInstances list (the fleet)', (d) => getDocs(collection(d, COLLECTIONS.instances))],
+      // Anything the rules do not name falls to the catch-all deny: journals and the like.
       ['a collection the rules do not name (journal)', (d) => getDocs(collection(d, 'wasyncJournal'))],
-      ['a collection the rules do not name (webhook secrets)', (d) => getDoc(doc(d, 'wasyncWebhooks', A))],
       ['a subcollection of a thread other than messages', (d) => getDocs(collection(d, 'threads', A_THREADS[0]!, 'changes'))],
     ];
 
@@ -309,6 +367,9 @@ describe('firestore.rules: what an inbox client may read', () => {
       ['edit a message', (d) => updateDoc(doc(d, 'threads', ownThread(), 'messages', ownMessage()), { body: 'edited by a client' })],
       ['delete a message', (d) => deleteDoc(doc(d, 'threads', ownThread(), 'messages', ownMessage()))],
       ['take the lease', (d) => updateDoc(doc(d, COLLECTIONS.accounts, A), { autoBackfillLeaseHolder: 'client' })],
+      ['move the fence', (d) => setDoc(doc(d, COLLECTIONS.fences, A), { holder: 'client', epoch: 99 })],
+      ['register an instance', (d) => setDoc(doc(d, COLLECTIONS.instances, 'rogue'), { url: 'http://evil.example' })],
+      ['redirect an instance', (d) => updateDoc(doc(d, COLLECTIONS.instances, 'instance-1'), { url: 'http://evil.example' })],
       ['create an account', (d) => setDoc(doc(d, COLLECTIONS.accounts, 'account_forged'), { status: 'open' })],
       ['write an index entry', (d) => setDoc(doc(d, COLLECTIONS.inboundDedupe, messageIndexId(A, 'X')), { accountId: A })],
       ['replace credentials', (d) => setDoc(doc(d, COLLECTIONS.auth, A), { creds: 'x' })],
@@ -317,6 +378,11 @@ describe('firestore.rules: what an inbox client may read', () => {
         'enqueue or settle a media job',
         (d) => setDoc(doc(d, COLLECTIONS.mediaJobs, messageIndexId(A, 'X')), { accountId: A, state: 'done' }),
       ],
+      ['forge a change-log batch', (d) => setDoc(doc(d, COLLECTIONS.feed, `${A}__000000000999`), { accountId: A, seq: 999 })],
+      ['move a head hint', (d) => setDoc(doc(d, COLLECTIONS.feedHeads, A), { seq: 999 })],
+      ['burn a ticket', (d) => setDoc(doc(d, COLLECTIONS.once, 'ws-ticket:zzz'), { expiresAt: 1 })],
+      ['add a webhook', (d) => setDoc(doc(d, COLLECTIONS.webhooks, 'wh_forged'), { url: 'https://evil.example/' })],
+      ['repoint a webhook', (d) => updateDoc(doc(d, COLLECTIONS.webhooks, 'wh_rules'), { url: 'https://evil.example/' })],
       [
         'a batch of its own thread and message',
         (d) => {
@@ -346,6 +412,13 @@ describe('firestore.rules: what an inbox client may read', () => {
       expect((await admin.firestore.doc(`threads/${threadIdOf(A, jid(8))}`).get()).exists).toBe(false);
       expect((await store.getSetting('waVersion'))?.value).toEqual({ version: [2, 3000, 1], fetchedAt: BASE_TIME });
       expect(await store.getMediaJob(A, 'X')).toBeNull();
+      expect((await store.getWebhook('wh_rules'))?.url).toBe('https://hooks.example.com/x');
+      expect(await store.getWebhook('wh_forged')).toBeNull();
+      const log = await store.readChanges(A, 0, 1000);
+      expect(log.status === 'ok' && log.batches.every((b) => b.seq < 999)).toBe(true);
+      expect((await admin.firestore.doc(`${COLLECTIONS.once}/ws-ticket:zzz`).get()).exists).toBe(false);
+      expect((await admin.firestore.doc(`${COLLECTIONS.fences}/${A}`).get()).data()).toMatchObject({ holder: 'instance-1', epoch: 1 });
+      expect((await store.listInstances()).map((i) => [i.instanceId, i.url])).toEqual([['instance-1', 'http://10.0.0.5:8080']]);
     });
   });
 });

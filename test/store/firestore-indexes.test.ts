@@ -75,6 +75,16 @@ const STORE_QUERIES = [
   'wasyncMediaQueue: accountId ==, queueKey range, order queueKey asc',
   'wasyncMediaQueue: accountId ==, state ==',
   'wasyncMediaQueue: accountId ==',
+  // The change log: an account's batches after a position (or from the oldest), its head, pruning by
+  // server commit time, purging an account's batches below its head, expired single-use keys; webhooks listed whole.
+  'wasyncFeed: accountId ==, seq range, order seq asc',
+  'wasyncFeed: accountId ==, order seq asc',
+  'wasyncFeed: accountId ==, order seq desc',
+  'wasyncFeed: commitAt range, order commitAt asc',
+  'wasyncOnce: expiresAt range',
+  'wasyncWebhooks: all',
+  // The instance registry: every instance reads the whole (small) fleet.
+  'wasyncInstances: all',
 ];
 
 describe('firestore.indexes.json serves every query', () => {
@@ -137,6 +147,60 @@ describe('firestore.indexes.json serves every query', () => {
     await store.claimMediaJobs(ACC, { holder: 'i1', limit: 2, leaseMs: 1000, now: BASE_TIME + 20, maxAttempts: 3 });
     await store.getMediaJob(ACC, 'M0');
     await store.countMediaJobs(ACC);
+    // The change log (the writes above logged batches), the feed's single-use keys, webhooks.
+    const head = await store.changeLogHead(ACC);
+    await store.readChanges(ACC, 0, 10);
+    await store.readChanges(ACC, 'oldest', 10);
+    await store.readChanges(ACC, head, 10);
+    await store.changeLogHeads();
+    await store.appendChanges(ACC, [{ type: 'account.updated', data: { fields: { status: 'open' } } }]);
+    await store.useOnce('ticket:1', Date.now() - 1);
+    await store.pruneChanges(Date.now() + 60_000);
+    await store.createWebhook({
+      id: 'wh_idx',
+      url: 'https://hooks.example.com/',
+      accountId: null,
+      events: null,
+      secret: 's',
+      description: null,
+      source: 'api',
+      createdAt: BASE_TIME,
+      updatedAt: BASE_TIME,
+      state: 'active',
+      cursor: {},
+      retry: null,
+      failure: null,
+      delivered: 0,
+      lastDeliveredAt: null,
+      leaseHolder: null,
+      leaseUntil: null,
+      revision: 0,
+    });
+    await store.listWebhooks();
+    await store.acquireWebhookLease('wh_idx', 'i1', 1000, BASE_TIME);
+    await store.updateWebhook('wh_idx', { delivered: 1 }, { holder: 'i1', now: BASE_TIME + 1 });
+    await store.releaseWebhookLease('wh_idx', 'i1');
+    await store.deleteWebhook('wh_idx');
+    // Owner lease, fenced writes and clears, the instance registry.
+    const owner = await store.acquireLease(OTHER, 'owner', 'i1', 1000, BASE_TIME);
+    const fence = { holder: 'i1', epoch: owner!.epoch };
+    await store.writeAuthKeys(OTHER, [{ type: 'session', id: 's', value: new Uint8Array([1]) }], fence);
+    await store.patchAccount(OTHER, { status: 'open' }, [], fence);
+    await store.clearAuthState(OTHER, fence);
+    await store.renewLease(owner!, 1000, BASE_TIME + 1);
+    await store.releaseLease(owner!);
+    await store.putInstance({
+      instanceId: 'i1',
+      url: null,
+      mode: 'active',
+      state: 'running',
+      startedAt: BASE_TIME,
+      heartbeatAt: BASE_TIME,
+      accounts: [],
+      maxAccounts: 0,
+    });
+    await store.listInstances();
+    await store.deleteInstance('i1');
     await store.deleteAccount(ACC, { purge: true });
   });
 

@@ -1,4 +1,4 @@
-import type { Timestamp, DocumentData, Firestore } from 'firebase-admin/firestore';
+import { Timestamp, type DocumentData, type Firestore } from 'firebase-admin/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mutation } from '../../src/domain/mutations.js';
 import { threadIdOf, type MessageRecord } from '../../src/domain/records.js';
@@ -142,6 +142,8 @@ describe('Firestore documents match the seeds', () => {
 
   it('writes exactly the documented paths, nothing else', async () => {
     const paths = await emulator.documentPaths(connection.projectId);
+    const LOGGED_BATCHES = await store.changeLogHead(ACC);
+    expect(LOGGED_BATCHES).toBeGreaterThan(3);
     const authKeyDoc = (await db.collection(`wasyncAuth/${ACC}/keys`).get()).docs[0]!.id;
     expect(paths).toEqual(
       [
@@ -157,8 +159,34 @@ describe('Firestore documents match the seeds', () => {
         `wasyncPrivate/${ACC}/pendingReceipts/3EB0FUTURE`,
         `wasyncAuth/${ACC}`,
         `wasyncAuth/${ACC}/keys/${authKeyDoc}`,
+        // The change log: one document per committed batch that changed something (docs/live-events.md), and its head hint.
+        ...Array.from({ length: LOGGED_BATCHES }, (_, i) => `wasyncFeed/${ACC}__${String(i + 1).padStart(12, '0')}`),
+        `wasyncFeedHeads/${ACC}`,
       ].sort(),
     );
+  });
+
+  it('change-log documents: numbered per account, server commit time, events as JSON, no indexes on the payload', async () => {
+    const docs = (await db.collection('wasyncFeed').orderBy('seq').get()).docs;
+    const LOGGED_BATCHES = await store.changeLogHead(ACC);
+    expect(docs.map((d) => d.get('seq'))).toEqual(Array.from({ length: LOGGED_BATCHES }, (_, i) => i + 1));
+    for (const d of docs) {
+      const data = d.data();
+      expect(Object.keys(data).sort()).toEqual(['accountId', 'commitAt', 'committedAt', 'count', 'events', 'seq', 'writer']);
+      expect(data.accountId).toBe(ACC);
+      expect(data.commitAt).toBeInstanceOf(Timestamp);
+      expect(data.committedAt).toBeInstanceOf(Timestamp);
+      const events = JSON.parse(data.events as string) as Array<{ type: string }>;
+      expect(events).toHaveLength(data.count as number);
+      expect(events.length).toBeGreaterThan(0);
+    }
+    // The JID mapping's merge is logged as a thread.updated naming the LID thread it folded in (the
+    // history-sync patch after it logs an account.updated of its own).
+    const all = docs.flatMap((d) => JSON.parse(d.get('events') as string) as Array<{ type: string; data: { mergedFrom?: string } }>);
+    const merges = all.filter((e) => e.type === 'thread.updated' && e.data.mergedFrom);
+    expect(merges).toHaveLength(1);
+    expect(merges[0]).toMatchObject({ type: 'thread.updated', data: { mergedFrom: threadIdOf(ACC, LID) } });
+    expect(all.some((e) => e.type === 'account.updated')).toBe(true);
   });
 
   it('message documents: message id as document id, seed field names and types', async () => {

@@ -4,10 +4,10 @@ import {
   type DocumentData,
   type DocumentReference,
   type Firestore,
-  type Transaction,
   type UpdateData,
   type WriteBatch,
 } from 'firebase-admin/firestore';
+import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { StoreError, TransientStoreError } from '../../src/domain/errors.js';
@@ -30,7 +30,7 @@ import { recordBatchWrites, updateTimes } from '../support/firestore-writes.js';
  * Behaviour specific to the Firestore adapter, beyond the port contract: one write per thread per
  * batch, batches larger than one commit, failures part-way, transient errors, the message lookup
  * order (collection-group step included), documents written by another writer, lease mutual
- * exclusion under real transactions, several stores in one process. On Google's emulator (started
+ * exclusion under real concurrency, an instance killed mid-renewal, several stores in one process. On Google's emulator (started
  * once per run by test/support/firestore-global-setup.ts).
  */
 
@@ -51,8 +51,8 @@ afterAll(async () => {
 });
 
 const opened: Array<{ store: FirestoreStore; connection: Connection }> = [];
-function open(options: Partial<FirestoreStoreOptions> = {}): { store: FirestoreStore; connection: Connection } {
-  const connection = emulator.connect();
+function open(options: Partial<FirestoreStoreOptions> = {}, projectId?: string): { store: FirestoreStore; connection: Connection } {
+  const connection = emulator.connect(projectId);
   const store = createFirestoreStore({
     firestore: connection.firestore,
     now: () => BASE_TIME,
@@ -64,6 +64,15 @@ function open(options: Partial<FirestoreStoreOptions> = {}): { store: FirestoreS
   opened.push(entry);
   return entry;
 }
+/** The change log's head hint is written in the background, at most once a second per account. */
+async function waitForHint(connection: Connection, accountId: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await connection.firestore.doc(`wasyncFeedHeads/${accountId}`).get()).exists) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no head hint');
+}
+
 afterEach(async () => {
   for (const { store, connection } of opened.splice(0)) {
     await store.close();
@@ -88,11 +97,14 @@ describe('writes', () => {
     expect(threadWrites.map((w) => w.path).sort()).toEqual([`threads/${PN_THREAD}`, `threads/${threadIdOf(ACC, PN2)}`].sort());
     const lastMessageWrite = Math.max(...recorder.writes.map((w, i) => (w.path.includes('/messages/') ? i : -1)));
     expect(recorder.writes.findIndex((w) => /^threads\/[^/]+$/.test(w.path))).toBeGreaterThan(lastMessageWrite);
-    // Message + index entry per message (the receipt folds into the same message write), + 2 threads.
-    expect(recorder.writes).toHaveLength(50 * 2 + 2);
-    // Exactly those documents exist on the server, and nothing else.
+    // Message + index entry per message (the receipt folds into the same message write), + 2 threads,
+    // + the change-log document of the commit (the head hint is written outside it, later).
+    expect(recorder.writes).toHaveLength(50 * 2 + 2 + 1);
+    expect(recorder.writes.filter((w) => w.path.startsWith('wasyncFeed/'))).toHaveLength(1);
+    await waitForHint(connection, ACC);
+    // Exactly those documents exist on the server (and the log's head hint), nothing else.
     const written = [...new Set(recorder.writes.map((w) => w.path))].sort();
-    expect(await emulator.documentPaths(connection.projectId)).toEqual(written);
+    expect(await emulator.documentPaths(connection.projectId)).toEqual([...written, `wasyncFeedHeads/${ACC}`].sort());
 
     recorder.clear();
     const before = await updateTimes(connection.firestore, written);
@@ -141,9 +153,9 @@ describe('writes', () => {
       msg({ id: `R${i}`, createdAt: BASE_TIME + i, rawMessage: new Uint8Array(300 * 1024).fill(i) }),
     );
     await store.applyMutations(ACC, upsert(...records));
-    // Three ~300 KiB messages (each with its index entry) per 1 MiB commit; the small thread write
-    // still fits in the last.
-    expect(sizes).toEqual([6, 6, 5]);
+    // Three ~300 KiB messages (each with its index entry and its change-log document) per 1 MiB
+    // commit; the small thread write still fits in the last. The log holds no raw proto: it stays small.
+    expect(sizes).toEqual([7, 7, 6]);
     for (const r of records) {
       const raw = (await store.getMessage(ACC, r.id))?.rawMessage;
       // Buffer.equals: a deep toEqual over 300 KiB takes most of a second.
@@ -199,13 +211,61 @@ describe('writes', () => {
     const records = Array.from({ length: 600 }, (_, i) => msg({ id: `M${String(i).padStart(4, '0')}`, createdAt: BASE_TIME + i }));
     const err = await store.applyMutations(ACC, upsert(...records)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
-    // The first commit landed: its messages are there with their index entries; no thread summary yet.
-    expect(await store.countMessages(ACC)).toBe(250);
+    // The first commit landed: its messages are there with their index entries and its change-log
+    // document (the 500th write: 249 messages fit); no thread summary yet.
+    expect(await store.countMessages(ACC)).toBe(249);
+    const logged = await store.readChanges(ACC, 0, 10);
+    expect(logged.status === 'ok' && logged.batches.map((b) => [b.seq, b.events.length])).toEqual([[1, 249]]);
     expect(await store.getThread(ACC, PN_THREAD)).toBeNull();
     failAt = null;
-    expect(await store.applyMutations(ACC, upsert(...records))).toMatchObject({ inserted: 350, merged: 250 });
+    expect(await store.applyMutations(ACC, upsert(...records))).toMatchObject({ inserted: 351, merged: 249 });
     expect(await store.countMessages(ACC)).toBe(600);
     expect(await store.getThread(ACC, PN_THREAD)).toMatchObject({ lastMessageId: 'M0599' });
+  });
+
+  it('a commit whose answer was lost and whose retry finds its own change-log document counts as done, once', async () => {
+    let lost = 1;
+    const { store } = open({
+      batching: {
+        commit: async (batch: WriteBatch) => {
+          const res = await batch.commit();
+          // The server committed; the client never hears it (a timeout): the committer retries.
+          if (lost-- > 0) throw grpcError(4);
+          return res;
+        },
+      },
+    });
+    await store.createAccount({ id: ACC });
+    expect(await store.applyMutations(ACC, upsert(msg({ id: 'A' })))).toMatchObject({ inserted: 1 });
+    await store.applyMutations(ACC, upsert(msg({ id: 'B' })));
+    const page = await store.readChanges(ACC, 0, 10);
+    expect(page.status === 'ok' && page.batches.map((b) => [b.seq, b.events[0]?.type])).toEqual([
+      [1, 'message.created'],
+      [2, 'message.created'],
+    ]);
+  });
+
+  it('a store whose idea of the head is stale (another instance wrote since) takes the next free number', async () => {
+    const a = open();
+    const b = open({}, a.connection.projectId);
+    await a.store.createAccount({ id: ACC });
+    await a.store.applyMutations(ACC, upsert(msg({ id: 'A1' })));
+    await b.store.applyMutations(ACC, upsert(msg({ id: 'B1' })));
+    await b.store.applyMutations(ACC, upsert(msg({ id: 'B2' })));
+    // a still believes the head is 1: its create() of 2 fails the commit, it rereads and writes 4.
+    await a.store.applyMutations(ACC, upsert(msg({ id: 'A2' })));
+    const page = await a.store.readChanges(ACC, 0, 10);
+    const ids =
+      page.status === 'ok'
+        ? page.batches.map((x) => [x.seq, (x.events[0]?.data as { message: { id: string } } | undefined)?.message.id])
+        : [];
+    expect(ids).toEqual([
+      [1, 'A1'],
+      [2, 'B1'],
+      [3, 'B2'],
+      [4, 'A2'],
+    ]);
+    expect(await a.store.getMessage(ACC, 'A2')).not.toBeNull();
   });
 
   it('refuses ids Firestore cannot address before writing anything', async () => {
@@ -353,27 +413,20 @@ async function leaseRace(stores: FirestoreStore[], accounts: string[], waves: nu
 }
 
 /**
- * What the lease code would be without its transaction: the same callback, its reads plain reads and
- * its writes applied after it returns (read, check, write). Installed on one client only.
+ * What the lease code would be without its compare-and-set: the same reads and writes, the writes
+ * without their precondition (read, check, write). Installed on one client only.
  */
-function withoutTransactions(db: Firestore): void {
-  const readThenWrite = async <T>(fn: (tx: Transaction) => Promise<T>): Promise<T> => {
-    const writes: Array<() => Promise<unknown>> = [];
-    const plain = {
-      get: (ref: DocumentReference) => ref.get(),
-      update: (ref: DocumentReference, data: UpdateData<DocumentData>) => {
-        writes.push(() => ref.update(data));
-        return plain;
-      },
-    };
-    const result = await fn(plain as unknown as Transaction);
-    for (const write of writes) await write();
-    return result;
+function withoutPreconditions(db: Firestore): void {
+  const batch = db.batch.bind(db);
+  db.batch = () => {
+    const b = batch();
+    const update = b.update.bind(b) as (ref: DocumentReference, data: UpdateData<DocumentData>) => WriteBatch;
+    b.update = ((ref: DocumentReference, data: UpdateData<DocumentData>) => update(ref, data)) as WriteBatch['update'];
+    return b;
   };
-  db.runTransaction = readThenWrite as Firestore['runTransaction'];
 }
 
-describe('leases under real transactions', () => {
+describe('leases under real concurrency', () => {
   const INSTANCES = 4;
   const ACCOUNTS = Array.from({ length: 16 }, (_, i) => `acc-lease-${i}`);
 
@@ -403,8 +456,8 @@ describe('leases under real transactions', () => {
     }
   });
 
-  it('the exclusion test bites: with a plain read-then-write in place of the transaction, rounds get several holders', async () => {
-    const { stores, close } = await instances(withoutTransactions);
+  it('the exclusion test bites: with a plain read-then-write in place of the compare-and-set, rounds get several holders', async () => {
+    const { stores, close } = await instances(withoutPreconditions);
     try {
       const { violations } = await leaseRace(stores, ACCOUNTS, 1);
       expect(violations.length).toBeGreaterThan(0);
@@ -413,6 +466,58 @@ describe('leases under real transactions', () => {
       await close();
     }
   });
+});
+
+describe('an instance killed in the middle of its lease writes', () => {
+  /**
+   * A server-side transaction keeps the locks of what it read until it ends; a process killed in the
+   * middle of one leaves them behind, and every write to those documents then waits for the dead
+   * transaction to time out (about a minute on this emulator). Leases and fences are compare-and-set
+   * writes instead (src/store/firestore/compare-and-set.ts): nothing a dead process started holds
+   * anyone up.
+   */
+  it('kill -9 while renewing and writing under its fence as fast as it can: the takeover and its writes go through at once', async () => {
+    const { store, connection } = open({ now: Date.now });
+    await store.createAccount({ id: 'acc-kill' });
+    const script = `
+      import { initializeApp } from 'firebase-admin/app';
+      import { getFirestore } from 'firebase-admin/firestore';
+      import { createFirestoreStore } from ${JSON.stringify(new URL('../../dist/src/store/firestore/index.js', import.meta.url).href)};
+      const db = getFirestore(initializeApp({ projectId: ${JSON.stringify(connection.projectId)} }));
+      db.settings({ host: ${JSON.stringify(emulator.host)}, ssl: false });
+      const store = createFirestoreStore({ firestore: db });
+      let lease = await store.acquireLease('acc-kill', 'owner', 'doomed', 60000, Date.now());
+      const fence = { holder: lease.holder, epoch: lease.epoch };
+      let n = 0;
+      for (;;) {
+        await Promise.all([
+          store.renewLease(lease, 60000, Date.now()).then((l) => { lease = l ?? lease; }),
+          store.writeAuthKeys('acc-kill', [{ type: 'session', id: 'peer', value: new Uint8Array([n++ % 256]) }], fence),
+          store.patchAccount('acc-kill', { status: 'open' }, [], fence),
+        ]);
+        if (n === 3) process.stdout.write('BUSY');
+      }
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('BUSY') && resolve());
+      child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before it got busy: ${err}`)));
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    child.kill('SIGKILL');
+    const started = Date.now();
+    // Its lease is valid for another minute: a takeover that knows it is dead steals it (as SQLite does).
+    const next = await store.acquireLease('acc-kill', 'owner', 'survivor', 60_000, Date.now(), { steal: true });
+    await store.writeAuthKeys('acc-kill', [{ type: 'session', id: 'peer', value: new Uint8Array([255]) }], {
+      holder: 'survivor',
+      epoch: next!.epoch,
+    });
+    await store.patchAccount('acc-kill', { status: 'open' }, [], { holder: 'survivor', epoch: next!.epoch });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await store.readAuthKeys('acc-kill', 'session', ['peer'])).toEqual(new Map([['peer', new Uint8Array([255])]]));
+  }, 60_000);
 });
 
 describe('stores and apps', () => {
@@ -464,7 +569,13 @@ describe('deleteAccount with purge', () => {
     await store.deleteAccount(ACC, { purge: true });
     const after = await emulator.documentPaths(connection.projectId);
     expect(before.filter((p) => p.includes(ACC)).length).toBeGreaterThan(10);
-    expect(after.filter((p) => p.includes(ACC))).toEqual([]);
-    expect(after).toEqual(before.filter((p) => !p.includes(ACC)));
+    // Only the account's last change-log batch stays, emptied: it keeps the numbering going.
+    const head = await store.changeLogHead(ACC);
+    expect(after.filter((p) => p.includes(ACC))).toEqual([`wasyncFeed/${ACC}__${String(head).padStart(12, '0')}`]);
+    expect((await connection.firestore.doc(`wasyncFeed/${ACC}__${String(head).padStart(12, '0')}`).get()).data()).toMatchObject({
+      events: '[]',
+      purged: true,
+    });
+    expect(after.filter((p) => !p.includes(ACC))).toEqual(before.filter((p) => !p.includes(ACC)));
   });
 });

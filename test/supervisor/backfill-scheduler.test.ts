@@ -335,6 +335,35 @@ describe('BackfillScheduler: two instances, one SQLite store, leases per account
     expect(calls).toHaveLength(3);
   });
 
+  it('on connect: waits for a history sync under way to end (the delay a floor), or for its cap when it never ends', async () => {
+    const a = instance('wa-1', temp.store, {
+      ready: false,
+      runMs: 10,
+      auto: { maxConcurrency: 2 },
+      connected: () => ['acc-a', 'acc-b', 'acc-c'],
+      extra: { connectDelayMs: 20, caughtUpTimeoutMs: 10_000, historySyncWaitMs: 400, runOnConnect: true },
+    });
+    // acc-a was just paired: its sync is waiting, then running; acc-b's sync runs and never ends; acc-c has none.
+    a.scheduler.onHistorySync('acc-a', 'waiting');
+    a.scheduler.onHistorySync('acc-b', 'running');
+    a.scheduler.onHistorySync('acc-c', 'complete');
+    const connectedAt = Date.now();
+    for (const id of ['acc-a', 'acc-b', 'acc-c']) {
+      a.scheduler.onConnection(id, 'open');
+      a.scheduler.onCaughtUp(id);
+    }
+    a.scheduler.onHistorySync('acc-a', 'running');
+    await vi.waitFor(() => expect(calls.map((c) => c.accountId)).toEqual(['acc-c']), { timeout: 5_000, interval: 5 });
+    await sleep(60);
+    expect(calls.map((c) => c.accountId)).toEqual(['acc-c']);
+    // acc-a's sync completes: it runs now; acc-b only once the cap ran out.
+    a.scheduler.onHistorySync('acc-a', 'complete');
+    await vi.waitFor(() => expect(calls.map((c) => c.accountId)).toEqual(['acc-c', 'acc-a']), { timeout: 5_000, interval: 5 });
+    await vi.waitFor(() => expect(calls.map((c) => c.accountId)).toEqual(['acc-c', 'acc-a', 'acc-b']), { timeout: 5_000, interval: 5 });
+    expect(calls[2]!.startedAt - connectedAt).toBeGreaterThanOrEqual(400);
+    await a.scheduler.settled(5_000);
+  });
+
   it('recent sync: each connected account once across both instances, anchored at the newest message, under its own lease', async () => {
     const a = instance('wa-1', temp.store, { auto: null });
     const b = instance('wa-2', other, { auto: null });

@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../command.js';
 import { accountCommands } from './accounts.js';
 import { exportCommands } from './export.js';
+import { feedCommands } from './feed.js';
 import { messagingCommands } from './messaging.js';
 import { operationCommands } from './operations.js';
 import { pairingCommands } from './pairing.js';
@@ -11,5 +12,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...pairingCommands,
   ...messagingCommands,
   ...exportCommands,
+  ...feedCommands,
   ...operationCommands,
 ];

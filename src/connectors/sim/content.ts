@@ -2,7 +2,7 @@ import { proto } from '@whiskeysockets/baileys';
 import { int64, uint64, type Long } from './longs.js';
 import type { MediaProtoFields } from '../../ingest/index.js';
 import type { Rng } from './rng.js';
-import { SIM_MEDIA_FILES, simMediaFile, simMediaPath, type SimMediaFile, type SimMediaKind } from './media-files.js';
+import { SIM_MEDIA_FILES, simMediaMeta, simMediaPath, type SimMediaKind, type SimMediaMeta } from './media-files.js';
 import { CAPTIONS, DOCUMENTS, EMOJI, FIRST_NAMES, GREETINGS, LAST_NAMES, LINKS, PLACES, SENTENCES } from './vocab.js';
 
 /**
@@ -39,7 +39,7 @@ export function sentence(rng: Rng): string {
 /** What the generator fills in of a media proto's shared fields (`MediaProtoFields`), and the file they describe. */
 export type GeneratedMedia = Required<Pick<MediaProtoFields, 'url' | 'directPath' | 'mediaKey' | 'fileSha256' | 'fileEncSha256'>> & {
   mediaKeyTimestamp: Long;
-  file: SimMediaFile;
+  file: SimMediaMeta;
 };
 
 /**
@@ -53,7 +53,7 @@ export function mediaFields(rng: Rng, kind: SimMediaKind, ts: number): Generated
   const pick = rng.bytes(32);
   rng.bytes(32);
   rng.bytes(32);
-  const file = simMediaFile(kind, pick[0]! % SIM_MEDIA_FILES);
+  const file = simMediaMeta(kind, pick[0]! % SIM_MEDIA_FILES);
   const directPath = simMediaPath(kind, file.index, noise);
   return {
     url: `https://mmg.whatsapp.net${directPath}&mms3=true`,

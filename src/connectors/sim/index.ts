@@ -1,4 +1,6 @@
 import type { Config } from '../../config/index.js';
+import type { Connector } from '../types.js';
+import { RemoteSimConnector } from './remote/remote-connector.js';
 import { SimConnector } from './sim-connector.js';
 
 export { SimConnector, type SimConnectorOptions } from './sim-connector.js';
@@ -17,8 +19,19 @@ export {
 export { generateHistory, type GenerateHistoryOptions, type GeneratedHistory } from './history-generator.js';
 export { SimWorld, type SimIdentity, type WorldOptions } from './world.js';
 export { SimDisconnectError } from './errors.js';
+export { SimServer, type SimServerOptions, type SimAccountStats, type SimMessageLog, type SimConnectionLog } from './remote/server.js';
+export { RemoteSimConnector } from './remote/remote-connector.js';
 
-/** The sim connector the environment asks for (`WA_SIM_*`, plus `WHATSAPP_SYNC_FULL_HISTORY`). */
+/**
+ * The sim connector the environment asks for: the shared sim server when `WA_SIM_SERVER` names one,
+ * else a phone in this process (`simConnectorFromConfig`).
+ */
+export function createSimConnector(config: Config): Connector {
+  if (config.WA_SIM_SERVER) return new RemoteSimConnector({ serverUrl: config.WA_SIM_SERVER, instance: config.INSTANCE_ID });
+  return simConnectorFromConfig(config);
+}
+
+/** The in-process sim connector the environment asks for (`WA_SIM_*`, plus `WHATSAPP_SYNC_FULL_HISTORY`). */
 export function simConnectorFromConfig(config: Config): SimConnector {
   return new SimConnector({
     chats: config.WA_SIM_CHATS,

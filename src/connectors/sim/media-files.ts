@@ -45,18 +45,48 @@ export interface SimMediaFile {
   height: number | null;
 }
 
-const cache = new Map<string, SimMediaFile>();
+/** What a message needs of a file (its key, hashes, size): everything but the bytes. */
+export type SimMediaMeta = Omit<SimMediaFile, 'plain' | 'encrypted'>;
 
-/** Slot `index` (any integer: taken modulo the pool) of a kind, built on first use and kept. */
-export function simMediaFile(kind: SimMediaKind, index: number): SimMediaFile {
+/**
+ * Every account's worker runs its own simulated phone, so what it keeps is multiplied by the accounts.
+ * The metadata of every file of the pool (a few hundred bytes each) is kept: messages are generated
+ * from it. The bytes (plain and encrypted copies, up to 64 KB a file) are kept for the 16 files used
+ * last: a download rebuilds an evicted file in well under a millisecond. Kept whole, the pool grew to
+ * several MiB per account over a long run.
+ */
+const CACHED_FILES = 16;
+const recent = new Map<string, SimMediaFile>();
+const metas = new Map<string, SimMediaMeta>();
+
+function keyOf(kind: SimMediaKind, index: number): { key: string; i: number } {
   const i = ((Math.trunc(index) % SIM_MEDIA_FILES) + SIM_MEDIA_FILES) % SIM_MEDIA_FILES;
-  const key = `${kind}:${i}`;
-  let file = cache.get(key);
-  if (!file) {
+  return { key: `${kind}:${i}`, i };
+}
+
+/** Slot `index` (any integer: taken modulo the pool) of a kind; deterministic, so rebuilding gives the same file. */
+export function simMediaFile(kind: SimMediaKind, index: number): SimMediaFile {
+  const { key, i } = keyOf(kind, index);
+  let file = recent.get(key);
+  if (file) {
+    recent.delete(key);
+  } else {
     file = buildFile(kind, i);
-    cache.set(key, file);
+    if (recent.size >= CACHED_FILES) recent.delete(recent.keys().next().value!);
+    const { plain: _plain, encrypted: _encrypted, ...meta } = file;
+    if (!metas.has(key)) metas.set(key, meta);
   }
+  recent.set(key, file);
   return file;
+}
+
+/** The metadata of slot `index` of a kind: what generated messages carry. */
+export function simMediaMeta(kind: SimMediaKind, index: number): SimMediaMeta {
+  const { key } = keyOf(kind, index);
+  const meta = metas.get(key);
+  if (meta) return meta;
+  simMediaFile(kind, index);
+  return metas.get(key)!;
 }
 
 /**
@@ -64,7 +94,7 @@ export function simMediaFile(kind: SimMediaKind, index: number): SimMediaFile {
  * pool slot as the first group of digits; `noise` fills the rest as a real path's tokens would.
  */
 export function simMediaPath(kind: SimMediaKind, index: number, noise: { a: string; b: string; oh: string; oe: string }): string {
-  const slot = String(simMediaFile(kind, index).index).padStart(8, '0');
+  const slot = String(simMediaMeta(kind, index).index).padStart(8, '0');
   return `/v/${PATH_PREFIX[kind]}/${slot}_${noise.a}_${noise.b}_n.enc?ccb=11-4&oh=01_Q5Aa${noise.oh}&oe=${noise.oe}&_nc_sid=5e03e0`;
 }
 

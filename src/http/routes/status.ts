@@ -5,7 +5,7 @@ import type { HttpDeps } from '../deps.js';
 import { jsonReply } from '../respond.js';
 import { route, type Route } from '../router.js';
 import * as S from '../schemas/status.js';
-import { serializeDashboardAccount, serializeProtocolVersion, serializeRealtimeDiag } from '../serialize.js';
+import { serializeDashboardAccount, serializeFleet, serializeProtocolVersion, serializeRealtimeDiag } from '../serialize.js';
 
 /** Operational endpoints: probes, diagnostics, the dashboard summary and Prometheus metrics. */
 
@@ -99,13 +99,21 @@ export const statusRoutes: readonly Route[] = [
   }),
 
   route('get', '/api/status/dashboard', { scope: 'admin', account: 'none', schema: S.getDashboard }, async ({ deps }) => {
-    const views = await deps.accounts.list();
+    const [views, fleet] = await Promise.all([deps.accounts.list(), deps.accounts.instances()]);
     const waVersion = deps.protocolVersion?.() ?? null;
     return jsonReply(200, {
       success: true,
       accounts: views.map(serializeDashboardAccount),
       count: views.length,
       waVersion: waVersion ? serializeProtocolVersion(waVersion) : null,
+      instanceId: deps.instanceId,
+      // The fleet at a glance; GET /api/whatsapp/instances has each instance's accounts and leases.
+      instances: serializeFleet(fleet).instances.map(({ accounts: _accounts, ...i }) => i),
     });
+  }),
+
+  // Any instance answers: the registry and the owner leases are in the shared store.
+  route('get', '/api/whatsapp/instances', { scope: 'admin', account: 'none', schema: S.listInstances }, async ({ deps }) => {
+    return jsonReply(200, { success: true, ...serializeFleet(await deps.accounts.instances()) });
   }),
 ];

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { component, errorResponse, json, Nullable, type RouteSchema, StringEnum, SuccessTrue } from './common.js';
+import { component, errorResponse, json, Nullable, type RouteSchema, StringEnum, SuccessTrue, OWNED_ELSEWHERE_409 } from './common.js';
 import { AccountId, AccountParams, MessageId } from './ids.js';
 import { Account } from './records.js';
 
@@ -88,6 +88,7 @@ export const deleteAccount = {
     ),
   }),
   responses: {
+    409: OWNED_ELSEWHERE_409,
     200: json(
       Type.Object({ success: SuccessTrue, accountId: Type.String(), purged: Type.Boolean() }, { additionalProperties: false }),
       'Deleted.',
@@ -100,7 +101,7 @@ export const regenerateQr = {
   tags,
   summary: 'Drop the session and ask for a new QR',
   params: AccountParams,
-  responses: { 200: json(QrReply, 'The QR state right after the restart (the new code may follow).') },
+  responses: { 200: json(QrReply, 'The QR state right after the restart (the new code may follow).'), 409: OWNED_ELSEWHERE_409 },
 } as const satisfies RouteSchema;
 
 export const getQr = {
@@ -109,7 +110,7 @@ export const getQr = {
   summary: 'The pending QR',
   description: 'The QR to scan as text and as a PNG data URL; null when none is pending.',
   params: AccountParams,
-  responses: { 200: json(QrReply, 'The QR state.') },
+  responses: { 200: json(QrReply, 'The QR state.'), 409: OWNED_ELSEWHERE_409 },
 } as const satisfies RouteSchema;
 
 export const requestPairingCode = {
@@ -126,6 +127,7 @@ export const requestPairingCode = {
     }),
   }),
   responses: {
+    409: OWNED_ELSEWHERE_409,
     200: json(
       Type.Object({ success: SuccessTrue, code: Type.String({ description: 'Type it on the phone.' }) }, { additionalProperties: false }),
       'The pairing code.',
@@ -140,6 +142,7 @@ export const startBackfill = {
   description: 'Answers as soon as the backfill has started; results land in the account’s `lastBackfillAt` / `lastBackfillResult`.',
   params: AccountParams,
   responses: {
+    409: OWNED_ELSEWHERE_409,
     200: json(
       Type.Object(
         { success: SuccessTrue, message: Type.Literal('Backfill started (runs asynchronously)'), accountId: Type.String() },
@@ -197,7 +200,10 @@ export const sendMessage = {
       'Accepted: stored as queued and handed to WhatsApp.',
     ),
     404: errorResponse(404, 'No such account (the body’s `accountId`).'),
-    409: errorResponse(409, 'A message with this `messageId` was already sent.'),
+    409: errorResponse(
+      409,
+      'A message with this `messageId` was already sent; or `OWNED_ELSEWHERE` (another instance owns the account, not forwarded).',
+    ),
     502: errorResponse(502, 'WhatsApp refused or failed the send.'),
     503: errorResponse(
       503,

@@ -123,6 +123,12 @@ export const ErrorEnvelope = component(
         },
         { additionalProperties: false },
       ),
+      owner: Type.Optional(
+        Type.Object(
+          { instanceId: Type.String(), url: Type.Union([Type.String(), Type.Null()]) },
+          { additionalProperties: false, description: 'With `OWNED_ELSEWHERE` (409): the instance that owns the account.' },
+        ),
+      ),
     },
     { additionalProperties: false, description: 'The error envelope of every failed request.' },
   ),
@@ -135,12 +141,16 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   403: 'An API key whose scopes or accounts do not cover the request.',
   404: 'No such account, thread, message or file.',
   405: 'Wrong method for this path (`Allow` lists the right ones).',
-  409: 'Conflicts with what exists (the id is taken, the message was already sent).',
+  409:
+    'Conflicts with what exists (the id is taken, the message was already sent), or `OWNED_ELSEWHERE`: ' +
+    'another instance owns the account and the command could not be forwarded (`owner` names it).',
   413: 'The request body is over the limit (64 KiB by default); the connection is closed.',
   416: 'The `Range` cannot be served (`Content-Range: bytes */size` when the size is known).',
   500: 'Internal error; the details are in the server log, never in the answer.',
   502: 'WhatsApp failed (sending, or the media CDN).',
-  503: 'Not available now: shutting down, the account is not running or not connected, the store is unreachable or did not commit in time.',
+  503:
+    'Not available now: shutting down, the account is not running or not connected (`LEASE_LOST`: it just moved ' +
+    'to another instance), the store is unreachable or did not commit in time.',
 };
 
 /** The error envelope at one status, with the codes that status can carry. */
@@ -194,3 +204,9 @@ export function responsesOf(schema: RouteSchema, route: { open: boolean; body: b
 
 /** `{ success: true, … }`: the success envelope. */
 export const SuccessTrue = Type.Literal(true);
+
+/** A command that runs on the account's owner instance: forwarded there, or 409 `OWNED_ELSEWHERE` (README, Routing). */
+export const OWNED_ELSEWHERE_409 = errorResponse(
+  409,
+  '`OWNED_ELSEWHERE`: another instance of the fleet owns the account and the command could not be forwarded (`owner` names it).',
+);

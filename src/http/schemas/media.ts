@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { errorResponse, type HeaderSpec, type RouteSchema } from './common.js';
+import { errorResponse, type HeaderSpec, type RouteSchema, OWNED_ELSEWHERE_409 } from './common.js';
 import { AccountId, MessageId } from './ids.js';
 
 /** Media of stored messages (src/http/routes/media.ts). */
@@ -26,6 +26,7 @@ export const getMedia = {
     'Send `Range: bytes=a-b`, `a-` or `-n` for a part of it.',
   params: Type.Object({ accountId: AccountId, messageId: MessageId }),
   responses: {
+    409: OWNED_ELSEWHERE_409,
     200: { description: 'The whole file.', contentType: '*/*', schema: Bytes, headers },
     206: {
       description: 'The requested range.',

@@ -140,11 +140,32 @@ const HistorySyncProgress = Type.Object(
 const HistorySyncChunks = Type.Record(Type.String(), Type.Integer(), { description: 'Chunks received per sync type.' });
 const HistorySyncStatus = StringEnum(HISTORY_SYNC_STATUSES);
 
+/** An owner lease as the API shows it (several instances on one store; README, Running several instances). */
+export const OwnerLease = component(
+  'OwnerLease',
+  Type.Object(
+    {
+      instanceId: Str(),
+      url: NullStr('Where the owner is reached (`INSTANCE_URL`).'),
+      epoch: Type.Integer({ description: 'Fencing epoch: +1 on every acquisition.' }),
+      valid: Type.Boolean({ description: 'The lease is unexpired.' }),
+      self: Type.Boolean({ description: 'This instance is the owner.' }),
+      acquiredAt: Instant(),
+      until: Instant(),
+      leaseAgeSeconds: Nullable(Type.Number()),
+      expiresInSeconds: Nullable(Type.Number({ description: 'Negative: expired.' })),
+    },
+    { additionalProperties: false },
+  ),
+);
+
 export const AccountRuntime = component(
   'AccountRuntime',
   Type.Object(
     {
-      actor: StringEnum(['starting', 'running', 'restarting', 'stopped', 'failed'] as const),
+      actor: StringEnum(['starting', 'running', 'restarting', 'stopped', 'failed', 'remote'] as const, {
+        description: '`remote`: another instance of the fleet owns the account (see `owner`).',
+      }),
       connection: StringEnum(CONNECTION_STATUSES),
       reason: NullStr(),
       restarts: Type.Integer(),
@@ -183,6 +204,7 @@ export const AccountRuntime = component(
           },
         ),
       ),
+      owner: Type.Optional(Type.Union([OwnerLease, Type.Null()], { description: 'The instance holding the owner lease; null: nobody.' })),
     },
     { additionalProperties: false, description: 'Live state of the account’s actor on this instance.' },
   ),
@@ -255,7 +277,7 @@ export const DashboardAccountSchema = component(
     {
       accountId: Str(),
       status: StringEnum(CONNECTION_STATUSES, { description: 'Live connection state.' }),
-      actor: StringEnum(['starting', 'running', 'restarting', 'stopped', 'failed'] as const),
+      actor: StringEnum(['starting', 'running', 'restarting', 'stopped', 'failed', 'remote'] as const),
       phoneNumber: NullStr(),
       lastBackfillAt: Instant(),
       lastHistorySyncAt: Instant(),
@@ -276,6 +298,7 @@ export const DashboardAccountSchema = component(
       historySyncCompletedAt: Instant(),
       historySyncStalled: Type.Boolean(),
       historySyncStalledAt: Instant(),
+      owner: Type.Union([OwnerLease, Type.Null()], { description: 'Which instance runs the account (its owner lease); null: nobody.' }),
     },
     { additionalProperties: false },
   ),

@@ -116,6 +116,74 @@ const WaVersion = Type.Object(
   { additionalProperties: false, description: 'The WhatsApp Web version the sockets announce.' },
 );
 
+const InstanceFields = {
+  instanceId: Type.String(),
+  url: Nullable(Type.String({ description: 'Where other instances reach it (`INSTANCE_URL`).' })),
+  mode: StringEnum(['active', 'passive'] as const),
+  state: StringEnum(['running', 'draining'] as const),
+  alive: Type.Boolean({ description: 'Heartbeat within three ticks and not draining.' }),
+  self: Type.Boolean({ description: 'The instance that answered.' }),
+  startedAt: Instant(),
+  heartbeatAt: Instant(),
+  heartbeatAgeSeconds: Nullable(Type.Number()),
+  maxAccounts: Type.Integer(),
+  accountCount: Type.Integer(),
+};
+
+const InstanceSummary = component('InstanceSummary', Type.Object(InstanceFields, { additionalProperties: false }));
+
+const Instance = component(
+  'Instance',
+  Type.Object(
+    {
+      ...InstanceFields,
+      accounts: Type.Array(
+        Type.Object(
+          {
+            accountId: Type.String(),
+            epoch: Type.Integer(),
+            acquiredAt: Instant(),
+            until: Instant(),
+            leaseAgeSeconds: Nullable(Type.Number()),
+            expiresInSeconds: Nullable(Type.Number()),
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'The accounts whose valid owner lease it holds.' },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const listInstances = {
+  operationId: 'listInstances',
+  tags,
+  summary: 'The fleet: instances and owner leases',
+  description:
+    'Every instance sharing the store (its registry entry and heartbeat) and the accounts it owns; any instance answers. ' +
+    'Scope `admin`: it names every account of the fleet, which a key limited to some accounts may not see.',
+  responses: {
+    200: json(
+      Type.Object(
+        {
+          success: SuccessTrue,
+          self: Type.String({ description: 'The instance that answered.' }),
+          mode: StringEnum(['active', 'passive'] as const),
+          leaseMs: Type.Integer(),
+          tickMs: Type.Integer(),
+          instances: Type.Array(Instance),
+          count: Type.Integer(),
+          unowned: Type.Array(Type.String(), { description: 'Claimable accounts nobody holds a valid owner lease of.' }),
+          parked: Type.Array(Type.String(), { description: 'Accounts waiting for a person (logged out, forbidden).' }),
+        },
+        { additionalProperties: false },
+      ),
+      'The fleet.',
+    ),
+  },
+} as const satisfies RouteSchema;
+
 export const getDashboard = {
   operationId: 'getDashboard',
   tags,
@@ -129,6 +197,8 @@ export const getDashboard = {
           accounts: Type.Array(DashboardAccountSchema),
           count: Type.Integer(),
           waVersion: Type.Union([WaVersion, Type.Null()], { description: 'Null with the simulated phone.' }),
+          instanceId: Type.String({ description: 'The instance that answered.' }),
+          instances: Type.Array(InstanceSummary, { description: 'The fleet at a glance (`GET /api/whatsapp/instances` has the leases).' }),
         },
         { additionalProperties: false },
       ),

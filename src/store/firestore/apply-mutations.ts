@@ -1,4 +1,5 @@
 import type { DocumentSnapshot, Firestore } from 'firebase-admin/firestore';
+import { changedMessageFields, changedThreadFields, loggedMessage, type ChangeEvent } from '../../domain/change-events.js';
 import { StoreError } from '../../domain/errors.js';
 import {
   applyGroupMutation,
@@ -26,7 +27,14 @@ import { threadIdOf } from '../../domain/thread-id.js';
 import type { Logger } from '../../logging/logger.js';
 import { partitionMutations, type PartitionedMutations } from '../partition.js';
 import { emptyApplyResult, type ApplyResult } from '../port.js';
-import { MAX_DOCUMENT_BYTES, estimateDocumentBytes, type Committer, type WriteGroup, type WriteOp } from './batching.js';
+import {
+  MAX_DOCUMENT_BYTES,
+  estimateDocumentBytes,
+  type ChangeLogWriter,
+  type Committer,
+  type LoggedGroup,
+  type WriteOp,
+} from './batching.js';
 import {
   docToMessage,
   docToPending,
@@ -63,6 +71,8 @@ export interface ApplyContext {
   db: Firestore;
   refs: Refs;
   committer: Committer;
+  /** The change log the commits append to; null writes none (benchmarks measure its cost). */
+  log: ChangeLogWriter | null;
   now: number;
   logger?: Logger;
 }
@@ -157,6 +167,8 @@ class Workspace {
   private readonly jobWrites = new Map<string, MediaJobEnqueue>();
   /** Jobs that exist already, among those the batch names. */
   private readonly jobsStored = new Set<string>();
+  /** PN thread id → the LID thread merged into it by this batch (the merge's `thread.updated` names it). */
+  private readonly mergedFrom = new Map<string, string>();
 
   constructor(
     private readonly ctx: ApplyContext,
@@ -464,6 +476,7 @@ class Workspace {
 
     this.setThread(lidId, null);
     this.setThread(pnId, mergeLidThread(pn, lid, m.pn, m.lid, now));
+    this.mergedFrom.set(pnId, lidId);
     result.threadsMerged++;
   }
 
@@ -498,9 +511,10 @@ class Workspace {
   async commit(): Promise<void> {
     const { refs, now } = this.ctx;
     const acc = this.accountId;
-    const messageGroups: WriteGroup[] = [];
-    const pendingGroups: WriteGroup[] = [];
-    const threadGroups: WriteGroup[] = [];
+    const messageGroups: LoggedGroup[] = [];
+    const pendingGroups: LoggedGroup[] = [];
+    const threadGroups: LoggedGroup[] = [];
+    const plain = (ops: WriteOp[]): LoggedGroup => ({ ops, events: [] });
 
     for (const slot of this.messages.values()) {
       const group: WriteOp[] = [];
@@ -526,27 +540,54 @@ class Workspace {
       }
       const job = this.jobWrites.get(slot.id);
       if (job) group.push({ type: 'set', ref: mediaJobRef(this.ctx.db, acc, slot.id), data: newJobDoc(job, now), merge: false });
-      if (group.length > 0) messageGroups.push(group);
+      const event = messageEvent(slot);
+      if (group.length > 0) messageGroups.push({ ops: group, events: event ? [event] : [] });
       if (slot.pendingCurrent !== null && !samePending(slot.pendingLoaded, slot.pendingCurrent)) {
-        pendingGroups.push([
-          { type: 'set', ref: refs.pendingReceipt(acc, slot.id), data: pendingToDoc(acc, slot.id, slot.pendingCurrent, now), merge: false },
-        ]);
+        pendingGroups.push(
+          plain([
+            {
+              type: 'set',
+              ref: refs.pendingReceipt(acc, slot.id),
+              data: pendingToDoc(acc, slot.id, slot.pendingCurrent, now),
+              merge: false,
+            },
+          ]),
+        );
       }
     }
 
     for (const [threadId, slot] of this.threads) {
       if (!slot.dirty) continue;
-      if (slot.current !== null)
-        threadGroups.push([{ type: 'set', ref: refs.thread(threadId), data: threadToDoc(slot.current), merge: true }]);
-      else if (slot.loaded !== null) threadGroups.push([{ type: 'delete', ref: refs.thread(threadId) }]);
+      if (slot.current !== null) {
+        const event = this.threadEvent(threadId, slot);
+        threadGroups.push({
+          ops: [{ type: 'set', ref: refs.thread(threadId), data: threadToDoc(slot.current), merge: true }],
+          events: event ? [event] : [],
+        });
+      } else if (slot.loaded !== null) threadGroups.push(plain([{ type: 'delete', ref: refs.thread(threadId) }]));
     }
     for (const [lid, pn] of this.mappingWrites) {
-      threadGroups.push([
-        { type: 'set', ref: refs.lidMapping(acc, lid), data: { accountId: acc, lid, pn, updatedAt: toTimestamp(now) }, merge: false },
-      ]);
+      threadGroups.push(
+        plain([
+          { type: 'set', ref: refs.lidMapping(acc, lid), data: { accountId: acc, lid, pn, updatedAt: toTimestamp(now) }, merge: false },
+        ]),
+      );
     }
 
-    await this.ctx.committer.commit('applyMutations', [...messageGroups, ...pendingGroups, ...threadGroups]);
+    await this.ctx.committer.commitLogged(
+      'applyMutations',
+      [...messageGroups, ...pendingGroups, ...threadGroups],
+      this.ctx.log ? { accountId: acc, writer: this.ctx.log } : null,
+    );
+  }
+
+  /** `thread.updated` for a thread this batch wrote (a deleted one is named by its merge instead). */
+  private threadEvent(threadId: string, slot: ThreadSlot): ChangeEvent | null {
+    if (slot.current === null) return null;
+    const changes = changedThreadFields(slot.loaded, slot.current);
+    const mergedFrom = this.mergedFrom.get(threadId) ?? null;
+    if (changes.length === 0 && mergedFrom === null) return null;
+    return { type: 'thread.updated', data: { thread: slot.current, changes, mergedFrom } };
   }
 
   /**
@@ -574,6 +615,22 @@ function senderThreadId(accountId: string, r: MessageRecord): string | null {
   if (r.participant === null || r.fromMe || r.senderName !== null) return null;
   const id = threadIdOf(accountId, r.participant);
   return isValidDocId(id) ? id : null;
+}
+
+/**
+ * `message.created` for a message this batch inserted, `message.updated` for one whose stored fields
+ * it changed. A message that only moved with its LID thread logs nothing: the merge's
+ * `thread.updated` says all its messages moved.
+ */
+function messageEvent(slot: MessageSlot): ChangeEvent | null {
+  const { loaded, current } = slot;
+  if (current === null) return null;
+  const message = loggedMessage(current.record);
+  if (loaded === null) return { type: 'message.created', data: { threadId: current.threadId, message } };
+  let changes = changedMessageFields(loaded.record, current.record);
+  if (loaded.threadId !== current.threadId) changes = changes.filter((f) => f !== 'clientJid');
+  if (changes.length === 0) return null;
+  return { type: 'message.updated', data: { threadId: current.threadId, message, changes } };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from 'firebase-admin/firestore';
 import type { Logger } from '../../logging/logger.js';
 import { backoffDelay } from '../../domain/backoff.js';
+import type { ChangeEvent } from '../../domain/change-events.js';
 import { StoreError } from '../../domain/errors.js';
 import { GRPC_DEADLINE_EXCEEDED, GRPC_RESOURCE_EXHAUSTED, grpcCodeOf, isTransientFirestoreError, toStoreError } from './errors.js';
 
@@ -23,11 +24,24 @@ import { GRPC_DEADLINE_EXCEEDED, GRPC_RESOURCE_EXHAUSTED, grpcCodeOf, isTransien
 
 export type WriteOp =
   | { type: 'set'; ref: DocumentReference; data: DocumentData; merge: boolean }
+  /** Fails the whole commit when the document exists (the change log's batch numbers). */
+  | { type: 'create'; ref: DocumentReference; data: DocumentData }
   | { type: 'update'; ref: DocumentReference; data: DocumentData }
   | { type: 'delete'; ref: DocumentReference };
 
 /** Operations that must land in the same commit (a message and its index entry, a move's delete and set). */
 export type WriteGroup = readonly WriteOp[];
+
+/** A group with the change-log events its writes cause: they go in the same commit (change-log.ts). */
+export interface LoggedGroup {
+  ops: WriteGroup;
+  events: readonly ChangeEvent[];
+}
+
+/** What the committer needs of the change log: the commit runs inside `append`, with the log's documents added. */
+export interface ChangeLogWriter {
+  append(accountId: string, events: readonly ChangeEvent[], run: (feedOps: WriteOp[]) => Promise<void>): Promise<void>;
+}
 
 export interface CommitLimits {
   maxOps: number;
@@ -83,7 +97,7 @@ function documentNameBytes(path: string): number {
 export function estimateWriteBytes(op: WriteOp): number {
   if (op.type === 'delete') return Buffer.byteLength(op.ref.path, 'utf8') + 48;
   const doc = estimateDocumentBytes(op.ref.path, op.data);
-  const mask = op.type === 'update' || op.merge ? maskBytes(op.data) : 0;
+  const mask = op.type === 'update' || (op.type === 'set' && op.merge) ? maskBytes(op.data) : 0;
   return doc + mask;
 }
 
@@ -123,24 +137,56 @@ export function planCommits<T>(
   sizeOf: (op: T) => number,
   limits: CommitLimits = FIRESTORE_COMMIT_LIMITS,
 ): T[][] {
-  const commits: T[][] = [];
-  let current: T[] = [];
+  return planLoggedCommits(
+    groups.map((ops) => ({ ops, events: [] })),
+    sizeOf,
+    limits,
+  ).map((c) => c.ops);
+}
+
+/** One planned commit: its writes and the change-log events they cause. */
+export interface PlannedCommit<T> {
+  ops: T[];
+  events: ChangeEvent[];
+}
+
+/**
+ * `planCommits` for groups that carry change-log events: each commit keeps room for the log's
+ * documents its events need (one per `FEED_DOC_MAX_BYTES` of events) in both the operation and the
+ * byte budget, so the log always lands in the commit of the writes it describes.
+ */
+export function planLoggedCommits<T>(
+  groups: ReadonlyArray<{ ops: readonly T[]; events: readonly ChangeEvent[] }>,
+  sizeOf: (op: T) => number,
+  limits: CommitLimits = FIRESTORE_COMMIT_LIMITS,
+  feedDocBytes = 900 * 1024,
+): Array<PlannedCommit<T>> {
+  const commits: Array<PlannedCommit<T>> = [];
+  let current: PlannedCommit<T> = { ops: [], events: [] };
   let bytes = 0;
+  let eventBytes = 0;
+  const feedDocs = (b: number) => (b === 0 ? 0 : Math.ceil(b / feedDocBytes));
   for (const group of groups) {
-    if (group.length === 0) continue;
-    if (group.length > limits.maxOps)
-      throw new StoreError(`a write group of ${group.length} operations exceeds the commit limit of ${limits.maxOps}`);
-    const groupBytes = group.reduce((sum, op) => sum + sizeOf(op), 0);
-    const fits = current.length + group.length <= limits.maxOps && bytes + groupBytes <= limits.maxBytes;
-    if (!fits && current.length > 0) {
+    if (group.ops.length === 0 && group.events.length === 0) continue;
+    // Their JSON (how the log stores them) runs up to about twice Firestore's size estimate.
+    const groupEventBytes = 2 * group.events.reduce((sum, e) => sum + estimateValueBytes(e), 0);
+    if (group.ops.length + feedDocs(groupEventBytes) > limits.maxOps)
+      throw new StoreError(`a write group of ${group.ops.length} operations exceeds the commit limit of ${limits.maxOps}`);
+    const groupBytes = group.ops.reduce((sum, op) => sum + sizeOf(op), 0);
+    const ops = current.ops.length + group.ops.length + feedDocs(eventBytes + groupEventBytes);
+    const fits = ops <= limits.maxOps && bytes + groupBytes + eventBytes + groupEventBytes <= limits.maxBytes;
+    if (!fits && (current.ops.length > 0 || current.events.length > 0)) {
       commits.push(current);
-      current = [];
+      current = { ops: [], events: [] };
       bytes = 0;
+      eventBytes = 0;
     }
-    current.push(...group);
+    current.ops.push(...group.ops);
+    current.events.push(...group.events);
     bytes += groupBytes;
+    eventBytes += groupEventBytes;
   }
-  if (current.length > 0) commits.push(current);
+  if (current.ops.length > 0 || current.events.length > 0) commits.push(current);
   return commits;
 }
 
@@ -326,30 +372,56 @@ export class Committer {
 
   /** Commits the groups in order, one commit at a time (later groups may depend on earlier ones). */
   async commit(operation: string, groups: readonly WriteGroup[]): Promise<CommitStats> {
-    const plan = planCommits(groups, estimateWriteBytes, this.opts.limits);
+    return this.commitLogged(
+      operation,
+      groups.map((ops) => ({ ops, events: [] })),
+      null,
+    );
+  }
+
+  /**
+   * `commit` for groups that carry change-log events: every commit with events runs inside the log's
+   * `append` (which numbers it and adds its documents), so a commit and its log entry land together.
+   */
+  async commitLogged(
+    operation: string,
+    groups: readonly LoggedGroup[],
+    log: { accountId: string; writer: ChangeLogWriter } | null,
+  ): Promise<CommitStats> {
+    const plan = planLoggedCommits(groups, estimateWriteBytes, this.opts.limits);
     const stats: CommitStats = { commits: 0, ops: 0, retries: 0, waitedMs: 0 };
     const { timing } = this.opts;
-    for (const [i, ops] of plan.entries()) {
-      let wait = this.bucket.reserve(ops.length);
+    for (const [i, planned] of plan.entries()) {
+      const { ops, events } = planned;
+      let wait = this.bucket.reserve(ops.length + (events.length > 0 && log ? 1 : 0));
       if (i > 0 && this.opts.jitterMs > 0) wait += Math.floor(timing.random() * this.opts.jitterMs);
       if (wait > 0) {
         stats.waitedMs += wait;
         await timing.sleep(wait);
       }
-      await withRetry(
-        operation,
-        () => withDeadline(this.opts.commit(this.toBatch(ops)), this.opts.commitTimeoutMs),
-        this.opts.retry,
-        timing,
-        (err, attempt) => {
-          stats.retries++;
-          if (grpcCodeOf(err) === GRPC_RESOURCE_EXHAUSTED) this.bucket.restartRamp();
-          this.opts.logger?.warn(
-            { operation, attempt, code: grpcCodeOf(err), ops: ops.length },
-            'firestore commit failed transiently; retrying',
-          );
-        },
-      );
+      const send = (all: readonly WriteOp[]) =>
+        withRetry(
+          operation,
+          () => withDeadline(this.opts.commit(this.toBatch(all)), this.opts.commitTimeoutMs),
+          this.opts.retry,
+          timing,
+          (err, attempt) => {
+            stats.retries++;
+            if (grpcCodeOf(err) === GRPC_RESOURCE_EXHAUSTED) this.bucket.restartRamp();
+            this.opts.logger?.warn(
+              { operation, attempt, code: grpcCodeOf(err), ops: all.length },
+              'firestore commit failed transiently; retrying',
+            );
+          },
+        );
+      if (events.length > 0 && log) {
+        await log.writer.append(log.accountId, events, async (feedOps) => {
+          await send([...ops, ...feedOps]);
+          stats.ops += feedOps.length;
+        });
+      } else if (ops.length > 0) {
+        await send(ops);
+      }
       stats.commits++;
       stats.ops += ops.length;
     }
@@ -361,6 +433,7 @@ export class Committer {
     const batch = this.db.batch();
     for (const op of ops) {
       if (op.type === 'set') batch.set(op.ref, op.data, { merge: op.merge });
+      else if (op.type === 'create') batch.create(op.ref, op.data);
       else if (op.type === 'update') batch.update(op.ref, op.data);
       else batch.delete(op.ref);
     }

@@ -9,7 +9,8 @@ import {
   type QueryDocumentSnapshot,
   type QuerySnapshot,
 } from 'firebase-admin/firestore';
-import { BadRequestError, ConflictError, NotFoundError } from '../../domain/errors.js';
+import { accountChangeEvent, changedMessageFields, loggedMessage, type ChangeEvent } from '../../domain/change-events.js';
+import { BadRequestError, ConflictError, LeaseLostError, NotFoundError, StoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import type {
   AccountPatch,
@@ -24,9 +25,11 @@ import type { Logger } from '../../logging/logger.js';
 import type { CursorKey } from '../cursor.js';
 import { pageRequest, scanRequest, toPage } from '../paging.js';
 import type {
+  AcquireLeaseOptions,
   ApplyResult,
   AuthKeyWrite,
   Lease,
+  LeaseFence,
   LeaseName,
   ListOptions,
   MessageScanOptions,
@@ -37,8 +40,10 @@ import type {
   Store,
   StoreHealth,
 } from '../port.js';
+import { acquiredLease, canAcquire, canRelease, canRenew, fenceRefusal, releasedState, type LeaseState } from '../lease-rules.js';
+import { assertInstanceId, assertInstanceRecord, type InstanceRecord } from '../instances.js';
 import { applyMutationsFirestore } from './apply-mutations.js';
-import { Committer, type CommitterOptions, type WriteGroup } from './batching.js';
+import { Committer, type CommitterOptions, type WriteGroup, type WriteOp } from './batching.js';
 import {
   accountFieldsToDoc,
   bytesOrNull,
@@ -49,12 +54,18 @@ import {
   sortKey,
   toTimestamp,
 } from './documents.js';
+import { compareAndSet } from './compare-and-set.js';
 import { GRPC_ALREADY_EXISTS, GRPC_NOT_FOUND, grpcCodeOf, storeClosedError, toStoreError } from './errors.js';
-import { canAcquire, canRenew, leaseFields, readLease } from './leases.js';
+import { leaseFields, readLease } from './leases.js';
+import { FirestoreInstances } from './instances.js';
 import { COLLECTIONS, isValidDocId } from './paths.js';
 import { Refs, getAllByPath } from './refs.js';
 import { FirestoreMediaQueue } from './media-queue.js';
 import { FirestoreSettings } from './settings.js';
+import { FirestoreChangeLog } from './change-log.js';
+import { FirestoreWebhooks } from './webhooks.js';
+import { CommitListeners, assertChangePage, assertOnceKey, type ChangePage, type FROM_OLDEST } from '../change-log.js';
+import { assertWebhookId, type WebhookEndpoint, type WebhookPatch, type WebhookUpdateGuard } from '../webhooks.js';
 import { assertSettingKey, encodeSettingValue, type JsonValue, type SettingEntry } from '../settings.js';
 import {
   assertClaimOptions,
@@ -76,10 +87,14 @@ export interface FirestoreStoreOptions {
   batching?: Partial<CommitterOptions>;
   /** Runs once on `close()`: `openFirestoreStore` deletes the firebase-admin App it created. */
   onClose?: () => Promise<void>;
+  /** `false` writes no change log (benchmarks measure what it costs); wasync itself always keeps it. */
+  changeLog?: boolean;
 }
 
 /** Purges and auth-state clears read documents to delete in pages of this size. */
 const DELETE_PAGE = 500;
+/** A batch holds at most 500 writes; a fenced one also stamps the fence. */
+const FENCED_WRITES_PER_BATCH = 499;
 
 /**
  * The Cloud Firestore backend of the store port, on the runbook's collections (README, Data model; docs/firestore.md):
@@ -97,6 +112,11 @@ export class FirestoreStore implements Store {
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly settings: FirestoreSettings;
   private readonly media: FirestoreMediaQueue;
+  private readonly log: FirestoreChangeLog;
+  private readonly webhooks: FirestoreWebhooks;
+  private readonly logging: boolean;
+  private readonly committed = new CommitListeners();
+  private readonly instances: FirestoreInstances;
   private closed = false;
 
   constructor(options: FirestoreStoreOptions) {
@@ -107,6 +127,10 @@ export class FirestoreStore implements Store {
     this.onClose = options.onClose;
     this.settings = new FirestoreSettings(this.db);
     this.media = new FirestoreMediaQueue(this.db);
+    this.logging = options.changeLog ?? true;
+    this.log = new FirestoreChangeLog(this.db, this.now, options.logger, (accountId) => this.committed.emit([accountId]));
+    this.webhooks = new FirestoreWebhooks(this.db);
+    this.instances = new FirestoreInstances(this.db);
     this.committer = new Committer(this.db, { now: this.now, ...(options.logger ? { logger: options.logger } : {}), ...options.batching });
   }
 
@@ -118,6 +142,7 @@ export class FirestoreStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.log.close();
     await this.onClose?.();
   }
 
@@ -137,7 +162,14 @@ export class FirestoreStore implements Store {
   async applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult> {
     return this.guard('applyMutations', () =>
       applyMutationsFirestore(
-        { db: this.db, refs: this.refs, committer: this.committer, now: this.now(), ...(this.logger ? { logger: this.logger } : {}) },
+        {
+          db: this.db,
+          refs: this.refs,
+          committer: this.committer,
+          log: this.logging ? this.log : null,
+          now: this.now(),
+          ...(this.logger ? { logger: this.logger } : {}),
+        },
         accountId,
         mutations,
       ),
@@ -170,10 +202,29 @@ export class FirestoreStore implements Store {
         const snap = await this.findMessage(accountId, messageId, clientJid);
         if (!snap) return false;
         try {
-          await snap.ref.update(mediaArchiveFieldsToDoc(f));
+          const previous = docToMessage(messageId, snap.data() ?? {});
+          const message: MessageRecord = { ...previous, ...f };
+          const changes = changedMessageFields(previous, message);
+          const threadId = snap.ref.parent.parent?.id;
+          if (!this.logging || changes.length === 0 || threadId === undefined) {
+            await snap.ref.update(mediaArchiveFieldsToDoc(f));
+            return true;
+          }
+          // The archive's result is a `message.updated`, in the same commit as the fields.
+          await this.committer.commitLogged(
+            'recordMediaArchive',
+            [
+              {
+                ops: [{ type: 'update', ref: snap.ref, data: mediaArchiveFieldsToDoc(f) }],
+                events: [{ type: 'message.updated', data: { threadId, message: loggedMessage(message), changes } }],
+              },
+            ],
+            { accountId, writer: this.log },
+          );
           return true;
         } catch (err) {
-          if (grpcCodeOf(err) !== GRPC_NOT_FOUND) throw err;
+          const cause = err instanceof Error ? err.cause : undefined;
+          if (grpcCodeOf(err) !== GRPC_NOT_FOUND && grpcCodeOf(cause) !== GRPC_NOT_FOUND) throw err;
         }
       }
       return false;
@@ -383,33 +434,68 @@ export class FirestoreStore implements Store {
     });
   }
 
-  /** `update()` rather than a merge: it fails on a missing document, which is the NotFoundError. */
-  async patchAccount(accountId: string, patch: AccountPatch): Promise<void> {
+  /**
+   * `update()` rather than a merge: it fails on a missing document, which is the NotFoundError. A
+   * fenced patch is checked against the account's fence in the same commit (`fencedCommit`), its
+   * change-log entries included.
+   */
+  async patchAccount(accountId: string, patch: AccountPatch, events: readonly ChangeEvent[] = [], fence?: LeaseFence): Promise<void> {
     await this.guard('patchAccount', async () => {
       assertAccountId(accountId);
       const fields = accountFieldsToDoc(patch);
       fields.updatedAt = toTimestamp(patch.updatedAt ?? this.now());
-      await this.updateAccount(accountId, fields);
+      const derived = accountChangeEvent(patch);
+      const logged = derived ? [derived, ...events] : events;
+      if (!fence) {
+        await this.updateAccount('patchAccount', accountId, fields, logged);
+        return;
+      }
+      await this.fencedCommit(accountId, fence, [{ type: 'update', ref: this.refs.account(accountId), data: fields }], logged);
     });
   }
 
-  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void> {
+  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number, events: readonly ChangeEvent[] = []): Promise<void> {
     await this.guard('recordHistorySync', async () => {
       assertAccountId(accountId);
-      await this.updateAccount(accountId, {
-        historySyncCount: FieldValue.increment(result.saved),
-        lastHistorySyncAt: toTimestamp(at),
-        lastHistorySyncResult: { ...result },
-        updatedAt: toTimestamp(this.now()),
-      });
+      await this.updateAccount(
+        'recordHistorySync',
+        accountId,
+        {
+          historySyncCount: FieldValue.increment(result.saved),
+          lastHistorySyncAt: toTimestamp(at),
+          lastHistorySyncResult: { ...result },
+          updatedAt: toTimestamp(this.now()),
+        },
+        events,
+      );
     });
   }
 
-  private async updateAccount(accountId: string, fields: Record<string, unknown>): Promise<void> {
+  /** An account update, with the change-log batch it causes in the same commit. */
+  private async updateAccount(
+    operation: string,
+    accountId: string,
+    fields: Record<string, unknown>,
+    events: readonly ChangeEvent[],
+  ): Promise<void> {
     try {
-      await this.refs.account(accountId).update(fields);
+      if (events.length === 0 || !this.logging) {
+        await this.refs.account(accountId).update(fields);
+        return;
+      }
+      await this.committer.commitLogged(
+        operation,
+        [{ ops: [{ type: 'update', ref: this.refs.account(accountId), data: fields }], events }],
+        {
+          accountId,
+          writer: this.log,
+        },
+      );
     } catch (err) {
-      if (grpcCodeOf(err) === GRPC_NOT_FOUND) throw new NotFoundError(`account ${accountId} not found`);
+      const cause = err instanceof Error ? err.cause : undefined;
+      if (grpcCodeOf(err) === GRPC_NOT_FOUND || grpcCodeOf(cause) === GRPC_NOT_FOUND) {
+        throw new NotFoundError(`account ${accountId} not found`);
+      }
       throw err;
     }
   }
@@ -426,7 +512,9 @@ export class FirestoreStore implements Store {
       await this.deleteAll('deleteAccount', this.refs.pendingReceipts(accountId));
       await this.deleteAll('deleteAccount', this.media.accountJobs(accountId));
       await this.clearAuth(accountId);
+      await this.refs.fence(accountId).delete();
       if (opts.purge) {
+        await this.log.purge(accountId, (refs) => this.deleteRefs('deleteAccount', refs));
         const threads = await this.refs.threads().where('accountId', '==', accountId).get();
         for (const thread of threads.docs) {
           await this.deleteAll('deleteAccount', this.refs.messages(thread.id));
@@ -458,10 +546,13 @@ export class FirestoreStore implements Store {
     });
   }
 
-  async writeAuthCreds(accountId: string, data: Uint8Array): Promise<void> {
+  async writeAuthCreds(accountId: string, data: Uint8Array, fence?: LeaseFence): Promise<void> {
     await this.guard('writeAuthCreds', async () => {
       assertAccountId(accountId);
-      await this.refs.authCreds(accountId).set({ accountId, creds: data, updatedAt: toTimestamp(this.now()) });
+      const ref = this.refs.authCreds(accountId);
+      const doc = { accountId, creds: data, updatedAt: toTimestamp(this.now()) };
+      if (fence) await this.fencedCommit(accountId, fence, [{ type: 'set', ref, data: doc, merge: false }]);
+      else await ref.set(doc);
     });
   }
 
@@ -483,52 +574,133 @@ export class FirestoreStore implements Store {
   }
 
   /**
-   * All-or-nothing up to 500 keys (one commit). Baileys writes more only when it generates its
-   * initial pre-keys; those go in several commits, and a failure part-way is retried whole.
+   * All-or-nothing up to 500 keys (one commit; 499 when fenced). Baileys writes more only
+   * when it generates its initial pre-keys; those go in several commits, and a failure part-way is
+   * retried whole.
    */
-  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void> {
+  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[], fence?: LeaseFence): Promise<void> {
     await this.guard('writeAuthKeys', async () => {
       assertAccountId(accountId);
-      const groups: WriteGroup[] = writes.map((w) => {
+      const ops: WriteOp[] = writes.map((w) => {
         const ref = this.refs.authKey(accountId, w.type, w.id);
-        return [
-          w.value === null ? { type: 'delete', ref } : { type: 'set', ref, data: { type: w.type, id: w.id, value: w.value }, merge: false },
-        ];
+        return w.value === null
+          ? { type: 'delete', ref }
+          : { type: 'set', ref, data: { type: w.type, id: w.id, value: w.value }, merge: false };
       });
-      await this.committer.commit('writeAuthKeys', groups);
+      if (fence) await this.fencedCommit(accountId, fence, ops);
+      else
+        await this.committer.commit(
+          'writeAuthKeys',
+          ops.map((op) => [op]),
+        );
     });
   }
 
-  async clearAuthState(accountId: string): Promise<void> {
+  async clearAuthState(accountId: string, fence?: LeaseFence): Promise<void> {
     await this.guard('clearAuthState', async () => {
       if (!isValidDocId(accountId)) return;
-      await this.clearAuth(accountId);
+      await this.clearAuth(accountId, fence);
     });
   }
 
-  private async clearAuth(accountId: string): Promise<void> {
-    await this.deleteAll('clearAuthState', this.refs.authKeys(accountId));
-    await this.refs.authCreds(accountId).delete();
+  /** Page by page; fenced, each page is deleted in one batch checked against the fence (`fencedCommit`). */
+  private async clearAuth(accountId: string, fence?: LeaseFence): Promise<void> {
+    if (!fence) {
+      await this.deleteAll('clearAuthState', this.refs.authKeys(accountId));
+      await this.refs.authCreds(accountId).delete();
+      return;
+    }
+    for (;;) {
+      const page = await this.refs.authKeys(accountId).limit(FENCED_WRITES_PER_BATCH).get();
+      const last = page.size < FENCED_WRITES_PER_BATCH;
+      const ops: WriteOp[] = page.docs.map((d) => ({ type: 'delete', ref: d.ref }));
+      if (last) ops.push({ type: 'delete', ref: this.refs.authCreds(accountId) });
+      await this.fencedCommit(accountId, fence, ops);
+      if (last) return;
+    }
+  }
+
+  /**
+   * Writes `ops` in batches of at most 499 writes, each checked against the account's fence
+   * (`wasyncFences/{accountId}`: the owner lease's holder and epoch, written by every acquisition)
+   * and refused with `LeaseLostError` when a newer epoch holds it. The check and the writes are one
+   * compare-and-set on the fence document (`compareAndSet`): each batch also stamps the fence,
+   * guarded by the update time read with the epoch, so an acquisition landing in between fails the
+   * batch, which is then read again and refused. The fence is a document of its own so that fenced
+   * writes race only with changes of owner, not with the account document's renewals and patches.
+   */
+  private async fencedCommit(
+    accountId: string,
+    fence: LeaseFence,
+    ops: readonly WriteOp[],
+    events: readonly ChangeEvent[] = [],
+  ): Promise<void> {
+    if (events.length > 0 && this.logging) {
+      // The change-log documents go in the fenced batch: a refused patch logs nothing, an accepted
+      // one is announced (one batch: the patches that carry events are a single update).
+      if (ops.length + 1 > FENCED_WRITES_PER_BATCH) throw new StoreError('a fenced write with events must fit one batch');
+      await this.log.append(accountId, events, (feedOps) => this.fencedBatch(accountId, fence, [...ops, ...feedOps]));
+      return;
+    }
+    for (let i = 0; i === 0 || i < ops.length; i += FENCED_WRITES_PER_BATCH) {
+      await this.fencedBatch(accountId, fence, ops.slice(i, i + FENCED_WRITES_PER_BATCH));
+    }
+  }
+
+  private async fencedBatch(accountId: string, fence: LeaseFence, chunk: readonly WriteOp[]): Promise<void> {
+    const ref = this.refs.fence(accountId);
+    await compareAndSet(this.db, ref, (snap) => {
+      const current = snap.exists ? fenceState(snap.get('holder'), snap.get('epoch')) : null;
+      const refusal = fenceRefusal(accountId, current, fence);
+      if (refusal) throw new LeaseLostError(refusal);
+      return {
+        result: undefined,
+        writes: (batch, guard) => {
+          for (const op of chunk) {
+            if (op.type === 'set') batch.set(op.ref, op.data, { merge: op.merge });
+            else if (op.type === 'create') batch.create(op.ref, op.data);
+            else if (op.type === 'update') batch.update(op.ref, op.data);
+            else batch.delete(op.ref);
+          }
+          batch.update(ref, { checkedAt: toTimestamp(this.now()) }, guard);
+        },
+      };
+    });
   }
 
   // ------------------------------------------------------------------ leases
 
   /**
-   * Read-check-write in a transaction on the account document: the transaction makes concurrent
-   * acquires mutually exclusive (one commits, the other retries and sees the holder; proven on
-   * Google's emulator, see docs/firestore.md, Leases).
+   * Read-check-write as one compare-and-set on the account document (`compareAndSet`: no lock held,
+   * so an instance killed mid-renewal blocks nobody's takeover): of concurrent acquisitions exactly
+   * one commits, the others read again and find the holder (proven on Google's emulator, see
+   * docs/firestore.md, Leases). The owner lease also writes its fence in the same batch.
    */
-  async acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null> {
+  async acquireLease(
+    accountId: string,
+    name: LeaseName,
+    holder: string,
+    ttlMs: number,
+    now: number,
+    opts: AcquireLeaseOptions = {},
+  ): Promise<Lease | null> {
     return this.guard('acquireLease', async () => {
       if (!isValidDocId(accountId)) throw new NotFoundError(`account ${accountId} not found`);
       const ref = this.refs.account(accountId);
-      return this.db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
+      return compareAndSet(this.db, ref, (snap) => {
         if (!snap.exists) throw new NotFoundError(`account ${accountId} not found`);
-        if (!canAcquire(readLease(snap.data() ?? {}, name), holder, now)) return null;
-        const lease: Lease = { accountId, name, holder, acquiredAt: now, until: now + ttlMs };
-        tx.update(ref, { ...leaseFields(name, lease), updatedAt: toTimestamp(this.now()) });
-        return lease;
+        const current = readLease(snap.data() ?? {}, name);
+        if (!canAcquire(current, holder, now, opts.steal)) return { result: null };
+        const lease = acquiredLease(accountId, name, holder, ttlMs, now, current);
+        return {
+          result: lease,
+          writes: (batch, guard) => {
+            batch.update(ref, { ...leaseFields(name, lease), updatedAt: toTimestamp(this.now()) }, guard);
+            if (name === 'owner') {
+              batch.set(this.refs.fence(accountId), { accountId, holder, epoch: lease.epoch, updatedAt: toTimestamp(this.now()) });
+            }
+          },
+        };
       });
     });
   }
@@ -537,14 +709,15 @@ export class FirestoreStore implements Store {
     return this.guard('renewLease', async () => {
       if (!isValidDocId(lease.accountId)) return null;
       const ref = this.refs.account(lease.accountId);
-      return this.db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        if (!snap.exists) return null;
+      return compareAndSet(this.db, ref, (snap) => {
+        if (!snap.exists) return { result: null };
         const current = readLease(snap.data() ?? {}, lease.name);
-        if (!canRenew(current, lease)) return null;
+        if (!canRenew(current, lease)) return { result: null };
         const renewed: Lease = { ...lease, acquiredAt: current.acquiredAt ?? lease.acquiredAt, until: now + ttlMs };
-        tx.update(ref, { ...leaseFields(lease.name, renewed), updatedAt: toTimestamp(this.now()) });
-        return renewed;
+        return {
+          result: renewed,
+          writes: (batch, guard) => batch.update(ref, { ...leaseFields(lease.name, renewed), updatedAt: toTimestamp(this.now()) }, guard),
+        };
       });
     });
   }
@@ -553,12 +726,33 @@ export class FirestoreStore implements Store {
     await this.guard('releaseLease', async () => {
       if (!isValidDocId(lease.accountId)) return;
       const ref = this.refs.account(lease.accountId);
-      await this.db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        if (!snap.exists || readLease(snap.data() ?? {}, lease.name).holder !== lease.holder) return;
-        tx.update(ref, { ...leaseFields(lease.name, { holder: null, until: null, acquiredAt: null }), updatedAt: toTimestamp(this.now()) });
+      await compareAndSet(this.db, ref, (snap) => {
+        if (!snap.exists) return { result: undefined };
+        const current = readLease(snap.data() ?? {}, lease.name);
+        if (!canRelease(current, lease)) return { result: undefined };
+        return {
+          result: undefined,
+          writes: (batch, guard) =>
+            batch.update(ref, { ...leaseFields(lease.name, releasedState(current)), updatedAt: toTimestamp(this.now()) }, guard),
+        };
       });
     });
+  }
+
+  // ------------------------------------------------------------------ instance registry (src/store/instances.ts)
+
+  async putInstance(record: InstanceRecord): Promise<void> {
+    assertInstanceRecord(record);
+    await this.guard('putInstance', () => this.instances.put(record));
+  }
+
+  async listInstances(): Promise<InstanceRecord[]> {
+    return this.guard('listInstances', () => this.instances.list());
+  }
+
+  async deleteInstance(instanceId: string): Promise<void> {
+    assertInstanceId(instanceId);
+    await this.guard('deleteInstance', () => this.instances.delete(instanceId));
   }
 
   // ------------------------------------------------------------------ settings (src/store/settings.ts)
@@ -618,7 +812,101 @@ export class FirestoreStore implements Store {
     return this.guard('countMediaJobs', () => this.media.count(accountId));
   }
 
+  // ------------------------------------------------------------------ change log (src/store/change-log.ts)
+
+  async changeLogEpoch(): Promise<string> {
+    return this.guard('changeLogEpoch', () => this.log.epochOf());
+  }
+
+  async readChanges(accountId: string, afterSeq: number | typeof FROM_OLDEST, limit: number): Promise<ChangePage> {
+    assertChangePage(afterSeq, limit);
+    if (!isValidDocId(accountId))
+      return afterSeq === 0 || afterSeq === 'oldest' ? { status: 'ok', batches: [] } : { status: 'resync', reason: 'ahead' };
+    return this.guard('readChanges', () => this.log.read(accountId, afterSeq, limit));
+  }
+
+  async changeLogHead(accountId: string): Promise<number> {
+    if (!isValidDocId(accountId)) return 0;
+    return this.guard('changeLogHead', () => this.log.head(accountId));
+  }
+
+  /** Accounts are few (dozens): one head query each, in parallel. */
+  async changeLogHeads(): Promise<Map<string, number>> {
+    return this.guard('changeLogHeads', async () => {
+      const accounts = await this.refs.accounts().get();
+      return this.log.heads(accounts.docs.map((d) => d.id));
+    });
+  }
+
+  async appendChanges(accountId: string, events: readonly ChangeEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.guard('appendChanges', async () => {
+      assertAccountId(accountId);
+      await this.updateAccount('appendChanges', accountId, { updatedAt: toTimestamp(this.now()) }, events);
+    });
+  }
+
+  async pruneChanges(before: number): Promise<number> {
+    return this.guard('pruneChanges', () => this.log.prune(before, (refs) => this.deleteRefs('pruneChanges', refs)));
+  }
+
+  onChangesCommitted(listener: (accountIds: readonly string[]) => void): () => void {
+    return this.committed.add(listener);
+  }
+
+  watchChanges(onHint: (accountIds: readonly string[]) => void, onError: (err: unknown) => void): () => void {
+    return this.log.watch(onHint, onError);
+  }
+
+  async useOnce(key: string, expiresAt: number): Promise<boolean> {
+    assertOnceKey(key);
+    return this.guard('useOnce', () => this.log.useOnce(key, expiresAt));
+  }
+
+  // ------------------------------------------------------------------ webhooks (src/store/webhooks.ts)
+
+  async createWebhook(endpoint: WebhookEndpoint): Promise<WebhookEndpoint> {
+    assertWebhookId(endpoint.id);
+    return this.guard('createWebhook', () => this.webhooks.create(endpoint));
+  }
+
+  async getWebhook(id: string): Promise<WebhookEndpoint | null> {
+    if (!isValidDocId(id)) return null;
+    return this.guard('getWebhook', () => this.webhooks.find(id));
+  }
+
+  async listWebhooks(): Promise<WebhookEndpoint[]> {
+    return this.guard('listWebhooks', () => this.webhooks.list());
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    if (!isValidDocId(id)) return false;
+    return this.guard('deleteWebhook', () => this.webhooks.delete(id));
+  }
+
+  async updateWebhook(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): Promise<WebhookEndpoint | null> {
+    if (!isValidDocId(id)) return null;
+    return this.guard('updateWebhook', () => this.webhooks.update(id, patch, opts));
+  }
+
+  async acquireWebhookLease(id: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    if (!isValidDocId(id)) return false;
+    return this.guard('acquireWebhookLease', () => this.webhooks.acquire(id, holder, ttlMs, now));
+  }
+
+  async releaseWebhookLease(id: string, holder: string): Promise<void> {
+    if (!isValidDocId(id)) return;
+    await this.guard('releaseWebhookLease', () => this.webhooks.release(id, holder));
+  }
+
   // ------------------------------------------------------------------ plumbing
+
+  private async deleteRefs(operation: string, refs: readonly DocumentReference[]): Promise<void> {
+    await this.committer.commit(
+      operation,
+      refs.map((ref) => [{ type: 'delete' as const, ref }]),
+    );
+  }
 
   /**
    * Deletes every document a query returns, a page at a time, through the committer; `alsoDelete`
@@ -657,6 +945,16 @@ export class FirestoreStore implements Store {
       throw toStoreError(err, operation);
     }
   }
+}
+
+/** The fence document as the lease rules read a lease (only holder and epoch matter to a fence). */
+function fenceState(holder: unknown, epoch: unknown): LeaseState {
+  return {
+    holder: typeof holder === 'string' ? holder : null,
+    epoch: typeof epoch === 'number' ? epoch : 0,
+    until: null,
+    acquiredAt: null,
+  };
 }
 
 function assertAccountId(accountId: string): void {

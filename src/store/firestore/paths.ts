@@ -24,6 +24,24 @@ export const COLLECTIONS = {
   settings: 'wasyncSettings',
   /** `wasyncMediaQueue/{accountId}__{messageId}`: media-archive jobs (src/store/media-queue.ts). */
   mediaJobs: 'wasyncMediaQueue',
+  /** `wasyncFeed/{accountId}__{seq}`: the change log, one document per committed batch (change-log.ts). */
+  feed: 'wasyncFeed',
+  /** `wasyncFeedHeads/{accountId}`: hints that an account's log moved, for other instances' readers. */
+  feedHeads: 'wasyncFeedHeads',
+  /** `wasyncFeedMeta/log`: the log's epoch. */
+  feedMeta: 'wasyncFeedMeta',
+  /** `wasyncOnce/{key}`: single-use keys (websocket tickets). */
+  once: 'wasyncOnce',
+  /** `wasyncWebhooks/{id}`: webhook endpoints and their delivery state. */
+  webhooks: 'wasyncWebhooks',
+  /**
+   * `wasyncFences/{accountId}`: the owner lease's holder and epoch, written with every acquisition
+   * (the account document keeps the lease too). Fenced writes read this one, not the busy account
+   * document, so they never contend with lease renewals and status patches.
+   */
+  fences: 'wasyncFences',
+  /** `wasyncInstances/{instanceId}`: the instance registry's heartbeats (src/store/instances.ts). */
+  instances: 'wasyncInstances',
   /** A document that never exists: `health()` reads it to time a round trip. */
   healthProbe: 'wasyncHealth',
 } as const;

@@ -58,6 +58,10 @@ export class Refs {
     return this.authKeys(accountId).doc(authKeyDocId(type, id));
   }
 
+  fence(accountId: string): DocumentReference {
+    return this.db.collection(COLLECTIONS.fences).doc(accountId);
+  }
+
   healthProbe(): DocumentReference {
     return this.db.collection(COLLECTIONS.healthProbe).doc('probe');
   }

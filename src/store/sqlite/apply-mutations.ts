@@ -1,3 +1,4 @@
+import { ChangeCollector, changedMessageFields, changedThreadFields, type ChangeEvent } from '../../domain/change-events.js';
 import { StoreError } from '../../domain/errors.js';
 import {
   applyGroupMutation,
@@ -29,10 +30,22 @@ import type { SqliteMediaQueue } from './media-queue.js';
 type ReceiptState = Parameters<typeof applyStatus>[0];
 
 /**
+ * What one batch changed, for its change-log events: the collector in first-touch order, and the
+ * final state of the messages this batch holds in memory (the ones a later step of the batch did not
+ * touch again), so that only those are read back.
+ */
+interface Changes {
+  collector: ChangeCollector;
+  known: Map<string, { record: MessageRecord; threadId: string }>;
+}
+
+/**
  * The body of `applyMutations`. Runs inside the caller's `BEGIN IMMEDIATE` transaction and only
  * touches rows of `accountId`. The order (names, messages, receipts, edits, revokes, mappings) is the
  * port's: a receipt in the same batch as its message finds the message, an edit finds the thread
  * summary already moved, and a mapping sees every message of the batch before it moves a LID thread.
+ * Returns the change-log events of what it actually changed (the caller appends them in the same
+ * transaction): replays that change nothing log nothing.
  */
 export function applyMutationsInTxn(
   s: Statements,
@@ -40,47 +53,75 @@ export function applyMutationsInTxn(
   accountId: string,
   mutations: readonly Mutation[],
   now: number,
-): ApplyResult {
+): { result: ApplyResult; events: ChangeEvent[] } {
   const result = emptyApplyResult();
+  const c: Changes = { collector: new ChangeCollector(), known: new Map() };
   const p = partitionMutations(accountId, mutations);
-  for (const m of p.names) applyThreadName(s, accountId, m, now);
-  for (const m of p.groups) applyGroup(s, accountId, m, now);
-  if (p.messages.length > 0) applyMessages(s, accountId, p.messages, now, result);
+  for (const m of p.names) applyThreadName(s, accountId, m, now, c);
+  for (const m of p.groups) applyGroup(s, accountId, m, now, c);
+  if (p.messages.length > 0) applyMessages(s, accountId, p.messages, now, result, c);
   // In the messages' transaction: a stored media message always has its job (idempotent: INSERT OR IGNORE).
   const jobs = p.mediaJobs.filter((j) => s.messageExists.get(accountId, j.messageId) === 1);
   if (jobs.length > 0) result.mediaJobsEnqueued += queue.enqueue(jobs, now);
-  for (const m of p.statuses) applyReceipt(s, accountId, m, result);
-  for (const m of p.edits) applyEdit(s, accountId, m, now, result);
+  for (const m of p.statuses) applyReceipt(s, accountId, m, result, c);
+  for (const m of p.edits) applyEdit(s, accountId, m, now, result, c);
   for (const m of p.revokes) {
-    if (s.revokeMessage.run(m.revokedAt, accountId, m.messageId).changes > 0) result.revokes++;
+    if (s.revokeMessage.run(m.revokedAt, accountId, m.messageId).changes > 0) {
+      result.revokes++;
+      touched(c, m.messageId, ['revokedAt']);
+    }
   }
-  for (const m of p.mappings) applyJidMapping(s, accountId, m, now, result);
-  return result;
+  for (const m of p.mappings) applyJidMapping(s, accountId, m, now, result, c);
+  const events = c.collector.empty
+    ? []
+    : c.collector.events(
+        (id) => {
+          const known = c.known.get(id);
+          if (known) return known;
+          const row = s.getMessage.get(accountId, id);
+          return row ? { record: rowToMessage(row), threadId: String(row.thread_id) } : null;
+        },
+        (threadId) => {
+          const row = s.getThread.get(threadId);
+          return row ? rowToThread(row) : null;
+        },
+      );
+  return { result, events };
 }
 
-function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, now: number): void {
+/** A message changed after this batch's upsert (or without one): its final state is read back at the end. */
+function touched(c: Changes, messageId: string, fields: readonly string[]): void {
+  c.known.delete(messageId);
+  c.collector.messageChanged(messageId, fields);
+}
+
+function applyThreadName(s: Statements, accountId: string, m: ThreadNameUpdate, now: number, c: Changes): void {
   const threadId = threadIdOf(accountId, m.clientJid);
   const row = s.getThread.get(threadId);
   if (!row) {
     s.insertThread.run(
       ...threadValues({ ...newThread(accountId, m.clientJid, now), displayName: m.displayName, displayNameSource: m.source }),
     );
+    c.collector.threadChanged(threadId, ['created']);
     return;
   }
   const storedRank = row.display_name_source === null ? 0 : rankOf(row.display_name_source);
   if (DISPLAY_NAME_RANK[m.source] < storedRank) return;
   if (row.display_name === m.displayName && row.display_name_source === m.source) return;
   s.updateThreadName.run(m.displayName, m.source, now, threadId);
+  c.collector.threadChanged(threadId, row.display_name === m.displayName ? ['displayNameSource'] : ['displayName', 'displayNameSource']);
 }
 
-function applyGroup(s: Statements, accountId: string, m: GroupRosterUpdate | GroupParticipantsUpdate, now: number): void {
+function applyGroup(s: Statements, accountId: string, m: GroupRosterUpdate | GroupParticipantsUpdate, now: number, c: Changes): void {
   const threadId = threadIdOf(accountId, m.clientJid);
   const row = s.getThread.get(threadId);
-  const next = applyGroupMutation(row ? rowToThread(row) : null, m, now);
+  const before = row ? rowToThread(row) : null;
+  const next = applyGroupMutation(before, m, now);
   if (next === null) return;
   const values = threadValues(next);
   if (row) s.updateThread.run(...values.slice(1), threadId);
   else s.insertThread.run(...values);
+  c.collector.threadChanged(threadId, changedThreadFields(before, next));
 }
 
 /** The sender's own thread, whose name a group message takes (`withSenderName`). */
@@ -95,7 +136,14 @@ function rankOf(source: string): number {
   return Object.hasOwn(DISPLAY_NAME_RANK, source) ? DISPLAY_NAME_RANK[source as keyof typeof DISPLAY_NAME_RANK] : 0;
 }
 
-function applyMessages(s: Statements, accountId: string, records: readonly MessageRecord[], now: number, result: ApplyResult): void {
+function applyMessages(
+  s: Statements,
+  accountId: string,
+  records: readonly MessageRecord[],
+  now: number,
+  result: ApplyResult,
+  c: Changes,
+): void {
   // One cheap probe per batch: almost always no receipt is waiting, and then no message pays for a lookup.
   const receiptsWaiting = s.hasPendingReceipts.get(accountId) === 1;
   /** Newest message of the batch per thread: each thread summary is written at most once. */
@@ -118,6 +166,8 @@ function applyMessages(s: Statements, accountId: string, records: readonly Messa
       result.inserted++;
       result.insertedIds.push(record.id);
       stored = record;
+      c.collector.messageCreated(record.id);
+      c.known.set(record.id, { record, threadId: threadIdOf(accountId, record.clientJid) });
     } else {
       const row = s.getMessage.get(accountId, record.id);
       if (!row) throw new StoreError(`message ${record.id} conflicted on insert but cannot be read`);
@@ -127,8 +177,14 @@ function applyMessages(s: Statements, accountId: string, records: readonly Messa
       // Replays are the common case for a conflict (history sync after realtime, crash recovery):
       // skip the write when the merge changed nothing.
       if (!shallowEqual(existing, stored)) {
-        const merged = messageValues(stored, threadIdOf(accountId, stored.clientJid));
+        const threadId = threadIdOf(accountId, stored.clientJid);
+        const merged = messageValues(stored, threadId);
         s.updateMessage.run(...merged.slice(2), accountId, stored.id);
+        const fields = changedMessageFields(existing, stored);
+        if (fields.length > 0) {
+          c.collector.messageChanged(stored.id, fields);
+          c.known.set(stored.id, { record: stored, threadId });
+        }
       }
     }
     if (hadPending) s.deletePendingReceipt.run(accountId, incoming.id);
@@ -140,7 +196,7 @@ function applyMessages(s: Statements, accountId: string, records: readonly Messa
     }
   }
 
-  for (const [threadId, newest] of newestByThread) moveThreadSummary(s, accountId, threadId, newest, now);
+  for (const [threadId, newest] of newestByThread) moveThreadSummary(s, accountId, threadId, newest, now, c);
 }
 
 /**
@@ -160,7 +216,7 @@ function foldPendingReceipt(
   return { ...record, ...state };
 }
 
-function moveThreadSummary(s: Statements, accountId: string, threadId: string, newest: MessageRecord, now: number): void {
+function moveThreadSummary(s: Statements, accountId: string, threadId: string, newest: MessageRecord, now: number, c: Changes): void {
   const preview = previewOf(newest);
   const row = s.getThread.get(threadId);
   if (!row) {
@@ -172,18 +228,21 @@ function moveThreadSummary(s: Statements, accountId: string, threadId: string, n
         lastMessageId: newest.id,
       }),
     );
+    c.collector.threadChanged(threadId, ['created']);
     return;
   }
   const summary = { lastMessageAt: row.last_message_at, lastMessageId: row.last_message_id };
   if (isNewerThan(newest.createdAt, newest.id, summary)) {
     s.updateThreadSummary.run(newest.createdAt, preview, newest.id, now, threadId);
+    c.collector.threadChanged(threadId, ['lastMessageAt', 'lastMessagePreview', 'lastMessageId']);
   } else if (row.last_message_id === newest.id && row.last_message_preview !== preview) {
     // The summary's own message seen again with content filled in (a stub completed by a later sync).
     s.updateThreadSummary.run(newest.createdAt, preview, newest.id, now, threadId);
+    c.collector.threadChanged(threadId, ['lastMessagePreview']);
   }
 }
 
-function applyReceipt(s: Statements, accountId: string, m: StatusUpdate, result: ApplyResult): void {
+function applyReceipt(s: Statements, accountId: string, m: StatusUpdate, result: ApplyResult, c: Changes): void {
   const row = s.getMessageStatus.get(accountId, m.messageId);
   if (row) {
     const current: ReceiptState = {
@@ -200,6 +259,8 @@ function applyReceipt(s: Statements, accountId: string, m: StatusUpdate, result:
       next.sendError !== current.sendError
     ) {
       s.updateMessageStatus.run(statusRank(next.status), next.deliveredAt, next.readAt, next.sendError, accountId, m.messageId);
+      const fields = (['status', 'deliveredAt', 'readAt', 'sendError'] as const).filter((k) => next[k] !== current[k]);
+      touched(c, m.messageId, fields);
     }
     result.statusesApplied++;
     return;
@@ -215,15 +276,18 @@ function applyReceipt(s: Statements, accountId: string, m: StatusUpdate, result:
   result.statusesDeferred++;
 }
 
-function applyEdit(s: Statements, accountId: string, m: MessageEdit, now: number, result: ApplyResult): void {
+function applyEdit(s: Statements, accountId: string, m: MessageEdit, now: number, result: ApplyResult, c: Changes): void {
   const row = s.getMessageForEdit.get(accountId, m.messageId);
   if (!row) return;
   // Edits can be replayed out of order (history sync after realtime): the latest edit wins.
   if (row.edited_at !== null && m.editedAt < row.edited_at) return;
   s.editMessage.run(m.body, m.editedAt, accountId, m.messageId);
   const preview = previewOf({ body: m.body, messageType: parseMessageType(row.message_type) });
-  s.refreshThreadPreview.run(preview, now, row.thread_id, m.messageId);
+  if (s.refreshThreadPreview.run(preview, now, row.thread_id, m.messageId).changes > 0) {
+    c.collector.threadChanged(row.thread_id, ['lastMessagePreview']);
+  }
   result.edits++;
+  touched(c, m.messageId, ['body', 'editedAt']);
 }
 
 /**
@@ -231,7 +295,7 @@ function applyEdit(s: Statements, accountId: string, m: MessageEdit, now: number
  * primary key (account, id) while only their thread columns change, so the move can neither lose
  * nor duplicate a message; a repeated mapping finds no LID thread and changes nothing.
  */
-function applyJidMapping(s: Statements, accountId: string, m: JidMapping, now: number, result: ApplyResult): void {
+function applyJidMapping(s: Statements, accountId: string, m: JidMapping, now: number, result: ApplyResult, c: Changes): void {
   s.upsertJidMapping.run(accountId, m.lid, m.pn);
   if (m.lid === m.pn) return;
   const lidId = threadIdOf(accountId, m.lid);
@@ -240,11 +304,16 @@ function applyJidMapping(s: Statements, accountId: string, m: JidMapping, now: n
   const pnRow = s.getThread.get(pnId);
 
   if (!lidRow) {
-    if (pnRow && pnRow.lid_jid !== m.lid) s.setThreadLidJid.run(m.lid, now, pnId);
+    if (pnRow && pnRow.lid_jid !== m.lid) {
+      s.setThreadLidJid.run(m.lid, now, pnId);
+      c.collector.threadChanged(pnId, ['lidJid']);
+    }
     return;
   }
 
   s.moveThreadMessages.run(pnId, m.pn, accountId, lidId);
+  // Messages of this batch held in memory moved with the thread: read them back at the end.
+  for (const [id, k] of c.known) if (k.threadId === lidId) c.known.delete(id);
   const lid = rowToThread(lidRow);
   const combined: ThreadRecord = mergeLidThread(pnRow ? rowToThread(pnRow) : null, lid, m.pn, m.lid, now);
   s.deleteThread.run(lidId);
@@ -252,6 +321,8 @@ function applyJidMapping(s: Statements, accountId: string, m: JidMapping, now: n
   if (pnRow) s.updateThread.run(...values.slice(1), pnId);
   else s.insertThread.run(...values);
   result.threadsMerged++;
+  c.collector.threadDeleted(lidId);
+  c.collector.threadChanged(pnId, ['clientJid', 'lidJid'], lidId);
 }
 
 function shallowEqual(a: MessageRecord, b: MessageRecord): boolean {

@@ -167,6 +167,57 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE messages ADD COLUMN media_archive_error TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'change_log_and_webhooks',
+    sql: `
+      -- The change log (src/store/change-log.ts): one row per committed batch of events, numbered per
+      -- account without gaps, written in the same transaction as the change it describes.
+      CREATE TABLE change_log (
+        account_id    TEXT    NOT NULL,
+        seq           INTEGER NOT NULL,
+        committed_at  INTEGER NOT NULL,
+        events        TEXT    NOT NULL,  -- JSON array of events
+        PRIMARY KEY (account_id, seq)
+      );
+      CREATE INDEX change_log_by_time ON change_log (committed_at);
+      -- Each account's last batch number: the next one is this + 1.
+      CREATE TABLE change_log_heads (
+        account_id  TEXT    PRIMARY KEY,
+        seq         INTEGER NOT NULL
+      );
+      -- 'epoch': a random id of this database's log, carried by every cursor.
+      CREATE TABLE change_log_meta (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+      );
+      INSERT INTO change_log_meta (key, value) VALUES ('epoch', lower(hex(randomblob(8))));
+      -- Single-use keys (websocket tickets), until they expire.
+      CREATE TABLE single_use (
+        key         TEXT    PRIMARY KEY,
+        expires_at  INTEGER NOT NULL
+      );
+      CREATE INDEX single_use_by_expiry ON single_use (expires_at);
+      -- Webhook endpoints with their delivery state (src/store/webhooks.ts), one JSON document each.
+      CREATE TABLE webhooks (
+        id    TEXT PRIMARY KEY,
+        data  TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: 'instance_registry',
+    sql: `
+      -- The instance registry (src/store/instances.ts). SQLite runs one instance per file (the data
+      -- directory lock), so this holds that one instance's heartbeat: the API shows it like a fleet's.
+      CREATE TABLE instances (
+        instance_id   TEXT    PRIMARY KEY,
+        data          TEXT    NOT NULL,  -- JSON InstanceRecord
+        heartbeat_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration the database has not seen yet; returns the versions applied by this call. */

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { ConflictError, NotFoundError, StoreError, TransientStoreError } from '../../domain/errors.js';
+import { accountChangeEvent, changedMessageFields, loggedMessage, type ChangeEvent } from '../../domain/change-events.js';
+import { ConflictError, LeaseLostError, NotFoundError, StoreError, TransientStoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import { isThreadOf, THREAD_ID_SEPARATOR } from '../../domain/thread-id.js';
 import type {
@@ -16,9 +17,11 @@ import type {
 } from '../../domain/records.js';
 import { pageRequest, scanRequest, toPage } from '../paging.js';
 import type {
+  AcquireLeaseOptions,
   ApplyResult,
   AuthKeyWrite,
   Lease,
+  LeaseFence,
   LeaseName,
   ListOptions,
   MessageScanOptions,
@@ -27,14 +30,21 @@ import type {
   Store,
   StoreHealth,
 } from '../port.js';
+import { acquiredLease, canAcquire, canRelease, canRenew, fenceRefusal, releasedState } from '../lease-rules.js';
+import { assertInstanceId, assertInstanceRecord, type InstanceRecord } from '../instances.js';
+import { SqliteInstances } from './instances.js';
 import { applyMutationsInTxn } from './apply-mutations.js';
 import { storeClosedError, toStoreError } from './errors.js';
-import { canAcquire, canRenew, leasePatch, readLease } from './leases.js';
-import { parseAccount, rowToMessage, rowToThread, toUint8Array, type MessageRow } from './row-mapping.js';
+import { leasePatch, readLease } from './leases.js';
+import { apiRowToMessage, parseAccount, rowToMessage, rowToThread, toUint8Array, type MessageRow } from './row-mapping.js';
 import { migrate } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SqliteMediaQueue } from './media-queue.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteChangeLog } from './change-log.js';
+import { SqliteWebhooks } from './webhooks.js';
+import { CommitListeners, assertChangePage, assertOnceKey, type ChangePage, type FROM_OLDEST } from '../change-log.js';
+import { assertWebhookId, type WebhookEndpoint, type WebhookPatch, type WebhookUpdateGuard } from '../webhooks.js';
 import { assertSettingKey, encodeSettingValue, type JsonValue, type SettingEntry } from '../settings.js';
 import {
   assertClaimOptions,
@@ -66,6 +76,11 @@ export interface SqliteStoreOptions {
   onBusyRetry?: (operation: string) => void;
   /** Clock for thread/account bookkeeping timestamps (tests pin it). */
   now?: () => number;
+  /**
+   * `false` writes no change log (benchmarks measure what the log costs: `npm run bench`). Every
+   * process wasync runs keeps it on: the feed and the webhooks read nothing else.
+   */
+  changeLog?: boolean;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5;
@@ -97,11 +112,15 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly now: () => number;
   private stmts: Statements | null = null;
-  private extras: { settings: SqliteSettings; media: SqliteMediaQueue } | null = null;
+  private extras: Extras | null = null;
   private closed = false;
   private readonly busyTimeoutMs: number;
   private readonly busyRetryMs: number;
   private readonly onBusyRetry: ((operation: string) => void) | undefined;
+  private readonly logging: boolean;
+  private readonly committed = new CommitListeners();
+  /** Accounts whose log the running write transaction appended to: announced once it commits. */
+  private appended: string[] = [];
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -109,6 +128,7 @@ export class SqliteStore implements Store {
     this.busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
     this.busyRetryMs = Math.max(0, options.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS);
     this.onBusyRetry = options.onBusyRetry;
+    this.logging = options.changeLog ?? true;
     try {
       // The database holds Baileys credentials and Signal keys: nobody but the service user may read it.
       // SQLite creates `-wal` and `-shm` with the database file's permissions, so creating it 0600 covers all three.
@@ -136,7 +156,13 @@ export class SqliteStore implements Store {
       this.db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
       migrate(this.db, undefined, this.now());
       this.stmts ??= prepareStatements(this.db);
-      this.extras ??= { settings: new SqliteSettings(this.db), media: new SqliteMediaQueue(this.db) };
+      this.extras ??= {
+        settings: new SqliteSettings(this.db),
+        media: new SqliteMediaQueue(this.db),
+        log: new SqliteChangeLog(this.db),
+        webhooks: new SqliteWebhooks(this.db),
+        instances: new SqliteInstances(this.db),
+      };
       // From here on the connection serves a live actor: short synchronous waits, retries off the loop.
       this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     });
@@ -190,7 +216,12 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ mutations
 
   async applyMutations(accountId: string, mutations: readonly Mutation[]): Promise<ApplyResult> {
-    return this.write('applyMutations', (s) => applyMutationsInTxn(s, this.x().media, accountId, mutations, this.now()));
+    return this.write('applyMutations', (s) => {
+      const now = this.now();
+      const { result, events } = applyMutationsInTxn(s, this.x().media, accountId, mutations, now);
+      this.log(accountId, events, now);
+      return result;
+    });
   }
 
   // ------------------------------------------------------------------ messages
@@ -210,6 +241,18 @@ export class SqliteStore implements Store {
       if (!isThreadOf(accountId, threadId)) return { items: [], nextCursor: null };
       const s = this.s();
       const fetch = limit + 1;
+      const key = (m: MessageRecord) => ({ ts: m.createdAt, id: m.id });
+      if (opts.fields === 'api') {
+        const rows =
+          order === 'desc'
+            ? after
+              ? s.listApiMessagesDescAfter.all(threadId, accountId, after.ts, after.id, fetch)
+              : s.listApiMessagesDescFirst.all(threadId, accountId, fetch)
+            : after
+              ? s.listApiMessagesAscAfter.all(threadId, accountId, after.ts, after.id, fetch)
+              : s.listApiMessagesAscFirst.all(threadId, accountId, fetch);
+        return toPage(rows.map(apiRowToMessage), limit, key);
+      }
       const rows =
         order === 'desc'
           ? after
@@ -218,7 +261,7 @@ export class SqliteStore implements Store {
           : after
             ? s.listMessagesAscAfter.all(threadId, accountId, after.ts, after.id, fetch)
             : s.listMessagesAscFirst.all(threadId, accountId, fetch);
-      return toPage(rows.map(rowToMessage), limit, (m) => ({ ts: m.createdAt, id: m.id }));
+      return toPage(rows.map(rowToMessage), limit, key);
     });
   }
 
@@ -246,12 +289,24 @@ export class SqliteStore implements Store {
   }
 
   async recordMediaArchive(accountId: string, messageId: string, _clientJid: string | null, f: MediaArchiveFields): Promise<boolean> {
-    return this.write(
-      'recordMediaArchive',
-      (s) =>
-        s.recordMediaArchive.run(f.mediaArchivedAt, f.mediaSha256, f.mediaArchiveKey, f.mediaArchiveError, accountId, messageId).changes >
-        0,
-    );
+    return this.write('recordMediaArchive', (s) => {
+      const before = s.getMessage.get(accountId, messageId);
+      if (!before) return false;
+      s.recordMediaArchive.run(f.mediaArchivedAt, f.mediaSha256, f.mediaArchiveKey, f.mediaArchiveError, accountId, messageId);
+      // The archive's result is a `message.updated` in the same transaction (an inbox shows "archived").
+      const previous = rowToMessage(before);
+      const message: MessageRecord = { ...previous, ...f };
+      const changes = changedMessageFields(previous, message);
+      if (changes.length > 0) {
+        const now = this.now();
+        this.log(
+          accountId,
+          [{ type: 'message.updated', data: { threadId: String(before.thread_id), message: loggedMessage(message), changes } }],
+          now,
+        );
+      }
+      return true;
+    });
   }
 
   async countMessages(accountId: string): Promise<number> {
@@ -319,19 +374,23 @@ export class SqliteStore implements Store {
     return this.guard('listAccounts', () => this.s().listAccounts.all().map(parseAccount));
   }
 
-  async patchAccount(accountId: string, patch: AccountPatch): Promise<void> {
+  async patchAccount(accountId: string, patch: AccountPatch, events: readonly ChangeEvent[] = [], fence?: LeaseFence): Promise<void> {
     await this.write('patchAccount', (s) => {
+      if (fence) this.checkFence(s, accountId, fence);
       this.updateAccountIn(s, accountId, () => patch);
+      const derived = accountChangeEvent(patch);
+      this.log(accountId, derived ? [derived, ...events] : events, this.now());
     });
   }
 
-  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number): Promise<void> {
+  async recordHistorySync(accountId: string, result: HistorySyncResult, at: number, events: readonly ChangeEvent[] = []): Promise<void> {
     await this.write('recordHistorySync', (s) => {
       this.updateAccountIn(s, accountId, (current) => ({
         historySyncCount: (current.historySyncCount ?? 0) + result.saved,
         lastHistorySyncAt: at,
         lastHistorySyncResult: result,
       }));
+      this.log(accountId, events, this.now());
     });
   }
 
@@ -346,6 +405,7 @@ export class SqliteStore implements Store {
       if (opts.purge) {
         s.deleteAccountMessages.run(accountId);
         s.deleteAccountThreads.run(accountId);
+        this.x().log.deleteAccount(accountId);
       }
     });
   }
@@ -372,8 +432,9 @@ export class SqliteStore implements Store {
     return this.guard('readAuthCreds', () => toUint8Array(this.s().getAuthCreds.get(accountId) ?? null));
   }
 
-  async writeAuthCreds(accountId: string, data: Uint8Array): Promise<void> {
+  async writeAuthCreds(accountId: string, data: Uint8Array, fence?: LeaseFence): Promise<void> {
     await this.write('writeAuthCreds', (s) => {
+      if (fence) this.checkFence(s, accountId, fence);
       s.putAuthCreds.run(accountId, data);
     });
   }
@@ -391,8 +452,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[]): Promise<void> {
+  async writeAuthKeys(accountId: string, writes: readonly AuthKeyWrite[], fence?: LeaseFence): Promise<void> {
     await this.write('writeAuthKeys', (s) => {
+      if (fence) this.checkFence(s, accountId, fence);
       for (const w of writes) {
         if (w.value === null) s.deleteAuthKey.run(accountId, w.type, w.id);
         else s.putAuthKey.run(accountId, w.type, w.id, w.value);
@@ -400,8 +462,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  async clearAuthState(accountId: string): Promise<void> {
+  async clearAuthState(accountId: string, fence?: LeaseFence): Promise<void> {
     await this.write('clearAuthState', (s) => {
+      if (fence) this.checkFence(s, accountId, fence);
       s.deleteAuthCreds.run(accountId);
       s.deleteAccountAuthKeys.run(accountId);
     });
@@ -409,12 +472,20 @@ export class SqliteStore implements Store {
 
   // ------------------------------------------------------------------ leases
 
-  async acquireLease(accountId: string, name: LeaseName, holder: string, ttlMs: number, now: number): Promise<Lease | null> {
+  async acquireLease(
+    accountId: string,
+    name: LeaseName,
+    holder: string,
+    ttlMs: number,
+    now: number,
+    opts: AcquireLeaseOptions = {},
+  ): Promise<Lease | null> {
     return this.write('acquireLease', (s) => {
       const data = s.getAccount.get(accountId);
       if (data === undefined) throw new NotFoundError(`account ${accountId} not found`);
-      if (!canAcquire(readLease(parseAccount(data), name), holder, now)) return null;
-      const lease: Lease = { accountId, name, holder, acquiredAt: now, until: now + ttlMs };
+      const current = readLease(parseAccount(data), name);
+      if (!canAcquire(current, holder, now, opts.steal)) return null;
+      const lease = acquiredLease(accountId, name, holder, ttlMs, now, current);
       this.updateAccountIn(s, accountId, () => leasePatch(name, lease));
       return lease;
     });
@@ -436,9 +507,33 @@ export class SqliteStore implements Store {
     await this.write('releaseLease', (s) => {
       const data = s.getAccount.get(lease.accountId);
       if (data === undefined) return;
-      if (readLease(parseAccount(data), lease.name).holder !== lease.holder) return;
-      this.updateAccountIn(s, lease.accountId, () => leasePatch(lease.name, { holder: null, until: null, acquiredAt: null }));
+      const current = readLease(parseAccount(data), lease.name);
+      if (!canRelease(current, lease)) return;
+      this.updateAccountIn(s, lease.accountId, () => leasePatch(lease.name, releasedState(current)));
     });
+  }
+
+  /** Inside the write transaction of the fenced write, so no acquisition can slip in between. */
+  private checkFence(s: Statements, accountId: string, fence: LeaseFence): void {
+    const data = s.getAccount.get(accountId);
+    const refusal = fenceRefusal(accountId, data === undefined ? null : readLease(parseAccount(data), 'owner'), fence);
+    if (refusal) throw new LeaseLostError(refusal);
+  }
+
+  // ------------------------------------------------------------------ instance registry (src/store/instances.ts)
+
+  async putInstance(record: InstanceRecord): Promise<void> {
+    assertInstanceRecord(record);
+    await this.write('putInstance', () => this.x().instances.put(record));
+  }
+
+  async listInstances(): Promise<InstanceRecord[]> {
+    return this.guard('listInstances', () => this.x().instances.list());
+  }
+
+  async deleteInstance(instanceId: string): Promise<void> {
+    assertInstanceId(instanceId);
+    await this.write('deleteInstance', () => this.x().instances.delete(instanceId));
   }
 
   // ------------------------------------------------------------------ settings (src/store/settings.ts)
@@ -496,9 +591,96 @@ export class SqliteStore implements Store {
     return this.guard('countMediaJobs', () => this.x().media.count(accountId));
   }
 
+  // ------------------------------------------------------------------ change log (src/store/change-log.ts)
+
+  async changeLogEpoch(): Promise<string> {
+    return this.guard('changeLogEpoch', () => this.x().log.epoch());
+  }
+
+  /** A deferred read transaction: the head and the page come from one snapshot. */
+  async readChanges(accountId: string, afterSeq: number | typeof FROM_OLDEST, limit: number): Promise<ChangePage> {
+    assertChangePage(afterSeq, limit);
+    return this.guard('readChanges', () => {
+      const log = this.x().log;
+      return this.db.transaction(() => log.read(accountId, afterSeq, limit)).deferred();
+    });
+  }
+
+  async changeLogHead(accountId: string): Promise<number> {
+    return this.guard('changeLogHead', () => this.x().log.head(accountId));
+  }
+
+  async changeLogHeads(): Promise<Map<string, number>> {
+    return this.guard('changeLogHeads', () => this.x().log.allHeads());
+  }
+
+  async appendChanges(accountId: string, events: readonly ChangeEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.write('appendChanges', (s) => {
+      if (s.getAccount.get(accountId) === undefined) throw new NotFoundError(`account ${accountId} not found`);
+      this.log(accountId, events, this.now());
+    });
+  }
+
+  async pruneChanges(before: number): Promise<number> {
+    return this.write('pruneChanges', () => this.x().log.pruneBefore(before, this.now()));
+  }
+
+  onChangesCommitted(listener: (accountIds: readonly string[]) => void): () => void {
+    return this.committed.add(listener);
+  }
+
+  /** One process writes a SQLite file: its own commits are announced by `onChangesCommitted`. */
+  watchChanges(): () => void {
+    return () => undefined;
+  }
+
+  async useOnce(key: string, expiresAt: number): Promise<boolean> {
+    assertOnceKey(key);
+    return this.write('useOnce', () => this.x().log.useOnce(key, expiresAt));
+  }
+
+  // ------------------------------------------------------------------ webhooks (src/store/webhooks.ts)
+
+  async createWebhook(endpoint: WebhookEndpoint): Promise<WebhookEndpoint> {
+    assertWebhookId(endpoint.id);
+    return this.write('createWebhook', () => this.x().webhooks.create(endpoint));
+  }
+
+  async getWebhook(id: string): Promise<WebhookEndpoint | null> {
+    return this.guard('getWebhook', () => this.x().webhooks.find(id));
+  }
+
+  async listWebhooks(): Promise<WebhookEndpoint[]> {
+    return this.guard('listWebhooks', () => this.x().webhooks.list());
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    return this.write('deleteWebhook', () => this.x().webhooks.delete(id));
+  }
+
+  async updateWebhook(id: string, patch: WebhookPatch, opts: WebhookUpdateGuard): Promise<WebhookEndpoint | null> {
+    return this.write('updateWebhook', () => this.x().webhooks.update(id, patch, opts));
+  }
+
+  async acquireWebhookLease(id: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.write('acquireWebhookLease', () => this.x().webhooks.acquire(id, holder, ttlMs, now));
+  }
+
+  async releaseWebhookLease(id: string, holder: string): Promise<void> {
+    await this.write('releaseWebhookLease', () => this.x().webhooks.release(id, holder));
+  }
+
   // ------------------------------------------------------------------ plumbing
 
-  private x(): { settings: SqliteSettings; media: SqliteMediaQueue } {
+  /** Inside a write transaction: appends a batch to the account's log, announced after the commit. */
+  private log(accountId: string, events: readonly ChangeEvent[], now: number): void {
+    if (!this.logging || events.length === 0) return;
+    this.x().log.append(accountId, events, now);
+    if (!this.appended.includes(accountId)) this.appended.push(accountId);
+  }
+
+  private x(): Extras {
     this.s();
     return this.extras!;
   }
@@ -523,17 +705,25 @@ export class SqliteStore implements Store {
    * (another connection or process holds the write lock) is retried asynchronously with backoff for
    * up to `busyRetryMs`: each attempt blocks the thread for at most `busyTimeoutMs`, the waits in
    * between yield the event loop. Reads need no such care: in WAL mode they never wait for a writer.
+   * The accounts whose log the transaction appended to are announced to `onChangesCommitted`
+   * listeners once it has committed.
    */
   private async write<T>(operation: string, fn: (s: Statements) => T): Promise<T> {
     const deadline = performance.now() + this.busyRetryMs;
     let delayMs = 2;
     for (;;) {
+      this.appended = [];
       try {
-        return this.guard(operation, () => {
+        const value = this.guard(operation, () => {
           const s = this.s();
           return this.db.transaction(() => fn(s)).immediate();
         });
+        const appended = this.appended;
+        this.appended = [];
+        this.committed.emit(appended);
+        return value;
       } catch (err) {
+        this.appended = [];
         const left = deadline - performance.now();
         if (!(err instanceof TransientStoreError) || left <= 0 || this.closed) throw err;
         this.onBusyRetry?.(operation);
@@ -542,4 +732,12 @@ export class SqliteStore implements Store {
       }
     }
   }
+}
+
+interface Extras {
+  settings: SqliteSettings;
+  media: SqliteMediaQueue;
+  log: SqliteChangeLog;
+  webhooks: SqliteWebhooks;
+  instances: SqliteInstances;
 }

@@ -1,5 +1,17 @@
 import type Database from 'better-sqlite3';
-import { MEDIA_ARCHIVE_COLUMNS, MESSAGE_COLUMNS, THREAD_COLUMNS, type MessageRow, type SqlValue, type ThreadRow } from './row-mapping.js';
+import {
+  API_MESSAGE_COLUMNS,
+  MEDIA_ARCHIVE_COLUMNS,
+  MESSAGE_COLUMNS,
+  THREAD_COLUMNS,
+  type MessageRow,
+  type SqlValue,
+  type ThreadRow,
+} from './row-mapping.js';
+
+/** Parameters of a first page (thread, account, limit) and of a page after a cursor (…, created_at, id, limit). */
+type FirstPage = [string, string, number];
+type LaterPage = [string, string, number, string, number];
 
 /**
  * Every statement the store runs, prepared once per connection after migrations: preparing costs
@@ -12,6 +24,18 @@ export function prepareStatements(db: Database.Database) {
   const messageSet = MESSAGE_COLUMNS.slice(2)
     .map((c) => `${c} = ?`)
     .join(', ');
+  const apiMessageCols = API_MESSAGE_COLUMNS.join(', ');
+  /** A keyset page of `messages`: the first page binds (thread, account, limit), later ones the cursor too. */
+  const listMessages = (cols: string, order: 'asc' | 'desc', after: boolean): Database.Statement => {
+    const keyset = after ? ` AND (created_at, id) ${order === 'desc' ? '<' : '>'} (?, ?)` : '';
+    const dir = order === 'desc' ? 'DESC' : 'ASC';
+    return db.prepare(
+      `SELECT ${cols} FROM messages WHERE thread_id = ? AND account_id = ?${keyset}
+       ORDER BY created_at ${dir}, id ${dir} LIMIT ?`,
+    );
+  };
+  const rowList = <P extends unknown[]>(st: Database.Statement) => st as unknown as Database.Statement<P, MessageRow>;
+  const rawList = <P extends unknown[]>(st: Database.Statement) => st.raw(true) as unknown as Database.Statement<P, SqlValue[]>;
   const threadCols = THREAD_COLUMNS.join(', ');
   const threadPlaceholders = THREAD_COLUMNS.map(() => '?').join(', ');
 
@@ -52,22 +76,17 @@ export function prepareStatements(db: Database.Database) {
     ),
     // Keyset pages: the row-value comparison is served by messages_by_thread, so a deep page costs
     // the same as the first one, and (created_at, id) is a total order so ties cannot skip or repeat.
-    listMessagesDescFirst: db.prepare<[string, string, number], MessageRow>(
-      `SELECT * FROM messages WHERE thread_id = ? AND account_id = ?
-       ORDER BY created_at DESC, id DESC LIMIT ?`,
-    ),
-    listMessagesDescAfter: db.prepare<[string, string, number, string, number], MessageRow>(
-      `SELECT * FROM messages WHERE thread_id = ? AND account_id = ? AND (created_at, id) < (?, ?)
-       ORDER BY created_at DESC, id DESC LIMIT ?`,
-    ),
-    listMessagesAscFirst: db.prepare<[string, string, number], MessageRow>(
-      `SELECT * FROM messages WHERE thread_id = ? AND account_id = ?
-       ORDER BY created_at ASC, id ASC LIMIT ?`,
-    ),
-    listMessagesAscAfter: db.prepare<[string, string, number, string, number], MessageRow>(
-      `SELECT * FROM messages WHERE thread_id = ? AND account_id = ? AND (created_at, id) > (?, ?)
-       ORDER BY created_at ASC, id ASC LIMIT ?`,
-    ),
+    listMessagesDescFirst: rowList<FirstPage>(listMessages('*', 'desc', false)),
+    listMessagesDescAfter: rowList<LaterPage>(listMessages('*', 'desc', true)),
+    listMessagesAscFirst: rowList<FirstPage>(listMessages('*', 'asc', false)),
+    listMessagesAscAfter: rowList<LaterPage>(listMessages('*', 'asc', true)),
+    // The API's pages (ListOptions.fields = 'api'): without raw_message and media, the two largest
+    // values of a row, which the API never returns.
+    // Raw mode: rows as arrays in API_MESSAGE_COLUMNS order (apiRowToMessage).
+    listApiMessagesDescFirst: rawList<FirstPage>(listMessages(apiMessageCols, 'desc', false)),
+    listApiMessagesDescAfter: rawList<LaterPage>(listMessages(apiMessageCols, 'desc', true)),
+    listApiMessagesAscFirst: rawList<FirstPage>(listMessages(apiMessageCols, 'asc', false)),
+    listApiMessagesAscAfter: rawList<LaterPage>(listMessages(apiMessageCols, 'asc', true)),
     // Exports: every message of an account by (thread_id, created_at, id), one keyset page at a time.
     // An account's thread ids are exactly those in [`{account}__`, `{account}_\``) (the separator is
     // `__` and '`' follows '_'), so the range is one stretch of messages_by_thread; INDEXED BY keeps the

@@ -2,7 +2,10 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Store } from '../../../src/store/port.js';
 import { accountsContract } from './accounts.js';
 import { authStateContract } from './auth-state.js';
+import { changeLogContract } from './change-log.js';
+import { fencingContract } from './fencing.js';
 import type { ContractContext } from './fixtures.js';
+import { instancesContract } from './instances.js';
 import { leasesContract } from './leases.js';
 import { lifecycleContract } from './lifecycle.js';
 import { mediaQueueContract } from './media-queue.js';
@@ -11,6 +14,7 @@ import { pagingContract } from './paging.js';
 import { scanContract } from './scan.js';
 import { settingsContract } from './settings.js';
 import { threadsContract } from './threads.js';
+import { webhooksContract } from './webhooks.js';
 
 /** One area of the port's behaviour, as a suite of tests over the store of the running test. */
 export type ContractArea = (ctx: ContractContext) => void;
@@ -25,8 +29,12 @@ export const CONTRACT_AREAS: readonly ContractArea[] = [
   accountsContract,
   authStateContract,
   leasesContract,
+  fencingContract,
+  instancesContract,
   settingsContract,
   mediaQueueContract,
+  changeLogContract,
+  webhooksContract,
 ];
 
 /** What a backend gives the suite for each test. */

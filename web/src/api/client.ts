@@ -1,4 +1,4 @@
-import type { ApiAccount, ApiInstance, MessagesPage, QrAnswer, ReadyAnswer, SendAnswer, ThreadsPage } from './types.js';
+import type { ApiAccount, ApiFleet, MessagesPage, QrAnswer, ReadyAnswer, SendAnswer, ThreadsPage } from './types.js';
 
 /** An API error with the server's code (`UNAUTHORIZED`, `NOT_FOUND`, `SHUTTING_DOWN`…), or `NETWORK`. */
 export class ApiError extends Error {
@@ -111,10 +111,9 @@ export class Api {
     return this.json('GET', '/ready', undefined, signal);
   }
   /** The fleet (`GET /api/whatsapp/instances`); null when this server has no such route. */
-  async instances(signal?: AbortSignal): Promise<ApiInstance[] | null> {
+  async instances(signal?: AbortSignal): Promise<ApiFleet | null> {
     try {
-      const r = await this.json<{ instances: ApiInstance[] }>('GET', '/api/whatsapp/instances', undefined, signal);
-      return r.instances;
+      return await this.json<ApiFleet>('GET', '/api/whatsapp/instances', undefined, signal);
     } catch (err) {
       if (err instanceof ApiError && err.notFound) return null;
       throw err;

@@ -1,7 +1,8 @@
 /**
  * The REST API's shapes as the console reads them (README, API and Data model). Declared here, not
- * imported from the server: the console is a client of the public contract like any other. Fields that
- * other work adds (history-sync status, group participants, instances) are optional: shown when present.
+ * imported from the server: the console is a client of the public contract like any other. Most account
+ * fields are optional because a live `account.updated` event may carry only some of them; fields not
+ * every server has (group participants, instances) are shown when present.
  */
 
 export type ConnectionStatus =
@@ -34,8 +35,15 @@ export interface HistorySyncResult {
   dryRun: boolean;
 }
 
-/** Per sync type (`RECENT`, `FULL`, …), when the server reports it. */
-export type PerSyncType<T> = Partial<Record<string, T>>;
+/** README, Data model, "History sync": the state of the account's current history sync. */
+export type HistorySyncStatus = 'waiting' | 'running' | 'paused' | 'complete';
+
+/** The two sync types WhatsApp reports a progress for, in the order it sends them. */
+export const PROGRESS_SYNC_TYPES = ['RECENT', 'FULL'] as const;
+export type ProgressSyncType = (typeof PROGRESS_SYNC_TYPES)[number];
+
+/** `historySyncProgress`: each the highest progress (0–100) its chunks reported, null before the first. */
+export type HistorySyncProgress = Record<ProgressSyncType, number | null>;
 
 export interface AccountRuntime {
   actor: 'starting' | 'running' | 'restarting' | 'stopped' | 'failed';
@@ -62,15 +70,20 @@ export interface ApiAccount {
   /** Messages stored by history syncs, all chunks together. */
   historySyncCount?: number;
   lastHistorySyncResult?: HistorySyncResult | null;
-  // History-sync status (reported by newer servers; absent on older ones).
-  historySyncStatus?: 'waiting' | 'running' | 'paused' | 'complete' | null;
-  historySyncProgress?: PerSyncType<number | null> | null;
-  historySyncChunks?: PerSyncType<number> | null;
-  historySyncMessagesSaved?: number | null;
+  // The current history sync (README, Data model, "History sync"); the accounts API always sends them.
+  historySyncStatus?: HistorySyncStatus;
+  historySyncProgress?: HistorySyncProgress;
+  /** Chunks received per sync type (`INITIAL_BOOTSTRAP`, `PUSH_NAME`, `RECENT`, `FULL`, …). */
+  historySyncChunks?: Record<string, number>;
+  /** Messages this sync newly stored (`historySyncCount` counts every sync since the account was created). */
+  historySyncMessagesSaved?: number;
   historySyncStartedAt?: string | null;
   historySyncUpdatedAt?: string | null;
+  historySyncLastChunkAt?: string | null;
   historySyncCompletedAt?: string | null;
-  historySyncStalled?: boolean | null;
+  /** No chunk for `HISTORY_SYNC_STALL_MS` while connected and not complete; cleared by the next chunk. */
+  historySyncStalled?: boolean;
+  historySyncStalledAt?: string | null;
 
   lastBackfillAt?: string | null;
   lastBackfillResult?: BackfillResult | null;
@@ -167,15 +180,49 @@ export interface ReadyAnswer {
   draining?: boolean;
 }
 
-/** `GET /api/whatsapp/instances` (fleet view), when the server has it. */
+/** One account an instance holds (its owner lease), as `GET /api/whatsapp/instances` lists it. */
+export interface ApiHeldAccount {
+  accountId: string;
+  /** The fencing epoch: it grows on every change of owner. */
+  epoch: number;
+  acquiredAt: string | null;
+  until: string | null;
+  leaseAgeSeconds: number | null;
+  expiresInSeconds: number | null;
+}
+
+/** One instance of the fleet (README, API: `GET /api/whatsapp/instances`). */
 export interface ApiInstance {
   instanceId: string;
-  url?: string | null;
-  advertisedUrl?: string | null;
-  mode?: string | null;
-  accounts?: Array<string | { accountId: string; leaseAgeMs?: number | null; epoch?: number | null; leaseUntil?: string | null }>;
-  lastSeenAt?: string | null;
-  [field: string]: unknown;
+  url: string | null;
+  mode: 'active' | 'passive';
+  /** `running`, or `draining` while it shuts down. */
+  state: string;
+  /** Its heartbeat is recent enough to count it in placement. */
+  alive: boolean;
+  /** The instance that answered this request. */
+  self: boolean;
+  startedAt: string | null;
+  heartbeatAt: string | null;
+  heartbeatAgeSeconds: number | null;
+  /** 0: no cap (MAX_ACCOUNTS_PER_INSTANCE). */
+  maxAccounts: number;
+  accountCount: number;
+  accounts: ApiHeldAccount[];
+}
+
+/** `GET /api/whatsapp/instances`: the fleet, which any instance answers. */
+export interface ApiFleet {
+  self: string;
+  mode: 'active' | 'passive';
+  leaseMs: number;
+  tickMs: number;
+  count: number;
+  instances: ApiInstance[];
+  /** Accounts no live instance holds right now (they are being taken over). */
+  unowned: string[];
+  /** Accounts waiting for a person (logged out, failed…): nobody runs them. */
+  parked: string[];
 }
 
 /** States in which an account will not come back by itself: someone has to act (pair again, fix the cause). */

@@ -54,15 +54,18 @@ export function Badge({ tone, children }: { tone: 'ok' | 'warn' | 'bad' | 'idle'
   return <span class={`badge ${tone}`}>{children}</span>;
 }
 
-/** A labelled progress bar (percent), or an indeterminate one when the percentage is unknown. */
-export function Progress({ label, percent }: { label: string; percent: number | null | undefined }) {
+/**
+ * A labelled progress bar (percent), or an indeterminate one when the percentage is unknown; `empty`
+ * says why there is no figure yet.
+ */
+export function Progress({ label, percent, empty = '…' }: { label: string; percent: number | null | undefined; empty?: string }) {
   const known = typeof percent === 'number' && Number.isFinite(percent);
   const value = known ? Math.max(0, Math.min(100, percent)) : undefined;
   return (
     <div class="progress">
       <span class="progress-label">
         {label}
-        <span class="muted">{known ? ` ${Math.round(value!)} %` : ' …'}</span>
+        <span class="muted">{known ? ` ${Math.round(value!)} %` : ` ${empty}`}</span>
       </span>
       <progress max={100} value={value} aria-label={`${label} progress`} />
     </div>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api/client.js';
-import type { ApiInstance } from '../api/types.js';
+import type { ApiFleet } from '../api/types.js';
 import { href } from '../router.js';
 import type { AppState } from '../state/app-state.js';
 import { Empty, ErrorNote, Loading, Time } from '../ui/components.js';
@@ -22,17 +22,17 @@ export function useFleetAvailable(api: Api): boolean {
   return available;
 }
 
-/** Which instance holds which account, with the lease ages (several instances on one Firestore project). */
+/** Which instance holds which account, with lease ages and epochs (several instances on one Firestore project). */
 export function FleetView({ state }: { state: AppState }) {
-  const [instances, setInstances] = useState<ApiInstance[] | null | undefined>(undefined);
+  const [fleet, setFleet] = useState<ApiFleet | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     let stopped = false;
     const load = (): void => {
       state.api.instances().then(
-        (list) => {
+        (answer) => {
           if (stopped) return;
-          setInstances(list);
+          setFleet(answer);
           setError(null);
         },
         (err: unknown) => !stopped && setError(err),
@@ -50,54 +50,67 @@ export function FleetView({ state }: { state: AppState }) {
     <main class="page" aria-labelledby="fleet-title">
       <h1 id="fleet-title">Fleet</h1>
       {error !== null && <ErrorNote error={error} />}
-      {instances === undefined && error === null && <Loading what="instances" />}
-      {instances === null && (
+      {fleet === undefined && error === null && <Loading what="instances" />}
+      {fleet === null && (
         <Empty title="No fleet view on this server">
-          <p>This server does not list its instances. It runs alone, or is older than the fleet API.</p>
+          <p>This server does not list its instances. It is older than the fleet API.</p>
         </Empty>
       )}
-      {instances && (
-        <table class="fleet">
-          <thead>
-            <tr>
-              <th scope="col">Instance</th>
-              <th scope="col">Mode</th>
-              <th scope="col">URL</th>
-              <th scope="col">Accounts held</th>
-              <th scope="col">Last seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {instances.map((i) => (
-              <tr key={i.instanceId} data-instance-id={i.instanceId}>
-                <th scope="row">{i.instanceId}</th>
-                <td>{i.mode ?? '—'}</td>
-                <td>{i.advertisedUrl ?? i.url ?? '—'}</td>
-                <td>
-                  <ul class="plain">
-                    {(i.accounts ?? []).map((a) => {
-                      const id = typeof a === 'string' ? a : a.accountId;
-                      return (
-                        <li key={id}>
-                          <a href={href({ view: 'sync', accountId: id })}>{id}</a>
-                          {typeof a !== 'string' && (
-                            <span class="muted small">
-                              {a.leaseAgeMs !== undefined && a.leaseAgeMs !== null && ` lease ${formatDuration(a.leaseAgeMs)} old`}
-                              {a.epoch !== undefined && a.epoch !== null && `, epoch ${a.epoch}`}
-                            </span>
-                          )}
-                        </li>
-                      );
-                    })}
-                  </ul>
-                </td>
-                <td>
-                  <Time iso={typeof i.lastSeenAt === 'string' ? i.lastSeenAt : null} relative empty="—" />
-                </td>
+      {fleet && (
+        <>
+          <p class="muted small">
+            Answered by {fleet.self} ({fleet.mode}). Owner lease {formatDuration(fleet.leaseMs)}, placement tick{' '}
+            {formatDuration(fleet.tickMs)}: a dead instance&apos;s accounts move within the lease plus one tick.
+          </p>
+          <table class="fleet">
+            <thead>
+              <tr>
+                <th scope="col">Instance</th>
+                <th scope="col">Mode</th>
+                <th scope="col">URL</th>
+                <th scope="col">Accounts held</th>
+                <th scope="col">Last heartbeat</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {fleet.instances.map((i) => (
+                <tr key={i.instanceId} data-instance-id={i.instanceId}>
+                  <th scope="row">{i.instanceId}</th>
+                  <td>
+                    {i.mode}
+                    {i.state !== 'running' && <span class="muted small"> ({i.state})</span>}
+                    {!i.alive && <span class="muted small"> (silent)</span>}
+                    {i.self && <span class="muted small"> (this one)</span>}
+                  </td>
+                  <td>{i.url ?? '—'}</td>
+                  <td>
+                    <span class="small">
+                      {i.accountCount}
+                      {i.maxAccounts > 0 ? ` of at most ${i.maxAccounts}` : ''}
+                    </span>
+                    <ul class="plain">
+                      {i.accounts.map((a) => (
+                        <li key={a.accountId} data-held-account={a.accountId}>
+                          <a href={href({ view: 'sync', accountId: a.accountId })}>{a.accountId}</a>
+                          <span class="muted small">
+                            {` epoch ${a.epoch}`}
+                            {a.leaseAgeSeconds !== null && `, lease held ${formatDuration(a.leaseAgeSeconds * 1000)}`}
+                            {a.expiresInSeconds !== null && `, expires in ${formatDuration(a.expiresInSeconds * 1000)}`}
+                          </span>
+                        </li>
+                      ))}
+                    </ul>
+                  </td>
+                  <td>
+                    <Time iso={i.heartbeatAt} relative empty="—" />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {fleet.unowned.length > 0 && <p class="small">Being taken over (no live owner): {fleet.unowned.join(', ')}</p>}
+          {fleet.parked.length > 0 && <p class="small muted">Waiting for a person (nobody runs them): {fleet.parked.join(', ')}</p>}
+        </>
       )}
     </main>
   );

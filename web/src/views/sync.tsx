@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { type ApiAccount, connectionOf } from '../api/types.js';
+import { type ApiAccount, connectionOf, PROGRESS_SYNC_TYPES } from '../api/types.js';
 import { href } from '../router.js';
 import type { AppState } from '../state/app-state.js';
 import { Badge, ConnectionBadge, Empty, ErrorNote, Loading, Progress, Time } from '../ui/components.js';
 import { displayJid, formatDuration, formatNumber, formatTime } from '../ui/format.js';
 import { useStore, useTicker } from '../ui/store.js';
-import { AutoBackfillCell, historySyncSummary } from './account-summary.js';
+import { AutoBackfillCell } from './account-summary.js';
+import { historySyncChunksText, historySyncSummary, lastChunkAt } from './history-sync.js';
 import { ActivityChart } from './chart.js';
 
 export function SyncView({ state, accountId }: { state: AppState; accountId: string }) {
@@ -135,10 +136,14 @@ export function SyncView({ state, accountId }: { state: AppState; accountId: str
 
 function HistorySyncCard({ a }: { a: ApiAccount }) {
   const summary = historySyncSummary(a);
-  const progress = a.historySyncProgress ?? null;
-  const chunks = a.historySyncChunks ?? null;
-  const types = [...new Set([...Object.keys(progress ?? {}), ...Object.keys(chunks ?? {})])];
+  const progress = a.historySyncProgress;
+  const chunks = a.historySyncChunks ?? {};
+  const chunksText = historySyncChunksText(a);
+  const saved = a.historySyncMessagesSaved ?? a.historySyncCount ?? 0;
   const last = a.lastHistorySyncResult;
+  // WhatsApp sends FULL after RECENT, and only when the full history was asked for: a sync complete
+  // without it may stay so, or be reopened by FULL's first chunk.
+  const fullMissing = a.historySyncStatus === 'complete' ? 'none so far' : 'not started';
   return (
     <section class="card" aria-labelledby="hs-title" data-history-sync={a.historySyncStatus ?? summary.text}>
       <h2 id="hs-title">History sync</h2>
@@ -147,23 +152,38 @@ function HistorySyncCard({ a }: { a: ApiAccount }) {
       </p>
       {a.historySyncStalled && (
         <p class="note bad" role="alert">
-          No chunk has arrived for a while although the sync is not complete. Keep the phone online with WhatsApp open; if it stays stalled,
-          check the logs and the phone's connection.
+          Stalled
+          {a.historySyncStalledAt && (
+            <>
+              {' '}
+              since <Time iso={a.historySyncStalledAt} />
+            </>
+          )}
+          : no chunk has arrived for a while although the sync is not complete. Keep the phone online with WhatsApp open; if it stays
+          stalled, check the logs and the phone's connection.
         </p>
       )}
-      {types.length > 0 && (
+      {progress && (
         <div class="progress-list">
-          {types.map((t) => (
-            <div key={t}>
-              <Progress label={t} percent={progress?.[t] ?? null} />
-              {chunks?.[t] !== undefined && <span class="muted small">{formatNumber(chunks[t])} chunks</span>}
+          {PROGRESS_SYNC_TYPES.map((t) => (
+            <div key={t} data-sync-type={t}>
+              <Progress label={t} percent={progress[t]} empty={t === 'FULL' ? fullMissing : 'not started'} />
+              <span class="muted small">{formatNumber(chunks[t] ?? 0)} chunks</span>
             </div>
           ))}
         </div>
       )}
       <dl>
+        <dt>Chunks</dt>
+        <dd data-testid="history-chunks">{chunksText || <span class="muted">none yet</span>}</dd>
         <dt>Messages saved</dt>
-        <dd data-testid="history-saved">{formatNumber(a.historySyncMessagesSaved ?? a.historySyncCount ?? 0)}</dd>
+        <dd data-testid="history-saved">{formatNumber(saved)}</dd>
+        {a.historySyncCount !== undefined && a.historySyncCount !== saved && (
+          <>
+            <dt>All syncs</dt>
+            <dd>{formatNumber(a.historySyncCount)} messages</dd>
+          </>
+        )}
         {a.historySyncStartedAt !== undefined && (
           <>
             <dt>Started</dt>
@@ -174,7 +194,7 @@ function HistorySyncCard({ a }: { a: ApiAccount }) {
         )}
         <dt>Last chunk</dt>
         <dd>
-          <Time iso={a.historySyncUpdatedAt ?? a.lastHistorySyncAt} empty="none yet" />
+          <Time iso={lastChunkAt(a)} empty="none yet" />
         </dd>
         {a.historySyncCompletedAt !== undefined && (
           <>

@@ -1,0 +1,222 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Footprint of connected accounts: one wasync process (SQLite, simulated phone: a small history per
+ * account and 1 live message/s each), RSS with no account, then with N connected accounts; per account
+ * = (RSS(N) − RSS(0)) / N. Then a restart with every account stored: time until all are connected and
+ * the main thread's event-loop delay meanwhile; and with all streaming, the main thread's event-loop
+ * delay and the time of a `/metrics` scrape.
+ */
+export interface FootprintStep {
+  accounts: number;
+  /** Accounts connected when measured (all of them unless one did not connect within 5 minutes). */
+  connected: number;
+  rssMiB: number;
+  perAccountMiB: number;
+  /** Main thread's event-loop delay over a window while every account streams. */
+  eldP99Ms: number;
+  eldMaxMs: number;
+  /** `/metrics` scrape, median and worst of 20. */
+  scrapeP50Ms: number;
+  scrapeMaxMs: number;
+}
+
+export interface FootprintResult {
+  baselineMiB: number;
+  steps: FootprintStep[];
+  /** Restart with `accounts` stored accounts. */
+  startup: { accounts: number; connected: number; allConnectedMs: number; eldP99Ms: number; eldMaxMs: number };
+  /** RSS per account at the largest N, at the start and end of a streaming window (growth per message). */
+  drift: { seconds: number; messages: number; startMiB: number; endMiB: number; bytesPerMessage: number };
+}
+
+const TOKEN = 'bench-token-0123456789abcdef';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  eld(): Promise<{ p99: number; max: number }>;
+  eldReset(): void;
+  stop(): Promise<void>;
+}
+
+async function startServer(dataDir: string, extraEnv: Record<string, string>): Promise<Server> {
+  const entry = new URL('./api-server.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [entry, 'uws'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      API_TOKEN: TOKEN,
+      WA_CONNECTOR: 'sim',
+      WA_DEMO: 'false',
+      WA_SIM_CHATS: '5',
+      WA_SIM_MESSAGES_PER_CHAT: '20',
+      WA_SIM_RATE: '1',
+      LOG_LEVEL: 'error',
+      AUTO_BACKFILL_ENABLED: 'false',
+      RECENT_SYNC_ENABLED: 'false',
+      MEDIA_ARCHIVE: 'off',
+      ...extraEnv,
+    },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const waiters: Array<(line: string) => void> = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    let nl = out.indexOf('\n');
+    while (nl >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      for (const w of waiters.splice(0)) w(line);
+      nl = out.indexOf('\n');
+    }
+  });
+  const nextLine = (prefix: string): Promise<string> =>
+    new Promise((resolve) => {
+      const w = (line: string): void => {
+        if (line.startsWith(prefix)) resolve(line.slice(prefix.length));
+        else waiters.push(w);
+      };
+      waiters.push(w);
+    });
+  const url = await Promise.race([
+    nextLine('READY '),
+    new Promise<string>((_, reject) => child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)))),
+  ]);
+  return {
+    child,
+    url: url.trim(),
+    eldReset: () => child.stdin!.write('eld-reset\n'),
+    async eld() {
+      const line = nextLine('ELD ');
+      child.stdin!.write('eld\n');
+      return JSON.parse(await line) as { p99: number; max: number };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** RSS of the whole process (main thread and every worker), from /proc, averaged over a few samples. */
+async function rssMiB(pid: number, samples = 5): Promise<number> {
+  let sum = 0;
+  for (let i = 0; i < samples; i++) {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    sum += Number(m?.[1] ?? 0) / 1024;
+    if (i < samples - 1) await sleep(400);
+  }
+  return sum / samples;
+}
+
+async function api(url: string, method = 'GET', body?: unknown): Promise<unknown> {
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return res.json();
+}
+
+async function connectedCount(url: string): Promise<number> {
+  const j = (await api(`${url}/api/whatsapp/accounts`)) as { accounts: Array<{ runtime: { connection: string } }> };
+  return j.accounts.filter((a) => a.runtime.connection === 'open').length;
+}
+
+/** Milliseconds until `n` accounts are connected; past `timeoutMs`, how many were (the run goes on and says so). */
+async function waitConnected(url: string, n: number, timeoutMs: number): Promise<{ ms: number; connected: number }> {
+  const started = Date.now();
+  for (;;) {
+    const connected = await connectedCount(url);
+    if (connected >= n || Date.now() - started > timeoutMs) return { ms: Date.now() - started, connected };
+    await sleep(100);
+  }
+}
+
+async function scrapeTimes(url: string, n: number): Promise<{ p50: number; max: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await res.text();
+    times.push(performance.now() - t);
+    await sleep(50);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(n / 2)]!, max: times[n - 1]! };
+}
+
+export async function benchFootprint(opts: {
+  steps: number[];
+  settleSec: number;
+  driftSec: number;
+  env?: Record<string, string>;
+}): Promise<FootprintResult> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-footprint-'));
+  const env = opts.env ?? {};
+  let server: Server | undefined;
+  try {
+    server = await startServer(dataDir, env);
+    await sleep(3_000);
+    const baselineMiB = await rssMiB(server.child.pid!);
+    const steps: FootprintStep[] = [];
+    let created = 0;
+    for (const n of opts.steps) {
+      for (; created < n; created++)
+        await api(`${server.url}/api/whatsapp/accounts`, 'POST', { accountId: `fp${String(created).padStart(3, '0')}` });
+      const { connected } = await waitConnected(server.url, n, 300_000);
+      await sleep(opts.settleSec * 1000);
+      server.eldReset();
+      const rss = await rssMiB(server.child.pid!, 10);
+      const scrape = await scrapeTimes(server.url, 20);
+      const eld = await server.eld();
+      steps.push({
+        accounts: n,
+        connected,
+        rssMiB: rss,
+        perAccountMiB: (rss - baselineMiB) / n,
+        eldP99Ms: eld.p99,
+        eldMaxMs: eld.max,
+        scrapeP50Ms: scrape.p50,
+        scrapeMaxMs: scrape.max,
+      });
+    }
+    const n = created;
+    // Growth per message: RSS now and after a further window of streaming (n msg/s in all).
+    const startMiB = await rssMiB(server.child.pid!, 10);
+    await sleep(opts.driftSec * 1000);
+    const endMiB = await rssMiB(server.child.pid!, 10);
+    const messages = n * opts.driftSec;
+    const drift = {
+      seconds: opts.driftSec,
+      messages,
+      startMiB,
+      endMiB,
+      bytesPerMessage: ((endMiB - startMiB) * 2 ** 20) / messages,
+    };
+    await server.stop();
+    // Restart with every account stored: how long until all are connected, and the main thread meanwhile.
+    server = await startServer(dataDir, env);
+    server.eldReset();
+    const up = await waitConnected(server.url, n, 300_000);
+    const eld = await server.eld();
+    await server.stop();
+    return {
+      baselineMiB,
+      steps,
+      startup: { accounts: n, connected: up.connected, allConnectedMs: up.ms, eldP99Ms: eld.p99, eldMaxMs: eld.max },
+      drift,
+    };
+  } finally {
+    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
