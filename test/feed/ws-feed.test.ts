@@ -268,4 +268,58 @@ describe('websocket feed (SQLite)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('scoped API keys: a read key limited to some accounts is FORBIDDEN (in band) elsewhere, and "*" carries only its accounts', async () => {
+    await t.app.store.createAccount({ id: 'ws-mine' });
+    await t.app.store.createAccount({ id: 'ws-theirs' });
+    const created = await t.api<{ key: string }>('POST', '/api/whatsapp/api-keys', { scopes: ['read'], accounts: ['demo', 'ws-mine'] });
+    expect(created.status).toBe(201);
+    const key = created.json.key;
+    const forbidden = (c: FeedTestClient, accountId: string) =>
+      c.waitFor(`FORBIDDEN for ${accountId}`, () =>
+        c.frames.some((f) => f.type === 'error' && f.code === 'FORBIDDEN' && f.accountId === accountId),
+      );
+
+    // Bearer key: another account is refused in band, the connection stays and may subscribe to its own.
+    const byKey = await connect({ token: key });
+    byKey.subscribe('ws-theirs');
+    await forbidden(byKey, 'ws-theirs');
+    byKey.subscribe('ws-mine');
+    await byKey.waitFor('subscribed ws-mine', () => byKey.frames.some((f) => f.type === 'subscribed' && f.accountId === 'ws-mine'));
+    await byKey.close();
+
+    // A ticket issued to the key carries it: the same answers through the browser's path.
+    const ticketReply = await fetch(`${t.app.url}/api/whatsapp/ws-ticket`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+    expect(ticketReply.status).toBe(200);
+    const { ticket } = (await ticketReply.json()) as { ticket: string };
+    const byTicket = await connect({ ticket });
+    byTicket.subscribe('ws-theirs');
+    await forbidden(byTicket, 'ws-theirs');
+    await byTicket.close();
+
+    // "*": the bootstrap token sees both accounts' events, the limited key only its own.
+    const all = await connect();
+    const limited = await connect({ token: key });
+    all.subscribe('*');
+    limited.subscribe('*');
+    await all.waitForFrame('live');
+    await limited.waitForFrame('live');
+    await t.app.store.patchAccount('ws-theirs', { status: 'open' });
+    await t.app.store.patchAccount('ws-mine', { status: 'open' });
+    const from = (c: FeedTestClient, accountId: string) => c.events.filter((e) => e.accountId === accountId);
+    await all.waitFor('both accounts', () => from(all, 'ws-theirs').length > 0 && from(all, 'ws-mine').length > 0);
+    await limited.waitFor('its own account', () => from(limited, 'ws-mine').length > 0);
+    expect(from(limited, 'ws-theirs')).toEqual([]);
+    expect(limited.events.every((e) => e.accountId === 'demo' || e.accountId === 'ws-mine')).toBe(true);
+    await all.close();
+    await limited.close();
+
+    // A key without scope read gets no ticket.
+    const sendOnly = await t.api<{ key: string }>('POST', '/api/whatsapp/api-keys', { scopes: ['send'] });
+    const refusedTicket = await fetch(`${t.app.url}/api/whatsapp/ws-ticket`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sendOnly.json.key}` },
+    });
+    expect(refusedTicket.status).toBe(403);
+  });
 });
