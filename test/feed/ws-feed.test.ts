@@ -269,7 +269,7 @@ describe('websocket feed (SQLite)', () => {
     }
   });
 
-  it('scoped API keys: a read key limited to some accounts is FORBIDDEN (in band) elsewhere, and "*" carries only its accounts', async () => {
+  it('scoped keys: a read key limited to some accounts is FORBIDDEN (in band) elsewhere; "*" carries only its accounts', async () => {
     await t.app.store.createAccount({ id: 'ws-mine' });
     await t.app.store.createAccount({ id: 'ws-theirs' });
     const created = await t.api<{ key: string }>('POST', '/api/whatsapp/api-keys', { scopes: ['read'], accounts: ['demo', 'ws-mine'] });
