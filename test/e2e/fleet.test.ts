@@ -416,6 +416,28 @@ describe('a fleet of instances on one Firestore project', () => {
     await waitFor('the forwarded send stored', async () =>
       (await store.getMessage(account, 'FLEET_FORWARDED_1'))?.status === 'read' ? true : undefined,
     );
+    // A scoped API key is forwarded as the caller's own Authorization: the owner verifies it from the shared
+    // store. A key that does not cover the account is refused where it lands (403), before any forwarding.
+    const key = async (body: unknown) => (await via.api<{ key: string }>('POST', '/api/whatsapp/api-keys', body)).json.key;
+    const sendKey = await key({ scopes: ['send'], accounts: [account] });
+    const otherKey = await key({ scopes: ['send'], accounts: [ids.find((id) => id !== account)!] });
+    const scoped = await via.api<{ success: boolean }>(
+      'POST',
+      '/api/whatsapp/send',
+      { accountId: account, to: '40711111111', text: 'forwarded with a scoped key', messageId: 'FLEET_FORWARDED_KEY' },
+      { authorization: `Bearer ${sendKey}` },
+    );
+    expect(scoped.status).toBe(202);
+    expect(scoped.headers.get('x-wasync-served-by')).toBe('wa-4');
+    const refused = await via.api<{ error: { code: string } }>(
+      'POST',
+      '/api/whatsapp/send',
+      { accountId: account, to: '40711111111', text: 'not this key', messageId: 'FLEET_FORWARDED_NO' },
+      { authorization: `Bearer ${otherKey}` },
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.code).toBe('FORBIDDEN');
+    expect(refused.headers.get('x-wasync-served-by')).toBeNull();
     // A request that was forwarded already and still lands on a non-owner: 409 with the owner, no second hop.
     const looped = await via.api<{ error: { code: string }; owner: { instanceId: string; url: string } }>(
       'POST',
