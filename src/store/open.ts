@@ -50,7 +50,8 @@ export async function openStore(
  */
 export async function lockStoreForProcess(config: Config): Promise<{ release(): void }> {
   if (config.STORE === 'firestore') return { release: () => undefined };
-  mkdirSync(config.DATA_DIR, { recursive: true });
+  // DATA_DIR holds WhatsApp credentials and the API token: created 0700, as openStore creates it.
+  mkdirSync(config.DATA_DIR, { recursive: true, mode: 0o700 });
   const { lockDataDir } = await import('./sqlite/data-dir-lock.js');
   return lockDataDir(config.DATA_DIR, { instanceId: config.INSTANCE_ID });
 }

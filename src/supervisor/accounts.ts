@@ -713,6 +713,9 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
   private async requireAccount(accountId: string): Promise<AccountRecord> {
     const account = await this.o.store.getAccount(accountId);
     if (!account) throw new NotFoundError(`account ${accountId} not found`);
+    // An account this instance does not run (parked, or owned elsewhere) has no slot: its id is masked
+    // in this thread's log lines from here on all the same (an error message may name it).
+    registerAccountId(accountId);
     return account;
   }
 

@@ -316,7 +316,7 @@ export async function call(
   });
   const text = await res.text();
   const contentType = res.headers.get('content-type') ?? '';
-  const body: unknown = contentType.startsWith('application/json') ? JSON.parse(text) : text;
+  const body: unknown = contentType.startsWith('application/json') && text !== '' ? JSON.parse(text) : text;
   if (init.contract !== false) checkResponse({ method: init.method ?? 'GET', path, status: res.status, contentType, body });
   return { status: res.status, headers: res.headers, body };
 }
@@ -386,7 +386,8 @@ function checkRawResponse(request: string | Buffer, status: number, head: string
   const [method = '', path = ''] = Buffer.from(request).toString('latin1').split('\r\n', 1)[0]!.split(' ');
   const contentType = /\r\ncontent-type: *([^\r\n]*)/i.exec(head)?.[1] ?? '';
   const whole = /\r\ncontent-length: *\d+/i.test(head);
-  const json = contentType.startsWith('application/json') && whole;
+  // A 304 carries the page's headers (its content type too) and no body.
+  const json = contentType.startsWith('application/json') && whole && body.length > 0;
   checkResponse({
     method,
     path,
