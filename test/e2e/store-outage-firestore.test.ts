@@ -131,7 +131,7 @@ describe('Firestore outage: the store is cut off from the server for 10 s while 
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('nothing lost or stored twice, actor loop responsive, /health 503 with the pending-writes reason then ok, send 503 within its bound', async () => {
+  it('nothing lost or twice, actor responsive, /health 503 (writes pending) then ok, send 503 in its bound', async () => {
     expect((await api('POST', '/api/whatsapp/accounts', { accountId: ACCOUNT })).status).toBe(201);
     await waitFor(
       'the account open',
