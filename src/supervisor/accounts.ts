@@ -483,8 +483,15 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
 
   async send(input: SendInput): Promise<SendResult> {
     this.refuseWhenDraining();
-    await this.requireAccount(input.accountId);
-    await this.fleet.locate(input.accountId);
+    // An account whose actor runs here under this instance's lease exists and is ours: no store read
+    // to find that out. On Firestore a read hangs while the store is unreachable (a network cut), and a
+    // send must answer STORE_UNAVAILABLE within SEND_STORE_TIMEOUT_MS, not wait on a lookup; otherwise
+    // the look-ups are bounded by the same limit (test/e2e/store-outage-firestore.test.ts).
+    if (!(this.fleet.owns(input.accountId) && this.supervisor.live(input.accountId))) {
+      const bound = this.o.config.SEND_STORE_TIMEOUT_MS;
+      await storeUnavailableAfter(this.requireAccount(input.accountId), bound);
+      await storeUnavailableAfter(this.fleet.locate(input.accountId), bound);
+    }
     const cmd =
       input.messageId === undefined ? { to: input.to, text: input.text } : { to: input.to, text: input.text, messageId: input.messageId };
     return (await this.runningActor(input.accountId)).call('send', cmd);
@@ -766,4 +773,17 @@ async function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The store's answer within `ms`, else STORE_UNAVAILABLE (a caller's bound; the work itself goes on). */
+function storeUnavailableAfter<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new WasyncError('STORE_UNAVAILABLE', `the store did not answer within ${ms} ms; nothing was sent`)),
+      ms,
+    );
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
