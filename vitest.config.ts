@@ -11,6 +11,7 @@ const solo = [
   'test/e2e/fleet.test.ts',
   'test/e2e/fleet-standby.test.ts',
   'test/e2e/store-outage.test.ts',
+  'test/e2e/store-outage-firestore.test.ts',
   'test/feed/slow-consumer.test.ts',
   'test/console/console.test.ts',
   'test/console/docs.test.ts',
