@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { API_MESSAGE_COLUMNS } from '../src/store/sqlite/row-mapping.js';
+import { countStoredMessages, startBenchServer } from './bench-server.js';
 
 export interface ApiRun {
   engine: 'uws' | 'node';
@@ -61,7 +62,7 @@ export interface ApiBenchResult {
 
 const TOKEN = 'bench-token-0123456789abcdef';
 
-async function startServer(
+function startServer(
   engine: 'uws' | 'node',
   dataDir: string,
   rate: number,
@@ -72,49 +73,12 @@ async function startServer(
     build === 'before'
       ? path.join(process.env.BENCH_BASE_DIR!, 'dist/bench/api-server.js')
       : new URL('./api-server.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [entry, engine], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      API_TOKEN: TOKEN,
-      WA_CONNECTOR: 'sim',
-      WA_DEMO: 'true',
-      WA_SIM_CHATS: '50',
-      WA_SIM_MESSAGES_PER_CHAT: '200',
-      WA_SIM_RATE: String(rate),
-      READ_POOL_THREADS: String(readPoolThreads),
-      LOG_LEVEL: 'error',
-      AUTO_BACKFILL_ENABLED: 'false',
-      RECENT_SYNC_ENABLED: 'false',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-  return { child, url };
+  return startBenchServer({ entry, engine, dataDir, token: TOKEN, rate, messagesPerChat: 200, readPoolThreads });
 }
 
 async function get(url: string): Promise<unknown> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
   return res.json();
-}
-
-function countRows(dataDir: string): number {
-  const db = new Database(path.join(dataDir, 'wasync.db'), { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
 }
 
 interface RunSpec {
@@ -171,7 +135,7 @@ async function runOne(
     let threadId = '';
     for (let i = 0; i < 200; i++) {
       const j = (await get(`${url}/api/whatsapp/threads/demo?limit=1`)) as { threads?: Array<{ id: string }> };
-      if (countRows(dataDir) >= 10_000 && j.threads?.[0]) {
+      if (countStoredMessages(dataDir) >= 10_000 && j.threads?.[0]) {
         threadId = j.threads[0].id;
         break;
       }
@@ -186,7 +150,7 @@ async function runOne(
     const idleStarted = Date.now();
     await new Promise((r) => setTimeout(r, 3_000));
     const idleCpuPerSec = (cpuSeconds(child.pid!) - idle0) / ((Date.now() - idleStarted) / 1000);
-    const before = countRows(dataDir);
+    const before = countStoredMessages(dataDir);
     const started = Date.now();
     const cpu0 = cpuSeconds(child.pid!);
     const result = await autocannon({
@@ -198,7 +162,7 @@ async function runOne(
     });
     const elapsed = (Date.now() - started) / 1000;
     const cpuForRequests = cpuSeconds(child.pid!) - cpu0 - idleCpuPerSec * elapsed;
-    const liveMessagesPerSec = (countRows(dataDir) - before) / elapsed;
+    const liveMessagesPerSec = (countStoredMessages(dataDir) - before) / elapsed;
     return {
       engine,
       build,

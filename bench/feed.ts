@@ -4,7 +4,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import type { Mutation } from '../src/domain/mutations.js';
 import { FeedHub } from '../src/feed/hub.js';
@@ -15,6 +14,7 @@ import { signatureHeader } from '../src/feed/webhooks/signature.js';
 import { renderEventFrame, renderWebhookBody } from '../src/http/feed-wire.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { generateHistory } from '../src/connectors/sim/history-generator.js';
+import { countStoredMessages, startBenchServer } from './bench-server.js';
 import { mapHistory } from './pipeline.js';
 
 /**
@@ -53,46 +53,9 @@ export interface FeedBenchResult {
   };
 }
 
-async function startServer(dataDir: string, rate: number): Promise<{ child: ChildProcess; url: string }> {
+function startServer(dataDir: string, rate: number): Promise<{ child: ChildProcess; url: string }> {
   const entry = new URL('./api-server.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [entry, 'uws'], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      API_TOKEN: TOKEN,
-      WA_CONNECTOR: 'sim',
-      WA_DEMO: 'true',
-      WA_SIM_CHATS: '50',
-      WA_SIM_MESSAGES_PER_CHAT: '20',
-      WA_SIM_RATE: String(rate),
-      READ_POOL_THREADS: '0',
-      LOG_LEVEL: 'error',
-      AUTO_BACKFILL_ENABLED: 'false',
-      RECENT_SYNC_ENABLED: 'false',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-  return { child, url };
-}
-
-function countRows(dataDir: string): number {
-  const db = new Database(path.join(dataDir, 'wasync.db'), { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
+  return startBenchServer({ entry, engine: 'uws', dataDir, token: TOKEN, rate, messagesPerChat: 20, readPoolThreads: 0 });
 }
 
 function runClients(url: string, clients: number, warmupMs: number, measureMs: number): Promise<Omit<LatencyRun, 'storedPerSec'>> {
@@ -118,13 +81,13 @@ async function benchLatency(opts: {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-feed-bench-'));
   const { child, url } = await startServer(dataDir, opts.rate);
   try {
-    for (let i = 0; i < 100 && countRows(dataDir) < 1000; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && countStoredMessages(dataDir) < 1000; i++) await new Promise((r) => setTimeout(r, 100));
     const runs: LatencyRun[] = [];
     for (const clients of opts.clients) {
-      const before = countRows(dataDir);
+      const before = countStoredMessages(dataDir);
       const started = Date.now();
       const r = await runClients(url, clients, opts.warmupMs, opts.measureMs);
-      runs.push({ ...r, storedPerSec: (countRows(dataDir) - before) / ((Date.now() - started) / 1000) });
+      runs.push({ ...r, storedPerSec: (countStoredMessages(dataDir) - before) / ((Date.now() - started) / 1000) });
     }
     return runs;
   } finally {
