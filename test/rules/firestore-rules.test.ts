@@ -36,7 +36,7 @@ import { createFirestoreStore, type FirestoreStore } from '../../src/store/fires
 import { COLLECTIONS, messageIndexId } from '../../src/store/firestore/paths.js';
 import { testProjectId, type Connection } from '../support/firestore-emulator-client.js';
 import { openFirestoreEmulator, type EmulatorClient } from '../support/firestore-emulator.js';
-import { BASE_TIME, makeMessage } from '../support/records.js';
+import { BASE_TIME, makeMessage, makeWebhookEndpoint } from '../support/records.js';
 
 /**
  * firestore.rules, loaded into Google's emulator and exercised with the Firebase web SDK the way an
@@ -138,26 +138,9 @@ describe('firestore.rules: what an inbox client may read', () => {
     // and epoch, a single-use websocket ticket, and a webhook endpoint with its secret.
     await store.changeLogEpoch();
     await store.useOnce('ws-ticket:abc', Date.now() + 60_000);
-    await store.createWebhook({
-      id: 'wh_rules',
-      url: 'https://hooks.example.com/x',
-      accountId: A,
-      events: null,
-      secret: 'whsec_do_not_leak',
-      description: null,
-      source: 'api',
-      createdAt: BASE_TIME,
-      updatedAt: BASE_TIME,
-      state: 'active',
-      cursor: {},
-      retry: null,
-      failure: null,
-      delivered: 0,
-      lastDeliveredAt: null,
-      leaseHolder: null,
-      leaseUntil: null,
-      revision: 0,
-    });
+    await store.createWebhook(
+      makeWebhookEndpoint({ id: 'wh_rules', url: 'https://hooks.example.com/x', accountId: A, secret: 'whsec_do_not_leak' }),
+    );
     await waitForHint(A);
 
     inboxA = db(env.authenticatedContext('agent-a', { wasyncAccounts: [A] } as never));

@@ -12,7 +12,7 @@ import {
   type QueryRecorder,
   type QueryShape,
 } from '../support/firestore-queries.js';
-import { BASE_TIME, makeMessage } from '../support/records.js';
+import { BASE_TIME, makeMessage, makeWebhookEndpoint } from '../support/records.js';
 
 /**
  * Google's emulator runs any query without an index; real Firestore refuses one that has none
@@ -156,26 +156,7 @@ describe('firestore.indexes.json serves every query', () => {
     await store.appendChanges(ACC, [{ type: 'account.updated', data: { fields: { status: 'open' } } }]);
     await store.useOnce('ticket:1', Date.now() - 1);
     await store.pruneChanges(Date.now() + 60_000);
-    await store.createWebhook({
-      id: 'wh_idx',
-      url: 'https://hooks.example.com/',
-      accountId: null,
-      events: null,
-      secret: 's',
-      description: null,
-      source: 'api',
-      createdAt: BASE_TIME,
-      updatedAt: BASE_TIME,
-      state: 'active',
-      cursor: {},
-      retry: null,
-      failure: null,
-      delivered: 0,
-      lastDeliveredAt: null,
-      leaseHolder: null,
-      leaseUntil: null,
-      revision: 0,
-    });
+    await store.createWebhook(makeWebhookEndpoint({ id: 'wh_idx', url: 'https://hooks.example.com/', secret: 's' }));
     await store.listWebhooks();
     await store.acquireWebhookLease('wh_idx', 'i1', 1000, BASE_TIME);
     await store.updateWebhook('wh_idx', { delivered: 1 }, { holder: 'i1', now: BASE_TIME + 1 });

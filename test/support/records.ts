@@ -1,4 +1,5 @@
 import type { MessageRecord } from '../../src/domain/records.js';
+import type { WebhookEndpoint } from '../../src/store/webhooks.js';
 
 /** A fixed instant so that expectations can be written as offsets from it. */
 export const BASE_TIME = Date.UTC(2026, 0, 17, 12, 0, 0);
@@ -52,6 +53,31 @@ export function makeMessage(overrides: Partial<MessageRecord> = {}): MessageReco
     mediaSha256: null,
     mediaArchiveKey: null,
     mediaArchiveError: null,
+    ...overrides,
+  };
+}
+
+/** A new, active webhook endpoint record with nothing delivered yet, as the store creates it; overrides win. */
+export function makeWebhookEndpoint(overrides: Partial<WebhookEndpoint> = {}): WebhookEndpoint {
+  return {
+    id: 'wh_1',
+    url: 'https://hooks.example.com/wasync',
+    accountId: null,
+    events: null,
+    secret: 'whsec_test',
+    description: null,
+    source: 'api',
+    createdAt: BASE_TIME,
+    updatedAt: BASE_TIME,
+    state: 'active',
+    cursor: {},
+    retry: null,
+    failure: null,
+    delivered: 0,
+    lastDeliveredAt: null,
+    leaseHolder: null,
+    leaseUntil: null,
+    revision: 0,
     ...overrides,
   };
 }

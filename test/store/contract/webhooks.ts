@@ -1,33 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BadRequestError, ConflictError } from '../../../src/domain/errors.js';
 import type { Store } from '../../../src/store/port.js';
-import type { WebhookAttempt, WebhookEndpoint } from '../../../src/store/webhooks.js';
-import { BASE_TIME } from '../../support/records.js';
+import type { WebhookAttempt } from '../../../src/store/webhooks.js';
+import { BASE_TIME, makeWebhookEndpoint } from '../../support/records.js';
 import type { ContractContext } from './fixtures.js';
 
 /** Store contract, webhook endpoints (src/store/webhooks.ts): records, delivery state and the dispatch lease. */
 export function webhooksContract(ctx: ContractContext): void {
-  const endpoint = (o: Partial<WebhookEndpoint> = {}): WebhookEndpoint => ({
-    id: 'wh_1',
-    url: 'https://hooks.example.com/wasync',
-    accountId: null,
-    events: null,
-    secret: 'whsec_test',
-    description: null,
-    source: 'api',
-    createdAt: BASE_TIME,
-    updatedAt: BASE_TIME,
-    state: 'active',
-    cursor: {},
-    retry: null,
-    failure: null,
-    delivered: 0,
-    lastDeliveredAt: null,
-    leaseHolder: null,
-    leaseUntil: null,
-    revision: 0,
-    ...o,
-  });
+  const endpoint = makeWebhookEndpoint;
 
   describe('webhooks', () => {
     let store: Store;
