@@ -1,14 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 /**
  * Footprint of connected accounts: one wasync process (SQLite, simulated phone: a small history per
  * account and 1 live message/s each), RSS with no account, then with N connected accounts; per account
- * = (RSS(N) − RSS(0)) / N. Then a restart with every account stored: time until all are connected and
- * the main thread's event-loop delay meanwhile; and with all streaming, the main thread's event-loop
- * delay and the time of a `/metrics` scrape.
+ * = (RSS(N) − RSS(0)) / N. With all N streaming: the main thread's event-loop delay over a window
+ * without scrapes, the CPU each kind of thread used meanwhile (from /proc: the actors name their
+ * threads `actor-<threadId>`), then the time of 20 `/metrics` scrapes. Then a restart with every
+ * account stored: time until all are connected and the main thread's event-loop delay meanwhile.
+ *
+ * The process runs with `MALLOC_ARENA_MAX=2` unless the environment says otherwise, as the shipped
+ * launchers start it (deploy/, `npm start`): see docs/benchmarks.md, Footprint.
  */
 export interface FootprintStep {
   accounts: number;
@@ -16,19 +20,39 @@ export interface FootprintStep {
   connected: number;
   rssMiB: number;
   perAccountMiB: number;
-  /** Main thread's event-loop delay over a window while every account streams. */
+  /**
+   * Main thread's event-loop delay over a window while every account streams (no scrape in it), as
+   * Node's `monitorEventLoopDelay` at 10 ms resolution reports it: the interval between two ticks of a
+   * 10 ms timer, so an idle loop reads 10 ms and the delay beyond the tick is the figure less 10.
+   */
   eldP99Ms: number;
   eldMaxMs: number;
+  /** CPU over the same window, in % of one core, by kind of thread. */
+  cpu: ThreadCpu;
   /** `/metrics` scrape, median and worst of 20. */
   scrapeP50Ms: number;
   scrapeMaxMs: number;
+  /** 1-minute load average of the machine when the step was measured (other work included). */
+  load: number;
+}
+
+/** CPU used over a window, in % of one core: the main thread, the actors' threads, every other thread. */
+export interface ThreadCpu {
+  main: number;
+  actors: number;
+  /** V8's platform threads (concurrent GC and compilation for every isolate), libuv's pool, the read pool. */
+  other: number;
+  /** Process CPU per live message stored meanwhile (N accounts × 1 msg/s), in ms. */
+  msPerMessage: number;
 }
 
 export interface FootprintResult {
   baselineMiB: number;
   steps: FootprintStep[];
   /** Restart with `accounts` stored accounts. */
-  startup: { accounts: number; connected: number; allConnectedMs: number; eldP99Ms: number; eldMaxMs: number };
+  startup: { accounts: number; connected: number; allConnectedMs: number; eldP99Ms: number; eldMaxMs: number; load: number };
+  /** MALLOC_ARENA_MAX the process ran with ('' when unset: glibc's default, 8 arenas per core). */
+  mallocArenaMax: string;
   /** RSS per account at the largest N, at the start and end of a streaming window (growth per message). */
   drift: { seconds: number; messages: number; startMiB: number; endMiB: number; bytesPerMessage: number };
 }
@@ -62,6 +86,7 @@ async function startServer(dataDir: string, extraEnv: Record<string, string>): P
       AUTO_BACKFILL_ENABLED: 'false',
       RECENT_SYNC_ENABLED: 'false',
       MEDIA_ARCHIVE: 'off',
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
       ...extraEnv,
     },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -117,6 +142,47 @@ async function rssMiB(pid: number, samples = 5): Promise<number> {
   return sum / samples;
 }
 
+/** utime + stime of each thread of `pid`, in clock ticks, by kind: main (tid = pid), actors (`actor-…`), other. */
+function threadTicks(pid: number): { main: number; actors: number; other: number } {
+  const out = { main: 0, actors: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    if (tid === String(pid)) out.main += ticks;
+    else if (comm.startsWith('actor-')) out.actors += ticks;
+    else out.other += ticks;
+  }
+  return out;
+}
+
+/** Linux's USER_HZ: /proc's clock ticks per second. */
+const TICKS_PER_SECOND = 100;
+
+async function cpuOver(pid: number, work: () => Promise<void>, messagesPerSecond: number): Promise<ThreadCpu> {
+  // A thread that ended during the window drops out: its ticks are not counted (actors stay up here).
+  const a = threadTicks(pid);
+  const started = performance.now();
+  await work();
+  const b = threadTicks(pid);
+  const seconds = (performance.now() - started) / 1000;
+  const pct = (ticks: number): number => Math.round((ticks / TICKS_PER_SECOND / seconds) * 1000) / 10;
+  const total = b.main - a.main + (b.actors - a.actors) + (b.other - a.other);
+  return {
+    main: pct(b.main - a.main),
+    actors: pct(b.actors - a.actors),
+    other: pct(b.other - a.other),
+    msPerMessage: ((total / TICKS_PER_SECOND) * 1000) / (messagesPerSecond * seconds),
+  };
+}
+
 async function api(url: string, method = 'GET', body?: unknown): Promise<unknown> {
   const res = await fetch(url, {
     method,
@@ -131,13 +197,17 @@ async function connectedCount(url: string): Promise<number> {
   return j.accounts.filter((a) => a.runtime.connection === 'open').length;
 }
 
-/** Milliseconds until `n` accounts are connected; past `timeoutMs`, how many were (the run goes on and says so). */
+/**
+ * Milliseconds until `n` accounts are connected; past `timeoutMs`, how many were (the run goes on and
+ * says so). Polled every half second: the account list of 100 accounts is main-thread work of its own,
+ * which a tighter poll would add to the event-loop delay measured meanwhile.
+ */
 async function waitConnected(url: string, n: number, timeoutMs: number): Promise<{ ms: number; connected: number }> {
   const started = Date.now();
   for (;;) {
     const connected = await connectedCount(url);
     if (connected >= n || Date.now() - started > timeoutMs) return { ms: Date.now() - started, connected };
-    await sleep(100);
+    await sleep(500);
   }
 }
 
@@ -157,6 +227,8 @@ async function scrapeTimes(url: string, n: number): Promise<{ p50: number; max: 
 export async function benchFootprint(opts: {
   steps: number[];
   settleSec: number;
+  /** The streaming window over which the event-loop delay and CPU are measured. */
+  windowSec: number;
   driftSec: number;
   env?: Record<string, string>;
 }): Promise<FootprintResult> {
@@ -174,10 +246,14 @@ export async function benchFootprint(opts: {
         await api(`${server.url}/api/whatsapp/accounts`, 'POST', { accountId: `fp${String(created).padStart(3, '0')}` });
       const { connected } = await waitConnected(server.url, n, 300_000);
       await sleep(opts.settleSec * 1000);
+      const pid = server.child.pid!;
+      const rss = await rssMiB(pid, 10);
+      // The delay window holds no scrape (a scrape is the main thread's work too: timed below on its own).
       server.eldReset();
-      const rss = await rssMiB(server.child.pid!, 10);
-      const scrape = await scrapeTimes(server.url, 20);
+      const cpu = await cpuOver(pid, () => sleep(opts.windowSec * 1000), connected);
       const eld = await server.eld();
+      const load = os.loadavg()[0]!;
+      const scrape = await scrapeTimes(server.url, 20);
       steps.push({
         accounts: n,
         connected,
@@ -185,8 +261,10 @@ export async function benchFootprint(opts: {
         perAccountMiB: (rss - baselineMiB) / n,
         eldP99Ms: eld.p99,
         eldMaxMs: eld.max,
+        cpu,
         scrapeP50Ms: scrape.p50,
         scrapeMaxMs: scrape.max,
+        load,
       });
     }
     const n = created;
@@ -208,12 +286,14 @@ export async function benchFootprint(opts: {
     server.eldReset();
     const up = await waitConnected(server.url, n, 300_000);
     const eld = await server.eld();
+    const load = os.loadavg()[0]!;
     await server.stop();
     return {
       baselineMiB,
       steps,
-      startup: { accounts: n, connected: up.connected, allConnectedMs: up.ms, eldP99Ms: eld.p99, eldMaxMs: eld.max },
+      startup: { accounts: n, connected: up.connected, allConnectedMs: up.ms, eldP99Ms: eld.p99, eldMaxMs: eld.max, load },
       drift,
+      mallocArenaMax: env.MALLOC_ARENA_MAX ?? process.env.MALLOC_ARENA_MAX ?? '2',
     };
   } finally {
     if (server && server.child.exitCode === null) server.child.kill('SIGKILL');

@@ -49,8 +49,11 @@ describe('deploy/ecosystem.config.cjs', () => {
     const [app] = apps!;
     expect(app).toMatchObject({ name: 'wasync', script: 'dist/src/main.js', cwd: REPO.replace(/\/$/, ''), exec_mode: 'fork' });
     expect(existsSync(path.join(app!.cwd, app!.script))).toBe(true);
-    expect(app!.env).toEqual({ WA_SIM_RATE: '2', INSTANCE_ID: 'wa-1', PORT: '8080' });
+    // MALLOC_ARENA_MAX=2 by default (RSS per account, README Footprint); the env file may change it.
+    expect(app!.env).toEqual({ WA_SIM_RATE: '2', INSTANCE_ID: 'wa-1', PORT: '8080', MALLOC_ARENA_MAX: '2' });
     expect(app!.kill_timeout).toBeGreaterThan(loadConfig({}).SHUTDOWN_TIMEOUT_MS);
+    const [own] = loadEcosystem({ WASYNC_ENV_FILE: envFile('arenas.env', 'MALLOC_ARENA_MAX=4\n') }).apps!;
+    expect(own!.env.MALLOC_ARENA_MAX).toBe('4');
   });
 
   it('several instances on Firestore: distinct INSTANCE_ID and PORT each; kill_timeout follows SHUTDOWN_TIMEOUT_MS', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ActorHandle } from '../../src/supervisor/actor-handle.js';
@@ -78,5 +78,19 @@ describe('ActorHandle', () => {
     expect((after as WasyncError).code).toBe('ACTOR_DEAD');
     expect((await h.exited).error?.message).toMatch(/crash requested/);
     expect(h.alive).toBe(false);
+  });
+
+  // Linux: `top -H` and the footprint benchmark tell the actors' CPU from the main thread's by name.
+  it.runIf(process.platform === 'linux')('names its OS thread actor-<threadId>, without the account id', async () => {
+    const { handle: h } = await spawn('named');
+    const names = readdirSync(`/proc/${process.pid}/task`).map((tid) => {
+      try {
+        return readFileSync(`/proc/${process.pid}/task/${tid}/comm`, 'utf8').trim();
+      } catch {
+        return ''; // a thread that ended meanwhile
+      }
+    });
+    expect(names).toContain(`actor-${h.threadId}`);
+    expect(names.filter((n) => n.includes('named'))).toEqual([]);
   });
 });
