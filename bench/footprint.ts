@@ -44,6 +44,11 @@ export interface ThreadCpu {
   other: number;
   /** Process CPU per live message stored meanwhile (N accounts × 1 msg/s), in ms. */
   msPerMessage: number;
+  /**
+   * The main thread's time runnable but waiting for a core (/proc schedstat), in ms per second of
+   * window: with the cores busy, what its event-loop delay is made of.
+   */
+  mainWaitMsPerSec: number;
 }
 
 export interface FootprintResult {
@@ -163,15 +168,22 @@ function threadTicks(pid: number): { main: number; actors: number; other: number
   return out;
 }
 
+/** The main thread's time waiting on a run queue, in ns (/proc/<pid>/task/<pid>/schedstat, second field). */
+function mainRunQueueWaitNs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]);
+}
+
 /** Linux's USER_HZ: /proc's clock ticks per second. */
 const TICKS_PER_SECOND = 100;
 
 async function cpuOver(pid: number, work: () => Promise<void>, messagesPerSecond: number): Promise<ThreadCpu> {
   // A thread that ended during the window drops out: its ticks are not counted (actors stay up here).
   const a = threadTicks(pid);
+  const waitA = mainRunQueueWaitNs(pid);
   const started = performance.now();
   await work();
   const b = threadTicks(pid);
+  const waitB = mainRunQueueWaitNs(pid);
   const seconds = (performance.now() - started) / 1000;
   const pct = (ticks: number): number => Math.round((ticks / TICKS_PER_SECOND / seconds) * 1000) / 10;
   const total = b.main - a.main + (b.actors - a.actors) + (b.other - a.other);
@@ -180,6 +192,7 @@ async function cpuOver(pid: number, work: () => Promise<void>, messagesPerSecond
     actors: pct(b.actors - a.actors),
     other: pct(b.other - a.other),
     msPerMessage: ((total / TICKS_PER_SECOND) * 1000) / (messagesPerSecond * seconds),
+    mainWaitMsPerSec: Math.round((waitB - waitA) / 1e6 / seconds),
   };
 }
 

@@ -121,12 +121,13 @@ async function main(): Promise<void> {
     );
     console.log(
       '| accounts | connected | RSS MiB | **MiB per account** | main-thread ELD p99 ms | ELD max ms | ' +
-        'CPU main % | CPU actors % | CPU other threads % | CPU ms per message | /metrics p50 ms | /metrics max ms | load (1 min) |',
+        'CPU main % | CPU actors % | CPU other threads % | CPU ms per message | main thread waiting for a core, ms/s | ' +
+        '/metrics p50 ms | /metrics max ms | load (1 min) |',
     );
-    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const x of r.steps) {
       const row = [x.accounts, x.connected, fmt(x.rssMiB), `**${x.perAccountMiB.toFixed(1)}**`, x.eldP99Ms, x.eldMaxMs];
-      const cpu = [x.cpu.main, x.cpu.actors, x.cpu.other, x.cpu.msPerMessage.toFixed(2)];
+      const cpu = [x.cpu.main, x.cpu.actors, x.cpu.other, x.cpu.msPerMessage.toFixed(2), x.cpu.mainWaitMsPerSec];
       console.log(`| ${[...row, ...cpu, x.scrapeP50Ms.toFixed(1), x.scrapeMaxMs.toFixed(1), x.load.toFixed(1)].join(' | ')} |`);
     }
     const u = r.startup;
