@@ -43,8 +43,8 @@ module.exports = {
     cwd: root,
     exec_mode: 'fork', // not cluster: instances are distinct processes with their own id and port
     instances: 1,
-    // MALLOC_ARENA_MAX=2 unless .env sets it: glibc's arena per busy thread (an actor per account)
-    // costs about 6 MiB of RSS per account (README, Footprint).
+    // MALLOC_ARENA_MAX=2 unless .env sets it: glibc's malloc arenas, up to 8 per core for the busy
+    // threads (an actor per account), each keep what was freed in them (README, Deploy).
     env: { MALLOC_ARENA_MAX: '2', ...fileEnv, INSTANCE_ID: id, PORT: String(basePort + i), ...(ids.length > 1 ? urlOf(basePort + i) : {}) },
     kill_timeout: flushMs + 15000,
     autorestart: true,
