@@ -124,11 +124,24 @@ function applyGroup(s: Statements, accountId: string, m: GroupRosterUpdate | Gro
   c.collector.threadChanged(threadId, changedThreadFields(before, next));
 }
 
-/** The sender's own thread, whose name a group message takes (`withSenderName`). */
-function senderThread(s: Statements, accountId: string, record: MessageRecord): ThreadRecord | null {
+/**
+ * The sender's own thread, whose name a group message takes (`withSenderName`). Looked up once per
+ * sender per batch (`seen`): a group's history repeats the same few senders, and nothing in the
+ * message loop changes a thread's name (names and rosters are applied before it, summaries after).
+ */
+function senderThread(
+  s: Statements,
+  accountId: string,
+  record: MessageRecord,
+  seen: Map<string, ThreadRecord | null>,
+): ThreadRecord | null {
   if (record.participant === null || record.fromMe || record.senderName !== null) return null;
+  const cached = seen.get(record.participant);
+  if (cached !== undefined) return cached;
   const row = s.getThread.get(threadIdOf(accountId, record.participant));
-  return row ? rowToThread(row) : null;
+  const found = row ? rowToThread(row) : null;
+  seen.set(record.participant, found);
+  return found;
 }
 
 /** Rank of a stored source; an unknown value (hand-edited row) ranks below every real source. */
@@ -148,9 +161,10 @@ function applyMessages(
   const receiptsWaiting = s.hasPendingReceipts.get(accountId) === 1;
   /** Newest message of the batch per thread: each thread summary is written at most once. */
   const newestByThread = new Map<string, MessageRecord>();
+  const senders = new Map<string, ThreadRecord | null>();
 
   for (const incoming of records) {
-    let record = withSenderName(incoming, senderThread(s, accountId, incoming));
+    let record = withSenderName(incoming, senderThread(s, accountId, incoming, senders));
     let hadPending = false;
     if (receiptsWaiting) {
       const pending = s.getPendingReceipt.get(accountId, incoming.id);
@@ -161,13 +175,14 @@ function applyMessages(
     }
 
     let stored: MessageRecord;
-    const values = messageValues(record, threadIdOf(accountId, record.clientJid));
-    if (s.insertMessage.run(...values).changes === 1) {
+    const incomingThreadId = threadIdOf(accountId, record.clientJid);
+    const values = messageValues(record, incomingThreadId);
+    if (s.insertMessage.run(values).changes === 1) {
       result.inserted++;
       result.insertedIds.push(record.id);
       stored = record;
       c.collector.messageCreated(record.id);
-      c.known.set(record.id, { record, threadId: threadIdOf(accountId, record.clientJid) });
+      c.known.set(record.id, { record, threadId: incomingThreadId });
     } else {
       const row = s.getMessage.get(accountId, record.id);
       if (!row) throw new StoreError(`message ${record.id} conflicted on insert but cannot be read`);
