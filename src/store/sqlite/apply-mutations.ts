@@ -1,4 +1,10 @@
-import { ChangeCollector, changedMessageFields, changedThreadFields, type ChangeEvent } from '../../domain/change-events.js';
+import {
+  ChangeCollector,
+  changedMessageFields,
+  changedThreadFields,
+  type ChangeEvent,
+  type MessageEventRef,
+} from '../../domain/change-events.js';
 import { StoreError } from '../../domain/errors.js';
 import {
   applyGroupMutation,
@@ -30,13 +36,11 @@ import type { SqliteMediaQueue } from './media-queue.js';
 type ReceiptState = Parameters<typeof applyStatus>[0];
 
 /**
- * What one batch changed, for its change-log events: the collector in first-touch order, and the
- * final state of the messages this batch holds in memory (the ones a later step of the batch did not
- * touch again), so that only those are read back.
+ * What one batch changed, for its change-log events, in first-touch order. Messages are logged by
+ * reference (SqliteChangeLog resolves them when read), so nothing here keeps or reads them back.
  */
 interface Changes {
   collector: ChangeCollector;
-  known: Map<string, { record: MessageRecord; threadId: string }>;
 }
 
 /**
@@ -44,8 +48,8 @@ interface Changes {
  * touches rows of `accountId`. The order (names, messages, receipts, edits, revokes, mappings) is the
  * port's: a receipt in the same batch as its message finds the message, an edit finds the thread
  * summary already moved, and a mapping sees every message of the batch before it moves a LID thread.
- * Returns the change-log events of what it actually changed (the caller appends them in the same
- * transaction): replays that change nothing log nothing.
+ * Returns the change-log events of what it actually changed, messages by reference (the caller
+ * appends them in the same transaction): replays that change nothing log nothing.
  */
 export function applyMutationsInTxn(
   s: Statements,
@@ -53,9 +57,9 @@ export function applyMutationsInTxn(
   accountId: string,
   mutations: readonly Mutation[],
   now: number,
-): { result: ApplyResult; events: ChangeEvent[] } {
+): { result: ApplyResult; events: Array<MessageEventRef | ChangeEvent> } {
   const result = emptyApplyResult();
-  const c: Changes = { collector: new ChangeCollector(), known: new Map() };
+  const c: Changes = { collector: new ChangeCollector() };
   const p = partitionMutations(accountId, mutations);
   for (const m of p.names) applyThreadName(s, accountId, m, now, c);
   for (const m of p.groups) applyGroup(s, accountId, m, now, c);
@@ -74,24 +78,15 @@ export function applyMutationsInTxn(
   for (const m of p.mappings) applyJidMapping(s, accountId, m, now, result, c);
   const events = c.collector.empty
     ? []
-    : c.collector.events(
-        (id) => {
-          const known = c.known.get(id);
-          if (known) return known;
-          const row = s.getMessage.get(accountId, id);
-          return row ? { record: rowToMessage(row), threadId: String(row.thread_id) } : null;
-        },
-        (threadId) => {
-          const row = s.getThread.get(threadId);
-          return row ? rowToThread(row) : null;
-        },
-      );
+    : c.collector.events((threadId) => {
+        const row = s.getThread.get(threadId);
+        return row ? rowToThread(row) : null;
+      });
   return { result, events };
 }
 
-/** A message changed after this batch's upsert (or without one): its final state is read back at the end. */
+/** A message changed after this batch's upsert (or without one). */
 function touched(c: Changes, messageId: string, fields: readonly string[]): void {
-  c.known.delete(messageId);
   c.collector.messageChanged(messageId, fields);
 }
 
@@ -182,7 +177,6 @@ function applyMessages(
       result.insertedIds.push(record.id);
       stored = record;
       c.collector.messageCreated(record.id);
-      c.known.set(record.id, { record, threadId: incomingThreadId });
     } else {
       const row = s.getMessage.get(accountId, record.id);
       if (!row) throw new StoreError(`message ${record.id} conflicted on insert but cannot be read`);
@@ -195,11 +189,7 @@ function applyMessages(
         const threadId = threadIdOf(accountId, stored.clientJid);
         const merged = messageValues(stored, threadId);
         s.updateMessage.run(...merged.slice(2), accountId, stored.id);
-        const fields = changedMessageFields(existing, stored);
-        if (fields.length > 0) {
-          c.collector.messageChanged(stored.id, fields);
-          c.known.set(stored.id, { record: stored, threadId });
-        }
+        c.collector.messageChanged(stored.id, changedMessageFields(existing, stored));
       }
     }
     if (hadPending) s.deletePendingReceipt.run(accountId, incoming.id);
@@ -327,8 +317,6 @@ function applyJidMapping(s: Statements, accountId: string, m: JidMapping, now: n
   }
 
   s.moveThreadMessages.run(pnId, m.pn, accountId, lidId);
-  // Messages of this batch held in memory moved with the thread: read them back at the end.
-  for (const [id, k] of c.known) if (k.threadId === lidId) c.known.delete(id);
   const lid = rowToThread(lidRow);
   const combined: ThreadRecord = mergeLidThread(pnRow ? rowToThread(pnRow) : null, lid, m.pn, m.lid, now);
   s.deleteThread.run(lidId);
