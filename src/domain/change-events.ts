@@ -152,13 +152,14 @@ export type MessageEventRef =
  * and then receipted in the same batch is one `message.created` with its final state.
  */
 export class ChangeCollector {
-  private readonly messages = new Map<string, { created: boolean; changes: Set<string>; before: MessageRecord | null }>();
+  /** `changes` stays null for a message created in this batch (its event carries no changes): one Set fewer per message. */
+  private readonly messages = new Map<string, { created: boolean; changes: Set<string> | null }>();
   private readonly threads = new Map<string, { changes: Set<string>; mergedFrom: string | null }>();
   private readonly order: Array<{ kind: 'message' | 'thread'; id: string }> = [];
 
   messageCreated(id: string): void {
     if (this.messages.has(id)) return;
-    this.messages.set(id, { created: true, changes: new Set(), before: null });
+    this.messages.set(id, { created: true, changes: null });
     this.order.push({ kind: 'message', id });
   }
 
@@ -166,10 +167,12 @@ export class ChangeCollector {
     if (fields.length === 0) return;
     let entry = this.messages.get(id);
     if (!entry) {
-      entry = { created: false, changes: new Set(), before: null };
+      entry = { created: false, changes: new Set() };
       this.messages.set(id, entry);
       this.order.push({ kind: 'message', id });
     }
+    if (entry.created) return;
+    entry.changes ??= new Set();
     for (const f of fields) entry.changes.add(f);
   }
 
@@ -210,7 +213,7 @@ export class ChangeCollector {
         out.push(
           entry.created
             ? { kind: 'message-ref', id, created: true }
-            : { kind: 'message-ref', id, created: false, changes: [...entry.changes] },
+            : { kind: 'message-ref', id, created: false, changes: [...(entry.changes ?? [])] },
         );
       } else {
         const entry = this.threads.get(id);

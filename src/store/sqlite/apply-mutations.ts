@@ -154,8 +154,11 @@ function applyMessages(
 ): void {
   // One cheap probe per batch: almost always no receipt is waiting, and then no message pays for a lookup.
   const receiptsWaiting = s.hasPendingReceipts.get(accountId) === 1;
-  /** Newest message of the batch per thread: each thread summary is written at most once. */
-  const newestByThread = new Map<string, MessageRecord>();
+  /**
+   * Newest message of the batch per thread, keyed by chat JID (the record's own string, no thread id
+   * built per message): each thread summary is written at most once per batch.
+   */
+  const newestByChat = new Map<string, MessageRecord>();
   const senders = new Map<string, ThreadRecord | null>();
 
   for (const incoming of records) {
@@ -194,14 +197,13 @@ function applyMessages(
     }
     if (hadPending) s.deletePendingReceipt.run(accountId, incoming.id);
 
-    const threadId = threadIdOf(accountId, stored.clientJid);
-    const best = newestByThread.get(threadId);
+    const best = newestByChat.get(stored.clientJid);
     if (!best || isNewerThan(stored.createdAt, stored.id, { lastMessageAt: best.createdAt, lastMessageId: best.id })) {
-      newestByThread.set(threadId, stored);
+      newestByChat.set(stored.clientJid, stored);
     }
   }
 
-  for (const [threadId, newest] of newestByThread) moveThreadSummary(s, accountId, threadId, newest, now, c);
+  for (const [clientJid, newest] of newestByChat) moveThreadSummary(s, accountId, threadIdOf(accountId, clientJid), newest, now, c);
 }
 
 /**

@@ -136,7 +136,8 @@ type StoredEvent = ['m+', string] | ['m~', string, string[]] | ChangeEvent;
 export type LoggedEvent = ChangeEvent | MessageEventRef;
 
 function encodeEvent(e: LoggedEvent): string {
-  if ('kind' in e) return JSON.stringify(e.created ? ['m+', e.id] : ['m~', e.id, e.changes]);
+  // A history batch logs one of these per message: the string is built without an array per event.
+  if ('kind' in e) return e.created ? `["m+",${JSON.stringify(e.id)}]` : `["m~",${JSON.stringify(e.id)},${JSON.stringify(e.changes)}]`;
   if (e.type === 'message.created') return JSON.stringify(['m+', e.data.message.id]);
   if (e.type === 'message.updated') return JSON.stringify(['m~', e.data.message.id, e.data.changes]);
   return JSON.stringify(e);
