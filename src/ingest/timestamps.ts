@@ -42,7 +42,7 @@ const DAY_PREFIXES_MAX = 4_096;
 
 /**
  * `new Date(ms).toISOString()`, for the record's `tsClient`: the same string, about a fifth of the
- * cost (it was an eighth of mapping a history message; docs/benchmarks.md). The date part of each day
+ * cost (it was about a sixth of mapping a history message; docs/benchmarks.md). The date part of each day
  * is formatted once by `Date` itself and remembered; the time of day is plain arithmetic. Anything
  * outside years 1970–9999 or not a whole number of ms goes to `Date` as before.
  */
