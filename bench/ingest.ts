@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { threadIdOf, type MessageRecord } from '../src/domain/records.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { DEFAULT_BUSY_TIMEOUT_MS } from '../src/store/sqlite/sqlite-store.js';
 import { MIGRATIONS } from '../src/store/sqlite/schema.js';
 import { MESSAGE_COLUMNS, messageValues } from '../src/store/sqlite/row-mapping.js';
 import { generateHistory } from '../src/connectors/sim/history-generator.js';
@@ -32,6 +33,9 @@ export interface IngestBenchResult {
   /** The same ratio from CPU time instead of wall time: steadier on a shared machine (one thread does all the work). */
   cpuRatio: number;
   trials: number;
+  /** Transactions of one pipeline run (batches of at most 500 mutations) and of the bare insert (500 rows each). */
+  pipelineTransactions: number;
+  bareTransactions: number;
 }
 
 /** Wall and CPU seconds of `fn` (this process's user + system time). */
@@ -45,23 +49,50 @@ async function timed(fn: () => Promise<void> | void): Promise<{ wall: number; cp
 
 const ACCOUNT = 'account_bench';
 
-async function runPipeline(chunks: HistoryChunk[], dir: string, changeLog = true): Promise<{ stored: number; wall: number; cpu: number }> {
-  const store = openSqliteStore({ file: path.join(dir, changeLog ? 'pipeline.db' : 'pipeline-nolog.db'), changeLog });
+async function runPipeline(
+  chunks: HistoryChunk[],
+  dir: string,
+  changeLog = true,
+): Promise<{ stored: number; wall: number; cpu: number; transactions: number; file: string }> {
+  const file = path.join(dir, changeLog ? 'pipeline.db' : 'pipeline-nolog.db');
+  const store = openSqliteStore({ file, changeLog });
   await store.init();
   await store.createAccount({ id: ACCOUNT });
+  let transactions = 0;
   const t = await timed(async () => {
-    await ingestHistory(store, ACCOUNT, chunks, 'sqlite pipeline');
+    transactions = (await ingestHistory(store, ACCOUNT, chunks, 'sqlite pipeline')).transactions;
   });
   const stored = await store.countMessages(ACCOUNT);
   await store.close();
-  return { stored, ...t };
+  return { stored, transactions, file, ...t };
 }
 
-/** The practical limit: the same rows, one prepared statement, same table, same pragmas, no logic. */
-async function runBare(records: MessageRecord[], dir: string): Promise<{ stored: number; wall: number; cpu: number }> {
-  const db = new Database(path.join(dir, 'bare.db'));
+/** The `messages` table and its indexes as SQLite stores their definitions: the bare table must be the store's. */
+function messagesSchema(file: string): string {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'messages' ORDER BY name`).all();
+    return JSON.stringify(rows);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The practical limit: the same rows, one prepared statement, same table, same pragmas, no logic.
+ * The pragmas are SqliteStore's (its constructor and `init()`); everything else is SQLite's default
+ * on both connections (page size, cache size, auto-checkpoint every 1,000 WAL pages).
+ */
+async function runBare(
+  records: MessageRecord[],
+  dir: string,
+): Promise<{ stored: number; wall: number; cpu: number; transactions: number; file: string }> {
+  const file = path.join(dir, 'bare.db');
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma(`busy_timeout = ${DEFAULT_BUSY_TIMEOUT_MS}`);
   for (const m of MIGRATIONS) db.exec(m.sql);
   const insert = db.prepare(
     `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
@@ -69,12 +100,16 @@ async function runBare(records: MessageRecord[], dir: string): Promise<{ stored:
   const insertMany = db.transaction((rows: MessageRecord[]) => {
     for (const r of rows) insert.run(messageValues(r, threadIdOf(r.accountId, r.clientJid)));
   });
+  let transactions = 0;
   const t = await timed(() => {
-    for (let i = 0; i < records.length; i += 500) insertMany.immediate(records.slice(i, i + 500));
+    for (let i = 0; i < records.length; i += 500) {
+      insertMany.immediate(records.slice(i, i + 500));
+      transactions += 1;
+    }
   });
   const stored = (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
   db.close();
-  return { stored, ...t };
+  return { stored, transactions, file, ...t };
 }
 
 export async function benchIngest(opts: { chats: number; messagesPerChat: number; trials: number }): Promise<IngestBenchResult> {
@@ -88,6 +123,8 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
   let bareRate = 0;
   let mappingRate = 0;
   let bareCpuRate = 0;
+  let pipelineTransactions = 0;
+  let bareTransactions = 0;
   // Alternate the two so that drift on the machine (other load, page cache) hits both alike.
   for (let t = 0; t < opts.trials; t++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wasync-bench-'));
@@ -100,6 +137,10 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
       pipelineCpuRate = Math.max(pipelineCpuRate, on.stored / on.cpu);
       withoutLogCpuRate = Math.max(withoutLogCpuRate, off.stored / off.cpu);
       const b = await runBare(records, dir);
+      if (messagesSchema(b.file) !== messagesSchema(on.file))
+        throw new Error("ingest bench: the bare table differs from the store's messages table");
+      pipelineTransactions = on.transactions;
+      bareTransactions = b.transactions;
       bareRate = Math.max(bareRate, b.stored / b.wall);
       bareCpuRate = Math.max(bareCpuRate, b.stored / b.cpu);
     } finally {
@@ -118,5 +159,7 @@ export async function benchIngest(opts: { chats: number; messagesPerChat: number
     ratio: pipelineRate / bareRate,
     cpuRatio: pipelineCpuRate / bareCpuRate,
     trials: opts.trials,
+    pipelineTransactions,
+    bareTransactions,
   };
 }

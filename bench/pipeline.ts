@@ -33,8 +33,18 @@ export async function ingestHistory(
   accountId: string,
   chunks: readonly HistoryChunk[],
   label: string,
-): Promise<{ seconds: number }> {
-  const writer = new BatchWriter({ store, accountId, maxOps: 500, flushMs: 5, dryRun: false });
+): Promise<{ seconds: number; transactions: number }> {
+  let transactions = 0;
+  const writer = new BatchWriter({
+    store,
+    accountId,
+    maxOps: 500,
+    flushMs: 5,
+    dryRun: false,
+    onFlush: () => {
+      transactions += 1;
+    },
+  });
   const lidToPn = new Map<string, string>();
   const started = performance.now();
   const pending = chunks.map((chunk) => {
@@ -48,5 +58,5 @@ export async function ingestHistory(
   const errors = outcomes.reduce((n, o) => n + o.errors, 0);
   if (errors > 0)
     throw new Error(`${label}: the pipeline reported ${errors} errors (${outcomes.find((o) => o.firstError)?.firstError ?? ''})`);
-  return { seconds };
+  return { seconds, transactions };
 }

@@ -140,17 +140,26 @@ export function accountChangeEvent(patch: AccountPatch): ChangeEvent | null {
 }
 
 /**
+ * A `message.created` / `message.updated` event by reference: the message's id (and, for an update,
+ * the changed fields), resolved to the message as stored when the event is read.
+ */
+export type MessageEventRef =
+  | { kind: 'message-ref'; id: string; created: true }
+  | { kind: 'message-ref'; id: string; created: false; changes: string[] };
+
+/**
  * Collects a batch's events in first-touch order, one per message and per thread: a message created
  * and then receipted in the same batch is one `message.created` with its final state.
  */
 export class ChangeCollector {
-  private readonly messages = new Map<string, { created: boolean; changes: Set<string>; before: MessageRecord | null }>();
+  /** `changes` stays null for a message created in this batch (its event carries no changes): one Set fewer per message. */
+  private readonly messages = new Map<string, { created: boolean; changes: Set<string> | null }>();
   private readonly threads = new Map<string, { changes: Set<string>; mergedFrom: string | null }>();
   private readonly order: Array<{ kind: 'message' | 'thread'; id: string }> = [];
 
   messageCreated(id: string): void {
     if (this.messages.has(id)) return;
-    this.messages.set(id, { created: true, changes: new Set(), before: null });
+    this.messages.set(id, { created: true, changes: null });
     this.order.push({ kind: 'message', id });
   }
 
@@ -158,10 +167,12 @@ export class ChangeCollector {
     if (fields.length === 0) return;
     let entry = this.messages.get(id);
     if (!entry) {
-      entry = { created: false, changes: new Set(), before: null };
+      entry = { created: false, changes: new Set() };
       this.messages.set(id, entry);
       this.order.push({ kind: 'message', id });
     }
+    if (entry.created) return;
+    entry.changes ??= new Set();
     for (const f of fields) entry.changes.add(f);
   }
 
@@ -188,22 +199,22 @@ export class ChangeCollector {
 
   /**
    * The events, messages in first-touch order, then threads (a summary moves after the messages that
-   * moved it). `message` / `thread` read the final state; an entry whose row is gone is skipped.
+   * moved it). Messages come as references (`MessageEventRef`): the log that keeps them reads each
+   * message when the event is read, so a batch of history looks up and copies none of its messages
+   * here. `thread` reads a thread's final state; a thread whose row is gone is skipped.
    */
-  events(
-    message: (id: string) => { record: MessageRecord; threadId: string } | null,
-    thread: (id: string) => ThreadRecord | null,
-  ): ChangeEvent[] {
-    const out: ChangeEvent[] = [];
+  events(thread: (id: string) => ThreadRecord | null): Array<MessageEventRef | ChangeEvent> {
+    const out: Array<MessageEventRef | ChangeEvent> = [];
     const threadEvents: ChangeEvent[] = [];
     for (const { kind, id } of this.order) {
       if (kind === 'message') {
         const entry = this.messages.get(id);
-        const found = entry ? message(id) : null;
-        if (!entry || !found) continue;
-        const m = loggedMessage(found.record);
-        if (entry.created) out.push({ type: 'message.created', data: { threadId: found.threadId, message: m } });
-        else out.push({ type: 'message.updated', data: { threadId: found.threadId, message: m, changes: [...entry.changes] } });
+        if (!entry) continue;
+        out.push(
+          entry.created
+            ? { kind: 'message-ref', id, created: true }
+            : { kind: 'message-ref', id, created: false, changes: [...(entry.changes ?? [])] },
+        );
       } else {
         const entry = this.threads.get(id);
         const t = entry ? thread(id) : null;
@@ -211,6 +222,6 @@ export class ChangeCollector {
         threadEvents.push({ type: 'thread.updated', data: { thread: t, changes: [...entry.changes], mergedFrom: entry.mergedFrom } });
       }
     }
-    return [...out, ...threadEvents];
+    return out.concat(threadEvents);
   }
 }

@@ -4,7 +4,7 @@ import { NOT_ARCHIVED, type MessageRecord, type MessageStatus, type SyncSource }
 import { MutationCollector } from './collector.js';
 import { classifyContent, type SkipReason } from './content.js';
 import { canonicalJid, isGroupJid, isLidJid, isPnJid, isStatusBroadcast, LearningResolver, type JidResolver } from './jids.js';
-import { msToMillis, toMillis, toMillisOrNull } from './timestamps.js';
+import { isoTimestamp, msToMillis, toMillis, toMillisOrNull } from './timestamps.js';
 
 export interface IngestContext {
   accountId: string;
@@ -144,7 +144,7 @@ export function ingestMessage(msg: WAMessage | null | undefined, env: MessageEnv
     mediaUrl: content.mediaUrl,
     mediaMimetype: content.mediaMimetype,
     mediaFilename: content.mediaFilename,
-    tsClient: new Date(createdAt).toISOString(),
+    tsClient: isoTimestamp(createdAt),
     tsServer: env.now,
     createdAt,
     syncedAt: env.syncedAt,

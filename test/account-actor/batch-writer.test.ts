@@ -136,6 +136,39 @@ describe('BatchWriter', () => {
     expect(o1).toMatchObject({ status: 'read', readAt: 5, deliveredAt: 5 });
   });
 
+  it('a queue of many thousands (a history sync): batches in arrival order, duplicates folded only while buffered', async () => {
+    const written: string[] = [];
+    const recording = Object.create(store) as Store;
+    recording.applyMutations = async (accountId, mutations) => {
+      for (const m of mutations) if (m.kind === 'message') written.push(m.record.id);
+      return store.applyMutations(accountId, mutations);
+    };
+    const w = writer(recording, { maxOps: 100 });
+    // 12,000 entries queued at once: the writer takes them from the front in place, compacting as it
+    // goes; each batch must still be the next 100 in order. The first batch is written at once.
+    const ids = Array.from({ length: 12_000 }, (_, i) => `Q${i}`);
+    const bulk = w.submit(
+      ids.map((id) => msg(id)),
+      { history: true },
+    );
+    // Q0 is already taken (written again after the rest, and merged); Q11999 is still buffered (folded).
+    const again = w.submit([msg('Q0'), msg('Q11999', { status: 'read', readAt: 7 })], { history: false });
+    const [a, b] = await Promise.all([bulk, again]);
+    expect(a).toMatchObject({ saved: 12_000, errors: 0, duplicates: 0 });
+    expect(b).toMatchObject({ saved: 1, duplicates: 1, errors: 0 });
+    expect(written).toEqual([...ids, 'Q0']);
+    expect(await store.countMessages(ACCOUNT)).toBe(12_000);
+    expect(await store.getMessage(ACCOUNT, 'Q11999')).toMatchObject({ status: 'read', readAt: 7 });
+    expect(w.pending).toBe(0);
+    // The emptied queue still coalesces and writes.
+    const late = await w.submit(
+      [msg('LATE', { direction: 'outbound', status: 'sent' }), msg('LATE', { direction: 'outbound', status: 'read' })],
+      { history: false },
+    );
+    expect(late).toMatchObject({ saved: 1, duplicates: 1 });
+    expect((await store.getMessage(ACCOUNT, 'LATE'))?.status).toBe('read');
+  });
+
   it('close() flushes what it holds and refuses new work', async () => {
     const w = writer(store, { flushMs: 10_000 });
     const pending = w.submit([msg('C1'), msg('C2')], { history: false });

@@ -1,4 +1,10 @@
-import { ChangeCollector, changedMessageFields, changedThreadFields, type ChangeEvent } from '../../domain/change-events.js';
+import {
+  ChangeCollector,
+  changedMessageFields,
+  changedThreadFields,
+  type ChangeEvent,
+  type MessageEventRef,
+} from '../../domain/change-events.js';
 import { StoreError } from '../../domain/errors.js';
 import {
   applyGroupMutation,
@@ -30,13 +36,11 @@ import type { SqliteMediaQueue } from './media-queue.js';
 type ReceiptState = Parameters<typeof applyStatus>[0];
 
 /**
- * What one batch changed, for its change-log events: the collector in first-touch order, and the
- * final state of the messages this batch holds in memory (the ones a later step of the batch did not
- * touch again), so that only those are read back.
+ * What one batch changed, for its change-log events, in first-touch order. Messages are logged by
+ * reference (SqliteChangeLog resolves them when read), so nothing here keeps or reads them back.
  */
 interface Changes {
   collector: ChangeCollector;
-  known: Map<string, { record: MessageRecord; threadId: string }>;
 }
 
 /**
@@ -44,8 +48,8 @@ interface Changes {
  * touches rows of `accountId`. The order (names, messages, receipts, edits, revokes, mappings) is the
  * port's: a receipt in the same batch as its message finds the message, an edit finds the thread
  * summary already moved, and a mapping sees every message of the batch before it moves a LID thread.
- * Returns the change-log events of what it actually changed (the caller appends them in the same
- * transaction): replays that change nothing log nothing.
+ * Returns the change-log events of what it actually changed, messages by reference (the caller
+ * appends them in the same transaction): replays that change nothing log nothing.
  */
 export function applyMutationsInTxn(
   s: Statements,
@@ -53,9 +57,9 @@ export function applyMutationsInTxn(
   accountId: string,
   mutations: readonly Mutation[],
   now: number,
-): { result: ApplyResult; events: ChangeEvent[] } {
+): { result: ApplyResult; events: Array<MessageEventRef | ChangeEvent> } {
   const result = emptyApplyResult();
-  const c: Changes = { collector: new ChangeCollector(), known: new Map() };
+  const c: Changes = { collector: new ChangeCollector() };
   const p = partitionMutations(accountId, mutations);
   for (const m of p.names) applyThreadName(s, accountId, m, now, c);
   for (const m of p.groups) applyGroup(s, accountId, m, now, c);
@@ -74,24 +78,15 @@ export function applyMutationsInTxn(
   for (const m of p.mappings) applyJidMapping(s, accountId, m, now, result, c);
   const events = c.collector.empty
     ? []
-    : c.collector.events(
-        (id) => {
-          const known = c.known.get(id);
-          if (known) return known;
-          const row = s.getMessage.get(accountId, id);
-          return row ? { record: rowToMessage(row), threadId: String(row.thread_id) } : null;
-        },
-        (threadId) => {
-          const row = s.getThread.get(threadId);
-          return row ? rowToThread(row) : null;
-        },
-      );
+    : c.collector.events((threadId) => {
+        const row = s.getThread.get(threadId);
+        return row ? rowToThread(row) : null;
+      });
   return { result, events };
 }
 
-/** A message changed after this batch's upsert (or without one): its final state is read back at the end. */
+/** A message changed after this batch's upsert (or without one). */
 function touched(c: Changes, messageId: string, fields: readonly string[]): void {
-  c.known.delete(messageId);
   c.collector.messageChanged(messageId, fields);
 }
 
@@ -124,11 +119,24 @@ function applyGroup(s: Statements, accountId: string, m: GroupRosterUpdate | Gro
   c.collector.threadChanged(threadId, changedThreadFields(before, next));
 }
 
-/** The sender's own thread, whose name a group message takes (`withSenderName`). */
-function senderThread(s: Statements, accountId: string, record: MessageRecord): ThreadRecord | null {
+/**
+ * The sender's own thread, whose name a group message takes (`withSenderName`). Looked up once per
+ * sender per batch (`seen`): a group's history repeats the same few senders, and nothing in the
+ * message loop changes a thread's name (names and rosters are applied before it, summaries after).
+ */
+function senderThread(
+  s: Statements,
+  accountId: string,
+  record: MessageRecord,
+  seen: Map<string, ThreadRecord | null>,
+): ThreadRecord | null {
   if (record.participant === null || record.fromMe || record.senderName !== null) return null;
+  const cached = seen.get(record.participant);
+  if (cached !== undefined) return cached;
   const row = s.getThread.get(threadIdOf(accountId, record.participant));
-  return row ? rowToThread(row) : null;
+  const found = row ? rowToThread(row) : null;
+  seen.set(record.participant, found);
+  return found;
 }
 
 /** Rank of a stored source; an unknown value (hand-edited row) ranks below every real source. */
@@ -146,11 +154,15 @@ function applyMessages(
 ): void {
   // One cheap probe per batch: almost always no receipt is waiting, and then no message pays for a lookup.
   const receiptsWaiting = s.hasPendingReceipts.get(accountId) === 1;
-  /** Newest message of the batch per thread: each thread summary is written at most once. */
-  const newestByThread = new Map<string, MessageRecord>();
+  /**
+   * Newest message of the batch per thread, keyed by chat JID (the record's own string, no thread id
+   * built per message): each thread summary is written at most once per batch.
+   */
+  const newestByChat = new Map<string, MessageRecord>();
+  const senders = new Map<string, ThreadRecord | null>();
 
   for (const incoming of records) {
-    let record = withSenderName(incoming, senderThread(s, accountId, incoming));
+    let record = withSenderName(incoming, senderThread(s, accountId, incoming, senders));
     let hadPending = false;
     if (receiptsWaiting) {
       const pending = s.getPendingReceipt.get(accountId, incoming.id);
@@ -161,13 +173,13 @@ function applyMessages(
     }
 
     let stored: MessageRecord;
-    const values = messageValues(record, threadIdOf(accountId, record.clientJid));
-    if (s.insertMessage.run(...values).changes === 1) {
+    const incomingThreadId = threadIdOf(accountId, record.clientJid);
+    const values = messageValues(record, incomingThreadId);
+    if (s.insertMessage.run(values).changes === 1) {
       result.inserted++;
       result.insertedIds.push(record.id);
       stored = record;
       c.collector.messageCreated(record.id);
-      c.known.set(record.id, { record, threadId: threadIdOf(accountId, record.clientJid) });
     } else {
       const row = s.getMessage.get(accountId, record.id);
       if (!row) throw new StoreError(`message ${record.id} conflicted on insert but cannot be read`);
@@ -180,23 +192,18 @@ function applyMessages(
         const threadId = threadIdOf(accountId, stored.clientJid);
         const merged = messageValues(stored, threadId);
         s.updateMessage.run(...merged.slice(2), accountId, stored.id);
-        const fields = changedMessageFields(existing, stored);
-        if (fields.length > 0) {
-          c.collector.messageChanged(stored.id, fields);
-          c.known.set(stored.id, { record: stored, threadId });
-        }
+        c.collector.messageChanged(stored.id, changedMessageFields(existing, stored));
       }
     }
     if (hadPending) s.deletePendingReceipt.run(accountId, incoming.id);
 
-    const threadId = threadIdOf(accountId, stored.clientJid);
-    const best = newestByThread.get(threadId);
+    const best = newestByChat.get(stored.clientJid);
     if (!best || isNewerThan(stored.createdAt, stored.id, { lastMessageAt: best.createdAt, lastMessageId: best.id })) {
-      newestByThread.set(threadId, stored);
+      newestByChat.set(stored.clientJid, stored);
     }
   }
 
-  for (const [threadId, newest] of newestByThread) moveThreadSummary(s, accountId, threadId, newest, now, c);
+  for (const [clientJid, newest] of newestByChat) moveThreadSummary(s, accountId, threadIdOf(accountId, clientJid), newest, now, c);
 }
 
 /**
@@ -312,8 +319,6 @@ function applyJidMapping(s: Statements, accountId: string, m: JidMapping, now: n
   }
 
   s.moveThreadMessages.run(pnId, m.pn, accountId, lidId);
-  // Messages of this batch held in memory moved with the thread: read them back at the end.
-  for (const [id, k] of c.known) if (k.threadId === lidId) c.known.delete(id);
   const lid = rowToThread(lidRow);
   const combined: ThreadRecord = mergeLidThread(pnRow ? rowToThread(pnRow) : null, lid, m.pn, m.lid, now);
   s.deleteThread.run(lidId);

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { loggedMessage, type ChangeEvent, type LoggedMessage } from '../../domain/change-events.js';
+import { loggedMessage, type ChangeEvent, type LoggedMessage, type MessageEventRef } from '../../domain/change-events.js';
 import { FROM_OLDEST, type ChangeBatch, type ChangePage } from '../change-log.js';
 import { rowToMessage, type MessageRow } from './row-mapping.js';
 
@@ -58,8 +58,12 @@ export class SqliteChangeLog {
     this.message = db.prepare('SELECT * FROM messages WHERE account_id = ? AND id = ?');
   }
 
-  /** Inside a write transaction: the next batch of `accountId`. Returns its number, or null when there was nothing to log. */
-  append(accountId: string, events: readonly ChangeEvent[], now: number): number | null {
+  /**
+   * Inside a write transaction: the next batch of `accountId`. Returns its number, or null when there
+   * was nothing to log. Message events may come whole or as references (`applyMutations` sends
+   * references): either way the log keeps the reference.
+   */
+  append(accountId: string, events: readonly LoggedEvent[], now: number): number | null {
     if (events.length === 0) return null;
     const seq = (this.getHead.get(accountId) ?? 0) + 1;
     this.insert.run(accountId, seq, now, `[${events.map(encodeEvent).join(',')}]`);
@@ -128,7 +132,12 @@ export class SqliteChangeLog {
 
 type StoredEvent = ['m+', string] | ['m~', string, string[]] | ChangeEvent;
 
-function encodeEvent(e: ChangeEvent): string {
+/** What `append` takes: events, message events possibly as references. */
+export type LoggedEvent = ChangeEvent | MessageEventRef;
+
+function encodeEvent(e: LoggedEvent): string {
+  // A history batch logs one of these per message: the string is built without an array per event.
+  if ('kind' in e) return e.created ? `["m+",${JSON.stringify(e.id)}]` : `["m~",${JSON.stringify(e.id)},${JSON.stringify(e.changes)}]`;
   if (e.type === 'message.created') return JSON.stringify(['m+', e.data.message.id]);
   if (e.type === 'message.updated') return JSON.stringify(['m~', e.data.message.id, e.data.changes]);
   return JSON.stringify(e);

@@ -41,7 +41,7 @@ import { migrate } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SqliteMediaQueue } from './media-queue.js';
 import { SqliteSettings } from './settings.js';
-import { SqliteChangeLog } from './change-log.js';
+import { SqliteChangeLog, type LoggedEvent } from './change-log.js';
 import { SqliteWebhooks } from './webhooks.js';
 import { CommitListeners, assertChangePage, assertOnceKey, type ChangePage, type FROM_OLDEST } from '../change-log.js';
 import { assertWebhookId, type WebhookEndpoint, type WebhookPatch, type WebhookUpdateGuard } from '../webhooks.js';
@@ -674,7 +674,7 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ plumbing
 
   /** Inside a write transaction: appends a batch to the account's log, announced after the commit. */
-  private log(accountId: string, events: readonly ChangeEvent[], now: number): void {
+  private log(accountId: string, events: readonly LoggedEvent[], now: number): void {
     if (!this.logging || events.length === 0) return;
     this.x().log.append(accountId, events, now);
     if (!this.appended.includes(accountId)) this.appended.push(accountId);
