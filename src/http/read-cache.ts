@@ -1,0 +1,182 @@
+import type { ListOptions } from '../store/port.js';
+import type { ConversationReads, PageReply } from './conversation-reads.js';
+import { ifNoneMatchHits } from './etag.js';
+import type { BytesReply } from './respond.js';
+
+/**
+ * How a list read was answered: `hit` from the cache, `coalesced` by waiting for the same page that
+ * another request was already reading, `miss` by reading it, `bypass` without the cache (disabled, or
+ * a store that has no change token: Firestore).
+ */
+export type ReadCacheResult = 'hit' | 'coalesced' | 'miss' | 'bypass';
+
+export interface ReadCacheOptions {
+  /** Bound of the bodies, keys and tags held, in bytes; 0 disables the cache. */
+  maxBytes: number;
+  /**
+   * The store's change token (`Store.changeToken`), or null when the store has none: every read then
+   * passes through. Must be read on this thread, from a connection that never writes.
+   */
+  changeToken: (() => number) | null;
+  onResult?: (result: ReadCacheResult) => void;
+}
+
+export interface ReadCacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+export interface CachedReads extends ConversationReads {
+  stats(): ReadCacheStats;
+}
+
+interface Entry {
+  token: number;
+  body: Buffer;
+  contentType: string;
+  headers: Readonly<Record<string, string>>;
+  etag: string;
+  size: number;
+}
+
+interface Flight {
+  token: number;
+  done: Promise<{ entry: Entry | null; reply: PageReply }>;
+}
+
+/** What an entry costs besides its body: its key (UTF-16), tag, headers and the objects around them. */
+const ENTRY_OVERHEAD_BYTES = 256;
+
+/**
+ * A validated response cache for the two list endpoints, on the HTTP thread, in front of the read
+ * path (inline or the read pool). Inbox apps poll the same page over and over; a hit is answered
+ * here, without a store read, a thread hop or a serialization, and never with stale data:
+ *
+ * - Every request reads the store's change token first (SQLite: `PRAGMA data_version`, about 3 µs),
+ *   which moves with every commit of anyone to the store. An entry is served only while the token it
+ *   was stored with is still the current one.
+ * - A miss reads the token *before* the read is dispatched and stores the page with that token. The
+ *   read's own snapshot starts later, so it holds at least everything committed up to the token; a
+ *   commit in between leaves the entry tagged older than the data it holds, and it is read again next
+ *   time (conservative, never stale).
+ * - Requests for a page that is being read for the same token wait for that read instead of reading it
+ *   again (after each commit, every polling client would otherwise read the same page at once).
+ * - Only `200` pages are kept; errors (a deleted account's `404`) are read every time.
+ * - The entry keeps the page's `ETag`: `If-None-Match` is answered `304` from it too.
+ *
+ * Access checks run before (the router authorizes the request before the route reads), and the page
+ * does not depend on who asks. Bounded by bytes, least recently used first out.
+ */
+export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): CachedReads {
+  const entries = new Map<string, Entry>();
+  const flights = new Map<string, Flight>();
+  const maxBytes = Math.max(0, opts.maxBytes);
+  const changeToken = maxBytes > 0 ? opts.changeToken : null;
+  const report = opts.onResult ?? (() => undefined);
+  let bytes = 0;
+
+  function remove(key: string, entry: Entry): void {
+    entries.delete(key);
+    bytes -= entry.size;
+  }
+
+  function store(key: string, entry: Entry): void {
+    const old = entries.get(key);
+    if (old) remove(key, old);
+    if (entry.size > maxBytes) return;
+    // A Map iterates in insertion order and a hit re-inserts its entry: the first key is the least recently used.
+    for (const [k, e] of entries) {
+      if (bytes + entry.size <= maxBytes) break;
+      remove(k, e);
+    }
+    entries.set(key, entry);
+    bytes += entry.size;
+  }
+
+  function entryOf(key: string, token: number, reply: PageReply): Entry | null {
+    if (reply.status !== 200 || !('text' in reply)) return null;
+    const etag = reply.headers?.etag;
+    if (etag === undefined) return null;
+    const body = Buffer.from(reply.text, 'utf8');
+    return {
+      token,
+      body,
+      contentType: reply.contentType,
+      headers: reply.headers ?? {},
+      etag,
+      size: body.byteLength + key.length * 2 + etag.length * 2 + ENTRY_OVERHEAD_BYTES,
+    };
+  }
+
+  function answer(entry: Entry, ifNoneMatch: string): PageReply {
+    if (ifNoneMatchHits(ifNoneMatch, entry.etag)) return { status: 304, text: '', contentType: entry.contentType, headers: entry.headers };
+    const reply: BytesReply = { status: 200, bytes: entry.body, contentType: entry.contentType, headers: entry.headers };
+    return reply;
+  }
+
+  async function read(key: string, ifNoneMatch: string, compute: (ifNoneMatch: string) => Promise<PageReply>): Promise<PageReply> {
+    let token: number | null = null;
+    try {
+      token = changeToken?.() ?? null;
+    } catch {
+      // A store that cannot say (closing, say) answers the read itself, with its own error if it has one.
+      token = null;
+    }
+    if (token === null) {
+      report('bypass');
+      return compute(ifNoneMatch);
+    }
+    const entry = entries.get(key);
+    if (entry && entry.token === token) {
+      entries.delete(key);
+      entries.set(key, entry);
+      report('hit');
+      return answer(entry, ifNoneMatch);
+    }
+    let flight = flights.get(key);
+    if (flight && flight.token === token) {
+      report('coalesced');
+    } else {
+      report('miss');
+      const t = token;
+      // The full page (no If-None-Match): it is kept for everyone, and each request compares its own tag.
+      const done = compute('').then((reply) => ({ entry: entryOf(key, t, reply), reply }));
+      const mine: Flight = { token: t, done };
+      flight = mine;
+      flights.set(key, mine);
+      const settle = (): void => {
+        if (flights.get(key) === mine) flights.delete(key);
+      };
+      done.then(({ entry: fresh }) => {
+        // A later read of the same page (after a newer commit) is under way or done: keep its result.
+        if (fresh && flights.get(key) === mine) store(key, fresh);
+        settle();
+      }, settle);
+    }
+    const { entry: fresh, reply } = await flight.done;
+    return fresh ? answer(fresh, ifNoneMatch) : reply;
+  }
+
+  return {
+    threads: (accountId, page, ifNoneMatch = '') =>
+      read(`t\n${accountId}\n${pageKey(page)}`, ifNoneMatch, (inm) => inner.threads(accountId, page, inm)),
+    messages: (accountId, threadId, page, ifNoneMatch = '') =>
+      read(`m\n${accountId}\n${threadId}\n${pageKey(page)}`, ifNoneMatch, (inm) => inner.messages(accountId, threadId, page, inm)),
+    close: () => {
+      entries.clear();
+      bytes = 0;
+      return inner.close();
+    },
+    stats: () => ({ entries: entries.size, bytes, maxBytes }),
+  };
+}
+
+/**
+ * Everything of the page's options that changes the body (limit, cursor, order, fields, and any option
+ * added later), in a fixed key order. Account and thread ids are safe ids (no control characters), so
+ * the newlines of the key cannot be forged.
+ */
+function pageKey(page: ListOptions): string {
+  return JSON.stringify(page, Object.keys(page).sort());
+}
