@@ -103,8 +103,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const protocolVersion = await createProtocolVersionService(config, store, logger);
   const protocolStatus = () => protocolVersion?.status() ?? null;
   registerProtocolVersionMetrics(metrics.registry, protocolStatus);
-  const storeReads =
-    config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
+  const pooled = config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0;
+  const storeReads = pooled ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
   // In front of them, on this (the HTTP) thread: pages served while the store's change token says
   // nothing was committed since (README, Conditional requests and caching). Firestore has no token.
   const readCacheMetrics = registerReadCacheMetrics(metrics.registry, () => reads.stats().bytes);
@@ -112,6 +112,8 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
     maxBytes: config.READ_CACHE_MB * 1024 * 1024,
     changeToken: store.changeToken ? () => store.changeToken!() : null,
     onResult: readCacheMetrics.observe,
+    // Polled pages are read again on this thread after a commit, others through the pool (read-cache.ts, isHot).
+    ...(pooled ? { hot: inlineReads(store) } : {}),
   });
 
   // The live feed (docs/live-events.md): the hub tails the store's change log, woken by the actors'

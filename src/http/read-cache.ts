@@ -19,6 +19,25 @@ export interface ReadCacheOptions {
    */
   changeToken: (() => number) | null;
   onResult?: (result: ReadCacheResult) => void;
+  /**
+   * Where a polled page is read again once a commit made its entry stale: inline on the HTTP thread,
+   * while other reads go to `inner` (the read pool). Absent: `inner` for all. See `isHot`.
+   */
+  hot?: ConversationReads;
+}
+
+/**
+ * A page that was asked for again while cached (a hit, or a request that waited for its read) and is
+ * not large is read again inline after the next commit. Every request that arrives meanwhile waits for
+ * that read; inline it takes about 0.8 ms for 50 messages with no thread to wake, where a pool thread
+ * on a busy machine took up to a hundred times that (docs/benchmarks.md, HTTP API under load). Large
+ * pages, and pages nobody asked for twice, still go to the pool, which keeps the HTTP thread free when
+ * every request wants another page.
+ */
+const HOT_MAX_BODY_BYTES = 64 * 1024;
+
+function isHot(entry: Entry | undefined): boolean {
+  return entry !== undefined && entry.asked > 0 && entry.body.byteLength <= HOT_MAX_BODY_BYTES;
 }
 
 export interface ReadCacheStats {
@@ -38,10 +57,14 @@ interface Entry {
   headers: Readonly<Record<string, string>>;
   etag: string;
   size: number;
+  /** Requests served from this entry or by its read besides the one that read it (`isHot`). */
+  asked: number;
 }
 
 interface Flight {
   token: number;
+  /** Requests waiting for this read besides the one that started it. */
+  waiting: number;
   done: Promise<{ entry: Entry | null; reply: PageReply }>;
 }
 
@@ -106,6 +129,7 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
       headers: reply.headers ?? {},
       etag,
       size: body.byteLength + key.length * 2 + etag.length * 2 + ENTRY_OVERHEAD_BYTES,
+      asked: 0,
     };
   }
 
@@ -115,7 +139,11 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
     return reply;
   }
 
-  async function read(key: string, ifNoneMatch: string, compute: (ifNoneMatch: string) => Promise<PageReply>): Promise<PageReply> {
+  async function read(
+    key: string,
+    ifNoneMatch: string,
+    compute: (reads: ConversationReads, ifNoneMatch: string) => Promise<PageReply>,
+  ): Promise<PageReply> {
     let token: number | null = null;
     try {
       token = changeToken?.() ?? null;
@@ -125,24 +153,27 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
     }
     if (token === null) {
       report('bypass');
-      return compute(ifNoneMatch);
+      return compute(inner, ifNoneMatch);
     }
     const entry = entries.get(key);
     if (entry && entry.token === token) {
       entries.delete(key);
       entries.set(key, entry);
+      entry.asked++;
       report('hit');
       return answer(entry, ifNoneMatch);
     }
     let flight = flights.get(key);
     if (flight && flight.token === token) {
+      flight.waiting++;
       report('coalesced');
     } else {
+      const via = opts.hot && isHot(entry) ? opts.hot : inner;
       report('miss');
       const t = token;
       // The full page (no If-None-Match): it is kept for everyone, and each request compares its own tag.
-      const done = compute('').then((reply) => ({ entry: entryOf(key, t, reply), reply }));
-      const mine: Flight = { token: t, done };
+      const done = compute(via, '').then((reply) => ({ entry: entryOf(key, t, reply), reply }));
+      const mine: Flight = { token: t, waiting: 0, done };
       flight = mine;
       flights.set(key, mine);
       const settle = (): void => {
@@ -150,7 +181,10 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
       };
       done.then(({ entry: fresh }) => {
         // A later read of the same page (after a newer commit) is under way or done: keep its result.
-        if (fresh && flights.get(key) === mine) store(key, fresh);
+        if (fresh && flights.get(key) === mine) {
+          fresh.asked = mine.waiting;
+          store(key, fresh);
+        }
         settle();
       }, settle);
     }
@@ -160,9 +194,9 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
 
   return {
     threads: (accountId, page, ifNoneMatch = '') =>
-      read(`t\n${accountId}\n${pageKey(page)}`, ifNoneMatch, (inm) => inner.threads(accountId, page, inm)),
+      read(`t\n${accountId}\n${pageKey(page)}`, ifNoneMatch, (via, inm) => via.threads(accountId, page, inm)),
     messages: (accountId, threadId, page, ifNoneMatch = '') =>
-      read(`m\n${accountId}\n${threadId}\n${pageKey(page)}`, ifNoneMatch, (inm) => inner.messages(accountId, threadId, page, inm)),
+      read(`m\n${accountId}\n${threadId}\n${pageKey(page)}`, ifNoneMatch, (via, inm) => via.messages(accountId, threadId, page, inm)),
     close: () => {
       entries.clear();
       bytes = 0;

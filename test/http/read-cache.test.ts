@@ -227,6 +227,49 @@ describe.each([{ pooled: false }, { pooled: true }])('list response cache (poole
   });
 });
 
+describe('list response cache: where a stale page is read again', () => {
+  it('a polled page goes inline after a commit; a page asked once, or a large one, goes to the pool', async () => {
+    const h = await seeded({ readCacheBytes: 0 });
+    try {
+      const via: string[] = [];
+      const counted = (name: string, reads: ReturnType<typeof inlineReads>): ReturnType<typeof inlineReads> => ({
+        threads: (...args) => (via.push(name), reads.threads(...args)),
+        messages: (...args) => (via.push(name), reads.messages(...args)),
+        close: () => reads.close(),
+      });
+      const reads = cachedReads(counted('pool', inlineReads(h.store)), {
+        maxBytes: 8 * 1024 * 1024,
+        changeToken: () => h.store.changeToken(),
+        hot: counted('inline', inlineReads(h.store)),
+      });
+      const page = (limit: number) => ({ limit, order: 'desc' as const, cursor: null });
+      let next = 200;
+      const commit = () => h.store.applyMutations(ACC, [{ kind: 'message', record: message(next++) }]);
+      // Polled: read, asked again (a hit), then stale after a commit.
+      await reads.messages(ACC, THREAD, page(10));
+      await reads.messages(ACC, THREAD, page(10));
+      // Asked once only.
+      await reads.messages(ACC, THREAD, page(11));
+      // Large: 40 messages of 3 KB are over the 64 KiB a page may have to be read inline.
+      await h.store.applyMutations(
+        ACC,
+        Array.from({ length: 40 }, (_, i) => ({ kind: 'message' as const, record: message(300 + i, { body: 'x'.repeat(3_000) }) })),
+      );
+      await reads.messages(ACC, THREAD, page(40));
+      await reads.messages(ACC, THREAD, page(40));
+      expect(via).toEqual(['pool', 'pool', 'pool']);
+      via.length = 0;
+      await commit();
+      await reads.messages(ACC, THREAD, page(10));
+      await reads.messages(ACC, THREAD, page(11));
+      await reads.messages(ACC, THREAD, page(40));
+      expect(via).toEqual(['inline', 'pool', 'pool']);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
 describe('list response cache without a change token', () => {
   it('Firestore has none, so its reads pass through', () => {
     expect('changeToken' in FirestoreStore.prototype).toBe(false);
