@@ -118,10 +118,12 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
   }
 
   function entryOf(key: string, token: number, reply: PageReply): Entry | null {
-    if (reply.status !== 200 || !('text' in reply)) return null;
+    if (reply.status !== 200 || 'json' in reply) return null;
     const etag = reply.headers?.etag;
     if (etag === undefined) return null;
-    const body = Buffer.from(reply.text, 'utf8');
+    // The read pool hands its pages over as bytes (moved, not copied): kept as they are.
+    const body =
+      'text' in reply ? Buffer.from(reply.text, 'utf8') : Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
     return {
       token,
       body,
