@@ -233,8 +233,14 @@ describe('list response cache: where a stale page is read again', () => {
     try {
       const via: string[] = [];
       const counted = (name: string, reads: ReturnType<typeof inlineReads>): ReturnType<typeof inlineReads> => ({
-        threads: (...args) => (via.push(name), reads.threads(...args)),
-        messages: (...args) => (via.push(name), reads.messages(...args)),
+        threads: (...args) => {
+          via.push(name);
+          return reads.threads(...args);
+        },
+        messages: (...args) => {
+          via.push(name);
+          return reads.messages(...args);
+        },
         close: () => reads.close(),
       });
       const reads = cachedReads(counted('pool', inlineReads(h.store)), {
