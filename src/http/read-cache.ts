@@ -63,6 +63,8 @@ interface Entry {
 
 interface Flight {
   token: number;
+  /** Keep the page once read: it was asked for twice at this token, or it is a polled page read again. */
+  admit: boolean;
   /** Requests waiting for this read besides the one that started it. */
   waiting: number;
   done: Promise<{ entry: Entry | null; reply: PageReply }>;
@@ -70,6 +72,15 @@ interface Flight {
 
 /** What an entry costs besides its body: its key (UTF-16), tag, headers and the objects around them. */
 const ENTRY_OVERHEAD_BYTES = 256;
+
+/**
+ * Pages read once and not kept, remembered by key with the token they were read at (a few MB at most
+ * with ids of 100 characters). A page is kept only when it is asked for again before anything was
+ * committed (or while it is being read): a page that nobody asks for twice between two commits can never
+ * be served from the cache, and keeping it anyway cost 15 % more CPU per request when every request
+ * wanted another page (it holds megabytes that are replaced all the time; docs/benchmarks.md).
+ */
+const SEEN_MAX_KEYS = 4096;
 
 /**
  * A validated response cache for the two list endpoints, on the HTTP thread, in front of the read
@@ -85,6 +96,8 @@ const ENTRY_OVERHEAD_BYTES = 256;
  *   time (conservative, never stale).
  * - Requests for a page that is being read for the same token wait for that read instead of reading it
  *   again (after each commit, every polling client would otherwise read the same page at once).
+ * - A page is kept once it is asked for a second time before the next commit (`SEEN_MAX_KEYS`), and
+ *   kept again after each commit once it has been served from here.
  * - Only `200` pages are kept; errors (a deleted account's `404`) are read every time.
  * - The entry keeps the page's `ETag`: `If-None-Match` is answered `304` from it too.
  *
@@ -94,6 +107,7 @@ const ENTRY_OVERHEAD_BYTES = 256;
 export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): CachedReads {
   const entries = new Map<string, Entry>();
   const flights = new Map<string, Flight>();
+  const seen = new Map<string, number>();
   const maxBytes = Math.max(0, opts.maxBytes);
   const changeToken = maxBytes > 0 ? opts.changeToken : null;
   const report = opts.onResult ?? (() => undefined);
@@ -115,6 +129,12 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
     }
     entries.set(key, entry);
     bytes += entry.size;
+  }
+
+  function remember(key: string, token: number): void {
+    seen.delete(key);
+    seen.set(key, token);
+    if (seen.size > SEEN_MAX_KEYS) seen.delete(seen.keys().next().value!);
   }
 
   function entryOf(key: string, token: number, reply: PageReply): Entry | null {
@@ -175,7 +195,8 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
       const t = token;
       // The full page (no If-None-Match): it is kept for everyone, and each request compares its own tag.
       const done = compute(via, '').then((reply) => ({ entry: entryOf(key, t, reply), reply }));
-      const mine: Flight = { token: t, waiting: 0, done };
+      const admit = (entry !== undefined && entry.asked > 0) || seen.get(key) === t;
+      const mine: Flight = { token: t, admit, waiting: 0, done };
       flight = mine;
       flights.set(key, mine);
       const settle = (): void => {
@@ -184,8 +205,15 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
       done.then(({ entry: fresh }) => {
         // A later read of the same page (after a newer commit) is under way or done: keep its result.
         if (fresh && flights.get(key) === mine) {
-          fresh.asked = mine.waiting;
-          store(key, fresh);
+          if (mine.admit || mine.waiting > 0) {
+            seen.delete(key);
+            fresh.asked = mine.waiting;
+            store(key, fresh);
+          } else {
+            remember(key, t);
+            const stale = entries.get(key);
+            if (stale) remove(key, stale);
+          }
         }
         settle();
       }, settle);
@@ -201,6 +229,7 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
       read(`m\n${accountId}\n${threadId}\n${pageKey(page)}`, ifNoneMatch, (via, inm) => via.messages(accountId, threadId, page, inm)),
     close: () => {
       entries.clear();
+      seen.clear();
       bytes = 0;
       return inner.close();
     },
