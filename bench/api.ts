@@ -45,7 +45,7 @@ export interface ApiBenchResult {
   /** The same with every request asking another page (the miss path; null without BENCH_BASE_DIR). */
   distinctBeforeRatio: number | null;
   /** p99 (ms) of this build and of the base commit at 500 req/s offered (the latter null without BENCH_BASE_DIR). */
-  p99At500: { mine: number; before: number | null };
+  p99At500: { mine: number; before: number | null; ready: number };
   /** Base commit's server CPU per request / this build's (null without BENCH_BASE_DIR). */
   beforeCpuRatio: number | null;
   /** Server CPU per request of the limit (1 / limitPerCore) / this build's: how close a request gets to it. */
@@ -241,6 +241,8 @@ export async function benchApi(opts: { connections: number; durationSec: number;
     messages('uWebSockets.js, reads inline', { readPoolThreads: 0 }),
     { label: 'uWebSockets.js', engine: 'uws', route: 'ready', readPoolThreads: 2 },
     { label: 'node:http (same handlers)', engine: 'node', route: 'ready', readPoolThreads: 2 },
+    // The floor of the p99 at 500 req/s on this machine at this time: the same load on a route that reads nothing.
+    { label: 'uWebSockets.js, 500 req/s offered', engine: 'uws', route: 'ready', readPoolThreads: 2, rate: 500 },
   ];
   const runs: Array<ApiRun & { limitPerCore: number | null }> = [];
   for (const spec of specs) runs.push(await runOne(spec, opts.connections, opts.durationSec, opts.rate));
@@ -257,6 +259,7 @@ export async function benchApi(opts: { connections: number; durationSec: number;
     beforeRatio: base ? rps(mine) / rps(before) : null,
     distinctBeforeRatio: base ? rps(`${mine}, distinct pages`) / rps(`${before}, distinct pages`) : null,
     p99At500: {
+      ready: find('uWebSockets.js, 500 req/s offered').p99Ms,
       mine: find(`${mine}, 500 req/s offered`).p99Ms,
       before: base ? find(`${before}, 500 req/s offered`).p99Ms : null,
     },

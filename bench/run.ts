@@ -86,7 +86,8 @@ async function main(): Promise<void> {
     }
     console.log(
       `- **p99 at 500 req/s offered: ${r.p99At500.mine} ms** (aim < 20 ms)` +
-        (r.p99At500.before === null ? '' : `; base commit ${r.p99At500.before} ms`),
+        (r.p99At500.before === null ? '' : `; base commit ${r.p99At500.before} ms`) +
+        `; GET /ready at the same offered load (the machine's floor then): ${r.p99At500.ready} ms`,
     );
     console.log(
       `- practical limit (bare prepared SELECT of the page + JSON.stringify, one core): ${fmt(r.limitPerCore)} pages/s; ` +
