@@ -24,7 +24,18 @@ export interface ReadCacheOptions {
    * while other reads go to `inner` (the read pool). Absent: `inner` for all. See `isHot`.
    */
   hot?: ConversationReads;
+  /**
+   * At most this many milliseconds of each second go to reads through `hot` (they hold the HTTP thread);
+   * past it, the pool reads those too. Default `HOT_BUDGET_MS_PER_SECOND`.
+   */
+  hotBudgetMsPerSecond?: number;
 }
+
+/**
+ * Many pages polled at once, with commits every few milliseconds, would otherwise have the HTTP thread
+ * reading most of the time: a tenth of its time is the most it spends on them.
+ */
+const HOT_BUDGET_MS_PER_SECOND = 100;
 
 /**
  * A page that was asked for again while cached (a hit, or a request that waited for its read) and is
@@ -112,6 +123,18 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
   const changeToken = maxBytes > 0 ? opts.changeToken : null;
   const report = opts.onResult ?? (() => undefined);
   let bytes = 0;
+  const hotBudget = opts.hotBudgetMsPerSecond ?? HOT_BUDGET_MS_PER_SECOND;
+  let hotSecond = 0;
+  let hotSpentMs = 0;
+
+  /** Whether a hot read fits in this second's budget (`HOT_BUDGET_MS_PER_SECOND`). */
+  function hotAllowed(now: number): boolean {
+    if (now - hotSecond >= 1000) {
+      hotSecond = now;
+      hotSpentMs = 0;
+    }
+    return hotSpentMs < hotBudget;
+  }
 
   function remove(key: string, entry: Entry): void {
     entries.delete(key);
@@ -190,11 +213,16 @@ export function cachedReads(inner: ConversationReads, opts: ReadCacheOptions): C
       flight.waiting++;
       report('coalesced');
     } else {
-      const via = opts.hot && isHot(entry) ? opts.hot : inner;
+      const started = performance.now();
+      const hot = opts.hot !== undefined && isHot(entry) && hotAllowed(started);
+      const via = hot && opts.hot ? opts.hot : inner;
       report('miss');
       const t = token;
       // The full page (no If-None-Match): it is kept for everyone, and each request compares its own tag.
-      const done = compute(via, '').then((reply) => ({ entry: entryOf(key, t, reply), reply }));
+      const done = compute(via, '').then((reply) => {
+        if (hot) hotSpentMs += performance.now() - started;
+        return { entry: entryOf(key, t, reply), reply };
+      });
       const admit = (entry !== undefined && entry.asked > 0) || seen.get(key) === t;
       const mine: Flight = { token: t, admit, waiting: 0, done };
       flight = mine;

@@ -285,6 +285,18 @@ describe('list response cache: where a stale page is read again', () => {
       await reads.messages(ACC, THREAD, page(11));
       await reads.messages(ACC, THREAD, page(40));
       expect(via).toEqual(['inline', 'pool', 'pool']);
+      // With no time for inline reads, the polled page goes to the pool as well.
+      via.length = 0;
+      const budgeted = cachedReads(counted('pool', inlineReads(h.store)), {
+        maxBytes: 8 * 1024 * 1024,
+        changeToken: () => h.store.changeToken(),
+        hot: counted('inline', inlineReads(h.store)),
+        hotBudgetMsPerSecond: 0,
+      });
+      for (let i = 0; i < 3; i++) await budgeted.messages(ACC, THREAD, page(10));
+      await commit();
+      await budgeted.messages(ACC, THREAD, page(10));
+      expect(via).toEqual(['pool', 'pool', 'pool']);
     } finally {
       await h.stop();
     }
