@@ -42,6 +42,10 @@ export interface ApiBenchResult {
   runs: ApiRun[];
   /** This build / the base commit's on GET …/messages at saturation (null without BENCH_BASE_DIR). */
   beforeRatio: number | null;
+  /** The same with every request asking another page (the miss path; null without BENCH_BASE_DIR). */
+  distinctBeforeRatio: number | null;
+  /** p99 (ms) of this build and of the base commit at 500 req/s offered (the latter null without BENCH_BASE_DIR). */
+  p99At500: { mine: number; before: number | null; ready: number };
   /** Base commit's server CPU per request / this build's (null without BENCH_BASE_DIR). */
   beforeCpuRatio: number | null;
   /** Server CPU per request of the limit (1 / limitPerCore) / this build's: how close a request gets to it. */
@@ -85,6 +89,12 @@ interface RunSpec {
   label: string;
   engine: 'uws' | 'node';
   route: 'messages' | 'ready';
+  /**
+   * `same`: every request asks the same page (an inbox app polling its open chat: the response cache's
+   * case). `distinct`: the requests rotate over 500 pages (50 chats × limits 46–55), so nearly every
+   * one is a read (the miss path). Default `same`.
+   */
+  pages?: 'same' | 'distinct';
   readPoolThreads: number;
   build?: 'this' | 'before';
   /** Offered load (req/s over all connections); absent: saturation. */
@@ -144,7 +154,25 @@ async function runOne(
     if (!threadId) throw new Error('history sync did not land');
     const routePath = spec.route === 'ready' ? '/ready' : `/api/whatsapp/messages/demo/${encodeURIComponent(threadId)}?limit=50`;
     const target = `${url}${routePath}`;
-    await autocannon({ url: target, connections: 8, duration: 1, headers: { authorization: `Bearer ${TOKEN}` } }); // warm-up
+    // Distinct pages: every chat's newest page, at ten limits around 50, each request the next one.
+    let requests: autocannon.Request[] | undefined;
+    if (spec.pages === 'distinct') {
+      const all = (await get(`${url}/api/whatsapp/threads/demo?limit=50`)) as { threads: Array<{ id: string }> };
+      const paths = all.threads.flatMap((t) =>
+        Array.from({ length: 10 }, (_, i) => `/api/whatsapp/messages/demo/${encodeURIComponent(t.id)}?limit=${46 + i}`),
+      );
+      let next = 0;
+      requests = [
+        {
+          setupRequest: (req) => {
+            req.path = paths[next++ % paths.length]!;
+            return req;
+          },
+        },
+      ];
+    }
+    const load = requests ? { requests } : {};
+    await autocannon({ url: target, connections: 8, duration: 1, headers: { authorization: `Bearer ${TOKEN}` }, ...load }); // warm-up
     // What streaming alone costs the server per second, measured just before the load.
     const idle0 = cpuSeconds(child.pid!);
     const idleStarted = Date.now();
@@ -159,6 +187,7 @@ async function runOne(
       duration: durationSec,
       headers: { authorization: `Bearer ${TOKEN}` },
       ...(spec.rate ? { overallRate: spec.rate } : {}),
+      ...load,
     });
     const elapsed = (Date.now() - started) / 1000;
     const cpuForRequests = cpuSeconds(child.pid!) - cpu0 - idleCpuPerSec * elapsed;
@@ -169,7 +198,12 @@ async function runOne(
       rate: spec.rate ?? null,
       limitPerCore: spec.limit ? pageLimitPerCore(dataDir, threadId, 3_000) : null,
       label: spec.label,
-      path: spec.route === 'ready' ? 'GET /ready' : 'GET …/messages?limit=50',
+      path:
+        spec.route === 'ready'
+          ? 'GET /ready'
+          : spec.pages === 'distinct'
+            ? 'GET …/messages, 500 distinct pages'
+            : 'GET …/messages?limit=50',
       readPoolThreads: spec.readPoolThreads,
       requestsPerSec: result.requests.average,
       p50Ms: result.latency.p50,
@@ -201,10 +235,14 @@ export async function benchApi(opts: { connections: number; durationSec: number;
     ...(base ? [messages('before (base commit), uWS, read pool 2', { build: 'before' })] : []),
     messages('uWebSockets.js, read pool 2, 500 req/s offered', { rate: 500 }),
     ...(base ? [messages('before (base commit), uWS, read pool 2, 500 req/s offered', { build: 'before', rate: 500 })] : []),
+    messages('uWebSockets.js, read pool 2, distinct pages', { pages: 'distinct' }),
+    ...(base ? [messages('before (base commit), uWS, read pool 2, distinct pages', { build: 'before', pages: 'distinct' })] : []),
     messages('node:http (same handlers), read pool 2', { engine: 'node' }),
     messages('uWebSockets.js, reads inline', { readPoolThreads: 0 }),
     { label: 'uWebSockets.js', engine: 'uws', route: 'ready', readPoolThreads: 2 },
     { label: 'node:http (same handlers)', engine: 'node', route: 'ready', readPoolThreads: 2 },
+    // The floor of the p99 at 500 req/s on this machine at this time: the same load on a route that reads nothing.
+    { label: 'uWebSockets.js, 500 req/s offered', engine: 'uws', route: 'ready', readPoolThreads: 2, rate: 500 },
   ];
   const runs: Array<ApiRun & { limitPerCore: number | null }> = [];
   for (const spec of specs) runs.push(await runOne(spec, opts.connections, opts.durationSec, opts.rate));
@@ -219,6 +257,12 @@ export async function benchApi(opts: { connections: number; durationSec: number;
     readyRatio: rps('uWebSockets.js') / rps('node:http (same handlers)'),
     poolRatio: rps(mine) / rps('uWebSockets.js, reads inline'),
     beforeRatio: base ? rps(mine) / rps(before) : null,
+    distinctBeforeRatio: base ? rps(`${mine}, distinct pages`) / rps(`${before}, distinct pages`) : null,
+    p99At500: {
+      ready: find('uWebSockets.js, 500 req/s offered').p99Ms,
+      mine: find(`${mine}, 500 req/s offered`).p99Ms,
+      before: base ? find(`${before}, 500 req/s offered`).p99Ms : null,
+    },
     beforeCpuRatio: base ? find(before).cpuMsPerRequest / find(mine).cpuMsPerRequest : null,
     limitPerCore,
     limitRatio: rps(mine) / limitPerCore,

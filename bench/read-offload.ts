@@ -82,7 +82,7 @@ export async function benchReadOffload(): Promise<ReadOffloadResult[]> {
       // Inline: the read plus the JSON text the server writes, both on this thread.
       const inline = async (): Promise<string> => {
         const reply = await direct.messages('a', threadId, query);
-        return 'json' in reply ? JSON.stringify(reply.json) : reply.text;
+        return 'json' in reply ? JSON.stringify(reply.json) : 'text' in reply ? reply.text : Buffer.from(reply.bytes).toString();
       };
       for (let i = 0; i < 50; i++) await inline();
       let t = performance.now();

@@ -84,9 +84,19 @@ async function main(): Promise<void> {
     if (r.beforeRatio !== null && r.beforeCpuRatio !== null) {
       console.log(
         `\n- **ratio this build / base commit on GET …/messages: ${r.beforeRatio.toFixed(2)} in req/s**, ` +
-          `${r.beforeCpuRatio.toFixed(2)} in server CPU per request`,
+          `${r.beforeCpuRatio.toFixed(2)} in server CPU per request (aim ≥ 2)`,
       );
     }
+    if (r.distinctBeforeRatio !== null) {
+      console.log(
+        `- ratio this build / base commit with every request another page (the miss path): ${r.distinctBeforeRatio.toFixed(2)} in req/s`,
+      );
+    }
+    console.log(
+      `- **p99 at 500 req/s offered: ${r.p99At500.mine} ms** (aim < 20 ms)` +
+        (r.p99At500.before === null ? '' : `; base commit ${r.p99At500.before} ms`) +
+        `; GET /ready at the same offered load (the machine's floor then): ${r.p99At500.ready} ms`,
+    );
     console.log(
       `- practical limit (bare prepared SELECT of the page + JSON.stringify, one core): ${fmt(r.limitPerCore)} pages/s; ` +
         `**ratio GET …/messages / limit per core: ${r.limitRatio.toFixed(2)}** in req/s, ` +

@@ -14,6 +14,8 @@ import type { HttpDeps } from './http/deps.js';
 import { startHealthListener } from './http/health-listener.js';
 import { inlineReads } from './http/conversation-reads.js';
 import { pooledReads } from './http/read-pool.js';
+import { cachedReads } from './http/read-cache.js';
+import { registerReadCacheMetrics } from './metrics/read-cache-metrics.js';
 import { createProtocolVersionService } from './connectors/index.js';
 import { registerProtocolVersionMetrics } from './metrics/protocol-version-metrics.js';
 import { registerHistorySyncMetrics } from './metrics/history-sync-metrics.js';
@@ -101,8 +103,18 @@ export async function startApp(config: Config, opts: AppOptions): Promise<App> {
   const protocolVersion = await createProtocolVersionService(config, store, logger);
   const protocolStatus = () => protocolVersion?.status() ?? null;
   registerProtocolVersionMetrics(metrics.registry, protocolStatus);
-  const reads =
-    config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0 ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
+  const pooled = config.STORE === 'sqlite' && config.READ_POOL_THREADS > 0;
+  const storeReads = pooled ? pooledReads(opts.env, config.READ_POOL_THREADS) : inlineReads(store);
+  // In front of them, on this (the HTTP) thread: pages served while the store's change token says
+  // nothing was committed since (README, Conditional requests and caching). Firestore has no token.
+  const readCacheMetrics = registerReadCacheMetrics(metrics.registry, () => reads.stats().bytes);
+  const reads = cachedReads(storeReads, {
+    maxBytes: config.READ_CACHE_MB * 1024 * 1024,
+    changeToken: store.changeToken ? () => store.changeToken!() : null,
+    onResult: readCacheMetrics.observe,
+    // Polled pages are read again on this thread after a commit, others through the pool (read-cache.ts, isHot).
+    ...(pooled ? { hot: inlineReads(store) } : {}),
+  });
 
   // The live feed (docs/live-events.md): the hub tails the store's change log, woken by the actors'
   // post-commit events; webhooks are dispatched from it; the retention prunes the log.

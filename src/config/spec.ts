@@ -109,6 +109,11 @@ export const ENV_SPEC = {
     default: '2',
     doc: 'SQLite only: piscina threads serving the thread/message list reads off the HTTP thread (0 = read inline).',
   },
+  READ_CACHE_MB: {
+    parser: int(0, 4096),
+    default: '32',
+    doc: 'SQLite only: MiB of thread and message list pages kept on the HTTP thread, served while nothing was committed since (0 = off).',
+  },
   BATCH_MAX_OPS: { parser: int(1, 500), default: '500', doc: 'Batch writer: flush at this many operations (500 = Firestore batch limit).' },
   BATCH_FLUSH_MS: { parser: int(0, 60_000), default: '50', doc: 'Batch writer: flush a partial batch after this delay.' },
   SHUTDOWN_TIMEOUT_MS: {

@@ -3,7 +3,7 @@ import { isThreadOf } from '../domain/thread-id.js';
 import type { ListOptions, Store } from '../store/port.js';
 import { etagOf, ifNoneMatchHits } from './etag.js';
 import { stringifyMessageList, stringifyThreadList } from './list-serializers.js';
-import type { BufferedReply } from './respond.js';
+import type { BufferedReply, BytesReply } from './respond.js';
 import { serializeMessage, serializeThread } from './serialize.js';
 
 /**
@@ -13,10 +13,13 @@ import { serializeMessage, serializeThread } from './serialize.js';
  * pooled call clones cheaply.
  */
 export interface ConversationReads {
-  threads(accountId: string, page: ListOptions, ifNoneMatch?: string): Promise<BufferedReply>;
-  messages(accountId: string, threadId: string, page: ListOptions, ifNoneMatch?: string): Promise<BufferedReply>;
+  threads(accountId: string, page: ListOptions, ifNoneMatch?: string): Promise<PageReply>;
+  messages(accountId: string, threadId: string, page: ListOptions, ifNoneMatch?: string): Promise<PageReply>;
   close(): Promise<void>;
 }
+
+/** A page as text (read now), or as the bytes the response cache keeps (src/http/read-cache.ts). */
+export type PageReply = BufferedReply | BytesReply;
 
 async function requireAccount(store: Store, accountId: string): Promise<void> {
   if (!(await store.getAccount(accountId))) throw new NotFoundError(`account ${accountId} not found`);

@@ -14,7 +14,10 @@ import type { ForwardingOptions } from './forward.js';
 export interface HttpDeps {
   /** Reads of threads and messages go straight to the store (no actor hop on the read path). */
   store: Store;
-  /** The two list endpoints' read path: inline (`inlineReads(store)`) or through the piscina read pool. */
+  /**
+   * The two list endpoints' read path: inline (`inlineReads(store)`) or through the piscina read pool,
+   * behind the response cache in the app (`cachedReads`, src/http/read-cache.ts).
+   */
   reads: ConversationReads;
   accounts: AccountsService;
   /** The bootstrap bearer token (an unlimited admin) for every route but `/health`, `/ready` and `/metrics`. */

@@ -1,8 +1,7 @@
 import { Piscina } from 'piscina';
 import type { ListOptions } from '../store/port.js';
-import type { ConversationReads } from './conversation-reads.js';
+import type { ConversationReads, PageReply } from './conversation-reads.js';
 import type { ReadPoolData, ReadTask } from './read-pool-worker.js';
-import type { BufferedReply } from './respond.js';
 
 // Pool threads run compiled JS: under vitest this module is loaded from source, so use the build
 // (vitest's globalSetup, test/support/build-before-tests.ts, brings dist/ up to date first).
@@ -23,7 +22,7 @@ const WORKER = import.meta.url.endsWith('.ts')
  */
 export function pooledReads(env: Record<string, string>, threads: number): ConversationReads {
   const workerData: ReadPoolData = { env };
-  const pool = new Piscina<ReadTask, BufferedReply>({
+  const pool = new Piscina<ReadTask, PageReply>({
     filename: WORKER.href,
     minThreads: 1,
     maxThreads: threads,

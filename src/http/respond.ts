@@ -202,10 +202,16 @@ export class Responder {
     }
     this.done = true;
     const res = this.res;
+    // 304 Not Modified has no body (RFC 9110 §15.4.5): no Content-Type, and no `Content-Length: 0`
+    // either (it would claim the page is empty), whatever the route put in its reply.
+    const notModified = reply.status === 304;
     try {
       res.cork(() => {
-        this.writeHead(reply.status, contentType, 'headers' in reply ? reply.headers : undefined);
-        res.end(body, closeConnection);
+        this.writeHead(reply.status, notModified ? null : contentType, 'headers' in reply ? reply.headers : undefined);
+        // Only without arguments does uWS leave Content-Length out (uws-pack 20.0.8 turns an explicit
+        // `undefined` length into 2^63). No route closes the connection after a 304; should one, it gets `end('')`.
+        if (notModified && !closeConnection) res.endWithoutBody();
+        else res.end(notModified ? '' : body, closeConnection);
       });
     } catch (err) {
       // uWS 20 throws (older builds abort the process) when a response is touched after abort or end:
@@ -231,10 +237,10 @@ export class Responder {
   }
 
   /** Status line and headers; only ever called inside a cork. */
-  private writeHead(status: number, contentType: string, headers: Readonly<Record<string, string>> | undefined): void {
+  private writeHead(status: number, contentType: string | null, headers: Readonly<Record<string, string>> | undefined): void {
     const res = this.res;
     res.writeStatus(statusLine(status));
-    res.writeHeader('content-type', contentType);
+    if (contentType !== null) res.writeHeader('content-type', contentType);
     if (!headers?.['cache-control']) res.writeHeader('cache-control', 'no-store');
     res.writeHeader('x-content-type-options', 'nosniff');
     if (headers) {

@@ -156,6 +156,15 @@ export interface Store extends SettingsStore, MediaQueueStore, ChangeLogStore, W
   init(): Promise<void>;
   close(): Promise<void>;
   health(): Promise<StoreHealth>;
+  /**
+   * Optional capability: a token that differs after anything was committed to the store by anyone
+   * (any connection, thread or process), so that a reader can tell "nothing changed since I looked"
+   * without reading again (the HTTP layer's response cache, src/http/read-cache.ts). Equal tokens from
+   * two calls on this instance mean no commit landed in between; the value means nothing else.
+   * Synchronous and cheap: called once per cached read. Backends that cannot tell (Firestore) leave it
+   * out, and their readers read every time. SQLite: `PRAGMA data_version` (src/store/sqlite/data-version.ts).
+   */
+  changeToken?(): number;
 
   /**
    * Applies mutations as one unit (SQLite: one `BEGIN IMMEDIATE` transaction; Firestore: batched

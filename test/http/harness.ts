@@ -9,6 +9,7 @@ import { threadIdOf } from '../../src/domain/records.js';
 import { createHttpServer, type HttpServer } from '../../src/http/server.js';
 import { inlineReads } from '../../src/http/conversation-reads.js';
 import { pooledReads } from '../../src/http/read-pool.js';
+import { cachedReads, type CachedReads, type ReadCacheResult } from '../../src/http/read-cache.js';
 import type { HttpDeps, HttpMetrics } from '../../src/http/deps.js';
 import type { Store } from '../../src/store/port.js';
 import { pino } from 'pino';
@@ -224,6 +225,10 @@ export interface Harness {
   store: SqliteStore;
   accounts: StoreBackedAccounts;
   server: HttpServer;
+  /** The list reads as served: the response cache (src/http/read-cache.ts) in front of inline or pooled reads. */
+  reads: CachedReads;
+  /** How each list read was answered by the cache, in order. */
+  cacheResults: ReadCacheResult[];
   observed: Array<{ route: string; method: string; status: number }>;
   /** Warn-and-above log lines the server wrote. */
   logs: Array<{ level: number; msg: string }>;
@@ -238,6 +243,8 @@ export interface HarnessOptions extends Partial<Omit<HttpDeps, 'store'>> {
   wrapStore?: (store: SqliteStore) => Store;
   /** Serve the list endpoints through the piscina read pool instead of inline. */
   pooled?: boolean;
+  /** Bytes of the list endpoints' response cache, as the app has it by default (0: off). Default 8 MiB. */
+  readCacheBytes?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -253,10 +260,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const logs: Harness['logs'] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
-  const { withMetrics = true, wrapStore, pooled = false, ...rest } = options;
+  const { withMetrics = true, wrapStore, pooled = false, readCacheBytes = 8 * 1024 * 1024, ...rest } = options;
   const served = wrapStore ? wrapStore(store) : store;
   // The pool opens the same file through openStore: DATA_DIR/wasync.db.
-  const reads = pooled ? pooledReads({ STORE: 'sqlite', DATA_DIR: dir, LOG_LEVEL: 'warn' }, 2) : inlineReads(served);
+  const storeReads = pooled ? pooledReads({ STORE: 'sqlite', DATA_DIR: dir, LOG_LEVEL: 'warn' }, 2) : inlineReads(served);
+  // The cache in front, as src/app.ts wires it: every route test also checks that it never serves a stale page.
+  const cacheResults: ReadCacheResult[] = [];
+  const reads = cachedReads(storeReads, {
+    maxBytes: readCacheBytes,
+    changeToken: served.changeToken ? () => served.changeToken!() : null,
+    onResult: (result) => cacheResults.push(result),
+  });
   const server = createHttpServer({
     store: served,
     reads,
@@ -275,6 +289,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store,
     accounts,
     server,
+    reads,
+    cacheResults,
     observed,
     logs,
     errors: () => logs.filter((l) => l.level >= 50),
@@ -386,7 +402,7 @@ function checkRawResponse(request: string | Buffer, status: number, head: string
   const [method = '', path = ''] = Buffer.from(request).toString('latin1').split('\r\n', 1)[0]!.split(' ');
   const contentType = /\r\ncontent-type: *([^\r\n]*)/i.exec(head)?.[1] ?? '';
   const whole = /\r\ncontent-length: *\d+/i.test(head);
-  // A 304 carries the page's headers (its content type too) and no body.
+  // A 304 carries the page's tag and no body (no content type either).
   const json = contentType.startsWith('application/json') && whole && body.length > 0;
   checkResponse({
     method,

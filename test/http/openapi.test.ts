@@ -240,6 +240,20 @@ describe('GET /docs', () => {
     expect(String(init.body)).toContain('validatorUrl: null');
   });
 
+  it('/docs/ (a trailing slash) redirects to the page, relative to where it is served', async () => {
+    const raw = await rawRequest(h.port, 'GET /docs/ HTTP/1.1\r\nhost: x\r\n\r\n');
+    expect(raw.status).toBe(301);
+    const location = /\r\nlocation: *([^\r\n]*)/i.exec(raw.head)?.[1];
+    expect(location).toBe('../docs');
+    expect(new URL(location!, `${h.base}/docs/`).href).toBe(`${h.base}/docs`);
+    expect(new URL(location!, 'https://example.com/wasync/docs/').href).toBe('https://example.com/wasync/docs');
+    // A browser (here fetch) follows it to the page itself.
+    const followed = await fetch(`${h.base}/docs/`);
+    expect(followed.status).toBe(200);
+    expect(followed.url).toBe(`${h.base}/docs`);
+    expect(await followed.text()).toBe(String((await call(h.base, '/docs', { auth: false })).body));
+  });
+
   it('revalidates with the ETag; unknown files are 404; path tricks are 400', async () => {
     const first = await call(h.base, '/docs/swagger-ui.css', { auth: false });
     const etag = first.headers.get('etag')!;

@@ -254,6 +254,9 @@ describe.each([{ pooled: false }, { pooled: true }])('read routes (pooled: $pool
         const res = await fetch(h.base + path, { headers: { ...AUTH, 'if-none-match': ifNoneMatch } });
         expect(res.status, ifNoneMatch).toBe(304);
         expect(res.headers.get('etag')).toBe(etag);
+        // No body, so nothing to type or measure (RFC 9110 §15.4.5).
+        expect(res.headers.get('content-type')).toBeNull();
+        expect(res.headers.get('content-length')).toBeNull();
         expect(await res.text()).toBe('');
       }
       const stale = await call(h.base, path, { headers: { 'if-none-match': '"stale"' } });

@@ -4,7 +4,7 @@ import { DOCS_CSP, docsFiles } from '../docs-page.js';
 import { buildOpenApi, type OpenApiDocument } from '../openapi.js';
 import { errorReply, jsonReply } from '../respond.js';
 import { route, type Route } from '../router.js';
-import { getDocs, getDocsAsset, getOpenApi } from '../schemas/static.js';
+import { getDocs, getDocsAsset, getDocsSlash, getOpenApi } from '../schemas/static.js';
 import { packageRoot } from '../static-files.js';
 import { fileReply, pageHeaders } from './console.js';
 
@@ -22,6 +22,14 @@ export function docsRoutes(table: () => readonly Route[]): Route[] {
       return jsonReply(200, document);
     }),
     route('get', '/docs', { open: true, schema: getDocs }, async ({ headers: req }) => fileReply(docsFiles().page, req, headers)),
+    // `/docs/` would otherwise reach the route below with an empty file name (a 400). The page's files
+    // are relative (`docs/…`), so it cannot be served from here as it is: the browser goes to `/docs`.
+    route('get', '/docs/', { open: true, schema: getDocsSlash }, async () => ({
+      status: 301,
+      text: '',
+      contentType: 'text/plain; charset=utf-8',
+      headers: { location: '../docs', 'cache-control': 'no-cache' },
+    })),
     route('get', '/docs/:file', { open: true, schema: getDocsAsset }, async ({ params, headers: req }) => {
       const file = docsFiles().get(params.file);
       return file ? fileReply(file, req, headers) : errorReply(404, 'NOT_FOUND', 'no such file');

@@ -70,6 +70,20 @@ export const getDocs = {
   responses: { 200: file('The page.', 'text/html') },
 } as const satisfies RouteSchema;
 
+export const getDocsSlash = {
+  operationId: 'getDocsTrailingSlash',
+  tags: ['Documentation'],
+  summary: 'The API reference page, asked for with a trailing slash',
+  description: 'Open (no token). Redirects to `/docs`, whose files are addressed relative to it.',
+  responses: {
+    301: {
+      description: 'The page is at `/docs`.',
+      empty: true,
+      headers: { Location: { description: '`../docs`: relative, so a reverse proxy that serves wasync under a path prefix keeps it.' } },
+    },
+  },
+} as const satisfies RouteSchema;
+
 export const getDocsAsset = {
   operationId: 'getDocsAsset',
   tags: ['Documentation'],

@@ -7,6 +7,7 @@ import { accountChangeEvent, changedMessageFields, loggedMessage, type ChangeEve
 import { ConflictError, LeaseLostError, NotFoundError, StoreError, TransientStoreError } from '../../domain/errors.js';
 import type { Mutation } from '../../domain/mutations.js';
 import { isThreadOf, THREAD_ID_SEPARATOR } from '../../domain/thread-id.js';
+import { DataVersionProbe } from './data-version.js';
 import type {
   AccountPatch,
   AccountRecord,
@@ -121,6 +122,8 @@ export class SqliteStore implements Store {
   private readonly committed = new CommitListeners();
   /** Accounts whose log the running write transaction appended to: announced once it commits. */
   private appended: string[] = [];
+  /** `changeToken`'s own read-only connection (opened by the first call, on the calling thread). */
+  private readonly dataVersion: DataVersionProbe;
 
   constructor(options: SqliteStoreOptions) {
     this.file = options.file;
@@ -129,6 +132,7 @@ export class SqliteStore implements Store {
     this.busyRetryMs = Math.max(0, options.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS);
     this.onBusyRetry = options.onBusyRetry;
     this.logging = options.changeLog ?? true;
+    this.dataVersion = new DataVersionProbe(options.file);
     try {
       // The database holds Baileys credentials and Signal keys: nobody but the service user may read it.
       // SQLite creates `-wal` and `-shm` with the database file's permissions, so creating it 0600 covers all three.
@@ -173,7 +177,13 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.stmts = null;
     this.extras = null;
+    this.dataVersion.close();
     this.db.close();
+  }
+
+  changeToken(): number {
+    if (this.closed) throw storeClosedError();
+    return this.dataVersion.current();
   }
 
   /**
