@@ -34,7 +34,15 @@ import type { Connector, WaSocket } from '../connectors/types.js';
 import { BackfillRunner } from './backfill-runner.js';
 import { BatchWriter, type SubmitOutcome, type WriteState } from './batch-writer.js';
 import { decideOnDisconnect, statusCodeOf } from './disconnect-policy.js';
-import type { ActorEvent, ActorStatus, BackfillCommand, MessageEventRecord, SendCommand, SendOutcome, StopOptions } from './protocol.js';
+import {
+  summarizeMessages,
+  type ActorEvent,
+  type ActorStatus,
+  type BackfillCommand,
+  type SendCommand,
+  type SendOutcome,
+  type StopOptions,
+} from './protocol.js';
 import { MEDIA_REUPLOAD_TIMEOUT_MS, requestMediaReupload } from './media-reupload.js';
 import { OutboundSender } from './outbound-sender.js';
 import { HistorySyncTracker } from './history-sync-tracker.js';
@@ -599,13 +607,11 @@ export class AccountActor {
   }
 
   private emitMessages(source: SyncSource, outcome: SubmitOutcome): void {
-    const messages: MessageEventRecord[] = [];
-    for (const m of outcome.committed) {
-      if (m.kind !== 'message') continue;
-      const { rawMessage: _raw, ...rest } = m.record;
-      messages.push(rest);
-    }
-    if (messages.length > 0) this.d.emit({ type: 'messages', accountId: this.d.accountId, source, messages, inserted: outcome.inserted });
+    const records = (function* () {
+      for (const m of outcome.committed) if (m.kind === 'message') yield m.record;
+    })();
+    const summary = summarizeMessages(source, records, outcome.inserted);
+    if (summary.count > 0) this.d.emit({ type: 'messages', accountId: this.d.accountId, ...summary });
   }
 
   private emitStatuses(outcome: SubmitOutcome): void {

@@ -99,8 +99,7 @@ export function registerAccountMetrics(registry: Registry, accounts: AccountMetr
   accounts.on('auto-backfill', (outcome: AutoBackfillOutcome) => autoBackfill.inc({ outcome }));
   accounts.on('actor-event', (e: ActorEvent) => {
     if (e.type === 'messages' && e.source === 'realtime') {
-      let newest = lastRealtime.get(e.accountId) ?? Number.NEGATIVE_INFINITY;
-      for (const m of e.messages) if (m.createdAt > newest) newest = m.createdAt;
+      const newest = Math.max(lastRealtime.get(e.accountId) ?? Number.NEGATIVE_INFINITY, e.newestCreatedAt ?? Number.NEGATIVE_INFINITY);
       if (Number.isFinite(newest)) lastRealtime.set(e.accountId, newest);
     } else if (e.type === 'history-sync-status') {
       progress.set(e.accountId, e.state.progress);

@@ -159,7 +159,7 @@ export function createMetrics(
     switch (e.type) {
       case 'messages':
         // What committed, once: a replay or the echo of a send merges into its row and is not counted again.
-        messages.inc({ source: e.source }, e.inserted ?? e.messages.length);
+        messages.inc({ source: e.source }, e.inserted);
         break;
       case 'health': {
         loopDelay.observe(e.loopDelay.p99Ms / 1000);

@@ -5,7 +5,7 @@ import type { ActorEvent, ActorHealth, BackfillCommand } from '../account-actor/
 import type { Config } from '../config/index.js';
 import { connectorTraits } from '../connectors/index.js';
 import { NotFoundError, WasyncError, serializeError } from '../domain/errors.js';
-import { MEDIA_MESSAGE_TYPES, type AccountRecord, type BackfillResult, type ConnectionStatus } from '../domain/records.js';
+import type { AccountRecord, BackfillResult, ConnectionStatus } from '../domain/records.js';
 import { registerAccountId, type Logger } from '../logging/logger.js';
 import type { Store } from '../store/port.js';
 import { historySyncOf, type HistorySyncSummary } from '../domain/history-sync.js';
@@ -622,7 +622,7 @@ export class Accounts extends EventEmitter implements AccountsService, FleetHost
       if (!STARTING.has(event.status.connection)) this.settle(accountId);
     } else if (event.type === 'messages') {
       // The jobs were written with the messages: wake the runner rather than wait for its idle tick.
-      if (event.messages.some((m) => MEDIA_MESSAGE_TYPES.has(m.messageType))) this.mediaArchive?.notify(accountId);
+      if (event.media) this.mediaArchive?.notify(accountId);
     } else if (event.type === 'health') {
       slot.health = { loopDelay: event.loopDelay, writes: event.writes, reportedAt: Date.now() };
     } else if (event.type === 'history-sync-status') {

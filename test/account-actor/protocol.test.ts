@@ -5,6 +5,7 @@ import {
   parseActorEvent,
   parseActorInit,
   parseActorResult,
+  summarizeMessages,
   type ActorEvent,
 } from '../../src/account-actor/protocol.js';
 
@@ -18,7 +19,7 @@ const VALID: ActorEvent[] = [
   { type: 'connection', accountId: ACC, status: { ...STATUS, connection: 'open' } },
   { type: 'qr', accountId: ACC, qr: '2@ref,noise,identity,adv' },
   { type: 'caught-up', accountId: ACC },
-  { type: 'messages', accountId: ACC, source: 'realtime', messages: [] },
+  { type: 'messages', accountId: ACC, source: 'realtime', count: 2, inserted: 1, newestCreatedAt: 1_700_000_000_000, media: false },
   { type: 'statuses', accountId: ACC, updates: [{ messageId: 'M1', clientJid: null, status: 'read', at: 1 }] },
   {
     type: 'history-sync',
@@ -45,13 +46,53 @@ describe('parseActorEvent (supervisor side of the boundary)', () => {
     ['an unknown type', { type: 'teleport', accountId: ACC }],
     ['a connection event without status', { type: 'connection', accountId: ACC }],
     ['a qr event with a number', { type: 'qr', accountId: ACC, qr: 42 }],
-    ['messages from an unknown source', { type: 'messages', accountId: ACC, source: 'carrier_pigeon', messages: [] }],
-    ['messages that are not a list', { type: 'messages', accountId: ACC, source: 'realtime', messages: {} }],
+    [
+      'messages from an unknown source',
+      { type: 'messages', accountId: ACC, source: 'carrier_pigeon', count: 1, inserted: 1, newestCreatedAt: 1, media: false },
+    ],
+    ['messages without a count', { type: 'messages', accountId: ACC, source: 'realtime', inserted: 1, newestCreatedAt: 1, media: false }],
+    ['messages as records (the old shape)', { type: 'messages', accountId: ACC, source: 'realtime', messages: [] }],
     ['an error without a code', { type: 'error', accountId: ACC, error: { message: 'x' }, context: 'c' }],
     ['a flush without its fields', { type: 'flush', accountId: ACC }],
     ['a lease-lost event without a reason', { type: 'lease-lost', accountId: ACC }],
   ])('refuses %s', (_what, data) => {
     expect(() => parseActorEvent(data, ACC)).toThrow(ActorProtocolError);
+  });
+
+  it.each([
+    ['nothing', [], 0, { count: 0, inserted: 0, newestCreatedAt: null, media: false }],
+    [
+      'text only, newest wins whatever the order',
+      [
+        [5, 'text'],
+        [9, 'text'],
+        [7, 'text'],
+      ],
+      2,
+      { count: 3, inserted: 2, newestCreatedAt: 9, media: false },
+    ],
+    [
+      'one image among texts',
+      [
+        [1, 'text'],
+        [2, 'image'],
+      ],
+      2,
+      { count: 2, inserted: 2, newestCreatedAt: 2, media: true },
+    ],
+    ['a sticker merged (none new)', [[3, 'sticker']], 0, { count: 1, inserted: 0, newestCreatedAt: 3, media: true }],
+    [
+      'reactions and locations are not media',
+      [
+        [4, 'reaction'],
+        [6, 'location'],
+      ],
+      1,
+      { count: 2, inserted: 1, newestCreatedAt: 6, media: false },
+    ],
+  ] as const)('summarizes a commit of %s', (_what, rows, inserted, expected) => {
+    const records = rows.map(([createdAt, messageType]) => ({ createdAt, messageType }));
+    expect(summarizeMessages('history_sync', records, inserted)).toEqual({ source: 'history_sync', ...expected });
   });
 
   it("refuses an event of another account: it would land in the wrong account's runtime", () => {
