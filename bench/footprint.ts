@@ -258,6 +258,7 @@ export async function benchFootprint(opts: {
 }): Promise<FootprintResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-footprint-'));
   const env = opts.env ?? {};
+  const liveRate = Number(env.WA_SIM_RATE ?? '1');
   let server: Server | undefined;
   try {
     server = await startServer(dataDir, env);
@@ -274,7 +275,7 @@ export async function benchFootprint(opts: {
       const rss = await rssMiB(pid, 10);
       // The delay window holds no scrape (a scrape is the main thread's work too: timed below on its own).
       server.eldReset();
-      const cpu = await cpuOver(pid, () => sleep(opts.windowSec * 1000), connected);
+      const cpu = await cpuOver(pid, () => sleep(opts.windowSec * 1000), connected * liveRate);
       const eld = await server.eld();
       const load = os.loadavg()[0]!;
       const scrape = await scrapeTimes(server.url, 20);
@@ -293,7 +294,6 @@ export async function benchFootprint(opts: {
     }
     const n = created;
     // Growth per message: RSS now and through a further window of streaming (n × WA_SIM_RATE msg/s).
-    const rate = Number(env.WA_SIM_RATE ?? '1');
     const pid = server.child.pid!;
     const startMiB = await rssMiB(pid, 10);
     const samples: Array<{ atSec: number; rssMiB: number }> = [{ atSec: 0, rssMiB: startMiB }];
@@ -306,7 +306,7 @@ export async function benchFootprint(opts: {
     }
     const endMiB = samples[samples.length - 1]!.rssMiB;
     const midMiB = samples[points / 2]!.rssMiB;
-    const messages = n * rate * opts.driftSec;
+    const messages = n * liveRate * opts.driftSec;
     const drift = {
       seconds: opts.driftSec,
       messages,

@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     // msg/s for 300 s sends what 100 × 1 msg/s sends in 600 s, in half the time and a tenth of the memory.
     const rate = process.env.BENCH_FOOTPRINT_RATE;
     const r = await benchFootprint({ steps, settleSec: 10, windowSec: 20, driftSec, env: rate ? { WA_SIM_RATE: rate } : {} });
-    console.log('## Footprint: simulated accounts (5 chats × 20 messages of history, 1 live msg/s each), SQLite, one process\n');
+    console.log(`## Footprint: simulated accounts (5 chats × 20 messages of history, ${rate ?? 1} live msg/s each), SQLite, one process\n`);
     console.log(`- RSS with no account: ${fmt(r.baselineMiB)} MiB; MALLOC_ARENA_MAX=${r.mallocArenaMax || '(unset)'}`);
     console.log(
       "- event-loop delay: the main thread over 20 s of streaming without a scrape (Node's monitorEventLoopDelay, " +
