@@ -90,7 +90,7 @@ export const ENV_SPEC = {
   WA_SIM_RATE: { parser: int(0, 100_000), default: '0', doc: 'Simulated phone: live inbound messages per second (0 = none).' },
   WA_SIM_KEEP_PER_CHAT: {
     parser: int(0, 10_000_000),
-    default: '1000',
+    default: '200',
     doc:
       'Simulated phone: the newest messages of each chat it keeps of what was sent or received live (and a ' +
       "scenario's archive lines), to serve backfills from; 0 = all. The phone runs in the account's worker, " +

@@ -63,7 +63,7 @@ describe('the simulated phone keeps the newest messages of each chat only', () =
     expect(kept(archive, A)).toEqual(['m40', 'm50', 'm20']);
   });
 
-  it('keeps every message with keepPerChat 0, and 1,000 per chat by default', () => {
+  it('keeps every message with keepPerChat 0, and 200 per chat by default', () => {
     const all = new MessageArchive({ keepPerChat: 0 });
     const dflt = new MessageArchive();
     for (let i = 0; i < 1_200; i++) {
@@ -71,8 +71,8 @@ describe('the simulated phone keeps the newest messages of each chat only', () =
       dflt.add(msg(A, `A${i}`, i));
     }
     expect(all.size).toBe(1_200);
-    expect(dflt.size).toBe(1_000);
-    expect(kept(dflt, A)[0]).toBe('A200');
+    expect(dflt.size).toBe(200);
+    expect(kept(dflt, A)[0]).toBe('A1000');
   });
 
   it('rejects a bound that is not a whole number ≥ 0', () => {
@@ -91,11 +91,11 @@ describe('the simulated phone keeps the newest messages of each chat only', () =
     expect(ask({ ts: 1_015, id: 'A15' }, 50)).toEqual([]);
   });
 
-  it('WA_SIM_KEEP_PER_CHAT reaches the phone (1,000 by default)', () => {
+  it('WA_SIM_KEEP_PER_CHAT reaches the phone (200 by default)', () => {
     const env = { WA_CONNECTOR: 'sim' };
     const keepOf = (c: ReturnType<typeof simConnectorFromConfig>): unknown =>
       (c as unknown as { opts: { keepPerChat?: number } }).opts.keepPerChat;
-    expect(keepOf(simConnectorFromConfig(loadConfig(env)))).toBe(1_000);
+    expect(keepOf(simConnectorFromConfig(loadConfig(env)))).toBe(200);
     expect(keepOf(simConnectorFromConfig(loadConfig({ ...env, WA_SIM_KEEP_PER_CHAT: '25' })))).toBe(25);
     expect(() => loadConfig({ ...env, WA_SIM_KEEP_PER_CHAT: '-1' })).toThrow();
   });

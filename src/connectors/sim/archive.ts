@@ -42,7 +42,7 @@ export function compareAge(a: { ts: number; id: string }, b: { ts: number; id: s
 }
 
 /** Messages of each chat the simulated phone keeps by default (`WA_SIM_KEEP_PER_CHAT`). */
-export const DEFAULT_KEEP_PER_CHAT = 1_000;
+export const DEFAULT_KEEP_PER_CHAT = 200;
 
 /**
  * Messages the phone holds beyond the generated world: a scenario's archive lines, and what arrived
@@ -51,8 +51,8 @@ export const DEFAULT_KEEP_PER_CHAT = 1_000;
  *
  * Only the newest `keepPerChat` of each chat are kept (0 = all). A real phone keeps its messages on
  * its own storage; this one lives in the worker that runs the account, so keeping every live message
- * forever made a long sim run's memory grow with every message (a few KiB each) and counted the phone's
- * storage as wasync's. A backfill reaching past the kept ones finds no more, as on a phone that deleted
+ * forever made a long sim run's memory grow with every message (about 550 bytes of heap each) and
+ * counted the phone's storage as wasync's. A backfill reaching past the kept ones finds no more, as on a phone that deleted
  * its oldest messages.
  */
 export class MessageArchive {

@@ -23,7 +23,7 @@ export interface SimConnectorOptions {
   rate: number;
   /** Seed of the generated world. Default: the account id, so that every account has its own phone. */
   seed?: string;
-  /** Live (and scenario archive) messages the phone keeps per chat for backfills; 0 = all. Default 1,000. */
+  /** Live (and scenario archive) messages the phone keeps per chat for backfills; 0 = all. Default 200. */
   keepPerChat?: number;
   /** Older messages per chat for on-demand backfill. Default `floor(messagesPerChat / 2)`. */
   archivePerChat?: number;
