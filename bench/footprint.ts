@@ -59,7 +59,18 @@ export interface FootprintResult {
   /** MALLOC_ARENA_MAX the process ran with ('' when unset: glibc's default, 8 arenas per core). */
   mallocArenaMax: string;
   /** RSS per account at the largest N, at the start and end of a streaming window (growth per message). */
-  drift: { seconds: number; messages: number; startMiB: number; endMiB: number; bytesPerMessage: number };
+  drift: {
+    seconds: number;
+    messages: number;
+    startMiB: number;
+    endMiB: number;
+    bytesPerMessage: number;
+    /** RSS at evenly spaced points through the window (seconds from its start): a leak climbs steadily,
+     * caches filling and heaps settling level off. */
+    samples: Array<{ atSec: number; rssMiB: number }>;
+    /** Growth over the second half of the window only, per message: past the caches' filling. */
+    secondHalfBytesPerMessage: number;
+  };
 }
 
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -247,6 +258,7 @@ export async function benchFootprint(opts: {
 }): Promise<FootprintResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-footprint-'));
   const env = opts.env ?? {};
+  const liveRate = Number(env.WA_SIM_RATE ?? '1');
   let server: Server | undefined;
   try {
     server = await startServer(dataDir, env);
@@ -263,7 +275,7 @@ export async function benchFootprint(opts: {
       const rss = await rssMiB(pid, 10);
       // The delay window holds no scrape (a scrape is the main thread's work too: timed below on its own).
       server.eldReset();
-      const cpu = await cpuOver(pid, () => sleep(opts.windowSec * 1000), connected);
+      const cpu = await cpuOver(pid, () => sleep(opts.windowSec * 1000), connected * liveRate);
       const eld = await server.eld();
       const load = os.loadavg()[0]!;
       const scrape = await scrapeTimes(server.url, 20);
@@ -281,17 +293,28 @@ export async function benchFootprint(opts: {
       });
     }
     const n = created;
-    // Growth per message: RSS now and after a further window of streaming (n msg/s in all).
-    const startMiB = await rssMiB(server.child.pid!, 10);
-    await sleep(opts.driftSec * 1000);
-    const endMiB = await rssMiB(server.child.pid!, 10);
-    const messages = n * opts.driftSec;
+    // Growth per message: RSS now and through a further window of streaming (n × WA_SIM_RATE msg/s).
+    const pid = server.child.pid!;
+    const startMiB = await rssMiB(pid, 10);
+    const samples: Array<{ atSec: number; rssMiB: number }> = [{ atSec: 0, rssMiB: startMiB }];
+    const points = 6;
+    const t0 = Date.now();
+    for (let i = 1; i <= points; i++) {
+      const at = (opts.driftSec * i) / points;
+      await sleep(Math.max(0, t0 + at * 1000 - Date.now()));
+      samples.push({ atSec: Math.round((Date.now() - t0) / 1000), rssMiB: await rssMiB(pid, 5) });
+    }
+    const endMiB = samples[samples.length - 1]!.rssMiB;
+    const midMiB = samples[points / 2]!.rssMiB;
+    const messages = n * liveRate * opts.driftSec;
     const drift = {
       seconds: opts.driftSec,
       messages,
       startMiB,
       endMiB,
       bytesPerMessage: ((endMiB - startMiB) * 2 ** 20) / messages,
+      samples,
+      secondHalfBytesPerMessage: ((endMiB - midMiB) * 2 ** 20) / (messages / 2),
     };
     await server.stop();
     // Restart with every account stored: how long until all are connected, and the main thread meanwhile.

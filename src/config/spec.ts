@@ -88,6 +88,14 @@ export const ENV_SPEC = {
     doc: 'Simulated phone: messages per chat in the generated history.',
   },
   WA_SIM_RATE: { parser: int(0, 100_000), default: '0', doc: 'Simulated phone: live inbound messages per second (0 = none).' },
+  WA_SIM_KEEP_PER_CHAT: {
+    parser: int(0, 10_000_000),
+    default: '200',
+    doc:
+      'Simulated phone: the newest messages of each chat it keeps of what was sent or received live (and a ' +
+      "scenario's archive lines), to serve backfills from; 0 = all. The phone runs in the account's worker, " +
+      "so its store is wasync's memory.",
+  },
   WA_SIM_PAIR_MS: { parser: int(0, 3_600_000), default: '0', doc: 'Simulated phone: how long its QR waits before it pairs (0 = at once).' },
   WA_SIM_QR_MS: {
     parser: int(100, 3_600_000),

@@ -41,14 +41,30 @@ export function compareAge(a: { ts: number; id: string }, b: { ts: number; id: s
   return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** Messages of each chat the simulated phone keeps by default (`WA_SIM_KEEP_PER_CHAT`). */
+export const DEFAULT_KEEP_PER_CHAT = 200;
+
 /**
  * Messages the phone holds beyond the generated world: a scenario's archive lines, and what arrived
  * or was sent while connected. Kept per chat JID in ascending age; snapshots are taken on insert so
  * later changes by consumers to the emitted objects cannot leak into a backfill.
+ *
+ * Only the newest `keepPerChat` of each chat are kept (0 = all). A real phone keeps its messages on
+ * its own storage; this one lives in the worker that runs the account, so keeping every live message
+ * forever made a long sim run's memory grow with every message (about 550 bytes of heap each) and
+ * counted the phone's storage as wasync's. A backfill reaching past the kept ones finds no more, as on a phone that deleted
+ * its oldest messages.
  */
 export class MessageArchive {
   private readonly byChat = new Map<string, ArchivedMessage[]>();
   private readonly ids = new Set<string>();
+  private readonly keepPerChat: number;
+
+  constructor(opts: { keepPerChat?: number } = {}) {
+    const keep = opts.keepPerChat ?? DEFAULT_KEEP_PER_CHAT;
+    if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`keepPerChat must be a whole number ≥ 0, got ${keep}`);
+    this.keepPerChat = keep;
+  }
 
   add(message: WAMessage): void {
     const jid = message.key.remoteJid;
@@ -56,13 +72,16 @@ export class MessageArchive {
     if (!jid || !id) return;
     const uid = `${jid}/${id}`;
     if (this.ids.has(uid)) return;
+    const ts = toNumber(message.messageTimestamp ?? 0);
+    let list = this.byChat.get(jid);
+    // Full, and older than everything kept: it would be dropped at once.
+    if (list && this.keepPerChat > 0 && list.length >= this.keepPerChat && compareAge({ ts, id }, list[0] as ArchivedMessage) < 0) return;
     this.ids.add(uid);
     const entry: ArchivedMessage = {
-      ts: toNumber(message.messageTimestamp ?? 0),
+      ts,
       id,
       msg: proto.WebMessageInfo.toObject(proto.WebMessageInfo.fromObject(message)),
     };
-    let list = this.byChat.get(jid);
     if (!list) {
       list = [];
       this.byChat.set(jid, list);
@@ -71,6 +90,10 @@ export class MessageArchive {
     let at = list.length;
     while (at > 0 && compareAge(list[at - 1] as ArchivedMessage, entry) > 0) at--;
     list.splice(at, 0, entry);
+    if (this.keepPerChat > 0 && list.length > this.keepPerChat) {
+      // Live traffic appends one at a time, so this drops one: a shift of `keepPerChat` pointers.
+      for (const dropped of list.splice(0, list.length - this.keepPerChat)) this.ids.delete(`${jid}/${dropped.id}`);
+    }
   }
 
   /** Up to `count` messages of `jid` strictly older than the anchor, newest first. */

@@ -37,6 +37,7 @@ export function simConnectorFromConfig(config: Config): SimConnector {
     chats: config.WA_SIM_CHATS,
     messagesPerChat: config.WA_SIM_MESSAGES_PER_CHAT,
     rate: config.WA_SIM_RATE,
+    keepPerChat: config.WA_SIM_KEEP_PER_CHAT,
     ...(config.WA_SIM_SCENARIO ? { scenarioFile: config.WA_SIM_SCENARIO } : {}),
     fullHistory: config.WHATSAPP_SYNC_FULL_HISTORY,
     delays: { pairMs: config.WA_SIM_PAIR_MS, qrMs: config.WA_SIM_QR_MS },

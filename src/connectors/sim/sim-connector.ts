@@ -23,6 +23,8 @@ export interface SimConnectorOptions {
   rate: number;
   /** Seed of the generated world. Default: the account id, so that every account has its own phone. */
   seed?: string;
+  /** Live (and scenario archive) messages the phone keeps per chat for backfills; 0 = all. Default 200. */
+  keepPerChat?: number;
   /** Older messages per chat for on-demand backfill. Default `floor(messagesPerChat / 2)`. */
   archivePerChat?: number;
   /** End of the generated history, epoch ms (default: start of the current UTC day). */
@@ -135,7 +137,7 @@ export class SimConnector implements Connector {
       seed: this.opts.seed ?? accountId,
       now: this.opts.now,
     });
-    const archive = new MessageArchive();
+    const archive = new MessageArchive({ keepPerChat: this.opts.keepPerChat });
     const pairs = new LidPnPairs();
     if (scenario) {
       for (const m of scenario.archive) {
