@@ -252,25 +252,19 @@ export class SqliteStore implements Store {
       const s = this.s();
       const fetch = limit + 1;
       const key = (m: MessageRecord) => ({ ts: m.createdAt, id: m.id });
+      // The statement of this order, first page or after the cursor: the API's columns or every column.
+      const rowsOf = <R>(
+        first: { all(...p: [string, string, number]): R[] },
+        later: { all(...p: [string, string, number, string, number]): R[] },
+      ) => (after ? later.all(threadId, accountId, after.ts, after.id, fetch) : first.all(threadId, accountId, fetch));
+      const desc = order === 'desc';
       if (opts.fields === 'api') {
-        const rows =
-          order === 'desc'
-            ? after
-              ? s.listApiMessagesDescAfter.all(threadId, accountId, after.ts, after.id, fetch)
-              : s.listApiMessagesDescFirst.all(threadId, accountId, fetch)
-            : after
-              ? s.listApiMessagesAscAfter.all(threadId, accountId, after.ts, after.id, fetch)
-              : s.listApiMessagesAscFirst.all(threadId, accountId, fetch);
+        const rows = desc
+          ? rowsOf(s.listApiMessagesDescFirst, s.listApiMessagesDescAfter)
+          : rowsOf(s.listApiMessagesAscFirst, s.listApiMessagesAscAfter);
         return toPage(rows.map(apiRowToMessage), limit, key);
       }
-      const rows =
-        order === 'desc'
-          ? after
-            ? s.listMessagesDescAfter.all(threadId, accountId, after.ts, after.id, fetch)
-            : s.listMessagesDescFirst.all(threadId, accountId, fetch)
-          : after
-            ? s.listMessagesAscAfter.all(threadId, accountId, after.ts, after.id, fetch)
-            : s.listMessagesAscFirst.all(threadId, accountId, fetch);
+      const rows = desc ? rowsOf(s.listMessagesDescFirst, s.listMessagesDescAfter) : rowsOf(s.listMessagesAscFirst, s.listMessagesAscAfter);
       return toPage(rows.map(rowToMessage), limit, key);
     });
   }
