@@ -1,13 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ActorEvent } from '../../src/account-actor/protocol.js';
-import { startApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { E2E_TOKEN, waitFor } from '../support/e2e.js';
+import { startTestApp, waitFor } from '../support/e2e.js';
 
 /**
  * Start-up with stored accounts: the real supervisor and worker-thread actors on the simulated phone,
@@ -15,33 +10,24 @@ import { E2E_TOKEN, waitFor } from '../support/e2e.js';
  */
 describe('staggered start of stored accounts', () => {
   it('starts one account at a time with ACTOR_START_CONCURRENCY=1: the next only once the previous is open', async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-stagger-'));
     const ids = ['acc_a', 'acc_b', 'acc_c', 'acc_d'];
-    mkdirSync(dataDir, { recursive: true });
-    const seed = openSqliteStore({ file: path.join(dataDir, 'wasync.db') });
-    await seed.init();
-    for (const [i, id] of ids.entries()) await seed.createAccount({ id, createdAt: 1_000 + i, connector: 'sim', status: 'open' });
-    await seed.close();
-
-    const env: Record<string, string> = {
-      ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => typeof v === 'string')) as Record<string, string>),
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      STORE: 'sqlite',
-      API_TOKEN: E2E_TOKEN,
-      WA_CONNECTOR: 'sim',
-      WA_SIM_CHATS: '2',
-      WA_SIM_MESSAGES_PER_CHAT: '5',
-      LOG_LEVEL: 'error',
-      AUTO_BACKFILL_ENABLED: 'false',
-      RECENT_SYNC_ENABLED: 'false',
-      ACTOR_START_CONCURRENCY: '1',
-      ACTOR_START_JITTER_MS: '20',
-      // However slow this machine is, a start keeps its slot until it opens: the order below is exact.
-      ACTOR_START_TIMEOUT_MS: '0',
+    const seedAccounts = async (dataDir: string): Promise<void> => {
+      const seed = openSqliteStore({ file: path.join(dataDir, 'wasync.db') });
+      await seed.init();
+      for (const [i, id] of ids.entries()) await seed.createAccount({ id, createdAt: 1_000 + i, connector: 'sim', status: 'open' });
+      await seed.close();
     };
-    const app = await startApp(loadConfig(env), { env, logger: pino({ level: 'error' }) });
+    const { app, close } = await startTestApp(
+      {
+        WA_SIM_CHATS: '2',
+        WA_SIM_MESSAGES_PER_CHAT: '5',
+        ACTOR_START_CONCURRENCY: '1',
+        ACTOR_START_JITTER_MS: '20',
+        // However slow this machine is, a start keeps its slot until it opens: the order below is exact.
+        ACTOR_START_TIMEOUT_MS: '0',
+      },
+      seedAccounts,
+    );
     const timeline: Array<{ id: string; connection: string }> = [];
     app.accounts.on('actor-event', (e: ActorEvent) => {
       if (e.type === 'connection') timeline.push({ id: e.accountId, connection: e.status.connection });
@@ -71,8 +57,7 @@ describe('staggered start of stored accounts', () => {
         expect(firstSeen[cur], `${order[k]} started before ${order[k - 1]} was open`).toBeGreaterThan(opened[prev]!);
       }
     } finally {
-      await app.shutdown();
-      rmSync(dataDir, { recursive: true, force: true });
+      await close();
     }
   }, 120_000);
 });

@@ -22,8 +22,13 @@ export interface TestApp {
  * free port, SQLite in a temp dir, the simulated phone. Only the process boundary is skipped; the
  * signal-handling test spawns the real entry point instead.
  */
-export async function startTestApp(overrides: Record<string, string>): Promise<TestApp> {
+export async function startTestApp(
+  overrides: Record<string, string>,
+  /** Runs on the empty data dir before the server starts (accounts stored by an earlier run, say). */
+  prepare?: (dataDir: string) => Promise<void>,
+): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-e2e-'));
+  await prepare?.(dataDir);
   const env: Record<string, string> = {
     ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => typeof v === 'string')) as Record<string, string>),
     PORT: '0',
