@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../domain/backoff.js';
 import { mergeMessage } from '../domain/merge.js';
 import { DISPLAY_NAME_RANK } from '../domain/records.js';
-import type { Mutation } from '../domain/mutations.js';
+import { coalescingKey, type CoalescedKind, type Mutation } from '../domain/mutations.js';
 import { TransientStoreError, WasyncError, serializeError } from '../domain/errors.js';
 import { emptyApplyResult, type ApplyResult, type Store } from '../store/port.js';
 import type { Logger } from '../logging/logger.js';
@@ -107,13 +107,8 @@ export class BatchWriter {
    */
   private queue: Entry[] = [];
   private head = 0;
-  /**
-   * Coalescible entries by kind, keyed by the id `mutationKey` would embed (message id, chat JID, LID):
-   * the record's own strings, whose hashes V8 caches, rather than a new `m:…` string per mutation.
-   */
-  private readonly byMessage = new Map<string, Entry>();
-  private readonly byThread = new Map<string, Entry>();
-  private readonly byMapping = new Map<string, Entry>();
+  /** Coalescible entries by kind and `coalescingKey` id, until they are taken. */
+  private readonly indexes: Record<CoalescedKind, Map<string, Entry>> = { message: new Map(), thread: new Map(), 'jid-mapping': new Map() };
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private closed = false;
@@ -204,14 +199,9 @@ export class BatchWriter {
   }
 
   private enqueue(m: Mutation, owner: Submission, at: number): void {
-    const [index, key] =
-      m.kind === 'message'
-        ? [this.byMessage, m.record.id]
-        : m.kind === 'thread'
-          ? [this.byThread, m.clientJid]
-          : m.kind === 'jid-mapping'
-            ? [this.byMapping, m.lid]
-            : [null, ''];
+    const c = coalescingKey(m);
+    const index = c ? this.indexes[c.kind] : null;
+    const key = c?.id ?? '';
     if (index !== null) {
       const existing = index.get(key);
       if (existing) {

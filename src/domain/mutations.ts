@@ -122,27 +122,25 @@ export interface MediaJobEnqueue {
   messageAt: number;
 }
 
-/** Identity of a mutation for in-batch coalescing: the same key never reaches the store twice. */
-export function mutationKey(m: Mutation): string {
+/** The kinds of mutation the batch writer coalesces within a batch (`coalescingKey`). */
+export type CoalescedKind = 'message' | 'thread' | 'jid-mapping';
+
+/**
+ * Identity of a mutation for in-batch coalescing, so that the same one never reaches the store twice
+ * in a batch: a message by its id, a thread by its chat JID, a LID mapping by its LID, each keyed by the
+ * record's own string (no new key string per mutation: a history sync queues tens of thousands).
+ * Null for the rest, which the batch writer keeps in arrival order (a roster and the updates after it;
+ * receipts, edits and revokes, which the store applies in order).
+ */
+export function coalescingKey(m: Mutation): { kind: CoalescedKind; id: string } | null {
   switch (m.kind) {
     case 'message':
-      return `m:${m.record.id}`;
-    case 'status':
-      return `s:${m.messageId}`;
-    case 'edit':
-      return `e:${m.messageId}`;
-    case 'revoke':
-      return `r:${m.messageId}`;
+      return { kind: 'message', id: m.record.id };
     case 'thread':
-      return `t:${m.clientJid}`;
+      return { kind: 'thread', id: m.clientJid };
     case 'jid-mapping':
-      return `j:${m.lid}`;
-    // Never coalesced (the batch writer keeps them in arrival order): a roster and the updates after it.
-    case 'group-roster':
-      return `g:${m.clientJid}`;
-    case 'group-participants':
-      return `p:${m.clientJid}:${m.action}`;
-    case 'media-job':
-      return `q:${m.messageId}`;
+      return { kind: 'jid-mapping', id: m.lid };
+    default:
+      return null;
   }
 }

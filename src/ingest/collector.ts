@@ -21,9 +21,9 @@ export interface IngestBatch {
 }
 
 /**
- * Gathers one event's mutations. The batch writer coalesces by `mutationKey`, which keys threads by
- * JID and statuses/edits/revokes by message id only, so two thread names (or two receipts) for the
- * same key in one event would collide there with no rule for which wins. They are reduced here, with
+ * Gathers one event's mutations. The batch writer coalesces threads by JID (`coalescingKey`) and the
+ * store applies receipts, edits and revokes of one message id in order, so two thread names (or two
+ * receipts) for the same key in one event would meet there with no rule for which wins. They are reduced here, with
  * the domain's rules: the best-ranked name (newest on ties), the furthest status (earliest time on
  * ties), the latest edit, the first revoke.
  *
