@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { newThread } from '../../src/domain/merge.js';
 import type { GroupParticipant, MessageRecord, ThreadRecord } from '../../src/domain/records.js';
 import { stringifyMessageList, stringifyThreadList } from '../../src/http/list-serializers.js';
 import { serializeMessage, serializeThread } from '../../src/http/serialize.js';
@@ -22,24 +23,7 @@ const STRINGS = [
 ];
 
 function thread(overrides: Partial<ThreadRecord> = {}): ThreadRecord {
-  return {
-    id: 'acc__40712345678@s.whatsapp.net',
-    accountId: 'acc',
-    clientJid: '40712345678@s.whatsapp.net',
-    displayName: null,
-    lastMessageAt: null,
-    lastMessagePreview: null,
-    lastBackfillAt: null,
-    lastMessageId: null,
-    lidJid: null,
-    displayNameSource: null,
-    isGroup: false,
-    participants: null,
-    groupAddressingMode: null,
-    createdAt: 1_700_000_000_000,
-    updatedAt: 1_700_000_000_001,
-    ...overrides,
-  };
+  return { ...newThread('acc', '40712345678@s.whatsapp.net', 1_700_000_000_000), updatedAt: 1_700_000_000_001, ...overrides };
 }
 
 const participants: GroupParticipant[] = [
