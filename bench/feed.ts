@@ -11,6 +11,7 @@ import { batchEnd } from '../src/feed/position.js';
 import { WebhookClient } from '../src/feed/webhooks/client.js';
 import { DEFAULT_WEBHOOK_SETTINGS, WebhookDispatcher } from '../src/feed/webhooks/dispatcher.js';
 import { signatureHeader } from '../src/feed/webhooks/signature.js';
+import { NEW_WEBHOOK_STATE } from '../src/store/webhooks.js';
 import { renderEventFrame, renderWebhookBody } from '../src/http/feed-wire.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import { generateHistory } from '../src/connectors/sim/history-generator.js';
@@ -167,15 +168,8 @@ async function benchWebhooks(messages: number): Promise<FeedBenchResult['webhook
           source: 'api',
           createdAt: Date.now(),
           updatedAt: Date.now(),
-          state: 'active',
+          ...NEW_WEBHOOK_STATE,
           cursor: { bench: batchEnd(0) },
-          retry: null,
-          failure: null,
-          delivered: 0,
-          lastDeliveredAt: null,
-          leaseHolder: null,
-          leaseUntil: null,
-          revision: 0,
         });
       }
       started = performance.now();

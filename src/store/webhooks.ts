@@ -60,6 +60,18 @@ export interface WebhookEndpoint {
   revision: number;
 }
 
+/** How a new endpoint starts: active, nothing delivered, no retry, failure or lease yet, revision 0. */
+export const NEW_WEBHOOK_STATE = {
+  state: 'active',
+  retry: null,
+  failure: null,
+  delivered: 0,
+  lastDeliveredAt: null,
+  leaseHolder: null,
+  leaseUntil: null,
+  revision: 0,
+} as const satisfies Partial<WebhookEndpoint>;
+
 export type WebhookPatch = Partial<
   Pick<
     WebhookEndpoint,

@@ -1,5 +1,5 @@
 import type { MessageRecord } from '../../src/domain/records.js';
-import type { WebhookEndpoint } from '../../src/store/webhooks.js';
+import { NEW_WEBHOOK_STATE, type WebhookEndpoint } from '../../src/store/webhooks.js';
 
 /** A fixed instant so that expectations can be written as offsets from it. */
 export const BASE_TIME = Date.UTC(2026, 0, 17, 12, 0, 0);
@@ -69,15 +69,8 @@ export function makeWebhookEndpoint(overrides: Partial<WebhookEndpoint> = {}): W
     source: 'api',
     createdAt: BASE_TIME,
     updatedAt: BASE_TIME,
-    state: 'active',
+    ...NEW_WEBHOOK_STATE,
     cursor: {},
-    retry: null,
-    failure: null,
-    delivered: 0,
-    lastDeliveredAt: null,
-    leaseHolder: null,
-    leaseUntil: null,
-    revision: 0,
     ...overrides,
   };
 }

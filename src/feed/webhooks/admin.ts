@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChangeEventType } from '../../domain/change-events.js';
 import { BadRequestError, NotFoundError } from '../../domain/errors.js';
 import type { Store } from '../../store/port.js';
-import { assertWebhookEvents, assertWebhookId, type WebhookEndpoint } from '../../store/webhooks.js';
+import { NEW_WEBHOOK_STATE, assertWebhookEvents, assertWebhookId, type WebhookEndpoint } from '../../store/webhooks.js';
 import type { FeedHub } from '../hub.js';
 import { batchEnd, type Cursor } from '../position.js';
 import { AddressRefusedError, checkWebhookUrl } from './address-guard.js';
@@ -66,15 +66,8 @@ export class WebhookAdmin {
       source: opts.source ?? 'api',
       createdAt: now,
       updatedAt: now,
-      state: 'active',
+      ...NEW_WEBHOOK_STATE,
       cursor: await this.startPositions(input.accountId, input.after ?? null),
-      retry: null,
-      failure: null,
-      delivered: 0,
-      lastDeliveredAt: null,
-      leaseHolder: null,
-      leaseUntil: null,
-      revision: 0,
     };
     const created = await this.o.store.createWebhook(endpoint);
     void this.o.dispatcher?.kick();
