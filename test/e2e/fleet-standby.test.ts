@@ -8,7 +8,7 @@ import { createFirestoreStore, type FirestoreStore } from '../../src/store/fires
 import { waitFor } from '../support/e2e.js';
 import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
 import { testProjectId } from '../support/firestore-emulator-client.js';
-import { spawnServer, type SpawnedServer } from '../support/spawn-server.js';
+import { firestoreInstanceEnv, spawnServer, type SpawnedServer } from '../support/spawn-server.js';
 
 /**
  * INSTANCE_MODE=passive on Google's emulator: a standby serves the API, forwards commands and runs no
@@ -35,24 +35,10 @@ describe('a passive standby', () => {
     dirs.push(dataDir);
     const server = await spawnServer({
       env: {
-        PATH: process.env.PATH,
-        STORE: 'firestore',
-        FIRESTORE_EMULATOR_HOST: emulator.host,
-        GOOGLE_CLOUD_PROJECT: projectId,
-        METADATA_SERVER_DETECTION: 'none',
-        INSTANCE_ID: id,
+        ...firestoreInstanceEnv({ firestoreHost: emulator.host, projectId, instanceId: id, dataDir, token: TOKEN, simUrl: sim.url }),
         INSTANCE_MODE: mode,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATA_DIR: dataDir,
-        API_TOKEN: TOKEN,
-        WA_CONNECTOR: 'sim',
-        WA_SIM_SERVER: sim.url,
         OWNER_LEASE_MS: String(LEASE_MS),
         FLEET_TICK_MS: String(TICK_MS),
-        AUTO_BACKFILL_ENABLED: 'false',
-        RECENT_SYNC_ENABLED: 'false',
-        READ_POOL_THREADS: '0',
         LOG_LEVEL: 'warn',
       },
       startTimeoutMs: 60_000,

@@ -10,7 +10,7 @@ import { createFirestoreStore, type FirestoreStore } from '../../src/store/fires
 import { waitFor } from '../support/e2e.js';
 import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
 import { testProjectId } from '../support/firestore-emulator-client.js';
-import { spawnServer, type SpawnedServer } from '../support/spawn-server.js';
+import { firestoreInstanceEnv, spawnServer, type SpawnedServer } from '../support/spawn-server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 /**
@@ -63,27 +63,13 @@ describe('a fleet of instances on one Firestore project', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), `wasync-fleet-${id}-`));
     const server = await spawnServer({
       env: {
-        PATH: process.env.PATH,
-        STORE: 'firestore',
-        FIRESTORE_EMULATOR_HOST: proxy.host,
-        GOOGLE_CLOUD_PROJECT: projectId,
-        METADATA_SERVER_DETECTION: 'none',
-        INSTANCE_ID: id,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATA_DIR: dataDir,
-        API_TOKEN: TOKEN,
-        WA_CONNECTOR: 'sim',
-        WA_SIM_SERVER: sim.url,
+        ...firestoreInstanceEnv({ firestoreHost: proxy.host, projectId, instanceId: id, dataDir, token: TOKEN, simUrl: sim.url }),
         OWNER_LEASE_MS: String(LEASE_MS),
         FLEET_TICK_MS: String(TICK_MS),
         REBALANCE_MAX_MOVES_PER_TICK: '3',
         // A takeover boots 15 actor threads per survivor: 4 at a time instead of the default 2 (each
         // boot is a few seconds on these shared cores). Lease and tick stay the production ones.
         ACTOR_START_CONCURRENCY: '4',
-        AUTO_BACKFILL_ENABLED: 'false',
-        RECENT_SYNC_ENABLED: 'false',
-        READ_POOL_THREADS: '0',
         BATCH_FLUSH_MS: '20',
         SHUTDOWN_TIMEOUT_MS: '8000',
         LOG_LEVEL: 'warn',

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { waitFor } from '../support/e2e.js';
 import { openFirestoreEmulator, type Connection, type EmulatorClient } from '../support/firestore-emulator.js';
 import { testProjectId } from '../support/firestore-emulator-client.js';
-import { spawnServer, type SpawnedServer } from '../support/spawn-server.js';
+import { firestoreInstanceEnv, spawnServer, type SpawnedServer } from '../support/spawn-server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 /**
@@ -96,21 +96,14 @@ describe('Firestore outage: the store is cut off from the server for 10 s while 
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'wasync-fs-outage-'));
     server = await spawnServer({
       env: {
-        PATH: process.env.PATH,
-        STORE: 'firestore',
-        FIRESTORE_EMULATOR_HOST: proxy.host,
-        GOOGLE_CLOUD_PROJECT: projectId,
-        METADATA_SERVER_DETECTION: 'none',
-        INSTANCE_ID: 'fs-outage-1',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATA_DIR: dataDir,
-        API_TOKEN: TOKEN,
-        WA_CONNECTOR: 'sim',
-        WA_SIM_SERVER: sim.url,
-        AUTO_BACKFILL_ENABLED: 'false',
-        RECENT_SYNC_ENABLED: 'false',
-        READ_POOL_THREADS: '0',
+        ...firestoreInstanceEnv({
+          firestoreHost: proxy.host,
+          projectId,
+          instanceId: 'fs-outage-1',
+          dataDir,
+          token: TOKEN,
+          simUrl: sim.url,
+        }),
         BATCH_FLUSH_MS: '20',
         SEND_STORE_TIMEOUT_MS: '1000',
         STORE_DEGRADED_AFTER_MS: '2000',

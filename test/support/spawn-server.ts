@@ -15,6 +15,38 @@ export interface SpawnedServer {
 }
 
 /**
+ * The environment of one wasync instance of a fleet on Firestore (`firestoreHost`: the emulator, or a
+ * proxy in front of it) with its accounts on the shared sim server, on a free port; the background jobs
+ * and the read pool off. Each test adds its own settings after it.
+ */
+export function firestoreInstanceEnv(o: {
+  firestoreHost: string;
+  projectId: string;
+  instanceId: string;
+  dataDir: string;
+  token: string;
+  simUrl: string;
+}): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    STORE: 'firestore',
+    FIRESTORE_EMULATOR_HOST: o.firestoreHost,
+    GOOGLE_CLOUD_PROJECT: o.projectId,
+    METADATA_SERVER_DETECTION: 'none',
+    INSTANCE_ID: o.instanceId,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: o.dataDir,
+    API_TOKEN: o.token,
+    WA_CONNECTOR: 'sim',
+    WA_SIM_SERVER: o.simUrl,
+    AUTO_BACKFILL_ENABLED: 'false',
+    RECENT_SYNC_ENABLED: 'false',
+    READ_POOL_THREADS: '0',
+  };
+}
+
+/**
  * Starts a wasync process the way an operator does (a separate process, its own env) and waits for
  * its "listening on" line. `command` defaults to `node dist/src/main.js`; pass another to start it
  * through a wrapper (a pseudo-terminal, a reproduced image's entry point).
