@@ -2,6 +2,7 @@ import { BadRequestError, NotFoundError } from '../../domain/errors.js';
 import { type ApiKeyView, parseScopes } from '../../supervisor/api-keys.js';
 import type { HttpDeps } from '../deps.js';
 import { jsonReply } from '../respond.js';
+import { iso } from '../serialize.js';
 import { route, type Route } from '../router.js';
 import * as S from '../schemas/api-keys.js';
 
@@ -11,8 +12,6 @@ function keysOf(deps: HttpDeps): NonNullable<HttpDeps['apiKeys']> {
   if (!deps.apiKeys) throw new NotFoundError('API keys are not enabled on this server');
   return deps.apiKeys;
 }
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 function serializeKey(k: ApiKeyView) {
   return {
